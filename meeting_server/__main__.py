@@ -1,0 +1,50 @@
+"""`python -m meeting_server [--demo]`: run the server on the embedded defaults."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from aiohttp import web
+
+from .app import MEETINGS, create_app
+from .config import Config, from_env_and_args
+from .tokens import ROLES, issue
+
+logger = logging.getLogger("rostrum")
+
+DEMO_MEETING_ID = "demo"
+
+
+def join_link(config: Config, meeting_id: str, role: str) -> str:
+    token = issue(config.secret, meeting_id, role, config.token_ttl_s)
+    return f"{config.base_url()}/m/{meeting_id}?t={token}"
+
+
+async def _demo(app: web.Application) -> None:
+    config = app[MEETINGS].config
+    meetings = app[MEETINGS]
+    if await meetings.store.get_meeting(DEMO_MEETING_ID) is None:
+        await meetings.create_meeting("Demo study group session", meeting_id=DEMO_MEETING_ID)
+    print(f"\nRostrum is running at {config.base_url()}\nDemo meeting join links:", flush=True)
+    for role in ROLES:
+        print(f"  {role:12s} {join_link(config, DEMO_MEETING_ID, role)}", flush=True)
+    print(flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aioice").setLevel(logging.WARNING)
+    logging.getLogger("aiortc").setLevel(logging.WARNING)
+    config = from_env_and_args(argv if argv is not None else sys.argv[1:])
+    app = create_app(config)
+    if config.demo:
+        app.on_startup.append(_demo)
+    web.run_app(app, host=config.host, port=config.port, print=lambda *_: None,
+                shutdown_timeout=5)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The aiohttp application: `create_app(config)` builds everything and owns its lifetime.
+
+State lives under `web.AppKey`s (no module globals); every long-lived resource is opened and
+closed by one cleanup context, in order: store → SFU worker → meeting service → namespaces.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import jinja2
+import socketio
+from aiohttp import web
+
+from sfu.worker import Worker
+
+from .config import Config
+from .media import MediaService
+from .meetings import MeetingService
+from .namespaces.media import MediaNamespace
+from .namespaces.room import RoomNamespace
+from .store import Store
+
+logger = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+CONFIG = web.AppKey("config", Config)
+STORE = web.AppKey("store", Store)
+WORKER = web.AppKey("worker", Worker)
+MEETINGS = web.AppKey("meetings", MeetingService)
+MEDIA = web.AppKey("media", MediaService)
+SIO = web.AppKey("sio", socketio.AsyncServer)
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(client_max_size=config.max_message_bytes)
+    app[CONFIG] = config
+    manager = socketio.AsyncRedisManager(config.redis_url) if config.redis_url else None
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        max_http_buffer_size=config.max_message_bytes,
+        ping_interval=10,
+        ping_timeout=10,
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.attach(app)
+    app[SIO] = sio
+    app[TEMPLATES] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(WEB_DIR / "templates")),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+    app.cleanup_ctx.append(_services)
+    app.router.add_get("/", index)
+    app.router.add_get("/m/{meeting_id}", meeting_page)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/vendor/socket.io.esm.min.js", socketio_client)
+    app.router.add_static("/static", str(WEB_DIR / "static"), append_version=False)
+    return app
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    store = Store(config.database_path)
+    await store.open()
+    worker = Worker(ice_servers=config.ice_servers, rtc_addresses=config.rtc_addresses,
+                    seats=max(config.audio_slots, config.video_slots),
+                    keyframe_interval_s=config.keyframe_interval_s)
+    meetings = MeetingService(config, store, worker)
+    media = MediaService(meetings, seats=max(config.audio_slots, config.video_slots))
+    ice = [s.to_json() for s in config.ice_servers]
+    media_ns = MediaNamespace(meetings, media)
+    app[SIO].register_namespace(RoomNamespace(meetings, ice))
+    app[SIO].register_namespace(media_ns)
+    app[STORE], app[WORKER], app[MEETINGS], app[MEDIA] = store, worker, meetings, media
+    try:
+        yield
+    finally:
+        logger.info("shutting down: closing meetings and peer connections")
+        await media_ns.close()
+        await meetings.close()
+        await worker.close()
+        await store.close()
+
+
+async def index(request: web.Request) -> web.Response:
+    return web.Response(text="Rostrum meeting server. Open the join link you were given.\n")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    counts: dict[str, Any] = request.app[WORKER].counts()
+    return web.json_response({"ok": True, **counts})
+
+
+async def meeting_page(request: web.Request) -> web.Response:
+    meeting_id = request.match_info["meeting_id"]
+    record = await request.app[STORE].get_meeting(meeting_id)
+    if record is None:
+        raise web.HTTPNotFound(text="No such meeting.\n")
+    meeting = {"id": record.id, "title": record.title, "languages": list(record.languages),
+               "videoCodec": record.video_codec}
+    token = request.query.get("t", "")
+    template = request.app[TEMPLATES].get_template("meeting.html")
+    return web.Response(text=template.render(meeting=meeting, token=token),
+                        content_type="text/html")
+
+
+async def socketio_client(request: web.Request) -> web.StreamResponse:
+    path = WEB_DIR / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
+    if not path.exists():
+        raise web.HTTPServiceUnavailable(
+            text="The Socket.IO client is not installed: run scripts/setup.sh (npm ci in web/).\n")
+    return web.FileResponse(path, headers={"Content-Type": "application/javascript"})

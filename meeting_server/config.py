@@ -1,0 +1,142 @@
+"""Server configuration: environment variables first, command-line flags over them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+OFFICIAL_LANGUAGES: tuple[str, ...] = ("ar", "zh", "en", "fr", "ru", "es")
+
+
+@dataclass(frozen=True, slots=True)
+class IceServer:
+    """One STUN/TURN server handed to every peer connection (server side and browsers)."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"urls": list(self.urls)}
+        if self.username is not None:
+            out["username"] = self.username
+        if self.credential is not None:
+            out["credential"] = self.credential
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    secret: str = ""
+    public_url: str = ""
+    # Empty by default: aiortc's own default asks a public STUN server, and nothing may send
+    # traffic off the machine unless the operator configures it.
+    ice_servers: tuple[IceServer, ...] = ()
+    # Local addresses ICE may gather host candidates on. Empty means every non-loopback
+    # interface (aioice's default). Tests set loopback or a namespace's veth address.
+    rtc_addresses: tuple[str, ...] = ()
+    redis_url: str | None = None
+    token_ttl_s: int = 7 * 24 * 3600
+    max_sdp_bytes: int = 64 * 1024
+    max_message_bytes: int = 1024 * 1024
+    audio_slots: int = 3
+    video_slots: int = 4
+    keyframe_interval_s: float = 0.5
+    demo: bool = False
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "rostrum.sqlite3"
+
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def with_overrides(self, **changes: Any) -> "Config":
+        return replace(self, **changes)
+
+
+def parse_ice_servers(text: str) -> tuple[IceServer, ...]:
+    """Parse a JSON list of RTCIceServer dicts (`urls` a string or a list)."""
+    if not text.strip():
+        return ()
+    raw = json.loads(text)
+    if not isinstance(raw, list):
+        raise ValueError("ICE servers must be a JSON list")
+    servers = []
+    for item in raw:
+        if not isinstance(item, dict) or "urls" not in item:
+            raise ValueError("each ICE server needs 'urls'")
+        urls = item["urls"]
+        if isinstance(urls, str):
+            urls = [urls]
+        if not all(isinstance(u, str) for u in urls):
+            raise ValueError("ICE server urls must be strings")
+        servers.append(
+            IceServer(urls=tuple(urls), username=item.get("username"),
+                      credential=item.get("credential"))
+        )
+    return tuple(servers)
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def load_secret(data_dir: Path) -> str:
+    """Read the server secret from the data folder, creating it on first start."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secret"
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(32)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+def from_env_and_args(
+    argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
+) -> Config:
+    env = os.environ if env is None else env
+    parser = argparse.ArgumentParser(prog="rostrum", description="Rostrum meeting server")
+    parser.add_argument("--host", default=env.get("ROSTRUM_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env.get("ROSTRUM_PORT", "8080")))
+    parser.add_argument("--data-dir", default=env.get("ROSTRUM_DATA_DIR", "data"))
+    parser.add_argument("--secret", default=env.get("ROSTRUM_SECRET", ""))
+    parser.add_argument("--public-url", default=env.get("ROSTRUM_PUBLIC_URL", ""))
+    parser.add_argument("--ice-servers", default=env.get("ROSTRUM_ICE_SERVERS", ""),
+                        help="JSON list of RTCIceServer objects (empty: none)")
+    parser.add_argument("--rtc-addresses", default=env.get("ROSTRUM_RTC_ADDRESSES", ""),
+                        help="comma-separated local addresses for ICE host candidates")
+    parser.add_argument("--redis-url", default=env.get("REDIS_URL", "") or None)
+    parser.add_argument("--demo", action="store_true",
+                        default=env.get("ROSTRUM_DEMO", "") in ("1", "true"),
+                        help="create a demo meeting and print one join link per role")
+    args = parser.parse_args(argv)
+    data_dir = Path(args.data_dir)
+    return Config(
+        host=args.host,
+        port=args.port,
+        data_dir=data_dir,
+        secret=args.secret or load_secret(data_dir),
+        public_url=args.public_url,
+        ice_servers=parse_ice_servers(args.ice_servers),
+        rtc_addresses=_split(args.rtc_addresses),
+        redis_url=args.redis_url,
+        demo=args.demo,
+    )
+
+
+__all__ = ["Config", "IceServer", "OFFICIAL_LANGUAGES", "from_env_and_args", "load_secret",
+           "parse_ice_servers", "field"]

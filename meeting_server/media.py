@@ -1,0 +1,107 @@
+"""Media signaling rules: who may publish, one publish and one subscribe connection per
+participant, and SDP errors turned into clear answers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from sfu.router import Router
+from sfu.sdp import SdpError
+from sfu.transport import Transport
+
+from .errors import RostrumError
+from .meetings import MeetingService, Participant
+
+logger = logging.getLogger(__name__)
+
+PUBLISHING_ROLES = frozenset({"chair", "secretariat", "delegate", "interpreter"})
+
+SlotsSink = Callable[[str, list[dict[str, Any]]], None]
+
+
+class MediaService:
+    def __init__(self, meetings: MeetingService, seats: int) -> None:
+        self.meetings = meetings
+        self.seats = seats
+        self._routers_seen: set[int] = set()
+        self.slots_sink: SlotsSink | None = None
+
+    def _router(self, participant: Participant) -> Router:
+        router = self.meetings.meeting_of(participant).router
+        if id(router) not in self._routers_seen:
+            self._routers_seen.add(id(router))
+            router.on_slots(self._on_slots)
+        return router
+
+    def _on_slots(self, participant_id: str, slots: list[dict[str, Any]]) -> None:
+        if self.slots_sink is not None:
+            self.slots_sink(participant_id, slots)
+
+    @staticmethod
+    def _existing(router: Router, participant: Participant, direction: str) -> Transport | None:
+        for transport in router.transports.values():
+            if transport.participant_id == participant.id and transport.direction == direction \
+                    and not transport.closed:
+                return transport
+        return None
+
+    async def publish(self, participant: Participant, sdp: str, sources: dict[str, str]) -> str:
+        if participant.role not in PUBLISHING_ROLES:
+            raise RostrumError("forbidden", f"a {participant.role} does not publish media")
+        router = self._router(participant)
+        if self._existing(router, participant, "publish") is not None:
+            raise RostrumError("conflict", "already publishing; unpublish first")
+        transport = router.create_transport(participant.id, "publish")
+        try:
+            return await transport.answer_publish(sdp, sources)
+        except SdpError as exc:
+            await transport.close()
+            raise RostrumError("bad-sdp", str(exc)) from None
+        except BaseException:
+            await transport.close()
+            raise
+
+    async def unpublish(self, participant: Participant) -> None:
+        router = self._router(participant)
+        transport = self._existing(router, participant, "publish")
+        if transport is not None:
+            await transport.close()
+
+    async def subscribe(self, participant: Participant) -> tuple[str, list[dict[str, Any]]]:
+        router = self._router(participant)
+        if self._existing(router, participant, "subscribe") is not None:
+            raise RostrumError("conflict", "already subscribed")
+        transport = router.create_transport(participant.id, "subscribe")
+        try:
+            sdp = await transport.offer_subscribe(self.seats)
+        except BaseException:
+            await transport.close()
+            raise
+        slots = [{"mid": c.mid, "kind": c.kind, "purpose": c.purpose, "seat": c.slot,
+                  "participantId": None, "source": None} for c in transport.consumers.values()]
+        return sdp, slots
+
+    async def accept_answer(self, participant: Participant, sdp: str) -> list[dict[str, Any]]:
+        router = self._router(participant)
+        transport = self._existing(router, participant, "subscribe")
+        if transport is None:
+            raise RostrumError("conflict", "subscribe first")
+        try:
+            await transport.accept_answer(sdp)
+        except SdpError as exc:
+            raise RostrumError("bad-sdp", str(exc)) from None
+        return router.slots_of(participant.id)
+
+    def pin(self, participant: Participant, pinned: str | None) -> None:
+        live = self.meetings.meeting_of(participant)
+        if pinned is not None and pinned not in live.participants:
+            raise RostrumError("not-found", "no such participant in this meeting")
+        try:
+            self._router(participant).pin(participant.id, pinned)
+        except KeyError:
+            raise RostrumError("conflict", "subscribe first") from None
+
+    async def drop(self, participant: Participant) -> None:
+        """The media namespace went away: close this participant's transports."""
+        await self._router(participant).close_participant(participant.id)

@@ -1,0 +1,140 @@
+"""Meetings and their participants: who is here, in which role, since when.
+
+Live state (presence) is kept in memory on this node; durable records (meetings, attendance)
+go to the store. The service knows nothing of Socket.IO: namespaces call it and emit.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sfu.router import Router
+from sfu.worker import Worker
+
+from .config import OFFICIAL_LANGUAGES, Config
+from .errors import RostrumError
+from .schemas import JoinPayload
+from .store import AttendanceRecord, MeetingRecord, Store
+from .tokens import Invite, TokenError, verify
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Participant:
+    id: str
+    meeting_id: str
+    session: str  # engine.io session id: the identity across Socket.IO namespaces
+    name: str
+    organization: str
+    member_state: str
+    role: str
+    language: str
+    joined_at: float
+    audio: bool = False
+    video: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "organization": self.organization,
+            "memberState": self.member_state, "role": self.role, "language": self.language,
+            "audio": self.audio, "video": self.video,
+            "joinedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.joined_at)),
+        }
+
+
+@dataclass
+class LiveMeeting:
+    record: MeetingRecord
+    router: Router
+    participants: dict[str, Participant] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.record.id, "title": self.record.title,
+                "languages": list(self.record.languages), "videoCodec": self.record.video_codec}
+
+
+class MeetingService:
+    def __init__(self, config: Config, store: Store, worker: Worker) -> None:
+        self.config = config
+        self.store = store
+        self.worker = worker
+        self.live: dict[str, LiveMeeting] = {}
+        self.by_session: dict[str, Participant] = {}
+
+    async def create_meeting(self, title: str, languages: tuple[str, ...] = OFFICIAL_LANGUAGES,
+                             video_codec: str = "VP8", meeting_id: str | None = None
+                             ) -> MeetingRecord:
+        if video_codec not in ("VP8", "H264"):
+            raise ValueError("video codec must be VP8 or H264")
+        meeting_id = meeting_id or secrets.token_hex(6)
+        return await self.store.create_meeting(meeting_id, title, languages, video_codec)
+
+    async def admit(self, token: object) -> tuple[Invite, MeetingRecord]:
+        """Check an invite token and the meeting it names."""
+        try:
+            invite = verify(self.config.secret, token)
+        except TokenError as exc:
+            raise RostrumError("unauthorized", str(exc)) from None
+        record = await self.store.get_meeting(invite.meeting_id)
+        if record is None:
+            raise RostrumError("not-found", "no such meeting")
+        if record.ended_at is not None:
+            raise RostrumError("meeting-closed", "the meeting has ended")
+        return invite, record
+
+    def participant(self, session: str) -> Participant | None:
+        return self.by_session.get(session)
+
+    def meeting_of(self, participant: Participant) -> LiveMeeting:
+        return self.live[participant.meeting_id]
+
+    async def join(self, session: str, invite: Invite, payload: JoinPayload
+                   ) -> tuple[Participant, LiveMeeting]:
+        if session in self.by_session:
+            raise RostrumError("conflict", "this connection has already joined")
+        record = await self.store.get_meeting(invite.meeting_id)
+        if record is None:
+            raise RostrumError("not-found", "no such meeting")
+        live = self.live.get(record.id)
+        if live is None:
+            live = LiveMeeting(record=record,
+                               router=self.worker.router(record.id, video_codec=record.video_codec))
+            self.live[record.id] = live
+        participant = Participant(
+            id=secrets.token_hex(6), meeting_id=record.id, session=session,
+            name=payload.name, organization=payload.organization,
+            member_state=payload.memberState, role=invite.role,
+            language=payload.language or "", joined_at=time.time())
+        await self.store.record_join(AttendanceRecord(
+            participant.id, record.id, participant.name, participant.organization,
+            participant.member_state, participant.role, participant.joined_at, None))
+        live.participants[participant.id] = participant
+        self.by_session[session] = participant
+        logger.info("[%s %s] joined as %s (%s)", record.id, participant.id, participant.role,
+                    participant.name)
+        return participant, live
+
+    async def leave(self, session: str) -> Participant | None:
+        """Remove a participant (left or dropped) and free all of their media."""
+        participant = self.by_session.pop(session, None)
+        if participant is None:
+            return None
+        live = self.live.get(participant.meeting_id)
+        if live is not None:
+            live.participants.pop(participant.id, None)
+            await live.router.close_participant(participant.id)
+            if not live.participants:
+                await self.worker.close_router(participant.meeting_id)
+                del self.live[participant.meeting_id]
+        await self.store.record_leave(participant.id, time.time())
+        logger.info("[%s %s] left", participant.meeting_id, participant.id)
+        return participant
+
+    async def close(self) -> None:
+        for session in list(self.by_session):
+            await self.leave(session)

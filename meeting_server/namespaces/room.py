@@ -1,0 +1,71 @@
+"""`/room`: admission by token, join, leave, presence (docs/protocol.md)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from socketio.exceptions import ConnectionRefusedError
+
+from ..errors import RostrumError, ok
+from ..meetings import MeetingService
+from ..schemas import Empty, JoinPayload, MediaStatePayload, parse
+from ..tokens import Invite
+from .base import RostrumNamespace
+
+logger = logging.getLogger(__name__)
+
+
+class RoomNamespace(RostrumNamespace):
+    def __init__(self, meetings: MeetingService, ice_servers: list[dict[str, Any]]) -> None:
+        super().__init__("/room")
+        self.meetings = meetings
+        self.ice_servers = ice_servers
+        self.invites: dict[str, Invite] = {}
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            invite, _ = await self.meetings.admit(token)
+        except RostrumError as exc:
+            raise ConnectionRefusedError({"code": exc.code, "message": exc.message}) from None
+        self.invites[sid] = invite
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.invites.pop(sid, None)
+        await self._leave(sid)
+
+    async def _leave(self, sid: str) -> None:
+        participant = await self.meetings.leave(self.session_of(sid))
+        if participant is not None:
+            await self.leave_room(sid, participant.meeting_id)
+            await self.emit("presence", {"event": "left", "participant": participant.to_json()},
+                            room=participant.meeting_id)
+
+    async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
+        payload = parse(JoinPayload, data)
+        invite = self.invites.get(sid)
+        if invite is None:
+            raise RostrumError("unauthorized", "connect with a token first")
+        participant, live = await self.meetings.join(self.session_of(sid), invite, payload)
+        await self.emit("presence", {"event": "joined", "participant": participant.to_json()},
+                        room=live.record.id, skip_sid=sid)
+        await self.enter_room(sid, live.record.id)
+        return ok(self=participant.to_json(), meeting=live.to_json(),
+                  participants=[p.to_json() for p in live.participants.values()],
+                  iceServers=self.ice_servers)
+
+    async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
+        parse(Empty, data)
+        await self._leave(sid)
+        return ok()
+
+    async def on_media_state(self, sid: str, data: Any) -> dict[str, Any]:
+        payload = parse(MediaStatePayload, data)
+        participant = self.meetings.participant(self.session_of(sid))
+        if participant is None:
+            raise RostrumError("not-joined", "join the meeting first")
+        participant.audio, participant.video = payload.audio, payload.video
+        await self.emit("presence", {"event": "updated", "participant": participant.to_json()},
+                        room=participant.meeting_id, skip_sid=sid)
+        return ok()

@@ -1,0 +1,66 @@
+"""Typed payloads of every client→server event, validated before anything changes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import RostrumError
+
+MAX_SDP = 64 * 1024
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Empty(Payload):
+    pass
+
+
+class JoinPayload(Payload):
+    name: str = Field(min_length=1, max_length=80)
+    organization: str = Field(default="", max_length=120)
+    memberState: str = Field(default="", max_length=80)
+    language: str = Field(default="", max_length=8, pattern=r"^([a-z]{2,3}(-[A-Za-z]{2,4})?)?$")
+
+
+class MediaStatePayload(Payload):
+    audio: bool
+    video: bool
+
+
+class PublishPayload(Payload):
+    sdp: str = Field(min_length=1)
+    sources: dict[str, Literal["mic", "camera", "screen"]] = Field(min_length=1, max_length=3)
+
+
+class SubscribeAnswerPayload(Payload):
+    sdp: str = Field(min_length=1)
+
+
+class PinPayload(Payload):
+    participantId: str | None = Field(default=None, max_length=64)
+
+
+P = TypeVar("P", bound=Payload)
+
+
+def parse(model: type[P], data: Any) -> P:
+    """Validate an event payload; RostrumError(bad-request / too-large) names the field."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RostrumError("bad-request", "payload must be a JSON object")
+    sdp = data.get("sdp")
+    if isinstance(sdp, str) and len(sdp.encode("utf-8", "replace")) > MAX_SDP:
+        raise RostrumError("too-large", f"sdp is over {MAX_SDP} bytes")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "payload"
+        if first.get("type") in ("string_too_long", "too_long"):
+            raise RostrumError("too-large", f"{where}: {first.get('msg')}") from None
+        raise RostrumError("bad-request", f"{where}: {first.get('msg')}") from None

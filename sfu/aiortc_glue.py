@@ -1,0 +1,151 @@
+"""Every use of aiortc's and aioice's private names lives here.
+
+aiortc gives ICE, DTLS, SRTP and SDP; the SFU supplies its own packet path. These hook points
+were read from aiortc 1.16.0 and aioice 0.13.0, which pyproject.toml pins: a version bump must
+re-read ``RTCRtpReceiver.receive/_handle_rtp_packet/_handle_rtcp_packet``,
+``RTCRtpSender.send/stop/_handle_rtcp_packet``, ``RTCDtlsTransport._send_rtp`` and
+``aioice.ice.get_host_addresses``.
+
+After :func:`take_over_receiver` and :func:`take_over_sender`, aiortc starts no decoder thread,
+no encoder, and no RTP/RTCP task of its own for that transceiver: the SFU's Producer and
+Consumer own them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any, Awaitable, Callable, Iterable
+
+import aioice.ice
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
+from aiortc.rtp import AnyRtcpPacket, RtpPacket
+
+from meeting_server.config import IceServer
+
+logger = logging.getLogger(__name__)
+
+_original_get_host_addresses = aioice.ice.get_host_addresses
+_allowed_addresses: tuple[str, ...] = ()
+
+
+def restrict_host_addresses(addresses: Iterable[str]) -> None:
+    """Gather ICE host candidates only on these local addresses (process-wide; empty restores
+    aioice's default of every non-loopback interface). Loopback is allowed when named."""
+    global _allowed_addresses
+    _allowed_addresses = tuple(str(ipaddress.ip_address(a)) for a in addresses)
+    if not _allowed_addresses:
+        aioice.ice.get_host_addresses = _original_get_host_addresses
+        return
+
+    def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        out = []
+        for address in _allowed_addresses:
+            version = ipaddress.ip_address(address).version
+            if (version == 4 and use_ipv4) or (version == 6 and use_ipv6):
+                out.append(address)
+        return out
+
+    aioice.ice.get_host_addresses = get_host_addresses
+
+
+def create_peer_connection(ice_servers: Iterable[IceServer]) -> RTCPeerConnection:
+    """The only way the project makes a peer connection: ICE servers always come from the
+    configuration (an empty list, never aiortc's default public STUN server)."""
+    servers = [RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+               for s in ice_servers]
+    return RTCPeerConnection(RTCConfiguration(iceServers=servers))
+
+
+def ice_servers_in_use(pc: RTCPeerConnection) -> list[Any]:
+    """What the connection's ICE gatherers were configured with (for tests)."""
+    config = pc._RTCPeerConnection__configuration  # type: ignore[attr-defined]
+    return list(config.iceServers)
+
+
+RtpHandler = Callable[[RtpPacket, int], Awaitable[None]]
+RtcpHandler = Callable[[AnyRtcpPacket], Awaitable[None]]
+
+
+def take_over_receiver(
+    receiver: RTCRtpReceiver,
+    *,
+    on_parameters: Callable[[RTCRtpReceiveParameters], None],
+    on_rtp: RtpHandler,
+    on_rtcp: RtcpHandler,
+) -> None:
+    """Route an incoming m-line's packets to the SFU instead of aiortc's jitter buffer and
+    decoder thread."""
+    registered = False
+
+    async def receive(parameters: RTCRtpReceiveParameters) -> None:
+        nonlocal registered
+        if registered:
+            return
+        registered = True
+        on_parameters(parameters)
+        receiver.transport._register_rtp_receiver(receiver, parameters)
+
+    async def stop() -> None:
+        if registered:
+            receiver.transport._unregister_rtp_receiver(receiver)
+
+    receiver.receive = receive  # type: ignore[method-assign]
+    receiver.stop = stop  # type: ignore[method-assign]
+    receiver._handle_rtp_packet = on_rtp  # type: ignore[method-assign]
+    receiver._handle_rtcp_packet = on_rtcp  # type: ignore[method-assign]
+
+
+def take_over_sender(
+    sender: RTCRtpSender,
+    *,
+    on_parameters: Callable[[RTCRtpSendParameters], None],
+    on_rtcp: RtcpHandler,
+    on_stop: Callable[[], Awaitable[None]],
+) -> None:
+    """Make an outgoing m-line a pure packet sink for the SFU: no track, no encoder, no
+    aiortc RTP/RTCP loop (whose sender reports would carry a zero NTP time)."""
+    registered = False
+
+    async def send(parameters: RTCRtpSendParameters) -> None:
+        nonlocal registered
+        if registered:
+            return
+        registered = True
+        sender.transport._register_rtp_sender(sender, parameters)
+        on_parameters(parameters)
+
+    async def stop() -> None:
+        if registered:
+            sender.transport._unregister_rtp_sender(sender)
+        await on_stop()
+
+    sender.send = send  # type: ignore[method-assign]
+    sender.stop = stop  # type: ignore[method-assign]
+    sender._handle_rtcp_packet = on_rtcp  # type: ignore[method-assign]
+
+
+def sender_ssrcs(sender: RTCRtpSender) -> tuple[int, int]:
+    """The SSRC and RTX SSRC that aiortc put in the SDP for this sender."""
+    return sender._ssrc, sender._rtx_ssrc
+
+
+def set_sender_stream_id(sender: RTCRtpSender, stream_id: str) -> None:
+    """Group several outgoing m-lines in one MediaStream (a=msid) so that the browser keeps
+    them in sync (a seat's audio and video)."""
+    sender._stream_id = stream_id
+
+
+async def send_rtp(transport: Any, data: bytes) -> bool:
+    """Protect and send one RTP or RTCP packet on a DTLS transport. False when it is not
+    connected (yet, or any more)."""
+    try:
+        await transport._send_rtp(data)
+    except ConnectionError:
+        return False
+    return True
+
+
+def transport_connected(transport: Any) -> bool:
+    return bool(transport.state == "connected")

@@ -1,0 +1,348 @@
+"""Consumer: one outgoing slot towards one subscriber.
+
+A consumer owns an SSRC and a negotiated payload type on the subscriber's connection and is
+fed by one producer at a time. Per packet it rewrites SSRC, payload type, sequence number,
+timestamp, header-extension ids and (VP8) picture ids, so that the source can be switched (a
+new speaker, another layer, another language feed) without renegotiation and without a jump
+the browser would read as loss. It answers the subscriber's NACKs from its own cache, relays
+PLI/FIR to the source (throttled there), and sends sender reports that carry the source's
+NTP↔RTP mapping into its own timestamp space, so that the browser can keep lip sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from aiortc.codecs import is_rtx
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    RtpPacket,
+    unpack_remb_fci,
+)
+
+from . import aiortc_glue
+from .packet_cache import PacketCache
+from .producer import ntp_now
+from .rtp import abs_send_time_now, seq_add, ts_add, wrap_rtx, write_rtp
+from .vp8 import Vp8PictureIdRewriter, parse_vp8_descriptor, rewrite_vp8_descriptor
+
+if TYPE_CHECKING:
+    from .producer import Producer
+
+logger = logging.getLogger(__name__)
+
+EXT_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
+EXT_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+EXT_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+
+class Consumer:
+    def __init__(
+        self,
+        *,
+        consumer_id: str,
+        subscriber_id: str,
+        kind: str,
+        slot: int,
+        purpose: str,
+        sender: Any,
+        on_source_closed: Callable[["Consumer"], None] | None = None,
+    ) -> None:
+        self.id = consumer_id
+        self.subscriber_id = subscriber_id
+        self.kind = kind
+        self.slot = slot
+        self.purpose = purpose
+        self.sender = sender
+        self.transport: Any = None
+        self.mid: str | None = None
+        self.ssrc, self.rtx_ssrc = aiortc_glue.sender_ssrcs(sender)
+        self.payload_type: int | None = None
+        self.rtx_payload_type: int | None = None
+        self.clock_rate = 48000 if kind == "audio" else 90000
+        self.codec_name = ""
+        self.cname = ""
+        self.ready = False
+        self.closed = False
+
+        self.source: Producer | None = None  # feeding this consumer now
+        self.target: Producer | None = None  # will feed it from its next keyframe
+        self._on_source_closed = on_source_closed
+
+        self._ext_mid: int | None = None
+        self._ext_level: int | None = None
+        self._ext_abs: int | None = None
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._last_seq = random.getrandbits(16)
+        self._last_ts = random.getrandbits(32)
+        self._last_wall = 0.0
+        self._started = False
+        self._rtx_seq = random.getrandbits(16)
+        self._vp8 = Vp8PictureIdRewriter()
+        self._cache = PacketCache(1024) if kind == "video" else None
+        self._rtcp_task: asyncio.Task[None] | None = None
+        self._sr_sent: dict[int, float] = {}
+
+        # figures
+        self.packets_sent = 0
+        self.bytes_sent = 0
+        self.retransmitted = 0
+        self.nacks_received = 0
+        self.plis_received = 0
+        self.switches = 0
+        self.fraction_lost = 0.0
+        self.packets_lost = 0
+        self.rtt_s: float | None = None
+        self.remb_bps: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Consumer({self.id} {self.subscriber_id}#{self.purpose}{self.slot}/{self.kind})"
+
+    # wiring
+
+    def attach(self) -> None:
+        aiortc_glue.take_over_sender(self.sender, on_parameters=self._on_parameters,
+                                     on_rtcp=self.handle_rtcp, on_stop=self.close)
+
+    def _on_parameters(self, parameters: RTCRtpSendParameters) -> None:
+        self.transport = self.sender.transport
+        self.mid = parameters.muxId
+        self.cname = parameters.rtcp.cname or ""
+        primary = parameters.codecs[0]
+        self.payload_type = primary.payloadType
+        self.clock_rate = primary.clockRate
+        self.codec_name = primary.name.upper()
+        for codec in parameters.codecs:
+            if is_rtx(codec) and codec.parameters.get("apt") == primary.payloadType:
+                self.rtx_payload_type = codec.payloadType
+        for ext in parameters.headerExtensions:
+            if ext.uri == EXT_MID:
+                self._ext_mid = ext.id
+            elif ext.uri == EXT_AUDIO_LEVEL:
+                self._ext_level = ext.id
+            elif ext.uri == EXT_ABS_SEND_TIME:
+                self._ext_abs = ext.id
+        self.ready = True
+        if self._rtcp_task is None and not self.closed:
+            self._rtcp_task = asyncio.ensure_future(self._run_rtcp())
+        if self.target is not None:
+            self.target.request_keyframe()
+
+    # source selection
+
+    def set_source(self, producer: "Producer | None") -> None:
+        """Feed this consumer from ``producer`` (None: nothing). Audio switches on the next
+        packet; video keeps the old source until the new one's next keyframe."""
+        if producer is not None and producer.kind != self.kind:
+            raise ValueError(f"{self!r} cannot consume {producer!r}")
+        current = self.target or self.source
+        if producer is current:
+            return
+        if self.target is not None and self.target is not self.source:
+            self.target.consumers.discard(self)
+        self.target = None
+        if producer is None:
+            if self.source is not None:
+                self.source.consumers.discard(self)
+            self.source = None
+            return
+        if producer is self.source:
+            return
+        self.target = producer
+        producer.consumers.add(self)
+        if self.ready:
+            producer.request_keyframe()
+
+    @property
+    def feeding(self) -> "Producer | None":
+        """The producer this consumer is (or is about to be) fed by."""
+        return self.target or self.source
+
+    def source_closed(self, producer: "Producer") -> None:
+        if self.source is producer:
+            self.source = None
+        if self.target is producer:
+            self.target = None
+        if self._on_source_closed is not None:
+            self._on_source_closed(self)
+
+    # packet path
+
+    async def forward(self, producer: "Producer", packet: RtpPacket, keyframe: bool) -> None:
+        if not self.ready or self.closed:
+            return
+        if producer is self.target:
+            if self.kind == "video" and not keyframe:
+                if self.source is None or self.source.closed:
+                    producer.request_keyframe()
+                    return
+                return  # the old source goes on until the new one's keyframe
+            self._switch(producer, packet)
+        elif producer is not self.source:
+            return
+
+        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
+        ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        payload = packet.payload
+        if self.codec_name == "VP8" and payload:
+            try:
+                desc = parse_vp8_descriptor(payload)
+            except ValueError:
+                return
+            picture_id, tl0 = self._vp8.rewrite(desc, producer)
+            payload = rewrite_vp8_descriptor(payload, picture_id, tl0)
+
+        extensions: list[tuple[int, bytes]] = []
+        if self._ext_mid is not None and self.mid:
+            extensions.append((self._ext_mid, self.mid.encode("ascii")))
+        if self._ext_abs is not None:
+            extensions.append((self._ext_abs, abs_send_time_now(time.time())))
+        level = packet.extensions.audio_level
+        if self._ext_level is not None and level is not None:
+            extensions.append((self._ext_level, bytes([(0x80 if level[0] else 0) | level[1]])))
+        assert self.payload_type is not None
+        data = write_rtp(payload_type=self.payload_type, sequence_number=seq, timestamp=ts,
+                         ssrc=self.ssrc, payload=payload, marker=bool(packet.marker),
+                         extensions=extensions)
+        now = time.monotonic()
+        if self._cache is not None:
+            self._cache.put(seq, data, now)
+        if ((seq - self._last_seq) & 0xFFFF) < 0x8000:
+            self._last_seq = seq
+            self._last_ts = ts
+            self._last_wall = now
+        if await aiortc_glue.send_rtp(self.transport, data):
+            self.packets_sent += 1
+            self.bytes_sent += len(payload)
+
+    def _switch(self, producer: "Producer", packet: RtpPacket) -> None:
+        """Make ``producer`` the source, continuing this consumer's sequence and timestamp."""
+        old = self.source
+        if old is not None and old is not producer:
+            old.consumers.discard(self)
+        self.source = producer
+        self.target = None
+        now = time.monotonic()
+        if self._started:
+            elapsed = max(now - self._last_wall, 0.001)
+            next_seq = seq_add(self._last_seq, 1)
+            next_ts = ts_add(self._last_ts, max(1, int(elapsed * self.clock_rate)))
+            self.switches += 1
+        else:
+            next_seq, next_ts = seq_add(self._last_seq, 1), self._last_ts
+            self._started = True
+        self._seq_offset = (next_seq - packet.sequence_number) & 0xFFFF
+        self._ts_offset = (next_ts - packet.timestamp) & 0xFFFFFFFF
+
+    # RTCP from the subscriber
+
+    async def handle_rtcp(self, packet: AnyRtcpPacket) -> None:
+        """RTCP from the subscriber. Never raises (it would end aiortc's receive loop)."""
+        try:
+            await self._handle_rtcp(packet)
+        except Exception:
+            logger.exception("%r: RTCP packet dropped", self)
+
+    async def _handle_rtcp(self, packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for report in packet.reports:
+                if report.ssrc != self.ssrc:
+                    continue
+                self.fraction_lost = report.fraction_lost / 256
+                self.packets_lost = report.packets_lost
+                sent_at = self._sr_sent.get(report.lsr)
+                if sent_at is not None and report.dlsr:
+                    self.rtt_s = max(0.0, time.time() - sent_at - report.dlsr / 65536)
+        elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            self.nacks_received += 1
+            for seq in packet.lost:
+                await self._retransmit(seq)
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI,
+                                                                     RTCP_PSFB_FIR):
+            self.plis_received += 1
+            feeding = self.feeding
+            if feeding is not None:
+                feeding.request_keyframe()
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                return
+            if self.ssrc in ssrcs:
+                self.remb_bps = bitrate
+
+    async def _retransmit(self, seq: int) -> None:
+        if self._cache is None:
+            return
+        data = self._cache.get(seq, time.monotonic())
+        if data is None:
+            return
+        if self.rtx_payload_type is not None:
+            data = wrap_rtx(data, rtx_payload_type=self.rtx_payload_type,
+                            rtx_ssrc=self.rtx_ssrc, rtx_sequence_number=self._rtx_seq)
+            self._rtx_seq = seq_add(self._rtx_seq, 1)
+        if await aiortc_glue.send_rtp(self.transport, data):
+            self.retransmitted += 1
+
+    # sender reports
+
+    def sender_report(self, at: float | None = None) -> RtcpSrPacket | None:
+        """A sender report mapping the source's clock into this consumer's timestamps."""
+        source = self.source
+        if source is None or source.sender_clock is None or not self._started:
+            return None
+        at = time.time() if at is None else at
+        ntp, src_rtp = source.sender_clock.now(at)
+        return RtcpSrPacket(ssrc=self.ssrc, sender_info=RtcpSenderInfo(
+            ntp_timestamp=ntp, rtp_timestamp=(src_rtp + self._ts_offset) & 0xFFFFFFFF,
+            packet_count=self.packets_sent & 0xFFFFFFFF,
+            octet_count=self.bytes_sent & 0xFFFFFFFF))
+
+    async def _run_rtcp(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(0.5 + random.random())
+                sr = self.sender_report()
+                if sr is None:
+                    continue
+                self._sr_sent[(sr.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF] = time.time()
+                if len(self._sr_sent) > 16:
+                    self._sr_sent.pop(next(iter(self._sr_sent)))
+                sdes = RtcpSdesPacket(chunks=[RtcpSourceInfo(
+                    ssrc=self.ssrc, items=[(1, self.cname.encode("utf-8"))])])
+                await aiortc_glue.send_rtp(self.transport, bytes(sr) + bytes(sdes))
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.exception("%r: RTCP loop failed", self)
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.set_source(None)
+        if self._rtcp_task is not None:
+            self._rtcp_task.cancel()
+            await asyncio.gather(self._rtcp_task, return_exceptions=True)
+        if self._cache is not None:
+            self._cache.clear()
+
+
+__all__ = ["Consumer", "ntp_now"]

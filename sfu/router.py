@@ -1,0 +1,231 @@
+"""Router: the media of one meeting.
+
+The router owns the meeting's transports (and through them the producers and consumers),
+decides which producer feeds which consumer, and runs active-speaker detection. Closing the
+router closes every transport; closing a transport closes its producers and consumers; a
+closed producer detaches from its consumers, which the router then re-feeds (docs/closures
+in docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .consumer import Consumer
+from .producer import Producer
+from .slots import Candidate, assign_seats, rank
+from .transport import Transport
+
+logger = logging.getLogger(__name__)
+
+SlotsListener = Callable[[str, list[dict[str, Any]]], None]
+SPEAKER_HOLD_S = 1.5  # a seat changes hands only after the new voice was heard this recently
+
+
+@dataclass
+class Subscription:
+    participant_id: str
+    seats: list[tuple[Consumer, Consumer]]  # (audio, video) per seat
+    screen: Consumer | None
+    pinned: str | None = None
+    occupants: list[str | None] = field(default_factory=list)
+
+
+class Router:
+    def __init__(self, meeting_id: str, *, ice_servers: tuple[Any, ...] = (),
+                 video_codec: str = "VP8", audio_seats: int = 3, video_seats: int = 4,
+                 keyframe_interval_s: float = 0.5) -> None:
+        self.meeting_id = meeting_id
+        self.ice_servers = ice_servers
+        self.video_codec = video_codec
+        self.seats = max(audio_seats, video_seats)
+        self.keyframe_interval_s = keyframe_interval_s
+        self.transports: dict[str, Transport] = {}
+        self.producers: dict[str, Producer] = {}
+        self.subscriptions: dict[str, Subscription] = {}
+        self.closed = False
+        self._arrival: dict[str, int] = {}
+        self._arrivals = itertools.count()
+        self._ids = itertools.count(1)
+        self._listeners: list[SlotsListener] = []
+        self._speaker_task: asyncio.Task[None] | None = None
+        self._log_prefix = f"[{meeting_id}]"
+
+    # ids and listeners
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids)}"
+
+    def on_slots(self, listener: SlotsListener) -> None:
+        self._listeners.append(listener)
+
+    def _emit_slots(self, participant_id: str) -> None:
+        payload = self.slots_of(participant_id)
+        for listener in self._listeners:
+            try:
+                listener(participant_id, payload)
+            except Exception:
+                logger.exception("%s slots listener failed", self._log_prefix)
+
+    def start(self) -> None:
+        if self._speaker_task is None:
+            self._speaker_task = asyncio.ensure_future(self._run_speaker_detection())
+
+    # transports
+
+    def create_transport(self, participant_id: str, direction: str) -> Transport:
+        if self.closed:
+            raise RuntimeError("router is closed")
+        self._arrival.setdefault(participant_id, next(self._arrivals))
+        transport = Transport(router=self, transport_id=self.next_id("t"),
+                              participant_id=participant_id, direction=direction)
+        self.transports[transport.id] = transport
+        self.start()
+        return transport
+
+    def transport_closed(self, transport: Transport) -> None:
+        self.transports.pop(transport.id, None)
+        sub = self.subscriptions.get(transport.participant_id)
+        if sub is not None and transport.direction == "subscribe":
+            del self.subscriptions[transport.participant_id]
+
+    async def close_participant(self, participant_id: str) -> None:
+        """Close every transport of a participant who left or dropped."""
+        for transport in [t for t in self.transports.values()
+                          if t.participant_id == participant_id]:
+            await transport.close()
+        self._arrival.pop(participant_id, None)
+        for sub in self.subscriptions.values():
+            if sub.pinned == participant_id:
+                sub.pinned = None
+        self.reassign_all()
+
+    # producers
+
+    def producer_added(self, producer: Producer) -> None:
+        self.producers[producer.id] = producer
+        logger.info("%s %r added", self._log_prefix, producer)
+        self.reassign_all()
+
+    def producer_closed(self, producer: Producer) -> None:
+        self.producers.pop(producer.id, None)
+        if not self.closed:
+            self.reassign_all()
+
+    def producers_of(self, participant_id: str) -> dict[str, Producer]:
+        return {p.source: p for p in self.producers.values()
+                if p.participant_id == participant_id and not p.closed}
+
+    # subscriptions
+
+    def subscription_added(self, sub: Subscription) -> None:
+        self.subscriptions[sub.participant_id] = sub
+        self.reassign(sub.participant_id)
+
+    def pin(self, participant_id: str, pinned: str | None) -> None:
+        sub = self.subscriptions.get(participant_id)
+        if sub is None:
+            raise KeyError(participant_id)
+        sub.pinned = pinned
+        self.reassign(participant_id)
+
+    def _candidates(self, subscriber: str) -> list[Candidate]:
+        voices: dict[str, float] = {}
+        for p in self.producers.values():
+            if p.participant_id == subscriber or p.closed or p.source == "screen":
+                continue
+            voices[p.participant_id] = max(voices.get(p.participant_id, 0.0),
+                                           p.last_voice_at if p.kind == "audio" else 0.0)
+        return [Candidate(pid, voice, self._arrival.get(pid, 1 << 30))
+                for pid, voice in voices.items()]
+
+    def reassign_all(self) -> None:
+        for participant_id in list(self.subscriptions):
+            self.reassign(participant_id)
+
+    def reassign(self, participant_id: str) -> None:
+        """Recompute who feeds each seat and the screen slot of one subscriber; announce the
+        result when anything changed."""
+        sub = self.subscriptions.get(participant_id)
+        if sub is None:
+            return
+        ranked = rank(self._candidates(participant_id), sub.pinned)
+        occupants = assign_seats(sub.occupants, ranked, len(sub.seats))
+        changed = occupants != sub.occupants
+        sub.occupants = occupants
+        for (audio, video), occupant in zip(sub.seats, occupants):
+            sources = self.producers_of(occupant) if occupant else {}
+            for consumer, source in ((audio, sources.get("mic")), (video, sources.get("camera"))):
+                if consumer.feeding is not source:
+                    consumer.set_source(source)
+                    changed = True
+        if sub.screen is not None:
+            screens = [p for p in self.producers.values()
+                       if p.source == "screen" and not p.closed and p.participant_id != participant_id]
+            screen = screens[-1] if screens else None
+            if sub.screen.feeding is not screen:
+                sub.screen.set_source(screen)
+                changed = True
+        if changed:
+            self._emit_slots(participant_id)
+
+    def slots_of(self, participant_id: str) -> list[dict[str, Any]]:
+        sub = self.subscriptions.get(participant_id)
+        if sub is None:
+            return []
+        out = []
+        consumers = [c for seat in sub.seats for c in seat]
+        if sub.screen is not None:
+            consumers.append(sub.screen)
+        for c in consumers:
+            feeding = c.feeding
+            out.append({
+                "mid": c.mid,
+                "kind": c.kind,
+                "purpose": c.purpose,
+                "seat": c.slot,
+                "participantId": feeding.participant_id if feeding else None,
+                "source": feeding.source if feeding else None,
+            })
+        return out
+
+    async def _run_speaker_detection(self) -> None:
+        """Every 250 ms: if someone not seated for a subscriber has spoken recently, the
+        seats are re-ranked."""
+        try:
+            while True:
+                await asyncio.sleep(0.25)
+                now = time.monotonic()
+                voices = {p.participant_id for p in self.producers.values()
+                          if p.kind == "audio" and now - p.last_voice_at < SPEAKER_HOLD_S}
+                for pid, sub in list(self.subscriptions.items()):
+                    if any(v != pid and v not in sub.occupants for v in voices):
+                        self.reassign(pid)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.exception("%s speaker detection failed", self._log_prefix)
+
+    # figures
+
+    def counts(self) -> dict[str, int]:
+        consumers = sum(len(t.consumers) for t in self.transports.values())
+        return {"transports": len(self.transports), "producers": len(self.producers),
+                "consumers": consumers, "subscriptions": len(self.subscriptions)}
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._speaker_task is not None:
+            self._speaker_task.cancel()
+            await asyncio.gather(self._speaker_task, return_exceptions=True)
+        for transport in list(self.transports.values()):
+            await transport.close()
+        self.subscriptions.clear()
+        self.producers.clear()

@@ -1,0 +1,202 @@
+"""Transport: one WebRTC connection of one participant (aiortc's RTCPeerConnection).
+
+A *publish* transport answers the client's offer and turns each incoming m-line into a
+Producer. A *subscribe* transport offers a fixed set of seats (audio + video m-lines sharing
+one MediaStream) and a screen slot, each a Consumer; the router switches their sources later
+without renegotiating. Closing the transport closes its producers and consumers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiortc import RTCRtpReceiver, RTCRtpTransceiver, RTCSessionDescription
+from aiortc.codecs import is_rtx
+
+from . import aiortc_glue
+from .consumer import Consumer
+from .producer import Producer
+from .sdp import SdpError, drop_mdns_candidates, media_lines
+
+if TYPE_CHECKING:
+    from .router import Router, Subscription
+
+logger = logging.getLogger(__name__)
+
+SOURCE_KINDS = {"mic": "audio", "camera": "video", "screen": "video"}
+
+
+def codec_preferences(kind: str, video_codec: str) -> list[Any]:
+    """The one codec (plus its RTX) this meeting forwards for a kind: a forwarding SFU can
+    only pass on what every subscriber decodes."""
+    wanted = "opus" if kind == "audio" else video_codec.lower()
+    caps = RTCRtpReceiver.getCapabilities(kind)
+    assert caps is not None
+    chosen = [c for c in caps.codecs if c.name.lower() == wanted]
+    if kind == "video":
+        chosen += [c for c in caps.codecs if is_rtx(c)]
+    return chosen
+
+
+class Transport:
+    def __init__(self, *, router: "Router", transport_id: str, participant_id: str,
+                 direction: str) -> None:
+        if direction not in ("publish", "subscribe"):
+            raise ValueError(direction)
+        self.router = router
+        self.id = transport_id
+        self.participant_id = participant_id
+        self.direction = direction
+        self.pc = aiortc_glue.create_peer_connection(router.ice_servers)
+        self.producers: dict[str, Producer] = {}
+        self.consumers: dict[str, Consumer] = {}
+        self.subscription: "Subscription | None" = None
+        self.closed = False
+        self._negotiated = False
+        self._close_task: asyncio.Task[None] | None = None
+        self._prefix = f"[{router.meeting_id} {participant_id} {transport_id}]"
+        self.pc.on("connectionstatechange", self._on_connection_state)
+
+    def __repr__(self) -> str:
+        return f"Transport({self.id} {self.participant_id} {self.direction})"
+
+    @property
+    def connection_state(self) -> str:
+        return str(self.pc.connectionState)
+
+    def _on_connection_state(self) -> None:
+        state = self.pc.connectionState
+        logger.info("%s connection %s", self._prefix, state)
+        if state == "failed" and not self.closed and self._close_task is None:
+            self._close_task = asyncio.ensure_future(self.close())
+
+    # publish
+
+    async def answer_publish(self, offer_sdp: str, sources: dict[str, str]) -> str:
+        """Answer a publisher's offer; each m-line named in ``sources`` becomes a producer."""
+        if self.direction != "publish" or self._negotiated:
+            raise SdpError("this transport is not waiting for a publish offer")
+        lines = media_lines(offer_sdp)
+        if len(lines) > 3:
+            raise SdpError("at most three m-lines (mic, camera, screen) may be published")
+        if set(sources) != {line.mid for line in lines}:
+            raise SdpError("sources must name every m-line of the offer by its mid")
+        if len(set(sources.values())) != len(sources):
+            raise SdpError("each source may be published once")
+        for line in lines:
+            source = sources[line.mid]
+            if SOURCE_KINDS.get(source) != line.kind:
+                raise SdpError(f"m-line {line.mid} is {line.kind}, not a {source}")
+            if line.direction not in ("sendonly", "sendrecv"):
+                raise SdpError(f"m-line {line.mid} does not send")
+        self._negotiated = True
+        transceivers: list[tuple[RTCRtpTransceiver, str]] = []
+        for line in lines:
+            transceiver = self.pc.addTransceiver(line.kind, direction="recvonly")
+            transceiver.setCodecPreferences(codec_preferences(line.kind, self.router.video_codec))
+            transceivers.append((transceiver, sources[line.mid]))
+        try:
+            await self.pc.setRemoteDescription(
+                RTCSessionDescription(sdp=drop_mdns_candidates(offer_sdp), type="offer"))
+        except Exception as exc:
+            raise SdpError(f"offer rejected: {exc}") from exc
+        for transceiver, source in transceivers:
+            producer = Producer(
+                producer_id=self.router.next_id("p"), participant_id=self.participant_id,
+                kind=transceiver.kind, source=source, transport=transceiver.receiver.transport,
+                keyframe_interval_s=self.router.keyframe_interval_s,
+                on_close=self.router.producer_closed)
+            producer.attach(transceiver.receiver)
+            self.producers[producer.id] = producer
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        for producer in self.producers.values():
+            self.router.producer_added(producer)
+        return str(self.pc.localDescription.sdp)
+
+    # subscribe
+
+    async def offer_subscribe(self, seats: int, screen: bool = True) -> str:
+        from .router import Subscription
+
+        if self.direction != "subscribe" or self._negotiated:
+            raise SdpError("this transport has already made its offer")
+        self._negotiated = True
+        pairs: list[tuple[Consumer, Consumer]] = []
+        created: list[tuple[Consumer, RTCRtpTransceiver]] = []
+        for seat in range(seats):
+            pair = []
+            stream_id = f"seat{seat}"
+            for kind in ("audio", "video"):
+                transceiver = self.pc.addTransceiver(kind, direction="sendonly")
+                transceiver.setCodecPreferences(codec_preferences(kind, self.router.video_codec))
+                aiortc_glue.set_sender_stream_id(transceiver.sender, stream_id)
+                consumer = self._consumer(kind, seat, "seat", transceiver)
+                created.append((consumer, transceiver))
+                pair.append(consumer)
+            pairs.append((pair[0], pair[1]))
+        screen_consumer = None
+        if screen:
+            transceiver = self.pc.addTransceiver("video", direction="sendonly")
+            transceiver.setCodecPreferences(codec_preferences("video", self.router.video_codec))
+            aiortc_glue.set_sender_stream_id(transceiver.sender, "screen")
+            screen_consumer = self._consumer("video", 0, "screen", transceiver)
+            created.append((screen_consumer, transceiver))
+        offer = await self.pc.createOffer()
+        await self.pc.setLocalDescription(offer)
+        for consumer, transceiver in created:
+            consumer.mid = transceiver.mid
+        self.subscription = Subscription(participant_id=self.participant_id, seats=pairs,
+                                         screen=screen_consumer)
+        return str(self.pc.localDescription.sdp)
+
+    def _consumer(self, kind: str, slot: int, purpose: str, transceiver: RTCRtpTransceiver
+                  ) -> Consumer:
+        consumer = Consumer(consumer_id=self.router.next_id("c"),
+                            subscriber_id=self.participant_id, kind=kind, slot=slot,
+                            purpose=purpose, sender=transceiver.sender,
+                            on_source_closed=self._consumer_lost_source)
+        consumer.attach()
+        self.consumers[consumer.id] = consumer
+        return consumer
+
+    def _consumer_lost_source(self, consumer: Consumer) -> None:
+        if not self.closed:
+            self.router.reassign(self.participant_id)
+
+    async def accept_answer(self, answer_sdp: str) -> None:
+        if self.direction != "subscribe" or self.subscription is None:
+            raise SdpError("no subscribe offer is waiting for an answer")
+        if self.pc.remoteDescription is not None:
+            raise SdpError("the answer was already given")
+        lines = media_lines(answer_sdp)
+        expected = [c.mid for c in self.consumers.values()]
+        if sorted(line.mid for line in lines) != sorted(m for m in expected if m):
+            raise SdpError("the answer must accept every slot of the offer")
+        try:
+            await self.pc.setRemoteDescription(
+                RTCSessionDescription(sdp=drop_mdns_candidates(answer_sdp), type="answer"))
+        except Exception as exc:
+            raise SdpError(f"answer rejected: {exc}") from exc
+        self.router.subscription_added(self.subscription)
+
+    # lifecycle
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for producer in list(self.producers.values()):
+            await producer.close()
+        for consumer in list(self.consumers.values()):
+            await consumer.close()
+        try:
+            await self.pc.close()
+        except Exception:
+            logger.exception("%s closing the peer connection failed", self._prefix)
+        self.producers.clear()
+        self.consumers.clear()
+        self.router.transport_closed(self)
+        logger.info("%s closed", self._prefix)

@@ -1,0 +1,76 @@
+"""Run the real server in the test's event loop, on a free port, with its own data folder."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import tempfile
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from aiohttp import web
+
+from meeting_server.__main__ import join_link
+from meeting_server.app import MEETINGS, WORKER, create_app
+from meeting_server.config import Config
+from meeting_server.tokens import issue
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host if host != "0.0.0.0" else "127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerHandle:
+    app: web.Application
+    config: Config
+    base_url: str
+    meeting_id: str
+
+    def token(self, role: str = "delegate", meeting_id: str | None = None,
+              ttl_s: int = 3600) -> str:
+        return issue(self.config.secret, meeting_id or self.meeting_id, role, ttl_s)
+
+    def join_link(self, role: str = "delegate", meeting_id: str | None = None) -> str:
+        return join_link(self.config, meeting_id or self.meeting_id, role)
+
+    def counts(self) -> dict[str, int]:
+        return self.app[WORKER].counts()
+
+
+@asynccontextmanager
+async def running_server(*, host: str = "127.0.0.1", public_host: str | None = None,
+                         rtc_addresses: list[str] | None = None,
+                         data_dir: Path | None = None, port: int | None = None,
+                         secret: str | None = None,
+                         **overrides: Any) -> AsyncIterator[ServerHandle]:
+    own_dir = data_dir is None
+    folder = Path(tempfile.mkdtemp(prefix="rostrum-test-")) if data_dir is None else data_dir
+    port = port or free_port(host)
+    public = public_host or ("127.0.0.1" if host == "0.0.0.0" else host)
+    config = Config(host=host, port=port, data_dir=folder,
+                    secret=secret or secrets.token_urlsafe(16),
+                    public_url=f"http://{public}:{port}",
+                    rtc_addresses=tuple(rtc_addresses or ["127.0.0.1"]), **overrides)
+    app = create_app(config)
+    runner = web.AppRunner(app, shutdown_timeout=2)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    try:
+        meetings = app[MEETINGS]
+        existing = await meetings.store.list_meetings()
+        meeting_id = existing[0].id if existing else \
+            (await meetings.create_meeting("Test study group", meeting_id="t" +
+                                           secrets.token_hex(4))).id
+        yield ServerHandle(app=app, config=config, base_url=config.base_url(),
+                           meeting_id=meeting_id)
+    finally:
+        await runner.cleanup()
+        if own_dir:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,277 @@
+"""Real aiortc peers that speak Rostrum's signaling, for integration tests and benches.
+
+A publisher sends a tone (and optionally a moving test picture, VP8-encoded by aiortc). A
+subscriber either decodes what it receives (to name the tone it hears) or only counts packets,
+answering loss with NACKs like a browser does, and can drop chosen packets on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import socketio
+from aiortc import MediaStreamTrack, RTCSessionDescription
+from aiortc.codecs import is_rtx
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from aiortc.rtcrtpreceiver import NackGenerator
+from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket, RtpPacket, unwrap_rtx
+from av import AudioFrame, VideoFrame
+
+from sfu import aiortc_glue
+
+SAMPLE_RATE = 48000
+
+
+class ToneTrack(AudioStreamTrack):
+    """A sine tone, 20 ms frames, real time."""
+
+    def __init__(self, frequency: float, amplitude: float = 0.3) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self.amplitude = amplitude
+        self._pts = 0
+        self._start: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        samples = SAMPLE_RATE // 50
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self._pts / SAMPLE_RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        t = (np.arange(samples) + self._pts) / SAMPLE_RATE
+        data = (self.amplitude * 32767 * np.sin(2 * math.pi * self.frequency * t)).astype(np.int16)
+        frame = AudioFrame.from_ndarray(data.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self._pts += samples
+        return frame
+
+
+class PatternTrack(VideoStreamTrack):
+    """A moving colour pattern, so the encoder produces real inter frames."""
+
+    def __init__(self, width: int = 320, height: int = 180) -> None:
+        super().__init__()
+        self.width, self.height = width, height
+        self._n = 0
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        img = np.zeros((self.height, self.width, 3), np.uint8)
+        x = (self._n * 4) % self.width
+        img[:, x:x + 20] = (255, 128, 0)
+        img[: self.height // 2, :, 2] = (self._n * 3) % 255
+        self._n += 1
+        frame = VideoFrame.from_ndarray(img, format="rgb24")
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
+@dataclass
+class SlotTap:
+    """What one subscriber slot received, counted without decoding."""
+
+    kind: str
+    mid: str
+    received: set[int] = field(default_factory=set)
+    retransmitted: set[int] = field(default_factory=set)
+    dropped: set[int] = field(default_factory=set)
+    packets: int = 0
+    first_seq: int | None = None
+    ssrcs: set[int] = field(default_factory=set)
+    timestamps: list[tuple[int, int]] = field(default_factory=list)  # (seq, ts)
+    arrivals: list[float] = field(default_factory=list)
+
+
+class TestPeer:
+    """One participant: a Socket.IO connection to /room and /media, and aiortc connections."""
+
+    __test__ = False
+
+    def __init__(self, base_url: str, token: str, name: str = "Peer") -> None:
+        self.base_url = base_url
+        self.token = token
+        self.name = name
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: list[tuple[str, str, Any]] = []
+        self.slots: list[dict[str, Any]] = []
+        self.joined: dict[str, Any] = {}
+        self.publish_pc: Any = None
+        self.subscribe_pc: Any = None
+        self.taps: dict[str, SlotTap] = {}
+        self.tracks: dict[str, MediaStreamTrack] = {}
+        self.slot_changes = asyncio.Event()
+        for ns in ("/room", "/media"):
+            self.sio.on("*", self._make_catch_all(ns), namespace=ns)
+
+    def _make_catch_all(self, ns: str) -> Callable[..., Any]:
+        async def handler(event: str, data: Any = None) -> None:
+            self.events.append((ns, event, data))
+            if event == "slots":
+                self.slots = data["slots"]
+                self.slot_changes.set()
+        return handler
+
+    async def connect(self) -> None:
+        await self.sio.connect(self.base_url, namespaces=["/room", "/media"],
+                               auth={"token": self.token}, transports=["websocket"],
+                               wait_timeout=10)
+
+    async def call(self, namespace: str, event: str, data: Any = None,
+                   timeout: float = 20) -> dict[str, Any]:
+        reply = await self.sio.call(event, data if data is not None else {},
+                                    namespace=namespace, timeout=timeout)
+        assert isinstance(reply, dict), reply
+        return reply
+
+    async def join(self, **profile: Any) -> dict[str, Any]:
+        await self.connect()
+        reply = await self.call("/room", "join", {"name": self.name, **profile})
+        assert reply["ok"], reply
+        self.joined = reply
+        return reply
+
+    @property
+    def participant_id(self) -> str:
+        return str(self.joined["self"]["id"])
+
+    async def publish(self, audio: MediaStreamTrack | None = None,
+                      video: MediaStreamTrack | None = None) -> dict[str, Any]:
+        pc = aiortc_glue.create_peer_connection(())
+        self.publish_pc = pc
+        sources: dict[int, str] = {}
+        order = []
+        if audio is not None:
+            order.append((pc.addTransceiver(audio, direction="sendonly"), "mic"))
+        if video is not None:
+            order.append((pc.addTransceiver(video, direction="sendonly"), "camera"))
+        await pc.setLocalDescription(await pc.createOffer())
+        sources_by_mid = {t.mid: s for t, s in order}
+        del sources
+        reply = await self.call("/media", "publish",
+                                {"sdp": pc.localDescription.sdp, "sources": sources_by_mid})
+        if reply["ok"]:
+            await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
+        return reply
+
+    async def subscribe(self, *, decode: bool = False,
+                        drop: Callable[[SlotTap, RtpPacket], bool] | None = None
+                        ) -> dict[str, Any]:
+        """Take the server's slots. With ``decode`` the audio tracks are decoded by aiortc
+        (to name a tone); otherwise packets are counted and NACKed, never decoded."""
+        reply = await self.call("/media", "subscribe")
+        assert reply["ok"], reply
+        pc = aiortc_glue.create_peer_connection(())
+        self.subscribe_pc = pc
+        await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "offer"))
+        for transceiver in pc.getTransceivers():
+            tap = SlotTap(kind=transceiver.kind, mid=transceiver.mid)
+            self.taps[transceiver.mid] = tap
+            if decode and transceiver.kind == "audio":
+                self.tracks[transceiver.mid] = transceiver.receiver.track
+            else:
+                _tap_receiver(transceiver.receiver, tap, drop)
+        await pc.setLocalDescription(await pc.createAnswer())
+        answer = await self.call("/media", "subscribe-answer", {"sdp": pc.localDescription.sdp})
+        if answer.get("ok"):
+            self.slots = answer["slots"]
+        return answer
+
+    def slot_of(self, participant_id: str, kind: str) -> str | None:
+        for slot in self.slots:
+            if slot["participantId"] == participant_id and slot["kind"] == kind:
+                return str(slot["mid"])
+        return None
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 15,
+                       what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: timed out waiting for {what}")
+            await asyncio.sleep(0.05)
+
+    async def close(self) -> None:
+        for pc in (self.publish_pc, self.subscribe_pc):
+            if pc is not None:
+                await pc.close()
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+def _tap_receiver(receiver: Any, tap: SlotTap,
+                  drop: Callable[[SlotTap, RtpPacket], bool] | None) -> None:
+    codecs: dict[int, Any] = {}
+    rtx: dict[int, int] = {}
+    nack = NackGenerator() if tap.kind == "video" else None
+
+    def on_parameters(parameters: Any) -> None:
+        for codec in parameters.codecs:
+            codecs[codec.payloadType] = codec
+        for encoding in parameters.encodings:
+            if encoding.rtx:
+                rtx[encoding.rtx.ssrc] = encoding.ssrc
+
+    async def on_rtp(packet: RtpPacket, arrival_time_ms: int) -> None:
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        retransmission = False
+        if is_rtx(codec):
+            apt = codec.parameters.get("apt")
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=rtx.get(packet.ssrc, 0))
+            retransmission = True
+        if not retransmission and packet.sequence_number in tap.received:
+            retransmission = True  # resent on the primary SSRC
+        if not retransmission and drop is not None and drop(tap, packet):
+            tap.dropped.add(packet.sequence_number)
+            return
+        if retransmission:
+            tap.retransmitted.add(packet.sequence_number)
+        tap.packets += 1
+        tap.ssrcs.add(packet.ssrc)
+        if tap.first_seq is None:
+            tap.first_seq = packet.sequence_number
+        tap.received.add(packet.sequence_number)
+        tap.timestamps.append((packet.sequence_number, packet.timestamp))
+        tap.arrivals.append(time.monotonic())
+        if nack is not None and nack.add(packet):
+            rtcp = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1234, media_ssrc=packet.ssrc)
+            rtcp.lost = sorted(nack.missing)
+            await aiortc_glue.send_rtp(receiver.transport, bytes(rtcp))
+
+    async def on_rtcp(packet: Any) -> None:
+        return None
+
+    aiortc_glue.take_over_receiver(receiver, on_parameters=on_parameters, on_rtp=on_rtp,
+                                   on_rtcp=on_rtcp)
+
+
+async def dominant_frequency(track: MediaStreamTrack, seconds: float = 1.0) -> float:
+    """Decode ``seconds`` of audio from a track and return its peak frequency."""
+    chunks = []
+    total = 0
+    rate = SAMPLE_RATE
+    while total < rate * seconds:
+        frame = await asyncio.wait_for(track.recv(), timeout=5)
+        data = frame.to_ndarray()
+        if data.ndim == 2 and frame.layout.name == "stereo" and data.shape[0] == 1:
+            data = data.reshape(-1, 2).mean(axis=1)
+        else:
+            data = data.reshape(-1)
+        rate = frame.sample_rate
+        chunks.append(data.astype(np.float64))
+        total += len(chunks[-1])
+    signal = np.concatenate(chunks)
+    signal = signal - signal.mean()
+    spectrum = np.abs(np.fft.rfft(signal * np.hanning(len(signal))))
+    freqs = np.fft.rfftfreq(len(signal), 1 / rate)
+    return float(freqs[int(np.argmax(spectrum))])

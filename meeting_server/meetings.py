@@ -127,10 +127,13 @@ class MeetingService:
         live = self.live.get(participant.meeting_id)
         if live is not None:
             live.participants.pop(participant.id, None)
-            await live.router.close_participant(participant.id)
             if not live.participants:
-                await self.worker.close_router(participant.meeting_id)
+                # the last one out closes the meeting's media; someone joining meanwhile
+                # gets a fresh router
                 del self.live[participant.meeting_id]
+                await self.worker.close_router(participant.meeting_id)
+            else:
+                await live.router.close_participant(participant.id)
         await self.store.record_leave(participant.id, time.time())
         logger.info("[%s %s] left", participant.meeting_id, participant.id)
         return participant

@@ -18,7 +18,14 @@ import logging
 from typing import Any, Awaitable, Callable, Iterable
 
 import aioice.ice
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+)
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtp import AnyRtcpPacket, RtpPacket
 
@@ -52,10 +59,15 @@ def restrict_host_addresses(addresses: Iterable[str]) -> None:
 
 def create_peer_connection(ice_servers: Iterable[IceServer]) -> RTCPeerConnection:
     """The only way the project makes a peer connection: ICE servers always come from the
-    configuration (an empty list, never aiortc's default public STUN server)."""
+    configuration (an empty list, never aiortc's default public STUN server).
+
+    Max-bundle: every m-line on one ICE/DTLS transport. With aiortc's default (balanced), a
+    second m-line of the same kind stays on the kind's own transport even after the remote
+    side accepts BUNDLE, so it never connects (seen with aiortc 1.16)."""
     servers = [RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
                for s in ice_servers]
-    return RTCPeerConnection(RTCConfiguration(iceServers=servers))
+    return RTCPeerConnection(RTCConfiguration(iceServers=servers,
+                                              bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
 
 
 def ice_servers_in_use(pc: RTCPeerConnection) -> list[Any]:
@@ -84,8 +96,18 @@ def take_over_receiver(
         if registered:
             return
         registered = True
-        on_parameters(parameters)
-        receiver.transport._register_rtp_receiver(receiver, parameters)
+        transport = receiver.transport
+        transport._register_rtp_receiver(receiver, parameters)
+        # aiortc routes an RTX packet by payload type alone when its SSRC is unknown, and
+        # drops it once two m-lines of one kind share that payload type (bundled camera +
+        # screen, or several seats): register the signalled RTX SSRCs too.
+        for encoding in parameters.encodings:
+            if encoding.rtx is not None:
+                transport._rtp_router.ssrc_table[encoding.rtx.ssrc] = receiver
+        try:
+            on_parameters(parameters)
+        except Exception:  # aiortc's connect loop would stop at this m-line
+            logger.exception("incoming m-line %s could not start", parameters.muxId)
 
     async def stop() -> None:
         if registered:
@@ -114,7 +136,10 @@ def take_over_sender(
             return
         registered = True
         sender.transport._register_rtp_sender(sender, parameters)
-        on_parameters(parameters)
+        try:
+            on_parameters(parameters)
+        except Exception:  # aiortc's connect loop would stop at this m-line
+            logger.exception("outgoing m-line %s could not start", parameters.muxId)
 
     async def stop() -> None:
         if registered:

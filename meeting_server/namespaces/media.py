@@ -45,7 +45,7 @@ class MediaNamespace(RostrumNamespace):
         try:
             await self.meetings.admit(token)
         except RostrumError as exc:
-            raise ConnectionRefusedError({"code": exc.code, "message": exc.message}) from None
+            raise ConnectionRefusedError(exc.message, {"code": exc.code}) from None
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         for pid, known in list(self.sids.items()):

@@ -28,7 +28,7 @@ class RoomNamespace(RostrumNamespace):
         try:
             invite, _ = await self.meetings.admit(token)
         except RostrumError as exc:
-            raise ConnectionRefusedError({"code": exc.code, "message": exc.message}) from None
+            raise ConnectionRefusedError(exc.message, {"code": exc.code}) from None
         self.invites[sid] = invite
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:

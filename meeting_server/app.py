@@ -39,7 +39,8 @@ TEMPLATES = web.AppKey("templates", jinja2.Environment)
 def create_app(config: Config) -> web.Application:
     app = web.Application(client_max_size=config.max_message_bytes)
     app[CONFIG] = config
-    manager = socketio.AsyncRedisManager(config.redis_url) if config.redis_url else None
+    manager = (socketio.AsyncRedisManager(config.redis_url, channel=config.redis_channel)
+               if config.redis_url else None)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,

@@ -44,6 +44,7 @@ class Config:
     # interface (aioice's default). Tests set loopback or a namespace's veth address.
     rtc_addresses: tuple[str, ...] = ()
     redis_url: str | None = None
+    redis_channel: str = "rostrum"
     token_ttl_s: int = 7 * 24 * 3600
     max_sdp_bytes: int = 64 * 1024
     max_message_bytes: int = 1024 * 1024
@@ -80,7 +81,9 @@ def parse_ice_servers(text: str) -> tuple[IceServer, ...]:
         urls = item["urls"]
         if isinstance(urls, str):
             urls = [urls]
-        if not all(isinstance(u, str) for u in urls):
+        if not isinstance(urls, list) or not urls:
+            raise ValueError("ICE server urls must be a string or a non-empty list")
+        if not all(isinstance(u, str) and u for u in urls):
             raise ValueError("ICE server urls must be strings")
         servers.append(
             IceServer(urls=tuple(urls), username=item.get("username"),
@@ -98,10 +101,14 @@ def load_secret(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "secret"
     if path.exists():
-        return path.read_text().strip()
+        value = path.read_text().strip()
+        if value:
+            return value
+        path.unlink()  # an empty file left by a crash: make a new secret
     value = secrets.token_urlsafe(32)
-    path.write_text(value + "\n")
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
     return value
 
 

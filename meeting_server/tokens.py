@@ -61,6 +61,8 @@ def issue(secret: str, meeting_id: str, role: str, ttl_s: int, now: float | None
 
 def verify(secret: str, token: object, now: float | None = None) -> Invite:
     """Check signature and expiry; return the invite or raise TokenError."""
+    if not secret:
+        raise ValueError("empty secret")
     if not isinstance(token, str) or not token:
         raise TokenError("token missing")
     if len(token) > MAX_TOKEN_LENGTH:
@@ -82,7 +84,8 @@ def verify(secret: str, token: object, now: float | None = None) -> Invite:
     if not isinstance(payload, dict):
         raise TokenError("token payload is malformed")
     meeting_id, role, exp, nonce = (payload.get(k) for k in ("m", "r", "exp", "n"))
-    if not isinstance(meeting_id, str) or role not in ROLES or not isinstance(exp, int):
+    if not isinstance(meeting_id, str) or role not in ROLES or not isinstance(exp, int) \
+            or isinstance(exp, bool) or not isinstance(nonce, str):
         raise TokenError("token payload is malformed")
     now = time.time() if now is None else now
     if exp < now:

@@ -7,6 +7,7 @@ closed by one cleanup context, in order: store → SFU worker → meeting servic
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -16,9 +17,12 @@ from aiohttp import web
 
 from sfu.worker import Worker
 
+from . import exports
 from .config import Config
+from .floor import FloorService
 from .media import MediaService
 from .meetings import MeetingService
+from .namespaces.floor import FloorNamespace
 from .namespaces.media import MediaNamespace
 from .namespaces.room import RoomNamespace
 from .store import Store
@@ -32,6 +36,7 @@ STORE = web.AppKey("store", Store)
 WORKER = web.AppKey("worker", Worker)
 MEETINGS = web.AppKey("meetings", MeetingService)
 MEDIA = web.AppKey("media", MediaService)
+FLOOR = web.AppKey("floor", FloorService)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 
@@ -62,6 +67,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/vendor/socket.io.esm.min.js", socketio_client)
     app.router.add_static("/static", str(WEB_DIR / "static"), append_version=False)
+    exports.add_routes(app, STORE, CONFIG)
     return app
 
 
@@ -69,22 +75,32 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     store = Store(config.database_path)
     await store.open()
+    recovered = await store.recover_after_restart(time.time())
+    if any(recovered.values()):
+        logger.warning("closed records left open by an earlier run: %s", recovered)
     worker = Worker(ice_servers=config.ice_servers, rtc_addresses=config.rtc_addresses,
                     seats=max(config.audio_slots, config.video_slots),
                     keyframe_interval_s=config.keyframe_interval_s)
     meetings = MeetingService(config, store, worker)
     media = MediaService(meetings, seats=max(config.audio_slots, config.video_slots))
+    floor = FloorService(meetings, store)
     ice = [s.to_json() for s in config.ice_servers]
     media_ns = MediaNamespace(meetings, media)
-    app[SIO].register_namespace(RoomNamespace(meetings, ice))
-    app[SIO].register_namespace(media_ns)
+    floor_ns = FloorNamespace(meetings, floor)
+    room_ns = RoomNamespace(meetings, ice)
+    room_ns.join_listeners.append(floor_ns.attach_session)
+    for namespace in (room_ns, media_ns, floor_ns):
+        app[SIO].register_namespace(namespace)
     app[STORE], app[WORKER], app[MEETINGS], app[MEDIA] = store, worker, meetings, media
+    app[FLOOR] = floor
     try:
         yield
     finally:
         logger.info("shutting down: closing meetings and peer connections")
         await media_ns.close()
+        await floor_ns.close()
         await meetings.close()
+        await floor.close()
         await worker.close()
         await store.close()
 

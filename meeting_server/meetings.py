@@ -10,7 +10,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from sfu.router import Router
 from sfu.worker import Worker
@@ -52,10 +52,12 @@ class LiveMeeting:
     record: MeetingRecord
     router: Router
     participants: dict[str, Participant] = field(default_factory=dict)
+    locked: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.record.id, "title": self.record.title,
-                "languages": list(self.record.languages), "videoCodec": self.record.video_codec}
+                "languages": list(self.record.languages), "videoCodec": self.record.video_codec,
+                "floorMode": self.record.floor_mode}
 
 
 class MeetingService:
@@ -65,14 +67,22 @@ class MeetingService:
         self.worker = worker
         self.live: dict[str, LiveMeeting] = {}
         self.by_session: dict[str, Participant] = {}
+        # called when a meeting goes live (its router exists) and when someone leaves
+        self.live_listeners: list[Callable[[LiveMeeting], None]] = []
+        self.leave_listeners: list[Callable[[Participant, str], Awaitable[None]]] = []
 
     async def create_meeting(self, title: str, languages: tuple[str, ...] = OFFICIAL_LANGUAGES,
-                             video_codec: str = "VP8", meeting_id: str | None = None
-                             ) -> MeetingRecord:
+                             video_codec: str = "VP8", meeting_id: str | None = None,
+                             floor_mode: str = "chaired") -> MeetingRecord:
+        """``floor_mode`` "chaired": a delegate is heard only with the floor; "open": everyone
+        not muted is heard (an informal meeting, a drafting group)."""
         if video_codec not in ("VP8", "H264"):
             raise ValueError("video codec must be VP8 or H264")
+        if floor_mode not in ("chaired", "open"):
+            raise ValueError("floor mode must be chaired or open")
         meeting_id = meeting_id or secrets.token_hex(6)
-        return await self.store.create_meeting(meeting_id, title, languages, video_codec)
+        return await self.store.create_meeting(meeting_id, title, languages, video_codec,
+                                               floor_mode)
 
     async def admit(self, token: object) -> tuple[Invite, MeetingRecord]:
         """Check an invite token and the meeting it names."""
@@ -100,11 +110,20 @@ class MeetingService:
         record = await self.store.get_meeting(invite.meeting_id)
         if record is None:
             raise RostrumError("not-found", "no such meeting")
+        if record.ended_at is not None:
+            raise RostrumError("meeting-closed", "the meeting has ended")
         live = self.live.get(record.id)
         if live is None:
             live = LiveMeeting(record=record,
                                router=self.worker.router(record.id, video_codec=record.video_codec))
             self.live[record.id] = live
+            for listener in self.live_listeners:
+                try:
+                    listener(live)
+                except Exception:
+                    logger.exception("[%s] live listener failed", record.id)
+        elif live.locked and invite.role not in ("chair", "secretariat"):
+            raise RostrumError("meeting-closed", "the meeting is locked by the chair")
         participant = Participant(
             id=secrets.token_hex(6), meeting_id=record.id, session=session,
             name=payload.name, organization=payload.organization,
@@ -119,11 +138,21 @@ class MeetingService:
                     participant.name)
         return participant, live
 
-    async def leave(self, session: str) -> Participant | None:
-        """Remove a participant (left or dropped) and free all of their media."""
+    def find(self, meeting_id: str, participant_id: str) -> Participant | None:
+        live = self.live.get(meeting_id)
+        return live.participants.get(participant_id) if live else None
+
+    async def leave(self, session: str, reason: str = "left") -> Participant | None:
+        """Remove a participant (left, dropped, removed) and free all of their media."""
         participant = self.by_session.pop(session, None)
         if participant is None:
             return None
+        for listener in self.leave_listeners:
+            try:
+                await listener(participant, reason)
+            except Exception:
+                logger.exception("[%s %s] leave listener failed", participant.meeting_id,
+                                 participant.id)
         live = self.live.get(participant.meeting_id)
         if live is not None:
             live.participants.pop(participant.id, None)
@@ -134,10 +163,10 @@ class MeetingService:
                 await self.worker.close_router(participant.meeting_id)
             else:
                 await live.router.close_participant(participant.id)
-        await self.store.record_leave(participant.id, time.time())
+        await self.store.record_leave(participant.id, time.time(), reason)
         logger.info("[%s %s] left", participant.meeting_id, participant.id)
         return participant
 
     async def close(self) -> None:
         for session in list(self.by_session):
-            await self.leave(session)
+            await self.leave(session, "server-shutdown")

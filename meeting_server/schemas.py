@@ -64,3 +64,73 @@ def parse(model: type[P], data: Any) -> P:
         if first.get("type") in ("string_too_long", "too_long"):
             raise RostrumError("too-large", f"{where}: {first.get('msg')}") from None
         raise RostrumError("bad-request", f"{where}: {first.get('msg')}") from None
+
+
+# floor control (/floor)
+
+class FloorRequestPayload(Payload):
+    kind: Literal["intervention", "point-of-order", "right-of-reply"] = "intervention"
+    note: str = Field(default="", max_length=200)
+    language: str = Field(default="", max_length=8)
+
+
+class RequestIdPayload(Payload):
+    requestId: str = Field(min_length=1, max_length=40)
+
+
+class GrantPayload(Payload):
+    requestId: str | None = Field(default=None, max_length=40)
+    participantId: str | None = Field(default=None, max_length=64)
+    # seconds; absent: the meeting's default; 0: no limit
+    limitS: float | None = Field(default=None, ge=0, le=3600)
+    language: str = Field(default="", max_length=8)
+
+
+class DenyPayload(Payload):
+    requestId: str = Field(min_length=1, max_length=40)
+    reason: str = Field(default="", max_length=200)
+
+
+class ReorderPayload(Payload):
+    order: list[str] = Field(max_length=2000)
+
+
+class ExtendPayload(Payload):
+    seconds: float = Field(ge=-3600, le=3600)
+
+
+class FloorSettingsPayload(Payload):
+    defaultLimitS: float | None = Field(default=None, ge=0, le=3600)
+    closeOnExpiry: bool | None = None
+
+
+class MutePayload(Payload):
+    participantId: str = Field(min_length=1, max_length=64)
+    muted: bool = True
+
+
+class RightsPayload(Payload):
+    participantId: str = Field(min_length=1, max_length=64)
+    enabled: bool
+
+
+class LockPayload(Payload):
+    locked: bool
+
+
+class ParticipantPayload(Payload):
+    participantId: str = Field(min_length=1, max_length=64)
+
+
+class HandsOpenPayload(Payload):
+    text: str = Field(min_length=1, max_length=300)
+    mode: Literal["participant", "member-state"] = "participant"
+
+
+class HandsAnswerPayload(Payload):
+    questionId: str = Field(min_length=1, max_length=64)
+    answer: Literal["yes", "no", "abstain"]
+
+
+class QuestionPayload(Payload):
+    questionId: str = Field(min_length=1, max_length=64)

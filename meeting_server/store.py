@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS meetings (
     title TEXT NOT NULL,
     languages TEXT NOT NULL,
     video_codec TEXT NOT NULL DEFAULT 'VP8',
+    floor_mode TEXT NOT NULL DEFAULT 'chaired',
     created_at REAL NOT NULL,
     ended_at REAL
 );
@@ -39,10 +40,49 @@ CREATE TABLE IF NOT EXISTS attendance (
     member_state TEXT NOT NULL,
     role TEXT NOT NULL,
     joined_at REAL NOT NULL,
-    left_at REAL
+    left_at REAL,
+    left_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS attendance_meeting ON attendance(meeting_id, joined_at);
+CREATE TABLE IF NOT EXISTS floor_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    meeting_id TEXT NOT NULL REFERENCES meetings(id),
+    at REAL NOT NULL,
+    event TEXT NOT NULL,
+    participant_id TEXT NOT NULL DEFAULT '',
+    name TEXT NOT NULL DEFAULT '',
+    organization TEXT NOT NULL DEFAULT '',
+    member_state TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL DEFAULT '',
+    grant_id TEXT NOT NULL DEFAULT '',
+    duration_s REAL,
+    actor_id TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS floor_log_meeting ON floor_log(meeting_id, id);
+CREATE TABLE IF NOT EXISTS hands_questions (
+    id TEXT PRIMARY KEY,
+    meeting_id TEXT NOT NULL REFERENCES meetings(id),
+    text TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    opened_at REAL NOT NULL,
+    closed_at REAL
+);
+CREATE TABLE IF NOT EXISTS hands_answers (
+    question_id TEXT NOT NULL REFERENCES hands_questions(id),
+    voter_key TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (question_id, voter_key)
+);
 """
+
+FLOOR_LOG_COLUMNS = ("id", "meeting_id", "at", "event", "participant_id", "name",
+                     "organization", "member_state", "kind", "note", "language", "grant_id",
+                     "duration_s", "actor_id", "reason")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +93,7 @@ class MeetingRecord:
     video_codec: str
     created_at: float
     ended_at: float | None
+    floor_mode: str = "chaired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +106,7 @@ class AttendanceRecord:
     role: str
     joined_at: float
     left_at: float | None
+    left_reason: str | None = None
 
 
 class Store:
@@ -103,15 +145,17 @@ class Store:
     # meetings
 
     async def create_meeting(self, meeting_id: str, title: str, languages: tuple[str, ...],
-                             video_codec: str = "VP8") -> MeetingRecord:
-        record = MeetingRecord(meeting_id, title, languages, video_codec, time.time(), None)
+                             video_codec: str = "VP8", floor_mode: str = "chaired"
+                             ) -> MeetingRecord:
+        record = MeetingRecord(meeting_id, title, languages, video_codec, time.time(), None,
+                               floor_mode)
 
         def run() -> None:
             self._conn().execute(
-                "INSERT INTO meetings (id, title, languages, video_codec, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO meetings (id, title, languages, video_codec, floor_mode,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (record.id, record.title, json.dumps(list(languages)), video_codec,
-                 record.created_at),
+                 floor_mode, record.created_at),
             )
 
         await self._call(run)
@@ -120,21 +164,21 @@ class Store:
     async def get_meeting(self, meeting_id: str) -> MeetingRecord | None:
         def run() -> MeetingRecord | None:
             row = self._conn().execute(
-                "SELECT id, title, languages, video_codec, created_at, ended_at"
+                "SELECT id, title, languages, video_codec, created_at, ended_at, floor_mode"
                 " FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
             if row is None:
                 return None
             return MeetingRecord(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4],
-                                 row[5])
+                                 row[5], row[6])
 
         return await self._call(run)
 
     async def list_meetings(self) -> list[MeetingRecord]:
         def run() -> list[MeetingRecord]:
             rows = self._conn().execute(
-                "SELECT id, title, languages, video_codec, created_at, ended_at"
+                "SELECT id, title, languages, video_codec, created_at, ended_at, floor_mode"
                 " FROM meetings ORDER BY created_at").fetchall()
-            return [MeetingRecord(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], r[5])
+            return [MeetingRecord(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4], r[5], r[6])
                     for r in rows]
 
         return await self._call(run)
@@ -152,12 +196,105 @@ class Store:
 
         await self._call(run)
 
-    async def record_leave(self, participant_id: str, left_at: float) -> None:
+    async def record_leave(self, participant_id: str, left_at: float,
+                           reason: str = "left") -> None:
         def run() -> None:
             self._conn().execute(
-                "UPDATE attendance SET left_at = ? WHERE participant_id = ? AND left_at IS NULL",
-                (left_at, participant_id),
+                "UPDATE attendance SET left_at = ?, left_reason = ?"
+                " WHERE participant_id = ? AND left_at IS NULL",
+                (left_at, reason, participant_id),
             )
+
+        await self._call(run)
+
+    async def end_meeting(self, meeting_id: str, at: float) -> None:
+        def run() -> None:
+            self._conn().execute("UPDATE meetings SET ended_at = ? WHERE id = ?",
+                                 (at, meeting_id))
+
+        await self._call(run)
+
+    async def recover_after_restart(self, now: float) -> dict[str, int]:
+        """After a crash: close attendance and interventions that were open when the server
+        died, marked 'server-restart', so the record is complete."""
+        def run() -> dict[str, int]:
+            db = self._conn()
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                attendance = db.execute(
+                    "UPDATE attendance SET left_at = ?, left_reason = 'server-restart'"
+                    " WHERE left_at IS NULL", (now,)).rowcount
+                open_rows = db.execute(
+                    "SELECT s.meeting_id, s.participant_id, s.name, s.organization,"
+                    " s.member_state, s.kind, s.language, s.grant_id, s.at FROM floor_log s"
+                    " WHERE s.event = 'intervention-start' AND NOT EXISTS (SELECT 1 FROM"
+                    " floor_log e WHERE e.event = 'intervention-end'"
+                    " AND e.grant_id = s.grant_id AND e.meeting_id = s.meeting_id)").fetchall()
+                for row in open_rows:
+                    db.execute(
+                        "INSERT INTO floor_log (meeting_id, at, event, participant_id, name,"
+                        " organization, member_state, kind, language, grant_id, duration_s,"
+                        " reason) VALUES (?, ?, 'intervention-end', ?, ?, ?, ?, ?, ?, ?, ?,"
+                        " 'server-restart')",
+                        (row[0], now, row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                         max(0.0, now - row[8])))
+                db.execute("UPDATE hands_questions SET closed_at = ? WHERE closed_at IS NULL",
+                           (now,))
+            return {"attendance": attendance, "interventions": len(open_rows)}
+
+        return await self._call(run)
+
+    # floor log
+
+    async def log_floor(self, meeting_id: str, event: str, **fields: object) -> None:
+        unknown = set(fields) - set(FLOOR_LOG_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown floor log fields {sorted(unknown)}")
+        row = {"meeting_id": meeting_id, "event": event, "at": fields.pop("at", None)
+               or time.time(), **fields}
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+
+        def run() -> None:
+            self._conn().execute(f"INSERT INTO floor_log ({columns}) VALUES ({marks})",
+                                 tuple(row.values()))
+
+        await self._call(run)
+
+    async def floor_log(self, meeting_id: str) -> list[dict[str, object]]:
+        def run() -> list[dict[str, object]]:
+            rows = self._conn().execute(
+                f"SELECT {', '.join(FLOOR_LOG_COLUMNS)} FROM floor_log WHERE meeting_id = ?"
+                " ORDER BY id", (meeting_id,)).fetchall()
+            return [dict(zip(FLOOR_LOG_COLUMNS, r)) for r in rows]
+
+        return await self._call(run)
+
+    # show of hands
+
+    async def open_question(self, question_id: str, meeting_id: str, text: str, mode: str,
+                            at: float) -> None:
+        def run() -> None:
+            self._conn().execute(
+                "INSERT INTO hands_questions (id, meeting_id, text, mode, opened_at)"
+                " VALUES (?, ?, ?, ?, ?)", (question_id, meeting_id, text, mode, at))
+
+        await self._call(run)
+
+    async def close_question(self, question_id: str, at: float) -> None:
+        def run() -> None:
+            self._conn().execute("UPDATE hands_questions SET closed_at = ? WHERE id = ?",
+                                 (at, question_id))
+
+        await self._call(run)
+
+    async def record_answer(self, question_id: str, voter_key: str, participant_id: str,
+                            answer: str, at: float) -> None:
+        def run() -> None:
+            self._conn().execute(
+                "INSERT OR REPLACE INTO hands_answers (question_id, voter_key,"
+                " participant_id, answer, at) VALUES (?, ?, ?, ?, ?)",
+                (question_id, voter_key, participant_id, answer, at))
 
         await self._call(run)
 
@@ -165,7 +302,8 @@ class Store:
         def run() -> list[AttendanceRecord]:
             rows = self._conn().execute(
                 "SELECT participant_id, meeting_id, name, organization, member_state, role,"
-                " joined_at, left_at FROM attendance WHERE meeting_id = ? ORDER BY joined_at",
+                " joined_at, left_at, left_reason FROM attendance WHERE meeting_id = ?"
+                " ORDER BY joined_at",
                 (meeting_id,)).fetchall()
             return [AttendanceRecord(*r) for r in rows]
 

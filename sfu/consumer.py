@@ -94,6 +94,7 @@ class Consumer:
         self._last_ts = random.getrandbits(32)
         self._last_wall = 0.0
         self._started = False
+        self._resync = False
         self._rtx_seq = random.getrandbits(16)
         self._vp8 = Vp8PictureIdRewriter()
         self._cache = PacketCache(1024) if kind == "video" else None
@@ -175,6 +176,11 @@ class Consumer:
         """The producer this consumer is (or is about to be) fed by."""
         return self.target or self.source
 
+    def resync(self) -> None:
+        """The source resumes after a gap (it was not forwarded for a while): continue this
+        consumer's sequence and timestamps from where they stopped."""
+        self._resync = True
+
     def source_closed(self, producer: "Producer") -> None:
         if self.source is producer:
             self.source = None
@@ -197,6 +203,8 @@ class Consumer:
             self._switch(producer, packet)
         elif producer is not self.source:
             return
+        elif self._resync:
+            self._switch(producer, packet)
 
         seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
         ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
@@ -239,6 +247,7 @@ class Consumer:
             old.consumers.discard(self)
         self.source = producer
         self.target = None
+        self._resync = False
         now = time.monotonic()
         if self._started:
             elapsed = max(now - self._last_wall, 0.001)

@@ -118,6 +118,9 @@ class Producer:
         # audio level (dBov, 0 loudest .. 127 silence) for active-speaker detection
         self.audio_level = 127
         self.last_voice_at = 0.0
+        # False: packets are received (statistics, NACKs) but forwarded to nobody
+        self.forwarding = True
+        self.gated_packets = 0
 
     def __repr__(self) -> str:
         return f"Producer({self.id} {self.participant_id}/{self.source})"
@@ -209,6 +212,9 @@ class Producer:
 
         self.packets_received += 1
         self.bytes_received += len(packet.payload)
+        if not self.forwarding:
+            self.gated_packets += 1
+            return
         keyframe = False
         if self._keyframe_check is not None and packet.payload:
             keyframe = self._keyframe_check(packet.payload)
@@ -244,6 +250,12 @@ class Producer:
                                                 self.clock_rate)
         elif isinstance(packet, RtcpByePacket):
             logger.debug("%r: publisher said BYE", self)
+
+    def set_forwarding(self, allowed: bool) -> None:
+        if allowed and not self.forwarding:
+            for consumer in self.consumers:
+                consumer.resync()  # continue its sequence after the gap
+        self.forwarding = allowed
 
     # requests towards the publisher
 

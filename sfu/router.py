@@ -55,6 +55,8 @@ class Router:
         self._listeners: list[SlotsListener] = []
         self._speaker_task: asyncio.Task[None] | None = None
         self._log_prefix = f"[{meeting_id}]"
+        # who may be heard: the floor rules decide; None lets every microphone through
+        self.audio_gate: Callable[[str], bool] | None = None
 
     # ids and listeners
 
@@ -107,8 +109,19 @@ class Router:
 
     # producers
 
+    def refresh_audio_gate(self) -> None:
+        """Apply the floor rules to every microphone: a participant who may not be heard is
+        not forwarded, whatever their browser sends."""
+        for producer in self.producers.values():
+            if producer.source == "mic":
+                allowed = self.audio_gate is None or self.audio_gate(producer.participant_id)
+                producer.set_forwarding(allowed)
+
     def producer_added(self, producer: Producer) -> None:
         self.producers[producer.id] = producer
+        if producer.source == "mic":
+            producer.set_forwarding(self.audio_gate is None
+                                    or self.audio_gate(producer.participant_id))
         logger.info("%s %r added", self._log_prefix, producer)
         self.reassign_all()
 

@@ -47,7 +47,7 @@ class ServerHandle:
 async def running_server(*, host: str = "127.0.0.1", public_host: str | None = None,
                          rtc_addresses: list[str] | None = None,
                          data_dir: Path | None = None, port: int | None = None,
-                         secret: str | None = None,
+                         secret: str | None = None, floor_mode: str = "open",
                          **overrides: Any) -> AsyncIterator[ServerHandle]:
     own_dir = data_dir is None
     folder = Path(tempfile.mkdtemp(prefix="rostrum-test-")) if data_dir is None else data_dir
@@ -67,7 +67,7 @@ async def running_server(*, host: str = "127.0.0.1", public_host: str | None = N
         existing = await meetings.store.list_meetings()
         meeting_id = existing[0].id if existing else \
             (await meetings.create_meeting("Test study group", meeting_id="t" +
-                                           secrets.token_hex(4))).id
+                                           secrets.token_hex(4), floor_mode=floor_mode)).id
         yield ServerHandle(app=app, config=config, base_url=config.base_url(),
                            meeting_id=meeting_id)
     finally:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from socketio.exceptions import ConnectionRefusedError
 
 from ..errors import RostrumError, ok
-from ..meetings import MeetingService
+from ..meetings import MeetingService, Participant
 from ..schemas import Empty, JoinPayload, MediaStatePayload, parse
 from ..tokens import Invite
 from .base import RostrumNamespace
@@ -22,6 +22,8 @@ class RoomNamespace(RostrumNamespace):
         self.meetings = meetings
         self.ice_servers = ice_servers
         self.invites: dict[str, Invite] = {}
+        # other namespaces put this connection's sids into the meeting's rooms on join
+        self.join_listeners: list[Callable[[str, Participant], Awaitable[None]]] = []
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -51,6 +53,8 @@ class RoomNamespace(RostrumNamespace):
         await self.emit("presence", {"event": "joined", "participant": participant.to_json()},
                         room=live.record.id, skip_sid=sid)
         await self.enter_room(sid, live.record.id)
+        for listener in self.join_listeners:
+            await listener(self.session_of(sid), participant)
         return ok(self=participant.to_json(), meeting=live.to_json(),
                   participants=[p.to_json() for p in live.participants.values()],
                   iceServers=self.ice_servers)

@@ -120,7 +120,7 @@ async def test_peer_connections_never_use_a_default_ice_server() -> None:
                     gatherer = t.sender.transport.transport.iceGatherer
                     conn = gatherer._connection
                     assert conn.stun_server is None and conn.turn_server is None
-                    hosts = {c.host for c in gatherer.getLocalCandidates()}
+                    hosts = {c.ip for c in gatherer.getLocalCandidates()}
                     assert hosts == {"127.0.0.1"}, hosts
         finally:
             await peer.close()
@@ -147,10 +147,11 @@ def test_ctrl_c_closes_peer_connections_cleanly(tmp_path: Path) -> None:
                 links[parts[0]] = parts[1]
         assert set(links) >= {"chair", "delegate", "interpreter", "observer"}, links
         token = links["delegate"].split("t=", 1)[1]
+        chair_token = links["chair"].split("t=", 1)[1]  # the demo meeting is chaired
 
         async def session() -> None:
             base = f"http://127.0.0.1:{port}"
-            a, b = TestPeer(base, token, "A"), TestPeer(base, token, "B")
+            a, b = TestPeer(base, chair_token, "A"), TestPeer(base, token, "B")
             await a.join()
             await b.join()
             assert (await a.publish(audio=ToneTrack(440)))["ok"]

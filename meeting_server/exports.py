@@ -1,0 +1,86 @@
+"""The meeting's record over HTTP: floor log and attendance register, CSV or JSON.
+
+Only the chair and the secretariat of that meeting may read them: the token goes in the
+``t`` query parameter or an ``Authorization: Bearer`` header.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+from aiohttp import web
+
+from .config import Config
+from .store import Store
+from .tokens import TokenError, verify
+
+READERS = frozenset({"chair", "secretariat"})
+ATTENDANCE_COLUMNS = ("participant_id", "name", "organization", "member_state", "role",
+                      "joined_at", "left_at", "left_reason", "duration_s")
+
+
+def _iso(ts: Any) -> str:
+    if ts is None:
+        return ""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(ts)))
+
+
+def add_routes(app: web.Application, store_key: Any, config_key: Any) -> None:
+    def authorise(request: web.Request) -> str:
+        meeting_id = request.match_info["meeting_id"]
+        token = request.query.get("t", "")
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            token = header[7:]
+        config: Config = request.app[config_key]
+        try:
+            invite = verify(config.secret, token)
+        except TokenError as exc:
+            raise web.HTTPUnauthorized(text=f"{exc}\n") from None
+        if invite.meeting_id != meeting_id or invite.role not in READERS:
+            raise web.HTTPForbidden(text="only the chair or the secretariat of this meeting\n")
+        return meeting_id
+
+    def respond(rows: list[dict[str, Any]], columns: tuple[str, ...], fmt: str,
+                name: str) -> web.Response:
+        if fmt == "json":
+            return web.json_response(rows)
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+        return web.Response(text=buf.getvalue(), content_type="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{name}"'})
+
+    async def floor_log(request: web.Request) -> web.Response:
+        meeting_id = authorise(request)
+        store: Store = request.app[store_key]
+        rows = await store.floor_log(meeting_id)
+        for row in rows:
+            row["time"] = _iso(row["at"])
+        columns = ("id", "time", "at", "event", "participant_id", "name", "organization",
+                   "member_state", "kind", "note", "language", "grant_id", "duration_s",
+                   "actor_id", "reason")
+        fmt = request.match_info["fmt"]
+        return respond(rows, columns, fmt, f"floor-log-{meeting_id}.{fmt}")
+
+    async def attendance(request: web.Request) -> web.Response:
+        meeting_id = authorise(request)
+        store: Store = request.app[store_key]
+        rows = []
+        for r in await store.attendance(meeting_id):
+            rows.append({
+                "participant_id": r.participant_id, "name": r.name,
+                "organization": r.organization, "member_state": r.member_state,
+                "role": r.role, "joined_at": _iso(r.joined_at), "left_at": _iso(r.left_at),
+                "left_reason": r.left_reason or "",
+                "duration_s": round((r.left_at or time.time()) - r.joined_at, 1)})
+        fmt = request.match_info["fmt"]
+        return respond(rows, ATTENDANCE_COLUMNS, fmt, f"attendance-{meeting_id}.{fmt}")
+
+    app.router.add_get(r"/api/meetings/{meeting_id}/floor-log.{fmt:csv|json}", floor_log)
+    app.router.add_get(r"/api/meetings/{meeting_id}/attendance.{fmt:csv|json}", attendance)

@@ -196,7 +196,7 @@ class FloorService:
             return
         remaining = max(0.0, grant.remaining(self.clock()) or 0.0)
         floor.timer = asyncio.get_running_loop().call_later(
-            remaining, self._spawn, self._expired(meeting_id, grant))
+            remaining, lambda: self._spawn(self._expired(meeting_id, grant)))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -344,7 +344,7 @@ class FloorService:
         floor = self.floor(actor.meeting_id)
         async with floor.lock:
             try:
-                floor.speakers.extend(seconds)
+                floor.speakers.extend(seconds, self.clock())
             except FloorError as exc:
                 raise RostrumError(exc.code, exc.message) from None
             self._schedule_expiry(actor.meeting_id)

@@ -88,12 +88,12 @@ class SpeakersList:
             raise FloorError("conflict", "you already have the floor")
         request = FloorRequest(id=f"r{next(self._ids)}", participant_id=participant_id,
                                kind=kind, note=note, language=language, requested_at=now)
-        # after every request of the same or higher priority
-        position = len(self.queue)
+        # right after the last queued request of the same or higher priority (the chair may
+        # have reordered, so the queue need not be sorted by priority), else at the head
+        position = 0
         for i, queued in enumerate(self.queue):
-            if PRIORITY[queued.kind] > PRIORITY[kind]:
-                position = i
-                break
+            if PRIORITY[queued.kind] <= PRIORITY[kind]:
+                position = i + 1
         self.queue.insert(position, request)
         return request
 
@@ -165,13 +165,19 @@ class SpeakersList:
         by_id = {r.id: r for r in self.queue}
         self.queue = [by_id[i] for i in order]
 
-    def extend(self, seconds: float) -> Grant:
+    def extend(self, seconds: float, now: float | None = None) -> Grant:
         if self.speaker is None:
             raise FloorError("conflict", "nobody has the floor")
         if not -3600 <= seconds <= 3600:
             raise FloorError("bad-request", "extension out of range")
-        base = self.speaker.limit_s if self.speaker.limit_s is not None else 0.0
-        self.speaker = replace(self.speaker, limit_s=max(5.0, base + seconds))
+        # an unlimited intervention becomes limited: the time spoken so far is not counted
+        # against it, so "extend by 60 s" means 60 s from now
+        if self.speaker.limit_s is None:
+            spoken = 0.0 if now is None else max(0.0, now - self.speaker.granted_at)
+            limit = spoken + seconds
+        else:
+            limit = self.speaker.limit_s + seconds
+        self.speaker = replace(self.speaker, limit_s=min(max(5.0, limit), 2 * 3600.0))
         return self.speaker
 
     def position(self, participant_id: str) -> int | None:

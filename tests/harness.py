@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 import shutil
 import socket
 import tempfile
@@ -74,3 +75,14 @@ async def running_server(*, host: str = "127.0.0.1", public_host: str | None = N
         await runner.cleanup()
         if own_dir:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def wait_listening(port: int, timeout: float = 10) -> None:
+    """The links are printed during start-up, a moment before the port listens."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")

@@ -109,7 +109,7 @@ class TestPeer:
         self.taps: dict[str, SlotTap] = {}
         self.tracks: dict[str, MediaStreamTrack] = {}
         self.slot_changes = asyncio.Event()
-        for ns in ("/room", "/media"):
+        for ns in ("/room", "/media", "/floor"):
             self.sio.on("*", self._make_catch_all(ns), namespace=ns)
 
     def _make_catch_all(self, ns: str) -> Callable[..., Any]:
@@ -121,7 +121,7 @@ class TestPeer:
         return handler
 
     async def connect(self) -> None:
-        await self.sio.connect(self.base_url, namespaces=["/room", "/media"],
+        await self.sio.connect(self.base_url, namespaces=["/room", "/media", "/floor"],
                                auth={"token": self.token}, transports=["websocket"],
                                wait_timeout=10)
 
@@ -138,6 +138,16 @@ class TestPeer:
         assert reply["ok"], reply
         self.joined = reply
         return reply
+
+    def last(self, event: str, namespace: str | None = None) -> Any:
+        """The payload of the newest event of that name (None if none came)."""
+        for ns, name, data in reversed(self.events):
+            if name == event and (namespace is None or ns == namespace):
+                return data
+        return None
+
+    async def floor(self, event: str, data: Any = None) -> dict[str, Any]:
+        return await self.call("/floor", event, data)
 
     @property
     def participant_id(self) -> str:

@@ -19,7 +19,7 @@ import aiortc.rtcrtpsender
 
 from meeting_server.app import MEETINGS, WORKER
 from sfu import aiortc_glue
-from tests.harness import free_port, running_server
+from tests.harness import free_port, running_server, wait_listening
 from tests.peers import PatternTrack, TestPeer, ToneTrack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,6 +146,7 @@ def test_ctrl_c_closes_peer_connections_cleanly(tmp_path: Path) -> None:
             if len(parts) == 2 and parts[1].startswith("http"):
                 links[parts[0]] = parts[1]
         assert set(links) >= {"chair", "delegate", "interpreter", "observer"}, links
+        wait_listening(port)
         token = links["delegate"].split("t=", 1)[1]
         chair_token = links["chair"].split("t=", 1)[1]  # the demo meeting is chaired
 

@@ -1,0 +1,89 @@
+"""kill -9 the server during a meeting: after a restart the floor log and the attendance
+register are complete."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tests.harness import free_port, wait_listening
+from tests.peers import TestPeer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start(data: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    env = {**os.environ, "ROSTRUM_DATA_DIR": str(data), "ROSTRUM_PORT": str(port),
+           "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "REDIS_URL": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "meeting_server", "--demo"], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    links: dict[str, str] = {}
+    deadline = time.monotonic() + 20
+    assert proc.stdout is not None
+    while len(links) < 6 and time.monotonic() < deadline:
+        parts = proc.stdout.readline().split()
+        if len(parts) == 2 and parts[1].startswith("http"):
+            links[parts[0]] = parts[1].split("t=", 1)[1]
+    assert len(links) == 6, links
+    wait_listening(port)
+    return proc, links
+
+
+
+def test_floor_log_and_attendance_survive_kill_9(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc, tokens = start(tmp_path, port)
+    try:
+        async def meeting() -> None:
+            chair = TestPeer(base, tokens["chair"], "Chair")
+            ana = TestPeer(base, tokens["delegate"], "Ana")
+            ben = TestPeer(base, tokens["delegate"], "Ben")
+            for peer, state in ((chair, ""), (ana, "Kenya"), (ben, "Peru")):
+                await peer.join(memberState=state)
+            rid = (await ana.floor("request", {"note": "on the liaison"}))["request"]["id"]
+            await ben.floor("request", {"kind": "point-of-order"})
+            assert (await chair.floor("grant", {"requestId": rid, "language": "fr"}))["ok"]
+            await asyncio.sleep(1.2)  # Ana speaks; then the server dies mid-intervention
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=5)
+            for peer in (chair, ana, ben):
+                await peer.close()
+
+        asyncio.run(meeting())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    proc2, tokens2 = start(tmp_path, port)
+    try:
+        async def read() -> tuple[list[dict[str, object]], str]:
+            async with aiohttp.ClientSession() as http:
+                url = f"{base}/api/meetings/demo"
+                auth = {"Authorization": "Bearer " + tokens2["chair"]}
+                log = await (await http.get(f"{url}/floor-log.json", headers=auth)).json()
+                attendance = await (await http.get(f"{url}/attendance.csv",
+                                                   headers=auth)).text()
+                return log, attendance
+
+        log, attendance = asyncio.run(read())
+        events = [(row["event"], row["name"]) for row in log]
+        assert ("request", "Ana") in events and ("request", "Ben") in events
+        assert ("intervention-start", "Ana") in events
+        end = next(row for row in log if row["event"] == "intervention-end")
+        assert end["name"] == "Ana" and end["reason"] == "server-restart"
+        assert end["language"] == "fr" and end["duration_s"] >= 1.0
+        lines = attendance.strip().splitlines()
+        assert len(lines) == 4, attendance  # header + three participants
+        for line in lines[1:]:
+            assert "server-restart" in line and ",," not in line.split("delegate")[-1][:3]
+    finally:
+        proc2.terminate()
+        proc2.wait(timeout=10)

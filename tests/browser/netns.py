@@ -1,0 +1,109 @@
+"""A network namespace joined to the root namespace by a veth pair, for browsers under test.
+
+Why: this machine must send traffic only to loopback and to addresses inside namespaces the
+tests create. Chromium ignores loopback for ICE, so each test session puts its browsers in a
+namespace of its own (`ip netns exec`) and the server listens, and does ICE, only on the veth's
+host-side address. The namespace has no default route: nothing in it can reach any other
+address.
+
+Names and the subnet are derived from the pid so concurrent runs cannot collide:
+namespace `rstm<pid>`, interfaces `rsh<pid>` (root side, 10.213.X.1/24) and `rsn<pid>`
+(namespace side, 10.213.X.2/24).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "rstm"
+
+
+def _ip(
+    *args: str, netns: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    cmd = ["ip", "netns", "exec", netns, "ip", *args] if netns else ["ip", *args]
+    return subprocess.run(cmd, check=check, capture_output=True, text=True)
+
+
+def _subnets_in_use() -> set[int]:
+    """Third octets of 10.213.X.0/24 already on some interface of the root namespace."""
+    used: set[int] = set()
+    out = _ip("-o", "-4", "addr", "show").stdout
+    for word in out.split():
+        if word.startswith("10.213."):
+            try:
+                used.add(int(word.split(".")[2]))
+            except (IndexError, ValueError):
+                pass
+    return used
+
+
+def remove_stale_namespaces() -> list[str]:
+    """Delete namespaces of this naming scheme left by runs whose process is gone (killed before
+    their finalizer ran). Deleting a namespace also deletes the veth pair it holds one end of."""
+    removed: list[str] = []
+    listing = subprocess.run(
+        ["ip", "netns", "list"], check=False, capture_output=True, text=True
+    ).stdout
+    for line in listing.splitlines():
+        name = line.split()[0] if line.split() else ""
+        if not (name.startswith(PREFIX) and name[len(PREFIX) :].isdigit()):
+            continue
+        if Path(f"/proc/{name[len(PREFIX) :]}").exists():
+            continue  # that run is still alive (or the pid was reused): leave it
+        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+        removed.append(name)
+    return removed
+
+
+@dataclass
+class BrowserNamespace:
+    name: str
+    host_if: str
+    ns_if: str
+    host_address: str
+    ns_address: str
+
+    @classmethod
+    def create(cls, pid: int | None = None) -> BrowserNamespace:
+        pid = os.getpid() if pid is None else pid
+        remove_stale_namespaces()
+        used = _subnets_in_use()
+        subnet = next(x for x in ((pid + i) % 250 + 2 for i in range(250)) if x not in used)
+        ns = cls(
+            name=f"{PREFIX}{pid}",
+            host_if=f"rsh{pid}",
+            ns_if=f"rsn{pid}",
+            host_address=f"10.213.{subnet}.1",
+            ns_address=f"10.213.{subnet}.2",
+        )
+        try:
+            ns._setup()
+        except BaseException:
+            ns.destroy()
+            raise
+        return ns
+
+    def _setup(self) -> None:
+        self.destroy()  # a leftover with our pid in its name is stale: this process is new
+        subprocess.run(
+            ["ip", "netns", "add", self.name], check=True, capture_output=True, text=True
+        )
+        _ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
+        _ip("link", "set", self.ns_if, "netns", self.name)
+        _ip("addr", "add", f"{self.host_address}/24", "dev", self.host_if)
+        _ip("link", "set", self.host_if, "up")
+        _ip("addr", "add", f"{self.ns_address}/24", "dev", self.ns_if, netns=self.name)
+        _ip("link", "set", self.ns_if, "up", netns=self.name)
+        _ip("link", "set", "lo", "up", netns=self.name)
+
+    def destroy(self) -> None:
+        """Remove the veth pair and the namespace; safe to call twice or after a partial setup."""
+        _ip("link", "del", self.host_if, check=False)
+        subprocess.run(["ip", "netns", "del", self.name], check=False, capture_output=True)
+
+    def exec_prefix(self) -> list[str]:
+        return ["ip", "netns", "exec", self.name]

@@ -1,0 +1,87 @@
+// @ts-check
+/**
+ * Entry module of the meeting page (templates/meeting.html): reads the server-rendered context,
+ * connects with the invite token, shows the join form, then the room.
+ *
+ * Test hook (kept small on purpose): `window.rostrum` lets a browser test read state:
+ *   - `client`            the MeetingClient (slots, participants, connectionStates, self, ...)
+ *   - `view`              "connecting" | "join" | "room" | "left" | "error"
+ *   - `error`             the last error's `{code, message}` shown to the user, or null
+ *   - `stats()`           per-slot receive statistics (MeetingClient.getStats)
+ *   - `frequencies(opts)` dominant frequency heard on every audio slot (diagnostics.js)
+ *   - `dominantFrequency(track, opts)` the same for any track
+ */
+
+import { MeetingClient } from "./protocol.js";
+import { JoinView } from "./join.js";
+import { RoomView, ConnectionIndicator } from "./room.js";
+import { dominantFrequency, frequenciesOnAudioSlots } from "./diagnostics.js";
+import { h, replaceChildren } from "./dom.js";
+import { errorMessage } from "./i18n.js";
+
+/** @typedef {{meeting: import("./protocol.js").Meeting, token: string}} PageContext */
+
+const contextElement = /** @type {HTMLElement} */ (document.getElementById("rostrum-context"));
+const context = /** @type {PageContext} */ (JSON.parse(contextElement.textContent ?? "{}"));
+const app = /** @type {HTMLElement} */ (document.getElementById("app"));
+const client = new MeetingClient();
+
+const hook = {
+  client,
+  view: "connecting",
+  /** @type {{code: string, message: string} | null} */
+  error: null,
+  stats: () => client.getStats(),
+  /** @param {Parameters<typeof frequenciesOnAudioSlots>[1]} [options] */
+  frequencies: (options) => frequenciesOnAudioSlots(client, options),
+  dominantFrequency,
+};
+/** @type {any} */ (window).rostrum = hook;
+
+/** @param {string} view */
+function setView(view) {
+  hook.view = view;
+  app.dataset.view = view;
+}
+
+/** @param {unknown} err */
+function showFatal(err) {
+  hook.error = { code: /** @type {any} */ (err)?.code ?? "internal", message: String(/** @type {any} */ (err)?.message ?? err) };
+  setView("error");
+  replaceChildren(app, h("p", { class: "notice notice--error", attrs: { role: "alert", id: "fatal-error" }, text: errorMessage(err) }));
+}
+
+async function main() {
+  new ConnectionIndicator(/** @type {HTMLElement} */ (document.getElementById("connection")), client);
+  try {
+    await client.connect(context.token);
+  } catch (err) {
+    showFatal(err);
+    return;
+  }
+  // The token stays in the address: "Join again" reloads the page with it.
+
+  const join = new JoinView(app, {
+    meeting: context.meeting,
+    onJoin: async ({ name, organization, memberState, language }) => {
+      try {
+        await client.join({ name, organization, memberState, language });
+      } catch (err) {
+        hook.error = { code: /** @type {any} */ (err)?.code ?? "internal", message: String(/** @type {any} */ (err)?.message ?? err) };
+        throw err;
+      }
+      const stream = join.takeStream();
+      setView("room");
+      const room = new RoomView(app, {
+        client,
+        stream,
+        onLeft: () => setView("left"),
+      });
+      await room.start();
+    },
+  });
+  setView("join");
+  await join.start();
+}
+
+main().catch(showFatal);

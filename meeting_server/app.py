@@ -20,9 +20,11 @@ from sfu.worker import Worker
 from . import exports
 from .config import Config
 from .floor import FloorService
+from .interpreting import InterpretationService
 from .media import MediaService
 from .meetings import MeetingService
 from .namespaces.floor import FloorNamespace
+from .namespaces.interpretation import InterpretationNamespace
 from .namespaces.media import MediaNamespace
 from .namespaces.room import RoomNamespace
 from .store import Store
@@ -37,6 +39,7 @@ WORKER = web.AppKey("worker", Worker)
 MEETINGS = web.AppKey("meetings", MeetingService)
 MEDIA = web.AppKey("media", MediaService)
 FLOOR = web.AppKey("floor", FloorService)
+INTERPRETING = web.AppKey("interpreting", InterpretationService)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 
@@ -84,21 +87,27 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     meetings = MeetingService(config, store, worker)
     media = MediaService(meetings, seats=max(config.audio_slots, config.video_slots))
     floor = FloorService(meetings, store)
+    interpreting = InterpretationService(meetings, floor)
+    media.subscribed_listeners.append(interpreting.subscribed)
     ice = [s.to_json() for s in config.ice_servers]
     media_ns = MediaNamespace(meetings, media)
     floor_ns = FloorNamespace(meetings, floor)
     room_ns = RoomNamespace(meetings, ice)
+    interp_ns = InterpretationNamespace(meetings, interpreting)
     room_ns.join_listeners.append(floor_ns.attach_session)
-    for namespace in (room_ns, media_ns, floor_ns):
+    room_ns.join_listeners.append(interp_ns.attach_session)
+    for namespace in (room_ns, media_ns, floor_ns, interp_ns):
         app[SIO].register_namespace(namespace)
     app[STORE], app[WORKER], app[MEETINGS], app[MEDIA] = store, worker, meetings, media
     app[FLOOR] = floor
+    app[INTERPRETING] = interpreting
     try:
         yield
     finally:
         logger.info("shutting down: closing meetings and peer connections")
         await media_ns.close()
         await floor_ns.close()
+        await interp_ns.close()
         await meetings.close()
         await floor.close()
         await worker.close()

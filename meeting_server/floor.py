@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 MANAGING_ROLES = frozenset({"chair"})
 REQUESTING_ROLES = frozenset({"delegate", "secretariat", "chair"})
 ALWAYS_HEARD = frozenset({"chair"})
+NEVER_ON_THE_FLOOR = frozenset({"interpreter", "captioner", "observer"})
 
 Sink = Callable[[str, str, dict[str, Any], "list[str] | None"], None]
 
@@ -49,6 +50,8 @@ class FloorService:
         self.clock = clock
         self.floors: dict[str, MeetingFloor] = {}
         self.sink: Sink | None = None
+        # told (meeting id, speaker grant or None) after every change
+        self.speaker_listeners: list[Callable[[str, Grant | None], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._seq = itertools.count(1)
         meetings.live_listeners.append(self._meeting_live)
@@ -78,6 +81,13 @@ class FloorService:
         live = self.meetings.live.get(meeting_id)
         if live is not None:
             live.router.refresh_audio_gate()
+        floor = self.floors.get(meeting_id)
+        speaker = floor.speakers.speaker if floor is not None else None
+        for listener in self.speaker_listeners:
+            try:
+                listener(meeting_id, speaker)
+            except Exception:
+                logger.exception("[%s] speaker listener failed", meeting_id)
         self._emit(meeting_id, "floor", self.state(meeting_id))
 
     # rules
@@ -91,6 +101,8 @@ class FloorService:
             return False
         if participant.role in ALWAYS_HEARD:
             return True
+        if participant.role in NEVER_ON_THE_FLOOR:
+            return False  # interpreters speak into their booth's channel only
         floor = self.floors.get(meeting_id)
         if floor is not None and participant_id in floor.muted:
             return False

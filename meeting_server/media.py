@@ -26,6 +26,8 @@ class MediaService:
         self.seats = seats
         self._routers_seen: set[int] = set()
         self.slots_sink: SlotsSink | None = None
+        # told when a participant's subscribe connection is negotiated
+        self.subscribed_listeners: list[Callable[[Participant], None]] = []
 
     def _router(self, participant: Participant) -> Router:
         router = self.meetings.meeting_of(participant).router
@@ -91,6 +93,12 @@ class MediaService:
             await transport.accept_answer(sdp)
         except SdpError as exc:
             raise RostrumError("bad-sdp", str(exc)) from None
+        for listener in self.subscribed_listeners:
+            try:
+                listener(participant)
+            except Exception:
+                logger.exception("[%s %s] subscribed listener failed", participant.meeting_id,
+                                 participant.id)
         return router.slots_of(participant.id)
 
     def pin(self, participant: Participant, pinned: str | None) -> None:

@@ -117,6 +117,8 @@ class MeetingService:
             live = LiveMeeting(record=record,
                                router=self.worker.router(record.id, video_codec=record.video_codec))
             self.live[record.id] = live
+            live.router.seat_eligible = lambda pid, live=live: (
+                pid in live.participants and live.participants[pid].role != "interpreter")
             for listener in self.live_listeners:
                 try:
                     listener(live)

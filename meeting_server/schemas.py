@@ -134,3 +134,31 @@ class HandsAnswerPayload(Payload):
 
 class QuestionPayload(Payload):
     questionId: str = Field(min_length=1, max_length=64)
+
+
+# interpretation (/interpretation)
+
+class AssignPayload(Payload):
+    participantId: str = Field(min_length=1, max_length=64)
+    language: str | None = Field(default=None, max_length=8)  # None: out of any booth
+
+
+class HandoverPayload(Payload):
+    to: str | None = Field(default=None, max_length=64)
+
+
+class OnPayload(Payload):
+    on: bool
+
+
+class MicOpenPayload(Payload):
+    open: bool
+
+
+class IncomingPayload(Payload):
+    source: str = Field(min_length=1, max_length=8)
+
+
+class ListenPayload(Payload):
+    channel: str = Field(min_length=1, max_length=8)
+    floorUnder: float = Field(default=0.0, ge=0.0, le=1.0)

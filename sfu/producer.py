@@ -212,9 +212,14 @@ class Producer:
 
         self.packets_received += 1
         self.bytes_received += len(packet.payload)
+        consumers: Any = self.consumers
         if not self.forwarding:
+            # not heard on the floor: only an interpretation channel may carry it (the
+            # router feeds a channel only from its booth's live interpreter)
             self.gated_packets += 1
-            return
+            consumers = [c for c in self.consumers if c.purpose == "channel"]
+            if not consumers:
+                return
         keyframe = False
         if self._keyframe_check is not None and packet.payload:
             keyframe = self._keyframe_check(packet.payload)
@@ -223,10 +228,10 @@ class Producer:
         level = packet.extensions.audio_level
         if level is not None:
             self.audio_level = level[1]
-            if level[1] <= 60:  # louder than -60 dBov: someone is speaking
+            if level[1] <= 60 and self.forwarding:  # louder than -60 dBov: speaking
                 self.last_voice_at = time.monotonic()
 
-        for consumer in tuple(self.consumers):
+        for consumer in tuple(consumers):
             try:
                 await consumer.forward(self, packet, keyframe)
             except Exception:

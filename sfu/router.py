@@ -27,11 +27,22 @@ SlotsListener = Callable[[str, list[dict[str, Any]]], None]
 SPEAKER_HOLD_S = 1.5  # a seat changes hands only after the new voice was heard this recently
 
 
+@dataclass(frozen=True)
+class ChannelFeed:
+    """What feeds a language channel: a live interpreter's microphone, the floor passing
+    through (the voice-following floor source), or silence (a coughing interpreter)."""
+
+    kind: str  # "interpretation" | "passthrough" | "silence" | "floor"
+    participant_id: str | None = None
+
+
 @dataclass
 class Subscription:
     participant_id: str
     seats: list[tuple[Consumer, Consumer]]  # (audio, video) per seat
     screen: Consumer | None
+    channel_slot: Consumer | None = None  # the interpretation channel the listener chose
+    channel: str = "floor"
     pinned: str | None = None
     occupants: list[str | None] = field(default_factory=list)
 
@@ -57,6 +68,13 @@ class Router:
         self._log_prefix = f"[{meeting_id}]"
         # who may be heard: the floor rules decide; None lets every microphone through
         self.audio_gate: Callable[[str], bool] | None = None
+        # who may take a seat (None: every publisher)
+        self.seat_eligible: Callable[[str], bool] | None = None
+        # interpretation: what feeds each language channel, and the floor holder (preferred
+        # as the floor source while they speak)
+        self.channel_feeds: dict[str, ChannelFeed] = {}
+        self.floor_holder: str | None = None
+        self._floor_source: Producer | None = None
 
     # ids and listeners
 
@@ -134,6 +152,49 @@ class Router:
         return {p.source: p for p in self.producers.values()
                 if p.participant_id == participant_id and not p.closed}
 
+    # interpretation channels
+
+    def set_channel_feeds(self, feeds: dict[str, ChannelFeed], floor_holder: str | None
+                          ) -> None:
+        self.channel_feeds = dict(feeds)
+        self.floor_holder = floor_holder
+        self._floor_source = self.floor_source()
+        self.reassign_all()
+
+    def listen(self, participant_id: str, channel: str) -> None:
+        sub = self.subscriptions.get(participant_id)
+        if sub is None:
+            raise KeyError(participant_id)
+        sub.channel = channel
+        self.reassign(participant_id)
+
+    def floor_source(self) -> Producer | None:
+        """The microphone the floor carries now, for channels in passthrough: among those
+        allowed to be heard, whoever spoke last (a chaired meeting has one voice at a time:
+        the chair or the speaker); the floor holder while they are speaking."""
+        now = time.monotonic()
+        heard = [p for p in self.producers.values()
+                 if p.source == "mic" and p.forwarding and not p.closed]
+        if not heard:
+            return None
+        holder = next((p for p in heard if p.participant_id == self.floor_holder), None)
+        if holder is not None and now - holder.last_voice_at < SPEAKER_HOLD_S:
+            return holder
+        best = max(heard, key=lambda p: p.last_voice_at)
+        if best.last_voice_at == 0.0:
+            return holder or best
+        return best
+
+    def _channel_source(self, sub: Subscription) -> Producer | None:
+        if sub.channel == "floor":
+            return None  # the seats carry the floor
+        feed = self.channel_feeds.get(sub.channel)
+        if feed is None or feed.kind == "silence":
+            return None
+        if feed.kind == "interpretation" and feed.participant_id:
+            return self.producers_of(feed.participant_id).get("mic")
+        return self._floor_source
+
     # subscriptions
 
     def subscription_added(self, sub: Subscription) -> None:
@@ -152,6 +213,8 @@ class Router:
         for p in self.producers.values():
             if p.participant_id == subscriber or p.closed or p.source == "screen":
                 continue
+            if self.seat_eligible is not None and not self.seat_eligible(p.participant_id):
+                continue  # an interpreter in a booth is not a seat
             voices[p.participant_id] = max(voices.get(p.participant_id, 0.0),
                                            p.last_voice_at if p.kind == "audio" else 0.0)
         return [Candidate(pid, voice, self._arrival.get(pid, 1 << 30))
@@ -177,6 +240,11 @@ class Router:
                 if consumer.feeding is not source:
                     consumer.set_source(source)
                     changed = True
+        if sub.channel_slot is not None:
+            source = self._channel_source(sub)
+            if sub.channel_slot.feeding is not source:
+                sub.channel_slot.set_source(source)
+                changed = True
         if sub.screen is not None:
             screens = [p for p in self.producers.values()
                        if p.source == "screen" and not p.closed and p.participant_id != participant_id]
@@ -195,16 +263,24 @@ class Router:
         consumers = [c for seat in sub.seats for c in seat]
         if sub.screen is not None:
             consumers.append(sub.screen)
+        if sub.channel_slot is not None:
+            consumers.append(sub.channel_slot)
         for c in consumers:
             feeding = c.feeding
-            out.append({
+            slot: dict[str, Any] = {
                 "mid": c.mid,
                 "kind": c.kind,
                 "purpose": c.purpose,
                 "seat": c.slot,
                 "participantId": feeding.participant_id if feeding else None,
                 "source": feeding.source if feeding else None,
-            })
+            }
+            if c.purpose == "channel":
+                feed = self.channel_feeds.get(sub.channel)
+                slot["channel"] = sub.channel
+                slot["original"] = sub.channel == "floor" or feed is None or \
+                    feed.kind in ("passthrough", "floor")
+            out.append(slot)
         return out
 
     async def _run_speaker_detection(self) -> None:
@@ -216,8 +292,12 @@ class Router:
                 now = time.monotonic()
                 voices = {p.participant_id for p in self.producers.values()
                           if p.kind == "audio" and now - p.last_voice_at < SPEAKER_HOLD_S}
+                floor_source = self.floor_source()
+                floor_moved = floor_source is not self._floor_source
+                self._floor_source = floor_source
                 for pid, sub in list(self.subscriptions.items()):
-                    if any(v != pid and v not in sub.occupants for v in voices):
+                    if any(v != pid and v not in sub.occupants for v in voices) or (
+                            floor_moved and sub.channel != "floor"):
                         self.reassign(pid)
         except asyncio.CancelledError:
             pass

@@ -137,6 +137,11 @@ class Transport:
                 created.append((consumer, transceiver))
                 pair.append(consumer)
             pairs.append((pair[0], pair[1]))
+        channel = self.pc.addTransceiver("audio", direction="sendonly")
+        channel.setCodecPreferences(codec_preferences("audio", self.router.video_codec))
+        aiortc_glue.set_sender_stream_id(channel.sender, "channel")
+        channel_consumer = self._consumer("audio", 0, "channel", channel)
+        created.append((channel_consumer, channel))
         screen_consumer = None
         if screen:
             transceiver = self.pc.addTransceiver("video", direction="sendonly")
@@ -149,7 +154,7 @@ class Transport:
         for consumer, transceiver in created:
             consumer.mid = transceiver.mid
         self.subscription = Subscription(participant_id=self.participant_id, seats=pairs,
-                                         screen=screen_consumer)
+                                         screen=screen_consumer, channel_slot=channel_consumer)
         return str(self.pc.localDescription.sdp)
 
     def _consumer(self, kind: str, slot: int, purpose: str, transceiver: RTCRtpTransceiver

@@ -109,7 +109,7 @@ class TestPeer:
         self.taps: dict[str, SlotTap] = {}
         self.tracks: dict[str, MediaStreamTrack] = {}
         self.slot_changes = asyncio.Event()
-        for ns in ("/room", "/media", "/floor"):
+        for ns in ("/room", "/media", "/floor", "/interpretation"):
             self.sio.on("*", self._make_catch_all(ns), namespace=ns)
 
     def _make_catch_all(self, ns: str) -> Callable[..., Any]:
@@ -121,7 +121,8 @@ class TestPeer:
         return handler
 
     async def connect(self) -> None:
-        await self.sio.connect(self.base_url, namespaces=["/room", "/media", "/floor"],
+        await self.sio.connect(self.base_url, namespaces=["/room", "/media", "/floor",
+                                                               "/interpretation"],
                                auth={"token": self.token}, transports=["websocket"],
                                wait_timeout=10)
 
@@ -148,6 +149,15 @@ class TestPeer:
 
     async def floor(self, event: str, data: Any = None) -> dict[str, Any]:
         return await self.call("/floor", event, data)
+
+    async def interp(self, event: str, data: Any = None) -> dict[str, Any]:
+        return await self.call("/interpretation", event, data)
+
+    def channel_mid(self) -> str | None:
+        for slot in self.slots:
+            if slot["purpose"] == "channel":
+                return str(slot["mid"])
+        return None
 
     @property
     def participant_id(self) -> str:

@@ -50,7 +50,8 @@ async def test_twenty_joins_and_leaves_free_everything() -> None:
         # only the anchor's subscribe transport and its consumers remain
         assert counts["transports"] == 1, counts
         assert counts["producers"] == 0, counts
-        assert counts["consumers"] == 2 * srv.config.video_slots + 1, counts
+        # seats (audio + video), the interpretation channel slot and the screen slot
+        assert counts["consumers"] == 2 * srv.config.video_slots + 2, counts
         router = worker.routers[srv.meeting_id]
         for consumer in router.transports[next(iter(router.transports))].consumers.values():
             assert consumer.source is None and consumer.target is None

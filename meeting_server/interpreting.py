@@ -1,0 +1,215 @@
+"""Simultaneous interpretation in a live meeting: booths, handover, relay, listeners' channels.
+
+The rules are pure (``interpretation/``); this service checks who may do what, keeps one
+``Interpretation`` per meeting, and applies its ``feeds()`` to the meeting's router, which
+switches consumer sources (no renegotiation). The floor speaker and their declared language
+come from the floor service.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from interpretation import FLOOR, FeedKind, Interpretation, InterpretationError, ListenerSettings
+from sfu.router import ChannelFeed
+
+from .errors import RostrumError
+from .floor import FloorService
+from .meetings import LiveMeeting, MeetingService, Participant
+from .speakers_list import Grant
+
+logger = logging.getLogger(__name__)
+
+BOOTH_MANAGERS = frozenset({"chair", "secretariat"})
+
+Sink = Callable[[str, str, dict[str, Any], "list[str] | None"], None]
+
+
+class InterpretationService:
+    def __init__(self, meetings: MeetingService, floor: FloorService) -> None:
+        self.meetings = meetings
+        self.floor = floor
+        self.meetings_state: dict[str, Interpretation] = {}
+        self.listening: dict[str, ListenerSettings] = {}  # participant id -> choice
+        self.sink: Sink | None = None
+        meetings.live_listeners.append(self._meeting_live)
+        meetings.leave_listeners.append(self._participant_left)
+        floor.speaker_listeners.append(self._floor_changed)
+
+    # wiring
+
+    def _meeting_live(self, live: LiveMeeting) -> None:
+        meeting_id = live.record.id
+        try:
+            self.meetings_state[meeting_id] = Interpretation(
+                live.record.languages, meeting_id=meeting_id,
+                on_change=lambda before, after: self._apply(meeting_id))
+        except InterpretationError:
+            logger.exception("[%s] bad language list %s", meeting_id, live.record.languages)
+            self.meetings_state[meeting_id] = Interpretation(meeting_id=meeting_id)
+
+    def state_of(self, meeting_id: str) -> Interpretation:
+        state = self.meetings_state.get(meeting_id)
+        if state is None:
+            raise RostrumError("not-found", "the meeting is not live")
+        return state
+
+    def _emit(self, meeting_id: str, event: str, payload: dict[str, Any],
+              to: list[str] | None = None) -> None:
+        if self.sink is not None:
+            try:
+                self.sink(meeting_id, event, payload, to)
+            except Exception:
+                logger.exception("[%s] interpretation sink failed", meeting_id)
+
+    def _apply(self, meeting_id: str) -> None:
+        """Give the router the channels' feeds; tell everyone the booths' state."""
+        interp = self.meetings_state.get(meeting_id)
+        live = self.meetings.live.get(meeting_id)
+        if interp is None or live is None:
+            return
+        feeds = {}
+        for channel, feed in interp.feeds().items():
+            if channel == FLOOR:
+                continue
+            kind = {FeedKind.INTERPRETATION: "interpretation", FeedKind.SILENCE: "silence",
+                    FeedKind.PASSTHROUGH: "passthrough", FeedKind.FLOOR: "floor"}[feed.kind]
+            feeds[channel] = ChannelFeed(kind, feed.mic.participant_id if feed.mic else None)
+        live.router.set_channel_feeds(feeds, interp.floor.speaker)
+        # each interpreter hears the floor (their seats) or relays another booth's channel
+        for pid, incoming in self._incoming_channels(interp).items():
+            self._listen(live, pid, incoming)
+        self._emit(meeting_id, "interpretation", self.public_state(meeting_id))
+
+    def _incoming_channels(self, interp: Interpretation) -> dict[str, str]:
+        out = {}
+        for booth in interp.state.booths:
+            for member in booth.interpreters:
+                out[member.participant_id] = member.incoming
+        return out
+
+    def _listen(self, live: LiveMeeting, participant_id: str, channel: str) -> None:
+        try:
+            live.router.listen(participant_id, channel)
+        except KeyError:
+            pass  # not subscribed yet: applied when they subscribe (see subscribed())
+
+    def subscribed(self, participant: Participant) -> None:
+        """The participant's subscribe connection exists: apply their channel choice."""
+        live = self.meetings.live.get(participant.meeting_id)
+        interp = self.meetings_state.get(participant.meeting_id)
+        if live is None or interp is None:
+            return
+        channel = self._incoming_channels(interp).get(participant.id)
+        if channel is None:
+            settings = self.listening.get(participant.id)
+            channel = settings.channel if settings else FLOOR
+        self._listen(live, participant.id, channel)
+
+    def _floor_changed(self, meeting_id: str, speaker: Grant | None) -> None:
+        interp = self.meetings_state.get(meeting_id)
+        if interp is None:
+            return
+        pid = speaker.participant_id if speaker else None
+        language = (speaker.language or None) if speaker else None
+        try:
+            if (interp.floor.speaker, interp.floor.language) != (pid, language):
+                interp.set_floor(pid, language)
+        except InterpretationError:
+            interp.set_floor(pid, None)  # an undeclared or odd language: just the speaker
+
+    async def _participant_left(self, participant: Participant, reason: str) -> None:
+        self.listening.pop(participant.id, None)
+        interp = self.meetings_state.get(participant.meeting_id)
+        if interp is not None:
+            interp.remove_participant(participant.id)
+            live = self.meetings.live.get(participant.meeting_id)
+            if live is not None and len(live.participants) <= 1:
+                self.meetings_state.pop(participant.meeting_id, None)
+
+    # state
+
+    def public_state(self, meeting_id: str) -> dict[str, Any]:
+        interp = self.state_of(meeting_id)
+        return {
+            "channels": list(interp.channels),
+            "feeds": {ch: f.to_dict() for ch, f in interp.feeds().items()},
+            "booths": [dict(b) for b in interp.booth_status()],
+            "floor": {"participantId": interp.floor.speaker,
+                      "language": interp.floor.language},
+            "warnings": [{"language": w.language, "code": str(w.code)}
+                         for w in interp.warnings()],
+        }
+
+    # actions
+
+    def _run(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except InterpretationError as exc:
+            raise RostrumError(exc.code, exc.message) from None
+
+    def _require(self, participant: Participant, roles: frozenset[str], what: str) -> None:
+        if participant.role not in roles:
+            raise RostrumError("forbidden", what)
+
+    def assign(self, actor: Participant, interpreter_id: str, language: str | None) -> None:
+        self._require(actor, BOOTH_MANAGERS, "the secretariat assigns interpreters to booths")
+        interp = self.state_of(actor.meeting_id)
+        target = self.meetings.find(actor.meeting_id, interpreter_id)
+        if target is None:
+            raise RostrumError("not-found", "that participant is not in the meeting")
+        if target.role != "interpreter":
+            raise RostrumError("bad-request", "only an interpreter goes into a booth")
+        if language is None:
+            self._run(lambda: interp.unassign(interpreter_id))
+        else:
+            self._run(lambda: interp.assign(interpreter_id, language))
+
+    def interpreter_action(self, actor: Participant, action: str, **kwargs: Any) -> None:
+        self._require(actor, frozenset({"interpreter"}), "only an interpreter does that")
+        interp = self.state_of(actor.meeting_id)
+        ops: dict[str, Callable[[], Any]] = {
+            "live": lambda: interp.go_live(actor.id),
+            "off": lambda: interp.go_off(actor.id),
+            "handover-request": lambda: interp.request_handover(actor.id, kwargs.get("to")),
+            "handover-accept": lambda: interp.accept_handover(actor.id),
+            "handover-cancel": lambda: interp.cancel_handover(actor.id),
+            "take-over": lambda: interp.take_over(actor.id),
+            "cough-on": lambda: interp.cough_on(actor.id),
+            "cough-off": lambda: interp.cough_off(actor.id),
+            "mic-open": lambda: interp.report_mic_open(actor.id, bool(kwargs.get("open"))),
+            "incoming": lambda: interp.set_incoming(actor.id, str(kwargs.get("source"))),
+        }
+        self._run(ops[action])
+
+    def listen(self, participant: Participant, channel: str, floor_under: float
+               ) -> dict[str, Any]:
+        interp = self.state_of(participant.meeting_id)
+        settings = self._run(lambda: ListenerSettings.for_meeting(interp.languages, channel,
+                                                                  floor_under))
+        if participant.role == "interpreter" and interp.booth_of(participant.id):
+            raise RostrumError("conflict", "an interpreter in a booth chooses 'incoming'")
+        self.listening[participant.id] = settings
+        live = self.meetings.live[participant.meeting_id]
+        try:
+            live.router.listen(participant.id, settings.channel)
+        except KeyError:
+            raise RostrumError("conflict", "subscribe first") from None
+        feed = interp.feeds()[settings.channel]
+        return {"channel": settings.channel, "floorUnder": settings.floor_under,
+                "feed": feed.to_dict(), "original": feed.original}
+
+    def slow_down(self, actor: Participant) -> list[str]:
+        """An interpreter asks the floor speaker to slow down: shown to them and the chair."""
+        self._require(actor, frozenset({"interpreter"}), "only an interpreter asks that")
+        interp = self.state_of(actor.meeting_id)
+        booth = interp.booth_of(actor.id)
+        live = self.meetings.live[actor.meeting_id]
+        to = [p.id for p in live.participants.values() if self.floor.may_manage(p)]
+        if interp.floor.speaker:
+            to.append(interp.floor.speaker)
+        self._emit(actor.meeting_id, "slow-down", {"from": booth or "", "name": actor.name},
+                   to)
+        return to

@@ -275,8 +275,34 @@ def _tap_receiver(receiver: Any, tap: SlotTap,
                                    on_rtcp=on_rtcp)
 
 
-async def dominant_frequency(track: MediaStreamTrack, seconds: float = 1.0) -> float:
+def drain(track: MediaStreamTrack) -> int:
+    """Drop the frames a decoded track has queued, so what is read next is fresh."""
+    queue = getattr(track, "_queue", None)
+    dropped = 0
+    while queue is not None and not queue.empty():
+        queue.get_nowait()
+        dropped += 1
+    return dropped
+
+
+def frame_samples(frame: Any) -> np.ndarray:
+    data = frame.to_ndarray()
+    if data.ndim == 2 and frame.layout.name == "stereo" and data.shape[0] == 1:
+        return data.reshape(-1, 2).mean(axis=1).astype(np.float64)
+    return data.reshape(-1).astype(np.float64)
+
+
+def tone_power(samples: np.ndarray, frequency: float, rate: int = SAMPLE_RATE) -> float:
+    """Power of one frequency in a block of samples (Goertzel via a single DFT bin)."""
+    n = np.arange(len(samples))
+    return float(abs(np.dot(samples, np.exp(-2j * np.pi * frequency * n / rate))) ** 2)
+
+
+async def dominant_frequency(track: MediaStreamTrack, seconds: float = 1.0,
+                             fresh: bool = True) -> float:
     """Decode ``seconds`` of audio from a track and return its peak frequency."""
+    if fresh:
+        drain(track)
     chunks = []
     total = 0
     rate = SAMPLE_RATE

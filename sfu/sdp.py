@@ -53,3 +53,28 @@ def media_lines(text: str) -> list[MediaLine]:
     if not out:
         raise SdpError("SDP has no media")
     return out
+
+
+def set_codec_parameters(text: str, codec: str, parameters: dict[str, int | str]) -> str:
+    """Replace the ``a=fmtp`` parameters of every payload type of ``codec`` (e.g. "opus") in
+    a description we send, adding the line when there is none. What a receiver puts in its
+    fmtp is what the sender's encoder follows (RFC 7587 for Opus: useinbandfec, usedtx,
+    maxaveragebitrate, stereo)."""
+    lines = text.splitlines()
+    payload_types = set()
+    for line in lines:
+        if line.startswith("a=rtpmap:"):
+            pt, _, rest = line[len("a=rtpmap:"):].partition(" ")
+            if rest.split("/")[0].lower() == codec.lower():
+                payload_types.add(pt)
+    fmtp = ";".join(f"{k}={v}" for k, v in parameters.items())
+    out: list[str] = []
+    for line in lines:
+        if line.startswith("a=fmtp:") and line[len("a=fmtp:"):].split(" ")[0] in payload_types:
+            continue
+        out.append(line)
+        if line.startswith("a=rtpmap:"):
+            pt = line[len("a=rtpmap:"):].split(" ")[0]
+            if pt in payload_types:
+                out.append(f"a=fmtp:{pt} {fmtp}")
+    return "\r\n".join(out) + "\r\n"

@@ -18,7 +18,7 @@ from aiortc.codecs import is_rtx
 from . import aiortc_glue
 from .consumer import Consumer
 from .producer import Producer
-from .sdp import SdpError, drop_mdns_candidates, media_lines
+from .sdp import SdpError, drop_mdns_candidates, media_lines, set_codec_parameters
 
 if TYPE_CHECKING:
     from .router import Router, Subscription
@@ -74,8 +74,10 @@ class Transport:
 
     # publish
 
-    async def answer_publish(self, offer_sdp: str, sources: dict[str, str]) -> str:
-        """Answer a publisher's offer; each m-line named in ``sources`` becomes a producer."""
+    async def answer_publish(self, offer_sdp: str, sources: dict[str, str],
+                             opus: dict[str, int | str] | None = None) -> str:
+        """Answer a publisher's offer; each m-line named in ``sources`` becomes a producer.
+        ``opus``: the fmtp parameters the publisher's Opus encoder is to follow."""
         if self.direction != "publish" or self._negotiated:
             raise SdpError("this transport is not waiting for a publish offer")
         lines = media_lines(offer_sdp)
@@ -114,7 +116,10 @@ class Transport:
         await self.pc.setLocalDescription(answer)
         for producer in self.producers.values():
             self.router.producer_added(producer)
-        return str(self.pc.localDescription.sdp)
+        answer_sdp = str(self.pc.localDescription.sdp)
+        if opus:
+            answer_sdp = set_codec_parameters(answer_sdp, "opus", opus)
+        return answer_sdp
 
     # subscribe
 

@@ -235,3 +235,18 @@ async def test_drop_mdns_candidates_on_offer_with_mdns(offer: str) -> None:
     assert ".local" not in out
     assert out.count("a=candidate:") == offer.count("a=candidate:") - 1
     assert media_lines(out) == media_lines(offer)
+
+
+def test_set_codec_parameters_replaces_and_adds_opus_fmtp() -> None:
+    from sfu.sdp import set_codec_parameters
+
+    sdp = ("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=rtpmap:111 opus/48000/2\r\n"
+           "a=fmtp:111 minptime=10\r\na=rtpmap:0 PCMU/8000\r\n"
+           "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n")
+    out = set_codec_parameters(sdp, "opus", {"useinbandfec": 1, "usedtx": 0})
+    assert "a=fmtp:111 useinbandfec=1;usedtx=0" in out
+    assert "minptime=10" not in out
+    assert out.count("a=fmtp:") == 1
+    without = sdp.replace("a=fmtp:111 minptime=10\r\n", "")
+    out = set_codec_parameters(without, "opus", {"useinbandfec": 1})
+    assert "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1\r\n" in out

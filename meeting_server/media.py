@@ -22,13 +22,15 @@ def opus_parameters(role: str) -> dict[str, int | str]:
     """What each publisher's Opus encoder is asked for (the fmtp of our answer).
 
     - in-band FEC always: a listener on a lossy link rebuilds a lost frame from the next one;
-    - fullband, mono, 40 kbit/s: interpreters need the floor's full bandwidth (≥ 32 kbit/s);
+    - fullband, mono, 32 kbit/s: interpreters need the floor's full bandwidth (≥ 32 kbit/s),
+      and with packet overhead it stays under 60 kbit/s on the wire, so audio survives a
+      60 kbit/s downlink;
     - DTX (the DTX policy): on for delegates, who are silent and not forwarded for most of a
       meeting, so their uplink costs almost nothing until they take the floor; off for the
       chair, the secretariat and interpreters, whose microphones are the meeting's continuous
       sound, so a listener never hears comfort noise cut in and out under them."""
     return {"minptime": 10, "useinbandfec": 1, "usedtx": 1 if role == "delegate" else 0,
-            "stereo": 0, "maxplaybackrate": 48000, "maxaveragebitrate": 40000}
+            "stereo": 0, "maxplaybackrate": 48000, "maxaveragebitrate": 32000}
 
 SlotsSink = Callable[[str, list[dict[str, Any]]], None]
 

@@ -33,7 +33,8 @@ class MediaStatePayload(Payload):
 
 class PublishPayload(Payload):
     sdp: str = Field(min_length=1)
-    sources: dict[str, Literal["mic", "camera", "screen"]] = Field(min_length=1, max_length=3)
+    sources: dict[str, Literal["mic", "camera", "camera-low", "screen"]] = Field(
+        min_length=1, max_length=4)
 
 
 class SubscribeAnswerPayload(Payload):

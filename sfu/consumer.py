@@ -84,6 +84,9 @@ class Consumer:
         self.source: Producer | None = None  # feeding this consumer now
         self.target: Producer | None = None  # will feed it from its next keyframe
         self._on_source_closed = on_source_closed
+        # the subscriber's feedback (loss, REMB, RTT) for its bandwidth estimate
+        self.on_feedback: Callable[[str, float], None] | None = None
+        self.layer: int | None = None  # the layer index it receives (video), for figures
 
         self._ext_mid: int | None = None
         self._ext_level: int | None = None
@@ -105,6 +108,7 @@ class Consumer:
         self.packets_sent = 0
         self.bytes_sent = 0
         self.retransmitted = 0
+        self.padding_sent = 0
         self.nacks_received = 0
         self.plis_received = 0
         self.switches = 0
@@ -279,6 +283,10 @@ class Consumer:
                 sent_at = self._sr_sent.get(report.lsr)
                 if sent_at is not None and report.dlsr:
                     self.rtt_s = max(0.0, time.time() - sent_at - report.dlsr / 65536)
+                if self.on_feedback is not None and self.packets_sent > 0:
+                    self.on_feedback("loss", self.fraction_lost)
+                    if self.rtt_s is not None:
+                        self.on_feedback("rtt", self.rtt_s)
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             self.nacks_received += 1
             for seq in packet.lost:
@@ -296,6 +304,8 @@ class Consumer:
                 return
             if self.ssrc in ssrcs:
                 self.remb_bps = bitrate
+                if self.on_feedback is not None:
+                    self.on_feedback("remb", float(bitrate))
 
     async def _retransmit(self, seq: int) -> None:
         if self._cache is None:
@@ -309,6 +319,28 @@ class Consumer:
             self._rtx_seq = seq_add(self._rtx_seq, 1)
         if await aiortc_glue.send_rtp(self.transport, data):
             self.retransmitted += 1
+
+    async def send_padding(self, size: int) -> int:
+        """Send ``size`` bytes (about) of padding-only RTX packets: a bandwidth probe the
+        receiver counts but never plays. Returns the bytes sent."""
+        if not self.ready or self.closed or self.rtx_payload_type is None:
+            return 0
+        sent = 0
+        extensions: list[tuple[int, bytes]] = []
+        while sent < size:
+            pad = min(255, max(16, size - sent))
+            if self._ext_abs is not None:
+                extensions = [(self._ext_abs, abs_send_time_now(time.time()))]
+            data = write_rtp(payload_type=self.rtx_payload_type,
+                             sequence_number=self._rtx_seq, timestamp=self._last_ts,
+                             ssrc=self.rtx_ssrc, payload=b"", extensions=extensions,
+                             padding=pad)
+            self._rtx_seq = seq_add(self._rtx_seq, 1)
+            if not await aiortc_glue.send_rtp(self.transport, data):
+                break
+            sent += len(data)
+        self.padding_sent += sent
+        return sent
 
     # sender reports
 

@@ -121,6 +121,11 @@ class Producer:
         # False: packets are received (statistics, NACKs) but forwarded to nobody
         self.forwarding = True
         self.gated_packets = 0
+        # measured bitrate (bits/s on the wire, headers included), sampled by the router
+        self.bitrate_bps = 0.0
+        self._rate_mark: tuple[float, int, int] | None = None
+        # the most this publisher is asked to send on this track (REMB cap), None: no cap
+        self.max_bitrate_bps: int | None = None
 
     def __repr__(self) -> str:
         return f"Producer({self.id} {self.participant_id}/{self.source})"
@@ -180,9 +185,10 @@ class Producer:
             )
             if remb is not None:
                 self.remb_bps = remb[0]
-                await self._send_rtcp(RtcpPsfbPacket(
-                    fmt=RTCP_PSFB_APP, ssrc=self._rtcp_ssrc, media_ssrc=0,
-                    fci=pack_remb_fci(*remb)))
+                if self.max_bitrate_bps is None:
+                    await self._send_rtcp(RtcpPsfbPacket(
+                        fmt=RTCP_PSFB_APP, ssrc=self._rtcp_ssrc, media_ssrc=0,
+                        fci=pack_remb_fci(remb[0], remb[1])))
 
         stats = self._stats.get(packet.ssrc)
         if stats is None:
@@ -296,12 +302,39 @@ class Producer:
                         jitter=stream.jitter, lsr=lsr, dlsr=dlsr))
                 if reports:
                     await self._send_rtcp(RtcpRrPacket(ssrc=self._rtcp_ssrc, reports=reports))
+                if self.max_bitrate_bps is not None and self.media_ssrc is not None:
+                    # a layer's ceiling, told every second and steady: an encoder may restart
+                    # (and send a keyframe) on every change it is told. Only a clearly
+                    # congested uplink (the delay-based estimate under half the ceiling)
+                    # lowers it.
+                    bitrate = self.max_bitrate_bps
+                    if self.remb_bps is not None and self.remb_bps < bitrate / 2:
+                        bitrate = max(30_000, int(self.remb_bps))
+                    await self._send_rtcp(RtcpPsfbPacket(
+                        fmt=RTCP_PSFB_APP, ssrc=self._rtcp_ssrc, media_ssrc=0,
+                        fci=pack_remb_fci(int(bitrate), [self.media_ssrc])))
         except asyncio.CancelledError:
             pass
         except Exception:
             logger.exception("%r: RTCP loop failed", self)
 
     # figures
+
+    def sample_bitrate(self, now: float) -> float:
+        """Update and return the measured bitrate (call it every few hundred ms)."""
+        mark = (now, self.bytes_received, self.packets_received)
+        if self._rate_mark is not None:
+            then, octets, packets = self._rate_mark
+            elapsed = now - then
+            if elapsed > 0.05:
+                wire = (self.bytes_received - octets) + 48 * (self.packets_received - packets)
+                rate = wire * 8 / elapsed
+                self.bitrate_bps = rate if self.bitrate_bps == 0 else \
+                    0.6 * self.bitrate_bps + 0.4 * rate
+                self._rate_mark = mark
+        else:
+            self._rate_mark = mark
+        return self.bitrate_bps
 
     def loss(self) -> tuple[int, int]:
         """(packets expected, packets lost) over the producer's lifetime, media SSRC."""

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .allocation import VideoWant, allocate
+from .bandwidth import BandwidthEstimate
 from .consumer import Consumer
 from .producer import Producer
 from .slots import Candidate, assign_seats, rank
@@ -45,6 +47,30 @@ class Subscription:
     channel: str = "floor"
     pinned: str | None = None
     occupants: list[str | None] = field(default_factory=list)
+    # adaptive bitrate: the downlink estimate, the layer chosen per video consumer, and the
+    # listener's "low bandwidth" switch (audio and documents only)
+    estimate: BandwidthEstimate = field(default_factory=BandwidthEstimate)
+    layers: dict[str, int | None] = field(default_factory=dict)
+    video_allowed: bool = True
+    last_allocation_bps: float = 0.0
+    probe_bps: float = 0.0  # padding to send on top of the media while probing
+
+    def feedback(self, kind: str, value: float) -> None:
+        now = time.monotonic()
+        if kind == "loss":
+            self.estimate.on_loss(value, now, self.last_allocation_bps or None)
+        elif kind == "remb":
+            self.estimate.on_remb(value, now, self.last_allocation_bps or None)
+        elif kind == "rtt":
+            self.estimate.on_rtt(value)
+
+
+# the camera's layers, low to high; a publisher may send only "camera"
+CAMERA_LAYERS = ("camera-low", "camera")
+# what each publisher is asked to send at most (REMB towards it): 640x360 near 600 kbit/s,
+# 320x180 near 150 kbit/s
+LAYER_CAPS_BPS = {"camera-low": 150_000, "camera": 600_000, "screen": 1_500_000}
+ALLOCATION_INTERVAL_S = 0.5
 
 
 class Router:
@@ -65,6 +91,8 @@ class Router:
         self._ids = itertools.count(1)
         self._listeners: list[SlotsListener] = []
         self._speaker_task: asyncio.Task[None] | None = None
+        self._allocation_task: asyncio.Task[None] | None = None
+        self._probe_task: asyncio.Task[None] | None = None
         self._log_prefix = f"[{meeting_id}]"
         # who may be heard: the floor rules decide; None lets every microphone through
         self.audio_gate: Callable[[str], bool] | None = None
@@ -95,6 +123,10 @@ class Router:
     def start(self) -> None:
         if self._speaker_task is None:
             self._speaker_task = asyncio.ensure_future(self._run_speaker_detection())
+        if self._allocation_task is None:
+            self._allocation_task = asyncio.ensure_future(self._run_allocation())
+        if self._probe_task is None:
+            self._probe_task = asyncio.ensure_future(self._run_probing())
 
     # transports
 
@@ -137,6 +169,7 @@ class Router:
 
     def producer_added(self, producer: Producer) -> None:
         self.producers[producer.id] = producer
+        producer.max_bitrate_bps = LAYER_CAPS_BPS.get(producer.source)
         if producer.source == "mic":
             producer.set_forwarding(self.audio_gate is None
                                     or self.audio_gate(producer.participant_id))
@@ -199,7 +232,25 @@ class Router:
 
     def subscription_added(self, sub: Subscription) -> None:
         self.subscriptions[sub.participant_id] = sub
+        for audio, video in sub.seats:
+            for consumer in (audio, video):
+                consumer.on_feedback = sub.feedback
+        for consumer in (sub.channel_slot, sub.screen):
+            if consumer is not None:
+                consumer.on_feedback = sub.feedback
         self.reassign(sub.participant_id)
+
+    def set_video_allowed(self, participant_id: str, allowed: bool) -> None:
+        """The listener's "low bandwidth" switch: audio (and documents) only."""
+        sub = self.subscriptions.get(participant_id)
+        if sub is None:
+            raise KeyError(participant_id)
+        sub.video_allowed = allowed
+        self.run_allocation(sub, time.monotonic())
+
+    def camera_layers(self, participant_id: str) -> list[Producer]:
+        sources = self.producers_of(participant_id)
+        return [sources[name] for name in CAMERA_LAYERS if name in sources]
 
     def pin(self, participant_id: str, pinned: str | None) -> None:
         sub = self.subscriptions.get(participant_id)
@@ -236,7 +287,17 @@ class Router:
         sub.occupants = occupants
         for (audio, video), occupant in zip(sub.seats, occupants):
             sources = self.producers_of(occupant) if occupant else {}
-            for consumer, source in ((audio, sources.get("mic")), (video, sources.get("camera"))):
+            layers = self.camera_layers(occupant) if occupant else []
+            if not layers or not sub.video_allowed:
+                sub.layers[video.id] = None
+            elif video.id not in sub.layers or (video.feeding is not None and
+                                                video.feeding.participant_id != occupant):
+                sub.layers[video.id] = 0  # a new occupant starts low; allocation raises it
+            chosen = sub.layers.get(video.id)
+            camera = layers[min(chosen, len(layers) - 1)] if chosen is not None and layers \
+                else None
+            video.layer = chosen if camera is not None else None
+            for consumer, source in ((audio, sources.get("mic")), (video, camera)):
                 if consumer.feeding is not source:
                     consumer.set_source(source)
                     changed = True
@@ -249,6 +310,8 @@ class Router:
             screens = [p for p in self.producers.values()
                        if p.source == "screen" and not p.closed and p.participant_id != participant_id]
             screen = screens[-1] if screens else None
+            if sub.layers.get(sub.screen.id, 0) is None or not sub.video_allowed:
+                screen = None
             if sub.screen.feeding is not screen:
                 sub.screen.set_source(screen)
                 changed = True
@@ -275,6 +338,8 @@ class Router:
                 "participantId": feeding.participant_id if feeding else None,
                 "source": feeding.source if feeding else None,
             }
+            if c.kind == "video":
+                slot["layer"] = None if feeding is None else feeding.source
             if c.purpose == "channel":
                 feed = self.channel_feeds.get(sub.channel)
                 slot["channel"] = sub.channel
@@ -304,6 +369,78 @@ class Router:
         except Exception:
             logger.exception("%s speaker detection failed", self._log_prefix)
 
+    # adaptive bitrate
+
+    async def _run_allocation(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(ALLOCATION_INTERVAL_S)
+                now = time.monotonic()
+                for producer in self.producers.values():
+                    producer.sample_bitrate(now)
+                for sub in list(self.subscriptions.values()):
+                    self.run_allocation(sub, now)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.exception("%s allocation failed", self._log_prefix)
+
+    def run_allocation(self, sub: Subscription, now: float) -> None:
+        """Spend this subscriber's estimate: audio first, then the floor speaker's video,
+        then the other seats, then the screen; apply the layers chosen."""
+        sub.estimate.probe_verdict(now)
+        estimate = sub.estimate.estimate()
+        audio_bps = 0.0
+        for consumer in [a for a, _ in sub.seats] + [sub.channel_slot]:
+            if consumer is not None and consumer.source is not None:
+                audio_bps += consumer.source.bitrate_bps or 40_000
+        wants = []
+        for (_, video), occupant in zip(sub.seats, sub.occupants):
+            layers = self.camera_layers(occupant) if occupant else []
+            if not layers:
+                continue
+            rates = tuple(max(p.bitrate_bps, 50_000.0) for p in layers)
+            priority = 0 if occupant == self.floor_holder else 1
+            wants.append(VideoWant(video.id, priority, rates, sub.layers.get(video.id)))
+        if sub.screen is not None:
+            screens = [p for p in self.producers.values() if p.source == "screen"
+                       and not p.closed and p.participant_id != sub.participant_id]
+            if screens:
+                rate = max(screens[-1].bitrate_bps, 100_000.0)
+                wants.append(VideoWant(sub.screen.id, 2, (rate,),
+                                       sub.layers.get(sub.screen.id, 0)))
+        result = allocate(estimate, audio_bps, wants, video_allowed=sub.video_allowed)
+        sub.last_allocation_bps = result.spent_bps
+        sub.estimate.probe_for(result.wanted_bps, now)
+        target = sub.estimate.probe_target
+        sub.probe_bps = max(0.0, target - result.spent_bps) if target is not None else 0.0
+        changed = False
+        for key, layer in result.layers.items():
+            if sub.layers.get(key, "unset") != layer:
+                sub.layers[key] = layer
+                changed = True
+        if changed:
+            self.reassign(sub.participant_id)
+
+    async def _run_probing(self) -> None:
+        """Every 20 ms, the padding each probing subscriber is owed, on a video consumer's
+        RTX stream."""
+        tick = 0.02
+        try:
+            while True:
+                await asyncio.sleep(tick)
+                for sub in list(self.subscriptions.values()):
+                    if sub.probe_bps <= 0:
+                        continue
+                    carrier = next((v for _, v in sub.seats if v.ready
+                                    and v.rtx_payload_type is not None), None)
+                    if carrier is not None:
+                        await carrier.send_padding(int(sub.probe_bps * tick / 8))
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.exception("%s probing failed", self._log_prefix)
+
     # figures
 
     def counts(self) -> dict[str, int]:
@@ -315,9 +452,10 @@ class Router:
         if self.closed:
             return
         self.closed = True
-        if self._speaker_task is not None:
-            self._speaker_task.cancel()
-            await asyncio.gather(self._speaker_task, return_exceptions=True)
+        for task in (self._speaker_task, self._allocation_task, self._probe_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         for transport in list(self.transports.values()):
             await transport.close()
         self.subscriptions.clear()

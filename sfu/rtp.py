@@ -64,13 +64,19 @@ def write_rtp(
     payload: bytes,
     marker: bool = False,
     extensions: list[tuple[int, bytes]] | None = None,
+    padding: int = 0,
 ) -> bytes:
-    """Write one RTP packet (no CSRCs, no padding)."""
+    """Write one RTP packet (no CSRCs). ``padding`` (0..255) appends that many padding bytes,
+    the last one holding the count (RFC 3550 section 5.1): a padding-only packet is how a
+    sender probes a link."""
+    if not 0 <= padding <= 255:
+        raise ValueError("padding must be 0..255 bytes")
     ext = write_extensions(extensions or [])
-    first = (RTP_VERSION << 6) | (0x10 if ext else 0)
+    first = (RTP_VERSION << 6) | (0x10 if ext else 0) | (0x20 if padding else 0)
     second = (0x80 if marker else 0) | (payload_type & 0x7F)
+    tail = (b"\x00" * (padding - 1) + bytes([padding])) if padding else b""
     return _HEADER.pack(first, second, sequence_number & 0xFFFF, timestamp & 0xFFFFFFFF,
-                        ssrc & 0xFFFFFFFF) + ext + payload
+                        ssrc & 0xFFFFFFFF) + ext + payload + tail
 
 
 @dataclass(frozen=True, slots=True)

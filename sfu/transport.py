@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SOURCE_KINDS = {"mic": "audio", "camera": "video", "screen": "video"}
+# "camera" is the camera's high layer; "camera-low" its low layer (the same camera, sent a
+# second time at a quarter of the pixels): the router gives each subscriber the one that fits
+SOURCE_KINDS = {"mic": "audio", "camera": "video", "camera-low": "video", "screen": "video"}
 
 
 def codec_preferences(kind: str, video_codec: str) -> list[Any]:
@@ -81,8 +83,9 @@ class Transport:
         if self.direction != "publish" or self._negotiated:
             raise SdpError("this transport is not waiting for a publish offer")
         lines = media_lines(offer_sdp)
-        if len(lines) > 3:
-            raise SdpError("at most three m-lines (mic, camera, screen) may be published")
+        if len(lines) > 4:
+            raise SdpError("at most four m-lines (mic, camera, camera-low, screen) may be "
+                           "published")
         if set(sources) != {line.mid for line in lines}:
             raise SdpError("sources must name every m-line of the offer by its mid")
         if len(set(sources.values())) != len(sources):

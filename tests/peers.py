@@ -55,17 +55,59 @@ class ToneTrack(AudioStreamTrack):
         return frame
 
 
+class OpusToneTrack(ToneTrack):
+    """A tone encoded here as a browser would send it (Opus mono at ``bitrate``, 20 ms), handed
+    to aiortc as ready packets: aiortc's own encoder is fixed at 96 kbit/s stereo."""
+
+    def __init__(self, frequency: float, bitrate: int = 32000) -> None:
+        super().__init__(frequency)
+        import av
+
+        self._codec = av.CodecContext.create("libopus", "w")
+        self._codec.bit_rate = bitrate
+        self._codec.format = "s16"
+        self._codec.layout = "mono"
+        self._codec.sample_rate = SAMPLE_RATE
+        self._codec.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self._codec.options = {"application": "voip", "frame_duration": "20", "vbr": "off"}
+        self._pending: list[Any] = []
+
+    async def recv(self):  # type: ignore[no-untyped-def]
+        while not self._pending:
+            frame = await super().recv()
+            self._pending.extend(self._codec.encode(frame))
+        packet = self._pending.pop(0)
+        packet.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        return packet
+
+
 class PatternTrack(VideoStreamTrack):
     """A moving colour pattern, so the encoder produces real inter frames."""
 
-    def __init__(self, width: int = 320, height: int = 180) -> None:
+    def __init__(self, width: int = 320, height: int = 180, noise: bool = False) -> None:
+        """``noise``: fill the picture with moving blocky noise, so the encoder needs as many
+        bits as a real camera does (a flat pattern compresses to almost nothing)."""
         super().__init__()
         self.width, self.height = width, height
+        self.noise = noise
+        self._rng = np.random.default_rng(7)
         self._n = 0
 
     async def recv(self) -> VideoFrame:
         pts, time_base = await self.next_timestamp()
-        img = np.zeros((self.height, self.width, 3), np.uint8)
+        if self.noise:
+            if self._n == 0:
+                small = self._rng.integers(0, 256, (self.height // 4, 2 * self.width // 4, 3),
+                                           dtype=np.uint8)
+                self._texture = np.repeat(np.repeat(small, 4, axis=0), 4, axis=1)
+            shift = (self._n * 3) % self.width  # a moving picture the encoder can predict
+            img = np.ascontiguousarray(self._texture[:, shift:shift + self.width])
+            # and some fresh detail each frame, as a camera's sensor noise
+            dots = self.width * self.height // 600
+            img[self._rng.integers(0, self.height, dots), self._rng.integers(
+                0, self.width, dots)] = 255
+        else:
+            img = np.zeros((self.height, self.width, 3), np.uint8)
         x = (self._n * 4) % self.width
         img[:, x:x + 20] = (255, 128, 0)
         img[: self.height // 2, :, 2] = (self._n * 3) % 255
@@ -164,7 +206,9 @@ class TestPeer:
         return str(self.joined["self"]["id"])
 
     async def publish(self, audio: MediaStreamTrack | None = None,
-                      video: MediaStreamTrack | None = None) -> dict[str, Any]:
+                      video: MediaStreamTrack | None = None,
+                      video_low: MediaStreamTrack | None = None,
+                      screen: MediaStreamTrack | None = None) -> dict[str, Any]:
         pc = aiortc_glue.create_peer_connection(())
         self.publish_pc = pc
         sources: dict[int, str] = {}
@@ -173,6 +217,10 @@ class TestPeer:
             order.append((pc.addTransceiver(audio, direction="sendonly"), "mic"))
         if video is not None:
             order.append((pc.addTransceiver(video, direction="sendonly"), "camera"))
+        if video_low is not None:
+            order.append((pc.addTransceiver(video_low, direction="sendonly"), "camera-low"))
+        if screen is not None:
+            order.append((pc.addTransceiver(screen, direction="sendonly"), "screen"))
         await pc.setLocalDescription(await pc.createOffer())
         sources_by_mid = {t.mid: s for t, s in order}
         del sources

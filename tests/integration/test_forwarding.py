@@ -18,9 +18,9 @@ async def test_subscriber_hears_publisher_tone_and_receives_video() -> None:
             await bob.join(organization="France")
             reply = await alice.publish(audio=ToneTrack(660), video=PatternTrack())
             assert reply["ok"], reply
-            # the answer asks Alice's Opus encoder for in-band FEC, fullband 40 kbit/s, DTX
+            # the answer asks Alice's Opus encoder for in-band FEC, fullband 32 kbit/s, DTX
             # (a delegate)
-            assert "useinbandfec=1" in reply["sdp"] and "maxaveragebitrate=40000" in reply["sdp"]
+            assert "useinbandfec=1" in reply["sdp"] and "maxaveragebitrate=32000" in reply["sdp"]
             assert "usedtx=1" in reply["sdp"]
             reply = await bob.subscribe(decode=True)
             assert reply["ok"], reply

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from sfu.worker import Worker
 
-from . import exports
+from . import exports, metrics
 from .config import Config
 from .floor import FloorService
 from .interpreting import InterpretationService
@@ -71,6 +71,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_get("/vendor/socket.io.esm.min.js", socketio_client)
     app.router.add_static("/static", str(WEB_DIR / "static"), append_version=False)
     exports.add_routes(app, STORE, CONFIG)
+    metrics.add_route(app, WORKER)
     return app
 
 

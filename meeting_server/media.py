@@ -117,6 +117,13 @@ class MediaService:
                                  participant.id)
         return router.slots_of(participant.id)
 
+    def set_video(self, participant: Participant, enabled: bool) -> None:
+        """The listener's "low bandwidth" switch: off means audio (and documents) only."""
+        try:
+            self._router(participant).set_video_allowed(participant.id, enabled)
+        except KeyError:
+            raise RostrumError("conflict", "subscribe first") from None
+
     def pin(self, participant: Participant, pinned: str | None) -> None:
         live = self.meetings.meeting_of(participant)
         if pinned is not None and pinned not in live.participants:

@@ -41,6 +41,10 @@ class SubscribeAnswerPayload(Payload):
     sdp: str = Field(min_length=1)
 
 
+class VideoPayload(Payload):
+    enabled: bool
+
+
 class PinPayload(Payload):
     participantId: str | None = Field(default=None, max_length=64)
 

@@ -11,7 +11,14 @@ from socketio.exceptions import ConnectionRefusedError
 from ..errors import RostrumError, ok
 from ..media import MediaService
 from ..meetings import MeetingService, Participant
-from ..schemas import Empty, PinPayload, PublishPayload, SubscribeAnswerPayload, parse
+from ..schemas import (
+    Empty,
+    PinPayload,
+    PublishPayload,
+    SubscribeAnswerPayload,
+    VideoPayload,
+    parse,
+)
 from .base import RostrumNamespace
 
 logger = logging.getLogger(__name__)
@@ -75,6 +82,11 @@ class MediaNamespace(RostrumNamespace):
         payload = parse(SubscribeAnswerPayload, data)
         slots = await self.media.accept_answer(self._participant(sid), payload.sdp)
         return ok(slots=slots)
+
+    async def on_video(self, sid: str, data: Any) -> dict[str, Any]:
+        payload = parse(VideoPayload, data)
+        self.media.set_video(self._participant(sid), payload.enabled)
+        return ok()
 
     async def on_pin(self, sid: str, data: Any) -> dict[str, Any]:
         payload = parse(PinPayload, data)

@@ -87,3 +87,44 @@ async def test_fan_out_to_ten_subscribers_and_nack_recovery() -> None:
         finally:
             for peer in [publisher, *subscribers]:
                 await peer.close()
+
+
+async def test_layers_low_bandwidth_switch_and_metrics() -> None:
+    """Two camera layers; a subscriber on a clean link gets the high one; the low-bandwidth
+    switch leaves audio only; /metrics shows the layer, the estimate and the loss."""
+    import aiohttp
+
+    async with running_server() as srv:
+        pub = TestPeer(srv.base_url, srv.token("delegate"), "Pub")
+        sub = TestPeer(srv.base_url, srv.token("delegate"), "Sub")
+        try:
+            await pub.join()
+            await sub.join()
+            reply = await pub.publish(audio=ToneTrack(500), video=PatternTrack(640, 360),
+                                      video_low=PatternTrack(320, 180))
+            assert reply["ok"], reply
+            assert (await sub.subscribe())["ok"]
+            await sub.wait_for(lambda: any(s.get("layer") == "camera" for s in sub.slots),
+                               timeout=20, what="the high layer")
+            assert (await sub.call("/media", "video", {"enabled": False}))["ok"]
+            await sub.wait_for(lambda: not any(s["kind"] == "video" and s["participantId"]
+                                               for s in sub.slots), what="audio only")
+            mid = sub.slot_of(pub.participant_id, "audio")
+            before = sub.taps[mid].packets
+            await asyncio.sleep(0.5)
+            assert sub.taps[mid].packets > before  # audio goes on
+            async with aiohttp.ClientSession() as http:
+                text = await (await http.get(f"{srv.base_url}/metrics")).text()
+            assert "# TYPE rostrum_consumer_layer gauge" in text
+            assert 'rostrum_consumer_layer{meeting="%s"' % srv.meeting_id in text
+            assert "rostrum_subscriber_estimate_bps" in text
+            assert "rostrum_consumer_loss_ratio" in text
+            layer_lines = [line for line in text.splitlines()
+                           if line.startswith("rostrum_consumer_layer{")]
+            assert layer_lines and all(line.endswith(" -1") for line in layer_lines)
+            assert (await sub.call("/media", "video", {"enabled": True}))["ok"]
+            await sub.wait_for(lambda: any(s.get("layer") for s in sub.slots), timeout=20,
+                               what="video back")
+        finally:
+            await pub.close()
+            await sub.close()

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import aioice.ice
 from aiortc import (
@@ -115,8 +116,8 @@ def take_over_receiver(
 
     receiver.receive = receive  # type: ignore[method-assign]
     receiver.stop = stop  # type: ignore[method-assign]
-    receiver._handle_rtp_packet = on_rtp  # type: ignore[method-assign]
-    receiver._handle_rtcp_packet = on_rtcp  # type: ignore[method-assign]
+    receiver._handle_rtp_packet = on_rtp  # type: ignore[method-assign,assignment]
+    receiver._handle_rtcp_packet = on_rtcp  # type: ignore[method-assign,assignment]
 
 
 def take_over_sender(
@@ -148,7 +149,7 @@ def take_over_sender(
 
     sender.send = send  # type: ignore[method-assign]
     sender.stop = stop  # type: ignore[method-assign]
-    sender._handle_rtcp_packet = on_rtcp  # type: ignore[method-assign]
+    sender._handle_rtcp_packet = on_rtcp  # type: ignore[method-assign,assignment]
 
 
 def sender_ssrcs(sender: RTCRtpSender) -> tuple[int, int]:

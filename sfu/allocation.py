@@ -20,7 +20,7 @@ UP_MARGIN = 1.3
 class VideoWant:
     key: str  # consumer id
     priority: int  # 0: the floor speaker, 1: other seats, 2: the screen
-    layers: tuple[int, ...]  # measured bitrate of each layer, low → high (bits per second)
+    layers: tuple[float, ...]  # measured bitrate of each layer, low → high (bits per second)
     current: int | None  # the layer it receives now (index), None: none
 
 

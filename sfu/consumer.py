@@ -15,7 +15,8 @@ import asyncio
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
@@ -62,7 +63,7 @@ class Consumer:
         slot: int,
         purpose: str,
         sender: Any,
-        on_source_closed: Callable[["Consumer"], None] | None = None,
+        on_source_closed: Callable[[Consumer], None] | None = None,
     ) -> None:
         self.id = consumer_id
         self.subscriber_id = subscriber_id
@@ -152,7 +153,7 @@ class Consumer:
 
     # source selection
 
-    def set_source(self, producer: "Producer | None") -> None:
+    def set_source(self, producer: Producer | None) -> None:
         """Feed this consumer from ``producer`` (None: nothing). Audio switches on the next
         packet; video keeps the old source until the new one's next keyframe."""
         if producer is not None and producer.kind != self.kind:
@@ -176,7 +177,7 @@ class Consumer:
             producer.request_keyframe()
 
     @property
-    def feeding(self) -> "Producer | None":
+    def feeding(self) -> Producer | None:
         """The producer this consumer is (or is about to be) fed by."""
         return self.target or self.source
 
@@ -185,7 +186,7 @@ class Consumer:
         consumer's sequence and timestamps from where they stopped."""
         self._resync = True
 
-    def source_closed(self, producer: "Producer") -> None:
+    def source_closed(self, producer: Producer) -> None:
         if self.source is producer:
             self.source = None
         if self.target is producer:
@@ -195,7 +196,7 @@ class Consumer:
 
     # packet path
 
-    async def forward(self, producer: "Producer", packet: RtpPacket, keyframe: bool) -> None:
+    async def forward(self, producer: Producer, packet: RtpPacket, keyframe: bool) -> None:
         if not self.ready or self.closed:
             return
         if producer is self.target:
@@ -244,7 +245,7 @@ class Consumer:
             self.packets_sent += 1
             self.bytes_sent += len(payload)
 
-    def _switch(self, producer: "Producer", packet: RtpPacket) -> None:
+    def _switch(self, producer: Producer, packet: RtpPacket) -> None:
         """Make ``producer`` the source, continuing this consumer's sequence and timestamp."""
         old = self.source
         if old is not None and old is not producer:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 class PacketCache:
-    __slots__ = ("_size", "_seqs", "_packets", "_times")
+    __slots__ = ("_packets", "_seqs", "_size", "_times")
 
     def __init__(self, size: int = 1024) -> None:
         if size <= 0 or size & (size - 1):

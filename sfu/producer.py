@@ -12,7 +12,8 @@ import asyncio
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from aiortc.codecs import is_rtx
 from aiortc.rate import RemoteBitrateEstimator
@@ -55,7 +56,7 @@ def ntp_now() -> int:
 class SenderClock:
     """The publisher's NTP↔RTP mapping from its last sender report, extrapolated to now."""
 
-    __slots__ = ("ntp", "rtp", "received_at", "clock_rate")
+    __slots__ = ("clock_rate", "ntp", "received_at", "rtp")
 
     def __init__(self, ntp: int, rtp: int, received_at: float, clock_rate: int) -> None:
         self.ntp = ntp
@@ -81,7 +82,7 @@ class Producer:
         source: str,
         transport: Any,
         keyframe_interval_s: float = 0.5,
-        on_close: Callable[["Producer"], None] | None = None,
+        on_close: Callable[[Producer], None] | None = None,
     ) -> None:
         self.id = producer_id
         self.participant_id = participant_id
@@ -91,7 +92,7 @@ class Producer:
         self.codec: RTCRtpCodecParameters | None = None
         self.clock_rate = 48000 if kind == "audio" else 90000
         self.closed = False
-        self.consumers: set["Consumer"] = set()
+        self.consumers: set[Consumer] = set()
         self.sender_clock: SenderClock | None = None
         self.media_ssrc: int | None = None
 
@@ -142,6 +143,8 @@ class Producer:
 
     def _on_parameters(self, parameters: RTCRtpReceiveParameters) -> None:
         for codec in parameters.codecs:
+            if codec.payloadType is None:
+                continue
             self._codecs[codec.payloadType] = codec
             if self.codec is None and not is_rtx(codec):
                 self.codec = codec

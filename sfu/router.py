@@ -13,8 +13,9 @@ import asyncio
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .allocation import VideoWant, allocate
 from .bandwidth import BandwidthEstimate
@@ -232,10 +233,8 @@ class Router:
 
     def subscription_added(self, sub: Subscription) -> None:
         self.subscriptions[sub.participant_id] = sub
-        for audio, video in sub.seats:
-            for consumer in (audio, video):
-                consumer.on_feedback = sub.feedback
-        for consumer in (sub.channel_slot, sub.screen):
+        slots: list[Consumer | None] = [c for seat in sub.seats for c in seat]
+        for consumer in [*slots, sub.channel_slot, sub.screen]:
             if consumer is not None:
                 consumer.on_feedback = sub.feedback
         self.reassign(sub.participant_id)

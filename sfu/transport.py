@@ -43,7 +43,7 @@ def codec_preferences(kind: str, video_codec: str) -> list[Any]:
 
 
 class Transport:
-    def __init__(self, *, router: "Router", transport_id: str, participant_id: str,
+    def __init__(self, *, router: Router, transport_id: str, participant_id: str,
                  direction: str) -> None:
         if direction not in ("publish", "subscribe"):
             raise ValueError(direction)
@@ -54,7 +54,7 @@ class Transport:
         self.pc = aiortc_glue.create_peer_connection(router.ice_servers)
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
-        self.subscription: "Subscription | None" = None
+        self.subscription: Subscription | None = None
         self.closed = False
         self._negotiated = False
         self._close_task: asyncio.Task[None] | None = None

@@ -128,3 +128,33 @@ async def test_layers_low_bandwidth_switch_and_metrics() -> None:
         finally:
             await pub.close()
             await sub.close()
+
+
+async def test_h264_meeting_forwards_h264_with_keyframes() -> None:
+    """A meeting set to H264: publisher and subscribers negotiate only H264 (and its RTX), and
+    the SFU forwards it, detecting keyframes for new consumers."""
+    async with running_server() as srv:
+        meetings = srv.app[MEETINGS_KEY]
+        record = await meetings.create_meeting("H264 session", video_codec="H264",
+                                               floor_mode="open")
+        pub = TestPeer(srv.base_url, srv.token("delegate", meeting_id=record.id), "Pub")
+        sub = TestPeer(srv.base_url, srv.token("delegate", meeting_id=record.id), "Sub")
+        try:
+            await pub.join()
+            await sub.join()
+            reply = await pub.publish(video=PatternTrack(320, 180))
+            assert reply["ok"], reply
+            video_rtpmaps = [line for line in reply["sdp"].splitlines()
+                             if line.startswith("a=rtpmap:") and "/90000" in line]
+            assert video_rtpmaps and all("H264" in x or "rtx" in x for x in video_rtpmaps)
+            assert (await sub.subscribe())["ok"]
+            await sub.wait_for(lambda: sub.slot_of(pub.participant_id, "video") is not None)
+            mid = sub.slot_of(pub.participant_id, "video")
+            await sub.wait_for(lambda: sub.taps[mid].packets > 30, what="H264 packets")
+            router = meetings.live[record.id].router
+            producer = next(p for p in router.producers.values() if p.source == "camera")
+            assert producer.codec is not None and producer.codec.name == "H264"
+            assert producer.keyframes_received >= 1
+        finally:
+            await pub.close()
+            await sub.close()

@@ -41,7 +41,7 @@ class ShapedLink:
     ns_address: str
 
     @classmethod
-    def create(cls) -> "ShapedLink":
+    def create(cls) -> ShapedLink:
         n = next(_counter)
         pid = os.getpid()
         used = _run("ip", "-o", "-4", "addr", "show").stdout

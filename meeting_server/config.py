@@ -6,9 +6,10 @@ import argparse
 import json
 import os
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 OFFICIAL_LANGUAGES: tuple[str, ...] = ("ar", "zh", "en", "fr", "ru", "es")
 
@@ -63,7 +64,7 @@ class Config:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
 
-    def with_overrides(self, **changes: Any) -> "Config":
+    def with_overrides(self, **changes: Any) -> Config:
         return replace(self, **changes)
 
 
@@ -145,5 +146,12 @@ def from_env_and_args(
     )
 
 
-__all__ = ["Config", "IceServer", "OFFICIAL_LANGUAGES", "from_env_and_args", "load_secret",
-           "parse_ice_servers", "field"]
+__all__ = [
+    "OFFICIAL_LANGUAGES",
+    "Config",
+    "IceServer",
+    "field",
+    "from_env_and_args",
+    "load_secret",
+    "parse_ice_servers",
+]

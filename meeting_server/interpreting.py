@@ -9,7 +9,8 @@ come from the floor service.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from interpretation import FLOOR, FeedKind, Interpretation, InterpretationError, ListenerSettings
 from sfu.router import ChannelFeed

@@ -4,7 +4,8 @@ participant, and SDP errors turned into clear answers."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sfu.router import Router
 from sfu.sdp import SdpError

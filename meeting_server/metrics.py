@@ -7,7 +7,7 @@ Labels are meeting, participant and consumer/producer ids (no names: nothing per
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from aiohttp import web
 
@@ -62,9 +62,9 @@ def render(worker: Worker) -> str:
                 consumers.append((m, s, c))
 
     def clabels(m: str, s: object, c: object) -> str:
-        return _labels(meeting=m, participant=getattr(s, "participant_id"),
-                       consumer=getattr(c, "id"), kind=getattr(c, "kind"),
-                       purpose=getattr(c, "purpose"))
+        return _labels(meeting=m, participant=s.participant_id,
+                       consumer=c.id, kind=c.kind,
+                       purpose=c.purpose)
 
     family("rostrum_consumer_layer", "gauge",
            "layer a video slot receives: 1 high, 0 low, -1 none (audio only)",

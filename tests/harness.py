@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import secrets
-import time
 import shutil
 import socket
 import tempfile
+import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from aiohttp import web
 

@@ -79,7 +79,7 @@ async def test_channels_passthrough_relay_and_switching() -> None:
             try:  # nothing arrives: not the interpreter, and not the floor either
                 frame = await asyncio.wait_for(en_track.recv(), 0.6)
                 assert tone_power(frame_samples(frame), 440) < 1e3, "the floor leaked in"
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             state = (await listener_en.interp("state"))["state"]
             assert state["feeds"]["en"]["kind"] == "silence"

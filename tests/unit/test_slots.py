@@ -159,7 +159,7 @@ def test_output_length_is_always_seats() -> None:
         current = [rnd.choice(people + [None]) for _ in range(rnd.randrange(0, 9))]
         # a valid seating never holds one participant twice
         seen: set[str] = set()
-        current = [p if p is None or p not in seen and not seen.add(p) else None
+        current = [p if p is None or (p not in seen and not seen.add(p)) else None
                    for p in current]
         out = assign_seats(current, ranked, seats)
         assert len(out) == seats

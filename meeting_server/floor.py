@@ -263,6 +263,8 @@ class FloorService:
                     "position": floor.speakers.position(participant.id)}
 
     async def withdraw(self, participant: Participant, request_id: str) -> None:
+        if participant.role not in REQUESTING_ROLES:
+            raise RostrumError("forbidden", f"a {participant.role} does not take the floor")
         floor = self.floor(participant.meeting_id)
         async with floor.lock:
             try:
@@ -273,6 +275,8 @@ class FloorService:
             self._changed(participant.meeting_id)
 
     async def release(self, participant: Participant) -> None:
+        if participant.role not in REQUESTING_ROLES:
+            raise RostrumError("forbidden", f"a {participant.role} does not take the floor")
         floor = self.floor(participant.meeting_id)
         async with floor.lock:
             try:

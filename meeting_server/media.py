@@ -82,6 +82,8 @@ class MediaService:
             raise
 
     async def unpublish(self, participant: Participant) -> None:
+        if participant.role not in PUBLISHING_ROLES:
+            raise RostrumError("forbidden", f"a {participant.role} does not publish media")
         router = self._router(participant)
         transport = self._existing(router, participant, "publish")
         if transport is not None:

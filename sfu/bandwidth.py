@@ -7,6 +7,7 @@ and probing to find out whether it carries more. Pure: inputs are numbers and ti
   the SFU sends means the link is full. A REMB above it says nothing about the ceiling: a
   receiver only reports up to about 1.5 times what it receives. So once the SFU sends less
   (low layer, audio only), REMB alone never grows back (mediasoup#316).
+- The estimate starts unlimited: nothing is held back until the link shows a limit.
 - The way up is probing: when the allocator would use more than the estimate, the SFU sends
   padding on top of the media up to a target (×1.5 the estimate, ×1.15 near a level that
   failed before) for 1.5 s. No loss: the target becomes the estimate. Loss: the target is
@@ -33,7 +34,11 @@ CEILING_MEMORY_MAX_S = 32.0
 
 @dataclass
 class BandwidthEstimate:
-    bps: float = 300_000.0
+    # Optimistic until the link says otherwise: a subscriber gets everything until loss or a
+    # congested REMB shows a limit (then probing finds the way back up). Starting low instead
+    # would hold video back from every listener for the seconds probing takes, on the good
+    # links that most listeners have.
+    bps: float = 20_000_000.0
     remb_bps: float | None = None
     remb_at: float = -1e9
     remb_low_count: int = 0

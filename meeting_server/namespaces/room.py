@@ -23,6 +23,7 @@ class RoomNamespace(RostrumNamespace):
         self.meetings = meetings
         self.ice_servers = ice_servers
         self.invites: dict[str, Invite] = {}
+        meetings.leave_listeners.append(self._announce_left)
         # other namespaces put this connection's sids into the meeting's rooms on join
         self.join_listeners: list[Callable[[str, Participant], Awaitable[None]]] = []
 
@@ -42,8 +43,13 @@ class RoomNamespace(RostrumNamespace):
         participant = await self.meetings.leave(self.session_of(sid))
         if participant is not None:
             await self.leave_room(sid, participant.meeting_id)
-            await self.emit("presence", {"event": "left", "participant": participant.to_json()},
-                            room=participant.meeting_id)
+
+    async def _announce_left(self, participant: Participant, reason: str) -> None:
+        """Whoever ends a participant's presence (they left, dropped, were removed, the
+        meeting ended), everyone else is told."""
+        payload = participant.to_json() | {"reason": reason}
+        await self.emit("presence", {"event": "left", "participant": payload},
+                        room=participant.meeting_id)
 
     async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
         payload = parse(JoinPayload, data)

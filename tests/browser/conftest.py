@@ -74,7 +74,16 @@ def make_tone(tmp_path: Path) -> Callable[[float], Path]:
 
 
 @pytest.fixture
-async def rostrum_server(browser_namespace: BrowserNamespace) -> AsyncIterator[Any]:
+def floor_mode() -> str:
+    """The test meeting's floor mode: "open" (everyone not muted is heard). A test module that
+    needs a chaired meeting overrides this fixture to return "chaired"."""
+    return "open"
+
+
+@pytest.fixture
+async def rostrum_server(
+    browser_namespace: BrowserNamespace, floor_mode: str
+) -> AsyncIterator[Any]:
     """The real server, in this process, reachable from the namespace at 10.213.X.1."""
     require(
         importlib.util.find_spec("tests.harness") is not None,
@@ -83,7 +92,9 @@ async def rostrum_server(browser_namespace: BrowserNamespace) -> AsyncIterator[A
     from tests.harness import running_server
 
     address = browser_namespace.host_address
-    async with running_server(host=address, public_host=address, rtc_addresses=[address]) as server:
+    async with running_server(
+        host=address, public_host=address, rtc_addresses=[address], floor_mode=floor_mode
+    ) as server:
         yield server
 
 

@@ -1,7 +1,7 @@
 """Driving the meeting page (web/templates/meeting.html) from Playwright.
 
 The page exposes `window.rostrum` (web/static/meeting.js) for tests: `view`, `error`, `client`,
-`stats()`, `frequencies()`.
+`stats()`, `frequencies()`, `room`, `mix()`.
 """
 
 from __future__ import annotations
@@ -135,3 +135,24 @@ async def local_candidate_addresses(page: Any) -> list[str]:
             }"""
         )
     )
+
+
+async def new_page(context: Any) -> Any:
+    """The first page of a persistent context (Chromium opens one), or a new one."""
+    return context.pages[0] if context.pages else await context.new_page()
+
+
+async def mix(page: Any) -> dict[str, Any]:
+    """What the page's audio mixer plays now: `{webAudio, choice, mix: {frequency, db},
+    routes: [{mid, role, participantId, level, db}]}` (web/static/diagnostics.js)."""
+    return dict(await page.evaluate("window.rostrum.mix()"))
+
+
+async def floor_state(page: Any) -> dict[str, Any] | None:
+    state = await page.evaluate("window.rostrum.client.floor")
+    return dict(state) if state else None
+
+
+async def interpretation_state(page: Any) -> dict[str, Any] | None:
+    state = await page.evaluate("window.rostrum.client.interpretation")
+    return dict(state) if state else None

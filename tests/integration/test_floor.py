@@ -215,6 +215,11 @@ async def test_lock_remove_show_of_hands_and_exports() -> None:
             assert (await chair.floor("remove", {"participantId": fr2.participant_id}))["ok"]
             await fr2.wait_for(lambda: fr2.last("removed") is not None)
             await fr2.wait_for(lambda: not fr2.sio.connected, what="removed and disconnected")
+            await chair.wait_for(lambda: any(
+                e[1] == "presence" and e[2]["event"] == "left"
+                and e[2]["participant"]["id"] == fr2.participant_id
+                and e[2]["participant"]["reason"] == "removed" for e in chair.events),
+                what="everyone told of the removal")
             # exports: chair token only
             async with aiohttp.ClientSession() as http:
                 base = f"{srv.base_url}/api/meetings/{srv.meeting_id}"

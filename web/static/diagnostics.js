@@ -40,23 +40,49 @@ export async function dominantFrequency(track, { durationMs = 1500, fftSize = 81
     silent.gain.value = 0; // keeps the graph pulled without playing anything
     source.connect(analyser).connect(silent).connect(context.destination);
     await new Promise((resolve) => setTimeout(resolve, durationMs));
-
-    const bins = new Float32Array(analyser.frequencyBinCount);
-    analyser.getFloatFrequencyData(bins);
-    let peak = 1; // skip DC
-    for (let i = 2; i < bins.length - 1; i++) if (bins[i] > bins[peak]) peak = i;
-    const db = bins[peak];
-    if (!(db >= minDb)) return { frequency: null, db };
-    // Parabolic interpolation between the neighbours of the peak bin (dB values).
-    const [a, b, c] = [bins[peak - 1], bins[peak], bins[peak + 1]];
-    const denominator = a - 2 * b + c;
-    const offset = Number.isFinite(denominator) && denominator !== 0 ? (0.5 * (a - c)) / denominator : 0;
-    const frequency = ((peak + Math.max(-0.5, Math.min(0.5, offset))) * context.sampleRate) / fftSize;
-    return { frequency, db };
+    return peakOf(analyser, context.sampleRate, minDb);
   } finally {
     sink.srcObject = null;
     await context.close();
   }
+}
+
+/**
+ * The dominant frequency an analyser sees now (peak bin, refined by parabolic interpolation).
+ * @param {AnalyserNode} analyser
+ * @param {number} sampleRate
+ * @param {number} [minDb] a peak below this level counts as silence
+ * @returns {Tone}
+ */
+export function peakOf(analyser, sampleRate, minDb = -75) {
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  analyser.getFloatFrequencyData(bins);
+  let peak = 1; // skip DC
+  for (let i = 2; i < bins.length - 1; i++) if (bins[i] > bins[peak]) peak = i;
+  const db = bins[peak];
+  if (!(db >= minDb)) return { frequency: null, db };
+  // Parabolic interpolation between the neighbours of the peak bin (dB values).
+  const [a, b, c] = [bins[peak - 1], bins[peak], bins[peak + 1]];
+  const denominator = a - 2 * b + c;
+  const offset = Number.isFinite(denominator) && denominator !== 0 ? (0.5 * (a - c)) / denominator : 0;
+  const frequency = ((peak + Math.max(-0.5, Math.min(0.5, offset))) * sampleRate) / analyser.fftSize;
+  return { frequency, db };
+}
+
+/**
+ * What the listener hears from the mixer (all routes after their levels): the dominant
+ * frequency of the mix, and the level and setting of every route.
+ * @param {import("./mixer.js").AudioMixer} mixer
+ * @param {{minDb?: number}} [options]
+ */
+export function mixerReport(mixer, { minDb = -75 } = {}) {
+  const analyser = mixer.busAnalyser;
+  return {
+    webAudio: mixer.webAudio,
+    choice: mixer.choice,
+    mix: analyser ? peakOf(analyser, mixer.sampleRate, minDb) : { frequency: null, db: -Infinity },
+    routes: mixer.levels(),
+  };
 }
 
 /**

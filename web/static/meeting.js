@@ -5,17 +5,20 @@
  *
  * Test hook (kept small on purpose): `window.rostrum` lets a browser test read state:
  *   - `client`            the MeetingClient (slots, participants, connectionStates, self, ...)
- *   - `view`              "connecting" | "join" | "room" | "left" | "error"
+ *   - `view`              "connecting" | "join" | "room" | "left" | "removed" | "ended" | "error"
  *   - `error`             the last error's `{code, message}` shown to the user, or null
  *   - `stats()`           per-slot receive statistics (MeetingClient.getStats)
  *   - `frequencies(opts)` dominant frequency heard on every audio slot (diagnostics.js)
  *   - `dominantFrequency(track, opts)` the same for any track
+ *   - `room`              the RoomView once joined (its `mixer`, `people`, consoles)
+ *   - `mix()`             what the mixer plays: dominant frequency of the mix and the level
+ *                         of every route after its gain (diagnostics.js `mixerReport`)
  */
 
 import { MeetingClient } from "./protocol.js";
 import { JoinView } from "./join.js";
 import { RoomView, ConnectionIndicator } from "./room.js";
-import { dominantFrequency, frequenciesOnAudioSlots } from "./diagnostics.js";
+import { dominantFrequency, frequenciesOnAudioSlots, mixerReport } from "./diagnostics.js";
 import { h, replaceChildren } from "./dom.js";
 import { errorMessage } from "./i18n.js";
 
@@ -35,6 +38,9 @@ const hook = {
   /** @param {Parameters<typeof frequenciesOnAudioSlots>[1]} [options] */
   frequencies: (options) => frequenciesOnAudioSlots(client, options),
   dominantFrequency,
+  /** @type {RoomView | null} */
+  room: null,
+  mix: () => (hook.room ? mixerReport(hook.room.mixer) : null),
 };
 /** @type {any} */ (window).rostrum = hook;
 
@@ -76,7 +82,9 @@ async function main() {
         client,
         stream,
         onLeft: () => setView("left"),
+        onEnded: (why) => setView(why),
       });
+      hook.room = room;
       await room.start();
     },
   });

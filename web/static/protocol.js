@@ -4,8 +4,9 @@
  * No DOM code here; page modules (join.js, room.js) render and bind.
  *
  * Wire protocol: docs/protocol.md. One engine.io connection (one socket.io `Manager`) carries
- * the `/room` and `/media` namespaces: the server knows a participant by that connection, so
- * both namespaces must share it.
+ * the `/room`, `/media`, `/floor` and `/interpretation` namespaces: the server knows a
+ * participant by that connection, so every namespace must share it. Each namespace's connect
+ * offers the invite token (`auth: {token}`).
  *
  * Events dispatched by `MeetingClient` (all `CustomEvent`, payload in `detail`):
  * - `joined`           `{self, meeting, participants}` after a successful join
@@ -14,7 +15,16 @@
  * - `slots`            `{slots: SlotView[]}` after the subscribe negotiation and on each `slots`
  * - `slot`             `{slot: SlotView}` for each slot whose source changed
  * - `connectionstate`  `{which: "signaling"|"publish"|"subscribe", state}` on every change
- * - `disconnected`     `{reason}` the signaling connection is gone (the server dropped us)
+ * - `disconnected`     `{reason, ended}` the signaling connection is gone (the server dropped
+ *                      us; `ended`: after `removed` / `meeting-ended`, so expected)
+ * - `mictrack`         `{track}` the published microphone track was replaced (setOriginalSound)
+ * - `floor`            `{state: FloorState, mayManage}` after every change of the floor
+ * - `floor-expired`    `{participantId, name, closed}` (managers) the speaking time ran out
+ * - `hands-results`    `Question` with `answers` (managers) after each answer
+ * - `removed`          `{reason}` the chair removed us (the server disconnects next)
+ * - `meeting-ended`    `{by}` the chair ended the meeting (the server disconnects next)
+ * - `interpretation`   `{state: InterpretationState, booth}` after every change of the booths
+ * - `slow-down`        `{from, name}` (floor speaker, managers) an interpreter asks to slow down
  */
 
 import { Manager } from "/vendor/socket.io.esm.min.js";
@@ -41,13 +51,17 @@ import { Manager } from "/vendor/socket.io.esm.min.js";
  */
 
 /**
- * A receiving slot as the server describes it (docs/protocol.md, `Slot`).
+ * A receiving slot as the server describes it (docs/protocol.md, `Slot`). The channel slot
+ * (`purpose: "channel"`) adds the chosen `channel` and `original` (it carries the floor).
  * @typedef {object} Slot
  * @property {string} mid
  * @property {"audio" | "video"} kind
- * @property {"speaker" | "camera" | "screen"} purpose
+ * @property {"seat" | "screen" | "channel"} purpose
+ * @property {number} [seat]
  * @property {string | null} participantId
  * @property {"mic" | "camera" | "screen" | null} source
+ * @property {string} [channel]
+ * @property {boolean} [original]
  */
 
 /**
@@ -74,6 +88,140 @@ import { Manager } from "/vendor/socket.io.esm.min.js";
  */
 
 /** @typedef {"signaling" | "publish" | "subscribe"} ConnectionName */
+
+/** @typedef {"intervention" | "point-of-order" | "right-of-reply"} RequestKind */
+
+/**
+ * One entry of the speakers' list.
+ * @typedef {object} FloorRequest
+ * @property {string} id
+ * @property {string} participantId
+ * @property {string} name
+ * @property {RequestKind} kind
+ * @property {string} note
+ * @property {string} language
+ * @property {number} requestedAt server seconds
+ * @property {number} position 1-based
+ */
+
+/**
+ * Who has the floor. Times in server seconds; `limitS`/`remainingS` null: no limit.
+ * @typedef {object} Speaker
+ * @property {string} participantId
+ * @property {string} name
+ * @property {RequestKind} kind
+ * @property {string} language
+ * @property {number} grantedAt
+ * @property {number | null} limitS
+ * @property {number | null} remainingS at the state's `serverTime`
+ */
+
+/**
+ * A show of hands. `answers` only in `hands-results` and the `hands-close` ack.
+ * @typedef {object} Question
+ * @property {string} id
+ * @property {string} text
+ * @property {"participant" | "member-state"} mode
+ * @property {boolean} open
+ * @property {{yes: number, no: number, abstain: number}} totals
+ * @property {Array<{voter: string, participantId: string, answer: "yes" | "no" | "abstain"}>} [answers]
+ */
+
+/**
+ * The floor as everyone sees it (docs/protocol.md, `FloorState`).
+ * @typedef {object} FloorState
+ * @property {number} serverTime server clock (Unix seconds) when the state was made
+ * @property {number | null} defaultLimitS
+ * @property {boolean} closeOnExpiry
+ * @property {boolean} locked
+ * @property {string[]} muted participant ids muted by the chair
+ * @property {string[]} managers secretariat members given the floor rights
+ * @property {Speaker | null} speaker
+ * @property {FloorRequest[]} queue
+ * @property {Question | null} question
+ */
+
+/**
+ * What a channel carries.
+ * @typedef {object} Feed
+ * @property {"floor" | "interpretation" | "passthrough" | "silence"} kind
+ * @property {string | null} participantId
+ * @property {string | null} source
+ * @property {boolean} original the channel carries the floor itself
+ */
+
+/**
+ * One booth (docs/protocol.md, `BoothStatus`).
+ * @typedef {object} BoothStatus
+ * @property {string} language
+ * @property {string[]} interpreters
+ * @property {string | null} live
+ * @property {boolean} coughing
+ * @property {{from: string, to: string | null} | null} handover
+ * @property {string[]} micsOpen
+ * @property {Record<string, string>} incoming interpreter id → "floor" or a language
+ * @property {string} feed
+ * @property {boolean} original
+ * @property {boolean} floorLanguage
+ * @property {string[]} warnings
+ */
+
+/**
+ * @typedef {object} InterpretationState
+ * @property {string[]} channels "floor" then the meeting's languages
+ * @property {Record<string, Feed>} feeds
+ * @property {BoothStatus[]} booths
+ * @property {{participantId: string | null, language: string | null}} floor
+ * @property {Array<{language: string, code: string}>} warnings
+ */
+
+/** Roles that manage the floor without being given the rights. */
+const MANAGING_ROLES = new Set(["chair"]);
+
+/**
+ * Seconds left to speak at local time `nowMs`, from a floor state and the clock offset
+ * (server minus local, seconds). Negative once the time is over; null without a limit or
+ * without a speaker.
+ * @param {FloorState | null} state
+ * @param {number} offsetS
+ * @param {number} nowMs local `Date.now()`
+ * @returns {number | null}
+ */
+export function remainingSeconds(state, offsetS, nowMs) {
+  const speaker = state?.speaker;
+  if (!state || !speaker || speaker.remainingS === null || speaker.remainingS === undefined) return null;
+  const serverNow = nowMs / 1000 + offsetS;
+  return speaker.remainingS - (serverNow - state.serverTime);
+}
+
+/**
+ * Estimates the server clock from the `serverTime` of floor states: each sample
+ * `serverTime - receivedAt` can only be below the true offset (the message took some time to
+ * arrive), so the largest of the recent samples is the best estimate.
+ */
+export class ServerClock {
+  /** @type {Array<number>} */
+  #samples = [];
+  /** @param {number} [keep] how many recent samples count */
+  constructor(keep = 20) {
+    this.keep = keep;
+  }
+
+  /**
+   * @param {number} serverTime server seconds
+   * @param {number} receivedAtMs local `Date.now()` when it arrived
+   */
+  sample(serverTime, receivedAtMs) {
+    if (!Number.isFinite(serverTime)) return;
+    this.#samples.push(serverTime - receivedAtMs / 1000);
+    if (this.#samples.length > this.keep) this.#samples.shift();
+  }
+
+  /** Server minus local, in seconds (0 before any sample). */
+  get offsetS() {
+    return this.#samples.length ? Math.max(...this.#samples) : 0;
+  }
+}
 
 const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 const DEFAULT_GATHER_TIMEOUT_MS = 10_000;
@@ -170,6 +318,15 @@ function preferCodec(transceiver, codecName) {
   }
 }
 
+/**
+ * The audio-processing part of a track's settings.
+ * @param {MediaTrackSettings} settings
+ */
+function pickProcessing(settings) {
+  const { echoCancellation, noiseSuppression, autoGainControl } = /** @type {any} */ (settings);
+  return { echoCancellation, noiseSuppression, autoGainControl };
+}
+
 export class MeetingClient extends EventTarget {
   /** @type {Manager | null} */
   #manager = null;
@@ -177,8 +334,8 @@ export class MeetingClient extends EventTarget {
   #room = null;
   /** @type {import("/vendor/socket.io.esm.min.js").Socket | null} */
   #media = null;
-  /** @type {Promise<import("/vendor/socket.io.esm.min.js").Socket> | null} */
-  #mediaConnecting = null;
+  /** namespace → its socket once connected (or connecting) @type {Map<string, Promise<import("/vendor/socket.io.esm.min.js").Socket>>} */
+  #namespaces = new Map();
   /** The invite token, also offered to `/media` (see #connectMedia). */
   #token = "";
   /** @type {RTCPeerConnection | null} */
@@ -195,6 +352,16 @@ export class MeetingClient extends EventTarget {
   #participants = new Map();
   /** @type {Record<ConnectionName, string>} */
   #states = { signaling: "new", publish: "new", subscribe: "new" };
+  /** @type {FloorState | null} */
+  #floor = null;
+  /** @type {InterpretationState | null} */
+  #interpretation = null;
+  #clock = new ServerClock();
+  /** The chair removed us or ended the meeting: the disconnect that follows is expected. */
+  #ended = false;
+  /** An interpreter's console microphone is switched on (see setMicOpen). */
+  #micOpen = false;
+  #coughing = false;
 
   /** @type {Participant | null} */
   self = null;
@@ -242,6 +409,46 @@ export class MeetingClient extends EventTarget {
     return this.#published;
   }
 
+  /** The latest floor state (null before the first). @returns {FloorState | null} */
+  get floor() {
+    return this.#floor;
+  }
+
+  /**
+   * May this participant run the floor: the chair, or a secretariat member given the rights.
+   * @returns {boolean}
+   */
+  get mayManage() {
+    const self = this.self;
+    if (!self) return false;
+    return MANAGING_ROLES.has(self.role) || Boolean(self.role === "secretariat" && this.#floor?.managers.includes(self.id));
+  }
+
+  /** Server clock minus local clock, seconds (from the floor states received). */
+  get clockOffsetS() {
+    return this.#clock.offsetS;
+  }
+
+  /**
+   * Seconds the floor speaker has left now (negative: over time; null: no limit / nobody).
+   * @param {number} [nowMs]
+   */
+  floorRemaining(nowMs = Date.now()) {
+    return remainingSeconds(this.#floor, this.#clock.offsetS, nowMs);
+  }
+
+  /** The latest interpretation state (null before the first). @returns {InterpretationState | null} */
+  get interpretation() {
+    return this.#interpretation;
+  }
+
+  /** The booth (language) this participant is assigned to, if any. @returns {string | null} */
+  get booth() {
+    const id = this.self?.id;
+    if (!id || !this.#interpretation) return null;
+    return this.#interpretation.booths.find((b) => b.interpreters.includes(id))?.language ?? null;
+  }
+
   // ---- /room ----------------------------------------------------------------------------
 
   /**
@@ -267,8 +474,8 @@ export class MeetingClient extends EventTarget {
     room.on("presence", (/** @type {any} */ msg) => this.#onPresence(msg));
     room.on("disconnect", (/** @type {string} */ reason) => {
       if (reason === "io client disconnect") return; // our own leave() / close()
-      this.#setState("signaling", "disconnected");
-      this.#emit("disconnected", { reason });
+      this.#setState("signaling", this.#ended ? "closed" : "disconnected");
+      this.#emit("disconnected", { reason, ended: this.#ended });
     });
 
     return new Promise((resolve, reject) => {
@@ -312,7 +519,20 @@ export class MeetingClient extends EventTarget {
     if (this.self) this.#participants.set(this.self.id, this.self);
     this.#emit("joined", { self: this.self, meeting: this.meeting, participants: this.participants });
     this.#emit("participants", { participants: this.participants });
+    await this.#startControl();
     return ack;
+  }
+
+  /**
+   * After the join: connect `/floor` and `/interpretation` and fetch their current states.
+   * A failure here leaves the meeting usable (media still works) and is reported on the
+   * console; the broadcasts that follow fill the state in.
+   */
+  async #startControl() {
+    const results = await Promise.allSettled([this.refreshFloor(), this.refreshInterpretation()]);
+    for (const result of results) {
+      if (result.status === "rejected") console.warn("rostrum: control namespace: %o", result.reason);
+    }
   }
 
   /**
@@ -337,10 +557,12 @@ export class MeetingClient extends EventTarget {
     this.#published = null;
     this.#receivers.clear();
     this.#slots.clear();
-    this.#media?.disconnect();
+    for (const name of ["/media", "/floor", "/interpretation"]) {
+      this.#namespaces.get(name)?.then((socket) => socket.disconnect(), () => {});
+    }
+    this.#namespaces.clear();
     this.#room?.disconnect();
     this.#media = null;
-    this.#mediaConnecting = null;
     this.#room = null;
     this.#manager = null;
     for (const which of /** @type {ConnectionName[]} */ (["publish", "subscribe", "signaling"])) {
@@ -517,6 +739,290 @@ export class MeetingClient extends EventTarget {
     return pc ? pc.getStats() : null;
   }
 
+  // ---- the microphone -------------------------------------------------------------------
+
+  /**
+   * Switch the published microphone's audio processing. `original: true` turns echo
+   * cancellation, noise suppression and automatic gain control off: what an interpreter needs
+   * to hear from a floor speaker (processing smears consonants, pumps the level and cuts soft
+   * syllables). The constraints: `{echoCancellation, noiseSuppression, autoGainControl}`, all
+   * three `!original`. Tries `track.applyConstraints` first; if the browser keeps the old
+   * settings (Chromium 156 accepts the call but leaves a live track's processing as it was),
+   * reopens the same device with the new constraints and swaps the track into the sender
+   * (`replaceTrack`: no renegotiation). Resolves with the settings in force.
+   * @param {boolean} original
+   * @returns {Promise<{echoCancellation?: boolean, noiseSuppression?: boolean, autoGainControl?: boolean}>}
+   */
+  async setOriginalSound(original) {
+    const stream = this.#published;
+    const track = stream?.getAudioTracks()[0];
+    if (!stream || !track || track.readyState === "ended") return {};
+    const processing = { echoCancellation: !original, noiseSuppression: !original, autoGainControl: !original };
+    /** @param {MediaStreamTrack} t */
+    const matches = (t) => {
+      const settings = /** @type {any} */ (t.getSettings());
+      return Object.entries(processing).every(([key, value]) => settings[key] === undefined || settings[key] === value);
+    };
+    if (matches(track)) return pickProcessing(track.getSettings());
+    try {
+      await track.applyConstraints({ ...track.getConstraints(), ...processing });
+    } catch (err) {
+      console.warn("rostrum: applyConstraints(%o) failed: %o", processing, err);
+    }
+    if (matches(track)) return pickProcessing(track.getSettings());
+
+    // Reopen the device with the new processing and swap the track in place.
+    const deviceId = track.getSettings().deviceId;
+    const fresh = await navigator.mediaDevices.getUserMedia({
+      audio: { ...(deviceId ? { deviceId: { exact: deviceId } } : {}), ...processing },
+    });
+    const next = fresh.getAudioTracks()[0];
+    next.enabled = track.enabled;
+    const sender = this.#publishPc?.getSenders().find((s) => s.track === track);
+    if (sender) await sender.replaceTrack(next);
+    stream.removeTrack(track);
+    stream.addTrack(next);
+    track.stop();
+    this.#emit("mictrack", { track: next });
+    return pickProcessing(next.getSettings());
+  }
+
+  /**
+   * An interpreter's console opens or closes its microphone: enables or disables the
+   * published mic track and reports it on `/interpretation` (`mic-open`), which raises
+   * `two-mics-open` when two consoles of one booth are open.
+   * @param {boolean} open
+   */
+  async setMicOpen(open) {
+    this.#micOpen = open;
+    this.#coughing = false;
+    for (const track of this.#published?.getAudioTracks() ?? []) track.enabled = open;
+    if (this.booth) await this.#control("/interpretation", "mic-open", { open });
+  }
+
+  /** The console's microphone is switched on (it may be muted by a cough for a moment). */
+  get micOpen() {
+    return this.#micOpen;
+  }
+
+  /** The cough (push-to-mute) is held. */
+  get coughing() {
+    return this.#coughing;
+  }
+
+  /** Whether the published microphone track is enabled (sending sound). */
+  get micEnabled() {
+    return Boolean(this.#published?.getAudioTracks().some((t) => t.enabled && t.readyState === "live"));
+  }
+
+  // ---- /floor: the speakers' list and the chair's controls ------------------------------
+
+  /** Fetch the floor state (also re-dispatched as `floor`). @returns {Promise<FloorState>} */
+  async refreshFloor() {
+    const ack = await this.#control("/floor", "state");
+    this.#onFloor(ack.state);
+    return ack.state;
+  }
+
+  /**
+   * Ask for the floor. Resolves with `{id, position}`.
+   * @param {{kind?: RequestKind, note?: string, language?: string}} [request]
+   * @returns {Promise<{id: string, position: number}>}
+   */
+  async requestFloor({ kind = "intervention", note = "", language = "" } = {}) {
+    /** @type {Record<string, string>} */
+    const payload = { kind };
+    if (note) payload.note = note;
+    if (language) payload.language = language;
+    return (await this.#control("/floor", "request", payload)).request;
+  }
+
+  /** Take back one's own request. @param {string} requestId */
+  async withdrawRequest(requestId) {
+    await this.#control("/floor", "withdraw", { requestId });
+  }
+
+  /** Yield the floor (the speaker). */
+  async releaseFloor() {
+    await this.#control("/floor", "release");
+  }
+
+  /**
+   * Give the floor, from a request or directly to a participant (manager).
+   * @param {{requestId?: string, participantId?: string, limitS?: number, language?: string}} target
+   *   `limitS` absent: the meeting's default; 0: no limit
+   * @returns {Promise<Speaker>}
+   */
+  async grantFloor({ requestId, participantId, limitS, language }) {
+    /** @type {Record<string, string | number>} */
+    const payload = {};
+    if (requestId) payload.requestId = requestId;
+    if (participantId) payload.participantId = participantId;
+    if (limitS !== undefined) payload.limitS = limitS;
+    if (language) payload.language = language;
+    return (await this.#control("/floor", "grant", payload)).speaker;
+  }
+
+  /** @param {string} requestId @param {string} [reason] */
+  async denyRequest(requestId, reason = "") {
+    await this.#control("/floor", "deny", reason ? { requestId, reason } : { requestId });
+  }
+
+  /** Withdraw the floor from the speaker (manager). */
+  async revokeFloor() {
+    await this.#control("/floor", "revoke");
+  }
+
+  /** The speakers' list in a new order: every queued request id once. @param {string[]} order */
+  async reorderQueue(order) {
+    await this.#control("/floor", "reorder", { order });
+  }
+
+  /** Lengthen (or shorten, negative) the speaker's time. @param {number} seconds */
+  async extendFloor(seconds) {
+    await this.#control("/floor", "extend", { seconds });
+  }
+
+  /** @param {{defaultLimitS?: number, closeOnExpiry?: boolean}} settings 0: no default limit */
+  async floorSettings(settings) {
+    await this.#control("/floor", "settings", settings);
+  }
+
+  /** @param {string} participantId @param {boolean} [muted] */
+  async muteParticipant(participantId, muted = true) {
+    await this.#control("/floor", "mute", { participantId, muted });
+  }
+
+  /** Mute everyone but the floor holder and the chair. @returns {Promise<number>} how many */
+  async muteAll() {
+    return (await this.#control("/floor", "mute-all")).muted;
+  }
+
+  /** Give or take the floor rights of a secretariat member (chair). @param {string} participantId @param {boolean} enabled */
+  async setRights(participantId, enabled) {
+    await this.#control("/floor", "rights", { participantId, enabled });
+  }
+
+  /** @param {boolean} locked */
+  async lockMeeting(locked) {
+    await this.#control("/floor", "lock", { locked });
+  }
+
+  /**
+   * Remove a participant (manager). Once the server has acknowledged it, they are gone from
+   * this client's list at once: the server sends the others no `presence` "left" for a
+   * removed participant today (its /floor `remove` ends the presence before the disconnect).
+   * @param {string} participantId
+   */
+  async removeParticipant(participantId) {
+    await this.#control("/floor", "remove", { participantId });
+    const participant = this.#participants.get(participantId);
+    if (participant) this.#onPresence({ event: "left", participant });
+  }
+
+  /** End the meeting for everyone (chair). */
+  async endMeeting() {
+    await this.#control("/floor", "end-meeting");
+  }
+
+  /**
+   * @param {string} text
+   * @param {"participant" | "member-state"} [mode]
+   * @returns {Promise<Question>}
+   */
+  async openHands(text, mode = "participant") {
+    return (await this.#control("/floor", "hands-open", { text, mode })).question;
+  }
+
+  /**
+   * @param {string} questionId
+   * @param {"yes" | "no" | "abstain"} answer
+   * @returns {Promise<{yes: number, no: number, abstain: number}>}
+   */
+  async answerHands(questionId, answer) {
+    return (await this.#control("/floor", "hands-answer", { questionId, answer })).totals;
+  }
+
+  /** @param {string} questionId @returns {Promise<Question>} with answers */
+  async closeHands(questionId) {
+    return (await this.#control("/floor", "hands-close", { questionId })).question;
+  }
+
+  // ---- /interpretation: channels, booths, relay -----------------------------------------
+
+  /** Fetch the booths' state (also re-dispatched as `interpretation`). @returns {Promise<InterpretationState>} */
+  async refreshInterpretation() {
+    const ack = await this.#control("/interpretation", "state");
+    this.#onInterpretation(ack.state);
+    return ack.state;
+  }
+
+  /** Put an interpreter into a booth, or out of any (null) (chair, secretariat). @param {string} participantId @param {string | null} language */
+  async assignBooth(participantId, language) {
+    await this.#control("/interpretation", "assign", { participantId, language });
+  }
+
+  /** Take the booth's microphone. */
+  async goLive() {
+    await this.#control("/interpretation", "live");
+  }
+
+  /** The booth goes silent: its channel carries the floor (passthrough). */
+  async goOff() {
+    await this.#control("/interpretation", "off");
+  }
+
+  /** Offer the live microphone to a booth colleague (any, or the one named). @param {string} [to] */
+  async requestHandover(to) {
+    await this.#control("/interpretation", "handover-request", to ? { to } : {});
+  }
+
+  async acceptHandover() {
+    await this.#control("/interpretation", "handover-accept");
+  }
+
+  async cancelHandover() {
+    await this.#control("/interpretation", "handover-cancel");
+  }
+
+  /** Take the live microphone from a booth colleague at once. */
+  async takeOver() {
+    await this.#control("/interpretation", "take-over");
+  }
+
+  /**
+   * Push-to-mute while live: the track goes silent here at once (nothing waits for the
+   * server), and the booth's channel goes silent for every listener (`cough`).
+   * @param {boolean} on
+   */
+  async cough(on) {
+    this.#coughing = on;
+    for (const track of this.#published?.getAudioTracks() ?? []) track.enabled = this.#micOpen && !on;
+    await this.#control("/interpretation", "cough", { on });
+  }
+
+  /** What an interpreter hears: the floor, or another booth's channel (relay). @param {string} source */
+  async setIncoming(source) {
+    await this.#control("/interpretation", "incoming", { source });
+  }
+
+  /**
+   * Listen to a channel (`floor` or a language), with the floor under it at `floorUnder`.
+   * @param {string} channel
+   * @param {number} [floorUnder] 0..1
+   * @returns {Promise<{channel: string, floorUnder: number, feed: Feed, original: boolean}>}
+   */
+  async listen(channel, floorUnder = 0) {
+    const ack = await this.#control("/interpretation", "listen", { channel, floorUnder });
+    const { ok: _ok, ...answer } = ack;
+    return answer;
+  }
+
+  /** Ask the floor speaker to slow down (interpreter). @returns {Promise<number>} how many were told */
+  async slowDown() {
+    return (await this.#control("/interpretation", "slow-down")).notified;
+  }
+
   // ---- internals ------------------------------------------------------------------------
 
   /**
@@ -542,34 +1048,103 @@ export class MeetingClient extends EventTarget {
   }
 
   /** Connect the `/media` namespace once (after join), on the same engine.io connection. */
-  #connectMedia() {
-    if (this.#mediaConnecting) return this.#mediaConnecting;
+  async #connectMedia() {
+    const media = await this.#connectNamespace("/media", (socket) => {
+      socket.on("slots", (/** @type {any} */ msg) => this.#onSlots(msg?.slots ?? []));
+    });
+    this.#media = media;
+    return media;
+  }
+
+  /**
+   * Connect one more namespace (once) on the engine.io connection that joined on `/room`.
+   * The manager was made with `autoConnect: false`, so `manager.socket()` sends no CONNECT of
+   * its own: only the explicit `connect()` below does (two CONNECTs for one namespace are
+   * refused by the server, and the refusal detaches the socket and loses its acks). The
+   * server checks the token on every namespace (docs/protocol.md).
+   * @param {string} name e.g. "/floor"
+   * @param {(socket: import("/vendor/socket.io.esm.min.js").Socket) => void} bind adds the
+   *   server→client listeners before the connect, so no broadcast is missed
+   * @returns {Promise<import("/vendor/socket.io.esm.min.js").Socket>}
+   */
+  #connectNamespace(name, bind) {
+    const known = this.#namespaces.get(name);
+    if (known) return known;
     const manager = this.#manager;
     if (!manager || !this.self) {
       return Promise.reject(new ProtocolError("not-joined", "join the meeting first"));
     }
-    // docs/protocol.md: `/media` admits by the engine.io session that joined on `/room`; the
-    // token is offered as well, for a server that checks it there too.
-    const media = manager.socket("/media", { auth: { token: this.#token } });
-    media.on("slots", (/** @type {any} */ msg) => this.#onSlots(msg?.slots ?? []));
-    this.#mediaConnecting = new Promise((resolve, reject) => {
+    const socket = manager.socket(name, { auth: { token: this.#token } });
+    bind(socket);
+    const connecting = new Promise((resolve, reject) => {
       const onConnect = () => {
-        media.off("connect_error", onError);
-        this.#media = media;
-        resolve(media);
+        socket.off("connect_error", onError);
+        resolve(socket);
       };
       /** @param {any} err */
       const onError = (err) => {
-        media.off("connect", onConnect);
-        media.disconnect();
-        this.#mediaConnecting = null;
+        socket.off("connect", onConnect);
+        socket.disconnect();
+        if (this.#namespaces.get(name) === connecting) this.#namespaces.delete(name);
         reject(refusalError(err));
       };
-      media.once("connect", onConnect);
-      media.once("connect_error", onError);
-      media.connect();
+      socket.once("connect", onConnect);
+      socket.once("connect_error", onError);
+      socket.connect();
     });
-    return this.#mediaConnecting;
+    this.#namespaces.set(name, connecting);
+    return connecting;
+  }
+
+  #connectFloor() {
+    return this.#connectNamespace("/floor", (socket) => {
+      socket.on("floor", (/** @type {any} */ state) => this.#onFloor(state));
+      socket.on("floor-expired", (/** @type {any} */ msg) => this.#emit("floor-expired", msg ?? {}));
+      socket.on("hands-results", (/** @type {any} */ msg) => this.#emit("hands-results", msg ?? {}));
+      socket.on("removed", (/** @type {any} */ msg) => {
+        this.#ended = true;
+        this.#emit("removed", msg ?? {});
+      });
+      socket.on("meeting-ended", (/** @type {any} */ msg) => {
+        this.#ended = true;
+        this.#emit("meeting-ended", msg ?? {});
+      });
+    });
+  }
+
+  #connectInterpretation() {
+    return this.#connectNamespace("/interpretation", (socket) => {
+      socket.on("interpretation", (/** @type {any} */ state) => this.#onInterpretation(state));
+      socket.on("slow-down", (/** @type {any} */ msg) => this.#emit("slow-down", msg ?? {}));
+    });
+  }
+
+  /**
+   * @param {"/floor" | "/interpretation"} name
+   * @param {string} event
+   * @param {object} [payload]
+   */
+  async #control(name, event, payload = {}) {
+    const socket = await (name === "/floor" ? this.#connectFloor() : this.#connectInterpretation());
+    return this.#request(socket, event, payload);
+  }
+
+  /** @param {any} state */
+  #onFloor(state) {
+    if (!state || typeof state !== "object") return;
+    this.#clock.sample(state.serverTime, Date.now());
+    // States are made in order on the server, but an ack and a broadcast may cross: keep
+    // the newest.
+    if (this.#floor && state.serverTime < this.#floor.serverTime) return;
+    this.#floor = state;
+    this.#emit("floor", { state, mayManage: this.mayManage });
+  }
+
+  /** @param {any} state */
+  #onInterpretation(state) {
+    if (!state || typeof state !== "object") return;
+    this.#interpretation = state;
+    this.#emit("interpretation", { state, booth: this.booth });
   }
 
   /**

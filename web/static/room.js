@@ -1,13 +1,21 @@
 // @ts-check
 /**
- * The meeting room: one tile per video slot labelled with who feeds it, a hidden audio element
- * per audio slot, the own preview, mic/camera toggles, the participant list (role,
- * organization, member state), a Leave button. The connection indicator in the top bar is
- * `ConnectionIndicator`. Renders and binds only; all signaling goes through `MeetingClient`.
+ * The meeting room: the floor bar (who speaks, time left), one tile per video slot labelled
+ * with who feeds it, the audio mixer (seats and the interpretation channel), the own preview,
+ * mic/camera toggles, the language selector, the participant list, a Leave button; and by
+ * role: the delegate's floor panel and show of hands, the chair's console, the interpreter's
+ * console. The connection indicator in the top bar is `ConnectionIndicator`. Renders and
+ * binds only; all signaling goes through `MeetingClient`.
  */
 
 import { h, replaceChildren } from "./dom.js";
 import { t, errorMessage } from "./i18n.js";
+import { AudioMixer } from "./mixer.js";
+import { FloorBar, FloorPanel, HandsPanel, REQUESTING_ROLES } from "./floor.js";
+import { ListenPanel } from "./listen.js";
+import { ParticipantList } from "./people.js";
+import { ChairConsole } from "./chair.js";
+import { InterpreterConsole } from "./interpreter.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
 const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
@@ -53,61 +61,129 @@ export class ConnectionIndicator {
  * @property {import("./protocol.js").MeetingClient} client joined already
  * @property {MediaStream} stream own microphone/camera (may have no tracks)
  * @property {() => void} onLeft called after leaving, or when the connection is lost
+ * @property {(why: "removed" | "ended", detail: any) => void} [onEnded] the chair removed us or
+ *   ended the meeting
  */
+
+/**
+ * Layout of the room by what the participant does there.
+ * @param {string} role
+ */
+function layoutOf(role) {
+  if (role === "chair" || role === "secretariat") return "manager";
+  if (role === "interpreter") return "interpreter";
+  if (role === "delegate") return "delegate";
+  return "listener";
+}
 
 export class RoomView {
   /** mid → tile parts @type {Map<string, {tile: HTMLElement, video: HTMLVideoElement, label: HTMLElement}>} */
   #videoTiles = new Map();
-  /** mid → hidden audio element @type {Map<string, HTMLAudioElement>} */
-  #audios = new Map();
   /** @type {string | null} */
   #pinned = null;
+  /** The room was ended by the chair (removed, meeting ended): no "connection lost". */
+  #ended = false;
+  /** @type {Array<{stop: () => void}>} */
+  #stoppable = [];
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #noticeTimer = undefined;
 
   /**
    * @param {HTMLElement} root
    * @param {RoomOptions} options
    */
-  constructor(root, { client, stream, onLeft }) {
+  constructor(root, { client, stream, onLeft, onEnded }) {
     this.root = root;
     this.client = client;
-    this.stream = stream;
     this.onLeft = onLeft;
+    this.onEnded = onEnded ?? (() => {});
     const self = client.self;
+    /** @type {string} */
+    const role = self?.role ?? "observer";
+    this.layout = layoutOf(role);
+    if (role === "interpreter") {
+      // An interpreter publishes the microphone only, closed until they go live.
+      for (const track of stream.getVideoTracks()) track.stop();
+      stream = new MediaStream(stream.getAudioTracks());
+      for (const track of stream.getAudioTracks()) track.enabled = false;
+    }
+    this.stream = stream;
     this.canPublish = Boolean(self && PUBLISHING_ROLES.has(self.role)) && stream.getTracks().length > 0;
 
     this.selfVideo = h("video", { class: "tile__video tile__video--mirror", props: { muted: true, autoplay: true, playsInline: true } });
     this.selfLabel = h("span", { class: "tile__label" });
     this.selfTile = h("figure", { class: "tile tile--self", attrs: { "data-participant": self?.id ?? "" } }, this.selfVideo, this.selfLabel);
+    this.selfTile.hidden = stream.getVideoTracks().length === 0;
     this.grid = h("section", { class: "grid", attrs: { id: "video-grid", "aria-label": t("room.videoArea") } }, this.selfTile);
     this.audioBox = h("div", { class: "audio-sinks", attrs: { hidden: true } });
     this.notice = h("p", { class: "notice notice--error", attrs: { id: "room-error", role: "alert", hidden: true } });
-    this.listHeading = h("h2", { class: "people__heading" });
-    this.list = h("ul", { class: "people__list", attrs: { id: "participants" } });
+    this.status = h("p", { class: "notice notice--status", attrs: { id: "room-status", role: "status", "aria-live": "polite", hidden: true } });
     this.micButton = h("button", { class: "button button--toggle", attrs: { id: "toggle-mic", type: "button" }, on: { click: () => this.#toggle("audio") } });
     this.cameraButton = h("button", { class: "button button--toggle", attrs: { id: "toggle-camera", type: "button" }, on: { click: () => this.#toggle("video") } });
     this.leaveButton = h("button", { class: "button button--danger", attrs: { id: "leave", type: "button" }, text: t("room.leave"), on: { click: () => this.#leave() } });
+    if (role === "interpreter") {
+      // The console's microphone key is the interpreter's only microphone control.
+      this.micButton.hidden = true;
+      this.cameraButton.hidden = true;
+    }
+
+    const onError = (/** @type {string} */ text, /** @type {"error" | "status"} */ kind = "error") => this.#notify(text, kind);
+    this.mixer = new AudioMixer({ sinkParent: this.audioBox });
+    this.floorBar = new FloorBar(client);
+    this.people = new ParticipantList(client, {
+      onError,
+      onPin: (participantId) => this.#pin(participantId),
+      pinned: () => this.#pinned,
+    });
+    this.listen = new ListenPanel(client, this.mixer, { onError, initialChannel: self?.language });
+    this.floorPanel = REQUESTING_ROLES.has(role) && role !== "chair" ? new FloorPanel(client, { onError }) : null;
+    // The chair's console has its own show of hands; interpreters do not answer one.
+    this.hands = this.layout === "manager" || this.layout === "interpreter" ? null : new HandsPanel(client, { onError });
+    this.console = this.layout === "manager" ? new ChairConsole(client, { onError }) : null;
+    this.interpreter = role === "interpreter" ? new InterpreterConsole(client, this.mixer, { onError }) : null;
+    this.#stoppable.push(this.floorBar);
+    for (const part of [this.floorPanel, this.console, this.interpreter]) if (part) this.#stoppable.push(part);
   }
 
   /** Render, then publish (if the role may) and subscribe. */
   async start() {
     const { client } = this;
+    const stage = h("div", { class: "room__stage" }, this.grid, this.audioBox);
+    /** @type {Array<HTMLElement | null>} */
+    const main = [this.floorBar.root, this.notice, this.status];
+    /** @type {Array<HTMLElement | null>} */
+    const side = [this.floorPanel?.root ?? null, this.hands?.root ?? null];
+    if (this.layout === "manager") main.push(/** @type {ChairConsole} */ (this.console).root, stage);
+    else if (this.layout === "interpreter") {
+      // The console first; the speakers' video beside it (under it on a phone).
+      main.push(/** @type {InterpreterConsole} */ (this.interpreter).root);
+      side.unshift(stage);
+      stage.classList.add("room__stage--side");
+    } else main.push(stage);
+    main.push(this.listen.root);
+    side.push(this.people.root);
     replaceChildren(
       this.root,
       h(
         "div",
-        { class: "room" },
-        h("div", { class: "room__stage" }, this.notice, this.grid, this.audioBox),
-        h("aside", { class: "people", attrs: { "aria-labelledby": "people-heading" } }, this.listHeading, this.list),
+        { class: "room", attrs: { "data-layout": this.layout } },
+        h("div", { class: "room__main" }, ...main),
+        h("aside", { class: "room__side", attrs: { "aria-label": t("room.side") } }, ...side),
         h("nav", { class: "controls", attrs: { "aria-label": t("room.controls") } }, this.micButton, this.cameraButton, this.leaveButton),
       ),
     );
-    this.listHeading.id = "people-heading";
     this.selfVideo.srcObject = this.stream.getVideoTracks().length ? this.stream : null;
 
     client.addEventListener("participants", () => this.#renderParticipants());
+    client.addEventListener("floor", () => {
+      for (const slot of client.slots) if (slot.kind === "video") this.#renderSlot(slot);
+    });
     client.addEventListener("slots", (e) => this.#renderSlots(/** @type {CustomEvent} */ (e).detail.slots));
     client.addEventListener("slot", (e) => this.#renderSlot(/** @type {CustomEvent} */ (e).detail.slot));
-    client.addEventListener("disconnected", () => {
+    client.addEventListener("removed", (e) => this.#end("removed", /** @type {CustomEvent} */ (e).detail));
+    client.addEventListener("meeting-ended", (e) => this.#end("ended", /** @type {CustomEvent} */ (e).detail));
+    client.addEventListener("disconnected", (e) => {
+      if (this.#ended || /** @type {CustomEvent} */ (e).detail?.ended) return; // the end screen says why
       this.#showError(t("room.lost"));
       this.notice.append(
         " ",
@@ -127,7 +203,7 @@ export class RoomView {
       const video = this.stream.getVideoTracks().some((track) => track.enabled);
       tasks.push(client.publish(this.stream).then(() => client.setMediaState({ audio, video })));
     }
-    tasks.push(client.subscribe());
+    tasks.push(client.subscribe().then(() => this.listen.start()));
     const results = await Promise.allSettled(tasks);
     const failure = results.find((r) => r.status === "rejected");
     if (failure) this.#showError(errorMessage(/** @type {PromiseRejectedResult} */ (failure).reason));
@@ -179,15 +255,59 @@ export class RoomView {
     this.onLeft();
   }
 
+  /**
+   * The chair removed us or ended the meeting: a screen that says so, and nothing left running.
+   * @param {"removed" | "ended"} why
+   * @param {any} detail
+   */
+  #end(why, detail) {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#stopLocal();
+    this.client.close();
+    const text = why === "removed" ? t("room.removed") : detail?.by ? t("room.endedBy", { name: detail.by }) : t("room.ended");
+    replaceChildren(
+      this.root,
+      h(
+        "div",
+        { class: "left" },
+        h("h2", { class: "left__heading", attrs: { id: "end-heading" }, text: t(why === "removed" ? "room.removedHeading" : "room.endedHeading") }),
+        h("p", { class: "notice", attrs: { id: why === "removed" ? "removed-notice" : "ended-notice", role: "alert" }, text }),
+      ),
+    );
+    this.onEnded(why, detail);
+  }
+
   #stopLocal() {
     for (const track of this.stream.getTracks()) track.stop();
-    for (const audio of this.#audios.values()) audio.srcObject = null;
+    for (const part of this.#stoppable) part.stop();
+    this.#stoppable = [];
+    this.mixer.close();
   }
 
   /** @param {string} text */
   #showError(text) {
     this.notice.textContent = text;
     this.notice.hidden = false;
+  }
+
+  /**
+   * An error (stays until the next) or a passing status message.
+   * @param {string} text
+   * @param {"error" | "status"} kind
+   */
+  #notify(text, kind) {
+    if (kind === "error") {
+      this.#showError(text);
+      clearTimeout(this.#noticeTimer);
+      this.#noticeTimer = setTimeout(() => (this.notice.hidden = true), 8000);
+      return;
+    }
+    this.status.textContent = text;
+    this.status.hidden = false;
+    setTimeout(() => {
+      if (this.status.textContent === text) this.status.hidden = true;
+    }, 5000);
   }
 
   /** @param {import("./protocol.js").SlotView[]} slots */
@@ -199,15 +319,7 @@ export class RoomView {
   #renderSlot(slot) {
     if (!slot.track) return;
     if (slot.kind === "audio") {
-      let audio = this.#audios.get(slot.mid);
-      if (!audio) {
-        audio = h("audio", { attrs: { "data-mid": slot.mid }, props: { autoplay: true } });
-        audio.srcObject = new MediaStream([slot.track]);
-        this.audioBox.append(audio);
-        this.#audios.set(slot.mid, audio);
-        audio.play().catch(() => {}); // autoplay may wait for a gesture; Join was one
-      }
-      audio.dataset.participant = slot.participantId ?? "";
+      this.mixer.attach(slot);
       return;
     }
     let parts = this.#videoTiles.get(slot.mid);
@@ -222,10 +334,12 @@ export class RoomView {
     }
     const { tile, label } = parts;
     const who = slot.participant;
+    const speaking = Boolean(slot.participantId && this.client.floor?.speaker?.participantId === slot.participantId);
     tile.hidden = !slot.participantId;
     tile.dataset.participant = slot.participantId ?? "";
     tile.classList.toggle("tile--camera-off", Boolean(who && !who.video));
     tile.classList.toggle("tile--pinned", Boolean(slot.participantId && slot.participantId === this.#pinned));
+    tile.classList.toggle("tile--floor", speaking);
     const affiliation = who ? [who.memberState, who.organization].filter(Boolean).join(", ") : "";
     label.replaceChildren(
       h("strong", { text: who?.name ?? (slot.participantId ? "…" : t("room.emptySlot")) }),
@@ -235,38 +349,6 @@ export class RoomView {
   }
 
   #renderParticipants() {
-    const people = this.client.participants;
-    const selfId = this.client.self?.id;
-    this.listHeading.textContent = t("room.participants", { count: people.length });
-    people.sort((a, b) => Number(b.id === selfId) - Number(a.id === selfId) || a.name.localeCompare(b.name));
-    replaceChildren(
-      this.list,
-      ...people.map((p) => {
-        const affiliation = [p.memberState, p.organization].filter(Boolean).join(", ");
-        const states = [!p.audio && t("room.micMuted"), !p.video && t("room.cameraOff")].filter(Boolean).join(", ");
-        const pinned = this.#pinned === p.id;
-        return h(
-          "li",
-          { class: "person", attrs: { "data-participant": p.id, "data-role": p.role } },
-          h(
-            "div",
-            { class: "person__text" },
-            h("span", { class: "person__name", text: p.id === selfId ? `${p.name} (${t("room.you")})` : p.name }),
-            h("span", { class: "person__role", text: t(`role.${p.role}`) }),
-            affiliation ? h("span", { class: "person__affiliation", text: affiliation }) : null,
-            states ? h("span", { class: "person__state", text: states }) : null,
-          ),
-          p.id !== selfId && p.video
-            ? h("button", {
-                class: "button button--small",
-                attrs: { type: "button", "aria-pressed": String(pinned) },
-                text: t(pinned ? "room.unpin" : "room.pin"),
-                on: { click: () => this.#pin(pinned ? null : p.id) },
-              })
-            : null,
-        );
-      }),
-    );
     this.#renderControls();
     for (const slot of this.client.slots) if (slot.kind === "video") this.#renderSlot(slot);
   }
@@ -279,6 +361,7 @@ export class RoomView {
     } catch (err) {
       this.#showError(errorMessage(err));
     }
-    this.#renderParticipants();
+    this.people.render();
+    for (const slot of this.client.slots) if (slot.kind === "video") this.#renderSlot(slot);
   }
 }

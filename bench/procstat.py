@@ -1,0 +1,118 @@
+"""What a process costs, from /proc: CPU seconds (all threads), resident memory, and the
+machine's own CPU use (to see load from processes the bench does not own)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of every thread of ``pid`` so far (children not included)."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        data = f.read()
+    fields = data[data.rindex(b")") + 2:].split()
+    # fields[0] is field 3 (state); utime is field 14, stime field 15
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def runqueue_wait_seconds(pid: int) -> float:
+    """Time the threads of ``pid`` spent runnable but waiting for a CPU (schedstat), e.g.
+    behind other processes on the same core."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and its descendants (e.g. a shell wrapper and the real process)."""
+    out = [pid]
+    i = 0
+    while i < len(out):
+        try:
+            with open(f"/proc/{out[i]}/task/{out[i]}/children") as f:
+                out += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+        i += 1
+    return out
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy seconds, total seconds) over all cores since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        parts = f.readline().split()[1:]
+    values = [int(v) for v in parts]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    total = sum(values[:8])
+    return (total - idle) / CLK_TCK, total / CLK_TCK
+
+
+def cpu_busy(cpu: int) -> float:
+    """Busy seconds of one CPU since boot (/proc/stat line cpuN)."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith(f"cpu{cpu} "):
+                values = [int(v) for v in line.split()[1:]]
+                idle = values[3] + (values[4] if len(values) > 4 else 0)
+                return (sum(values[:8]) - idle) / CLK_TCK
+    return 0.0
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+@dataclass
+class Sample:
+    at: float
+    cpu: dict[int, float]
+    wait: dict[int, float]
+    cpu_busy: dict[int, float]
+    machine_busy: float
+    machine_total: float
+
+
+def sample(pids: list[int], at: float, cpus: list[int] | None = None) -> Sample:
+    cpu = {}
+    wait = {}
+    for pid in pids:
+        try:
+            cpu[pid] = cpu_seconds(pid)
+        except OSError:
+            cpu[pid] = 0.0
+        wait[pid] = runqueue_wait_seconds(pid)
+    busy, total = machine_cpu()
+    per_cpu = {c: cpu_busy(c) for c in (cpus or [])}
+    return Sample(at=at, cpu=cpu, wait=wait, cpu_busy=per_cpu, machine_busy=busy,
+                  machine_total=total)

@@ -6,6 +6,9 @@ re-read ``RTCRtpReceiver.receive/_handle_rtp_packet/_handle_rtcp_packet``,
 ``RTCRtpSender.send/stop/_handle_rtcp_packet``, ``RTCDtlsTransport._send_rtp`` and
 ``aioice.ice.get_host_addresses``.
 
+``aioice.ice.Connection.query_consent`` is replaced (retransmitted consent checks, see
+``CONSENT_RETRANSMISSIONS``).
+
 After :func:`take_over_receiver` and :func:`take_over_sender`, aiortc starts no decoder thread,
 no encoder, and no RTP/RTCP task of its own for that transceiver: the SFU's Producer and
 Consumer own them.
@@ -13,12 +16,15 @@ Consumer own them.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
+import random
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import aioice.ice
+import aioice.stun
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
@@ -29,13 +35,49 @@ from aiortc import (
 )
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtp import AnyRtcpPacket, RtpPacket
-
 from meeting_server.config import IceServer
 
 logger = logging.getLogger(__name__)
 
 _original_get_host_addresses = aioice.ice.get_host_addresses
 _allowed_addresses: tuple[str, ...] = ()
+
+
+# ICE consent freshness (RFC 7675). aioice 0.13 sends each consent check once, with no
+# retransmission and a ~0.5 s answer timeout, and closes the connection after 6 misses in a
+# row. A worker whose event loop lags more than half a second for 30 s (saturated, or busy
+# with a burst of joins) therefore closes its own publishers' connections, and every listener
+# loses the speaker at once (bench/: fan-out, N = 200). RFC 7675 asks only that consent expire
+# after 30 s without any answer: retransmit each check like any STUN request (answer window
+# 0.5 + 1 + 2 s) and expire after 4 failed checks, about 30 s for a peer that is really gone.
+CONSENT_RETRANSMISSIONS = 2
+CONSENT_FAILURES = 4
+
+
+async def _query_consent(self: aioice.ice.Connection) -> None:
+    """aioice's ``Connection.query_consent`` with retransmitted checks (see above)."""
+    assert self.remote_password is not None
+    failures = 0
+    while True:
+        await asyncio.sleep(aioice.ice.CONSENT_INTERVAL * (0.8 + 0.4 * random.random()))
+        for pair in self._nominated.values():
+            request = self.build_request(pair, nominate=False)
+            try:
+                await pair.protocol.request(
+                    request, pair.remote_addr,
+                    integrity_key=self.remote_password.encode("utf8"),
+                    retransmissions=CONSENT_RETRANSMISSIONS)
+                failures = 0
+            except aioice.stun.TransactionError:
+                failures += 1
+            if failures >= CONSENT_FAILURES:
+                logger.info("ICE consent expired: no answer to %d checks", failures)
+                self._query_consent_task = None
+                await self.close()
+                return
+
+
+aioice.ice.Connection.query_consent = _query_consent  # type: ignore[method-assign]
 
 
 def restrict_host_addresses(addresses: Iterable[str]) -> None:
@@ -171,6 +213,34 @@ async def send_rtp(transport: Any, data: bytes) -> bool:
     except ConnectionError:
         return False
     return True
+
+
+def rtp_sender(transport: Any) -> Callable[[bytes], bool]:
+    """A synchronous send for one DTLS transport's RTP: SRTP-protect and hand the datagram to
+    the nominated ICE pair's socket. The same work as ``await transport._send_rtp(data)``
+    without its three coroutine layers per packet (aiortc ``_send_rtp`` -> aioice
+    ``Connection.send`` -> ``sendto`` -> ``StunProtocol.send_data``). False when the transport
+    is not connected (yet, or any more). RTCP keeps using :func:`send_rtp`; aiortc's own tx
+    counters (getStats) do not see these packets."""
+    from aiortc.rtcdtlstransport import State
+
+    cached: list[Any] = [None, None]  # the nominated pair, and its remote address
+
+    def send(data: bytes) -> bool:
+        if transport._state is not State.CONNECTED:
+            return False
+        pair = transport.transport._connection._nominated.get(1)
+        if pair is None:
+            return False
+        if cached[0] is not pair:
+            cached[0], cached[1] = pair, pair.remote_addr
+        sock = pair.protocol.transport
+        if sock is None:
+            return False
+        sock.sendto(transport._tx_srtp.protect(data), cached[1])
+        return True
+
+    return send
 
 
 def transport_connected(transport: Any) -> bool:

@@ -28,7 +28,7 @@ class VideoWant:
 class Allocation:
     layers: dict[str, int | None]
     spent_bps: float
-    wanted_bps: float  # what it would spend with no limit (the probing target)
+    wanted_bps: float  # what it takes to step every slot up, margin included (probe target)
 
 
 def allocate(estimate_bps: float, audio_bps: float, wants: list[VideoWant], *,
@@ -37,7 +37,10 @@ def allocate(estimate_bps: float, audio_bps: float, wants: list[VideoWant], *,
     out: dict[str, int | None] = {w.key: None for w in wants}
     if not video_allowed:
         return Allocation(out, audio_bps, audio_bps)
-    wanted = audio_bps + sum(w.layers[-1] for w in wants if w.layers)
+    # what stepping every slot up to its top layer takes, with the margin pass 2 asks for:
+    # the estimator probes up to this, so a slot without video can get it back (a target
+    # of the bare sum stops probing below what pass 2 needs, and the slot stays without)
+    wanted = audio_bps + UP_MARGIN * sum(w.layers[-1] for w in wants if w.layers)
     ordered = sorted(wants, key=lambda w: (w.priority, w.key))
     spent = 0.0
     # pass 1: keep or lower each slot's current layer, in priority order

@@ -40,7 +40,15 @@ from aiortc.rtp import (
 from . import aiortc_glue
 from .packet_cache import PacketCache
 from .producer import ntp_now
-from .rtp import abs_send_time_now, seq_add, ts_add, wrap_rtx, write_rtp
+from .rtp import (
+    abs_send_time_now,
+    seq_add,
+    ts_add,
+    wrap_rtx,
+    write_extensions,
+    write_rtp,
+    write_rtp_with,
+)
 from .vp8 import Vp8PictureIdRewriter, parse_vp8_descriptor, rewrite_vp8_descriptor
 
 if TYPE_CHECKING:
@@ -92,6 +100,8 @@ class Consumer:
         self._ext_mid: int | None = None
         self._ext_level: int | None = None
         self._ext_abs: int | None = None
+        self._ext_fixed: bytes | None = None  # the constant part of the extension block
+        self._send: Callable[[bytes], bool] = lambda data: False
         self._seq_offset = 0
         self._ts_offset = 0
         self._last_seq = random.getrandbits(16)
@@ -145,11 +155,47 @@ class Consumer:
                 self._ext_level = ext.id
             elif ext.uri == EXT_ABS_SEND_TIME:
                 self._ext_abs = ext.id
+        self._send = aiortc_glue.rtp_sender(self.transport)
+        self._ext_fixed = self._fixed_extensions()
         self.ready = True
         if self._rtcp_task is None and not self.closed:
             self._rtcp_task = asyncio.ensure_future(self._run_rtcp())
         if self.target is not None:
             self.target.request_keyframe()
+
+    def _fixed_extensions(self) -> bytes | None:
+        """The part of the one-byte extension block that never changes (the mid element),
+        or None when the block needs the general writer (an id > 14, a mid > 16 bytes)."""
+        ids = [i for i in (self._ext_mid, self._ext_abs, self._ext_level) if i is not None]
+        mid = (self.mid or "").encode("ascii")
+        if any(not 1 <= i <= 14 for i in ids) or len(mid) > 16:
+            return None
+        if self._ext_mid is not None and mid:
+            return bytes([(self._ext_mid << 4) | (len(mid) - 1)]) + mid
+        return b""
+
+    def _extensions(self, level: tuple[bool, int] | None) -> bytes:
+        """The header-extension block of one outgoing packet (RFC 8285, one-byte form)."""
+        fixed = self._ext_fixed
+        if fixed is None:
+            extensions: list[tuple[int, bytes]] = []
+            if self._ext_mid is not None and self.mid:
+                extensions.append((self._ext_mid, self.mid.encode("ascii")))
+            if self._ext_abs is not None:
+                extensions.append((self._ext_abs, abs_send_time_now(time.time())))
+            if self._ext_level is not None and level is not None:
+                extensions.append((self._ext_level,
+                                   bytes([(0x80 if level[0] else 0) | level[1]])))
+            return write_extensions(extensions)
+        body = fixed
+        if self._ext_abs is not None:
+            body += bytes([(self._ext_abs << 4) | 2]) + abs_send_time_now(time.time())
+        if self._ext_level is not None and level is not None:
+            body += bytes([self._ext_level << 4, (0x80 if level[0] else 0) | level[1]])
+        if not body:
+            return b""
+        body += b"\x00" * (-len(body) % 4)
+        return b"\xbe\xde" + (len(body) // 4).to_bytes(2, "big") + body
 
     # source selection
 
@@ -197,6 +243,10 @@ class Consumer:
     # packet path
 
     async def forward(self, producer: Producer, packet: RtpPacket, keyframe: bool) -> None:
+        self.forward_now(producer, packet, keyframe)
+
+    def forward_now(self, producer: Producer, packet: RtpPacket, keyframe: bool) -> None:
+        """Rewrite and send one packet of ``producer``: synchronous, no await per consumer."""
         if not self.ready or self.closed:
             return
         if producer is self.target:
@@ -222,18 +272,11 @@ class Consumer:
             picture_id, tl0 = self._vp8.rewrite(desc, producer)
             payload = rewrite_vp8_descriptor(payload, picture_id, tl0)
 
-        extensions: list[tuple[int, bytes]] = []
-        if self._ext_mid is not None and self.mid:
-            extensions.append((self._ext_mid, self.mid.encode("ascii")))
-        if self._ext_abs is not None:
-            extensions.append((self._ext_abs, abs_send_time_now(time.time())))
-        level = packet.extensions.audio_level
-        if self._ext_level is not None and level is not None:
-            extensions.append((self._ext_level, bytes([(0x80 if level[0] else 0) | level[1]])))
         assert self.payload_type is not None
-        data = write_rtp(payload_type=self.payload_type, sequence_number=seq, timestamp=ts,
-                         ssrc=self.ssrc, payload=payload, marker=bool(packet.marker),
-                         extensions=extensions)
+        data = write_rtp_with(payload_type=self.payload_type, sequence_number=seq,
+                              timestamp=ts, ssrc=self.ssrc, payload=payload,
+                              marker=bool(packet.marker),
+                              extension_block=self._extensions(packet.extensions.audio_level))
         now = time.monotonic()
         if self._cache is not None:
             self._cache.put(seq, data, now)
@@ -241,7 +284,7 @@ class Consumer:
             self._last_seq = seq
             self._last_ts = ts
             self._last_wall = now
-        if await aiortc_glue.send_rtp(self.transport, data):
+        if self._send(data):
             self.packets_sent += 1
             self.bytes_sent += len(payload)
 

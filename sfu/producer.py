@@ -242,7 +242,7 @@ class Producer:
 
         for consumer in tuple(consumers):
             try:
-                await consumer.forward(self, packet, keyframe)
+                consumer.forward_now(self, packet, keyframe)
             except Exception:
                 self.errors += 1
                 if self.errors <= 10:

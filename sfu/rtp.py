@@ -79,6 +79,15 @@ def write_rtp(
                         ssrc & 0xFFFFFFFF) + ext + payload + tail
 
 
+def write_rtp_with(*, payload_type: int, sequence_number: int, timestamp: int, ssrc: int,
+                   payload: bytes, marker: bool, extension_block: bytes) -> bytes:
+    """:func:`write_rtp` with the extension block already serialized (b"" for none)."""
+    first = (RTP_VERSION << 6) | (0x10 if extension_block else 0)
+    second = (0x80 if marker else 0) | (payload_type & 0x7F)
+    return _HEADER.pack(first, second, sequence_number & 0xFFFF, timestamp & 0xFFFFFFFF,
+                        ssrc & 0xFFFFFFFF) + extension_block + payload
+
+
 @dataclass(frozen=True, slots=True)
 class RtpView:
     """The fixed fields of an RTP packet and where its payload starts."""

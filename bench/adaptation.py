@@ -168,7 +168,8 @@ async def run_scenario(steps: list[tuple[int | None, float, int]], *,
             publisher = TestPeer(f"http://127.0.0.1:{srv.config.port}", srv.token(), "Floor")
             await publisher.join()
             # Opus as the answer's fmtp asks a browser: 32 kbit/s mono
-            reply = await publisher.publish(audio=OpusToneTrack(440, 32000), video=PatternTrack(640, 360, noise=True),
+            reply = await publisher.publish(audio=OpusToneTrack(440, 32000),
+                                            video=PatternTrack(640, 360, noise=True),
                                             video_low=PatternTrack(320, 180))
             assert reply["ok"], reply
             total = sum(s[1] for s in steps) + 6

@@ -227,7 +227,7 @@ class SendTimes:
         if create:
             with open(path, "wb") as f:
                 f.write(b"\x00" * (8 * max(size, 1)))
-        self._file = open(path, "r+b")  # noqa: SIM115 (kept open with its mapping)
+        self._file = open(path, "r+b")
         self._map = mmap.mmap(self._file.fileno(), 8 * max(size, 1))
         self.times = memoryview(self._map).cast("d")
 

@@ -66,7 +66,7 @@ async def main(url: str, token: str, address: str, seconds: float) -> None:
             await track.recv()
 
     tasks = []
-    for mid, track in tracks.items():
+    for track in tracks.values():
         tasks.append(asyncio.ensure_future(read_video(track) if track.kind == "video"
                                            else drain(track)))
     started = time.monotonic()

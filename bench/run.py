@@ -99,7 +99,7 @@ class GenProc:
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        log = open(self.log, "ab")  # noqa: ASYNC230, SIM115 (the child's stderr)
+        log = open(self.log, "ab")
         self.proc = await asyncio.create_subprocess_exec(
             *self.args, cwd=ROOT, stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=log, preexec_fn=pinned(self.cpus),

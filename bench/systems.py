@@ -120,7 +120,7 @@ class Process:
     def _launch(self, args: list[str], *, cwd: Path, log_path: Path, cpus: set[int] | None,
                 env: dict[str, str] | None = None, pipe_stdout: bool = False) -> None:
         self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 (the child's output, closed on stop)
+        self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
             args, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if pipe_stdout else self._log, stderr=self._log,

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from sfu.consumer import Consumer
+from sfu.router import Subscription
 from sfu.worker import Worker
 
 LAYER_VALUE = {"camera": 1, "camera-low": 0, "screen": 1}
@@ -61,7 +63,7 @@ def render(worker: Worker) -> str:
             if c is not None:
                 consumers.append((m, s, c))
 
-    def clabels(m: str, s: object, c: object) -> str:
+    def clabels(m: str, s: Subscription, c: Consumer) -> str:
         return _labels(meeting=m, participant=s.participant_id,
                        consumer=c.id, kind=c.kind,
                        purpose=c.purpose)

@@ -267,7 +267,7 @@ class Store:
             rows = self._conn().execute(
                 f"SELECT {', '.join(FLOOR_LOG_COLUMNS)} FROM floor_log WHERE meeting_id = ?"
                 " ORDER BY id", (meeting_id,)).fetchall()
-            return [dict(zip(FLOOR_LOG_COLUMNS, r)) for r in rows]
+            return [dict(zip(FLOOR_LOG_COLUMNS, r, strict=True)) for r in rows]
 
         return await self._call(run)
 

@@ -35,6 +35,7 @@ from aiortc import (
 )
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtp import AnyRtcpPacket, RtpPacket
+
 from meeting_server.config import IceServer
 
 logger = logging.getLogger(__name__)

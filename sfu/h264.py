@@ -97,7 +97,4 @@ def is_h264_keyframe(payload: bytes) -> bool:
         types = nal_unit_types(payload)
     except ValueError:
         return False
-    for nal_type in types:
-        if nal_type == NAL_TYPE_IDR or nal_type == NAL_TYPE_SPS:
-            return True
-    return False
+    return any(nal_type in (NAL_TYPE_IDR, NAL_TYPE_SPS) for nal_type in types)

@@ -284,7 +284,7 @@ class Router:
         occupants = assign_seats(sub.occupants, ranked, len(sub.seats))
         changed = occupants != sub.occupants
         sub.occupants = occupants
-        for (audio, video), occupant in zip(sub.seats, occupants):
+        for (audio, video), occupant in zip(sub.seats, occupants, strict=True):
             sources = self.producers_of(occupant) if occupant else {}
             layers = self.camera_layers(occupant) if occupant else []
             if not layers or not sub.video_allowed:
@@ -306,8 +306,8 @@ class Router:
                 sub.channel_slot.set_source(source)
                 changed = True
         if sub.screen is not None:
-            screens = [p for p in self.producers.values()
-                       if p.source == "screen" and not p.closed and p.participant_id != participant_id]
+            screens = [p for p in self.producers.values() if p.source == "screen"
+                       and not p.closed and p.participant_id != participant_id]
             screen = screens[-1] if screens else None
             if sub.layers.get(sub.screen.id, 0) is None or not sub.video_allowed:
                 screen = None
@@ -394,7 +394,7 @@ class Router:
             if consumer is not None and consumer.source is not None:
                 audio_bps += consumer.source.bitrate_bps or 40_000
         wants = []
-        for (_, video), occupant in zip(sub.seats, sub.occupants):
+        for (_, video), occupant in zip(sub.seats, sub.occupants, strict=True):
             layers = self.camera_layers(occupant) if occupant else []
             if not layers:
                 continue

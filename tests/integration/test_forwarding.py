@@ -116,7 +116,7 @@ async def test_layers_low_bandwidth_switch_and_metrics() -> None:
             async with aiohttp.ClientSession() as http:
                 text = await (await http.get(f"{srv.base_url}/metrics")).text()
             assert "# TYPE rostrum_consumer_layer gauge" in text
-            assert 'rostrum_consumer_layer{meeting="%s"' % srv.meeting_id in text
+            assert f'rostrum_consumer_layer{{meeting="{srv.meeting_id}"' in text
             assert "rostrum_subscriber_estimate_bps" in text
             assert "rostrum_consumer_loss_ratio" in text
             layer_lines = [line for line in text.splitlines()

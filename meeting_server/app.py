@@ -96,6 +96,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     floor_ns = FloorNamespace(meetings, floor)
     room_ns = RoomNamespace(meetings, ice)
     interp_ns = InterpretationNamespace(meetings, interpreting)
+    room_ns.join_listeners.append(media_ns.attach_session)
     room_ns.join_listeners.append(floor_ns.attach_session)
     room_ns.join_listeners.append(interp_ns.attach_session)
     for namespace in (room_ns, media_ns, floor_ns, interp_ns):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
+from socketio.exceptions import ConnectionRefusedError
 
 from ..errors import RostrumError
+
+if TYPE_CHECKING:
+    from ..meetings import MeetingService, Participant
 
 logger = logging.getLogger(__name__)
 
@@ -39,3 +44,59 @@ class RostrumNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def session_of(self, sid: str) -> str:
         """The engine.io session behind a namespace sid: one per browser connection."""
         return str(self.server.manager.eio_sid_from_sid(sid, self.namespace))
+
+
+def participant_room(participant_id: str) -> str:
+    """The room of one participant's connections in a namespace."""
+    return "p:" + participant_id
+
+
+class MeetingNamespace(RostrumNamespace):
+    """A namespace whose connections admit by token and, once the participant has joined on
+    `/room`, sit in the meeting's room and in their own: `sink` emits to either."""
+
+    def __init__(self, namespace: str, meetings: MeetingService) -> None:
+        super().__init__(namespace)
+        self.meetings = meetings
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def sink(self, meeting_id: str, event: str, payload: dict[str, Any],
+             to: list[str] | None) -> None:
+        """Emit to the whole meeting (``to`` None) or to some participants, without
+        waiting: services call this from synchronous code."""
+        rooms = [meeting_id] if to is None else [participant_room(p) for p in to]
+        for room in rooms:
+            task = asyncio.ensure_future(self.emit(event, payload, room=room))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            await self.meetings.admit(token)
+        except RostrumError as exc:
+            raise ConnectionRefusedError(exc.message, {"code": exc.code}) from None
+        participant = self.meetings.participant(self.session_of(sid))
+        if participant is not None:  # joined on /room before connecting here
+            await self.attach(sid, participant)
+
+    async def attach(self, sid: str, participant: Participant) -> None:
+        await self.enter_room(sid, participant.meeting_id)
+        await self.enter_room(sid, participant_room(participant.id))
+
+    async def attach_session(self, session: str, participant: Participant) -> None:
+        """Called by /room on join: put this connection's sid here in the meeting's rooms."""
+        sid = self.server.manager.sid_from_eio_sid(session, self.namespace)
+        if sid is not None:
+            await self.attach(sid, participant)
+
+    def me(self, sid: str) -> Participant:
+        participant = self.meetings.participant(self.session_of(sid))
+        if participant is None:
+            raise RostrumError("not-joined", "join the meeting on /room first")
+        return participant
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -6,8 +6,6 @@ import asyncio
 import logging
 from typing import Any
 
-from socketio.exceptions import ConnectionRefusedError
-
 from ..errors import RostrumError, ok
 from ..floor import FloorService
 from ..meetings import MeetingService, Participant
@@ -29,78 +27,41 @@ from ..schemas import (
     RightsPayload,
     parse,
 )
-from .base import RostrumNamespace
+from .base import MeetingNamespace, participant_room
 
 logger = logging.getLogger(__name__)
 
 
-def participant_room(participant_id: str) -> str:
-    return "p:" + participant_id
-
-
-class FloorNamespace(RostrumNamespace):
+class FloorNamespace(MeetingNamespace):
     def __init__(self, meetings: MeetingService, floor: FloorService) -> None:
-        super().__init__("/floor")
-        self.meetings = meetings
+        super().__init__("/floor", meetings)
         self.floor = floor
-        self._tasks: set[asyncio.Task[Any]] = set()
-        floor.sink = self._sink
+        floor.sink = self.sink
 
-    def _sink(self, meeting_id: str, event: str, payload: dict[str, Any],
-              to: list[str] | None) -> None:
-        rooms = [meeting_id] if to is None else [participant_room(p) for p in to]
-        for room in rooms:
-            task = asyncio.ensure_future(self.emit(event, payload, room=room))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
 
-    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        token = auth.get("token") if isinstance(auth, dict) else None
-        try:
-            await self.meetings.admit(token)
-        except RostrumError as exc:
-            raise ConnectionRefusedError(exc.message, {"code": exc.code}) from None
-        participant = self.meetings.participant(self.session_of(sid))
-        if participant is not None:  # joined on /room before connecting here
-            await self.attach(sid, participant)
 
-    async def attach(self, sid: str, participant: Participant) -> None:
-        await self.enter_room(sid, participant.meeting_id)
-        await self.enter_room(sid, participant_room(participant.id))
 
-    async def attach_session(self, session: str, participant: Participant) -> None:
-        """Called by /room on join: put this connection's /floor sid in the meeting's rooms."""
-        sid = self.server.manager.sid_from_eio_sid(session, self.namespace)
-        if sid is not None:
-            await self.attach(sid, participant)
 
-    def _me(self, sid: str) -> Participant:
-        participant = self.meetings.participant(self.session_of(sid))
-        if participant is None:
-            raise RostrumError("not-joined", "join the meeting on /room first")
-        return participant
-
-    # everyone
 
     async def on_state(self, sid: str, data: Any) -> dict[str, Any]:
         parse(Empty, data)
-        me = self._me(sid)
+        me = self.me(sid)
         return ok(state=self.floor.state(me.meeting_id), mayManage=self.floor.may_manage(me))
 
     # delegates
 
     async def on_request(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(FloorRequestPayload, data)
-        return ok(request=await self.floor.request(self._me(sid), p.kind, p.note, p.language))
+        return ok(request=await self.floor.request(self.me(sid), p.kind, p.note, p.language))
 
     async def on_withdraw(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(RequestIdPayload, data)
-        await self.floor.withdraw(self._me(sid), p.requestId)
+        await self.floor.withdraw(self.me(sid), p.requestId)
         return ok()
 
     async def on_release(self, sid: str, data: Any) -> dict[str, Any]:
         parse(Empty, data)
-        await self.floor.release(self._me(sid))
+        await self.floor.release(self.me(sid))
         return ok()
 
     # the chair
@@ -110,58 +71,58 @@ class FloorNamespace(RostrumNamespace):
         if (p.requestId is None) == (p.participantId is None):
             raise RostrumError("bad-request", "grant takes a requestId or a participantId")
         limit: float | None = -1.0 if p.limitS is None else (p.limitS or None)
-        speaker = await self.floor.grant(self._me(sid), request_id=p.requestId,
+        speaker = await self.floor.grant(self.me(sid), request_id=p.requestId,
                                          participant_id=p.participantId, limit_s=limit,
                                          language=p.language)
         return ok(speaker=speaker)
 
     async def on_deny(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(DenyPayload, data)
-        await self.floor.deny(self._me(sid), p.requestId, p.reason)
+        await self.floor.deny(self.me(sid), p.requestId, p.reason)
         return ok()
 
     async def on_revoke(self, sid: str, data: Any) -> dict[str, Any]:
         parse(Empty, data)
-        await self.floor.revoke(self._me(sid))
+        await self.floor.revoke(self.me(sid))
         return ok()
 
     async def on_reorder(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(ReorderPayload, data)
-        await self.floor.reorder(self._me(sid), list(p.order))
+        await self.floor.reorder(self.me(sid), list(p.order))
         return ok()
 
     async def on_extend(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(ExtendPayload, data)
-        await self.floor.extend(self._me(sid), p.seconds)
+        await self.floor.extend(self.me(sid), p.seconds)
         return ok()
 
     async def on_settings(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(FloorSettingsPayload, data)
-        await self.floor.settings(self._me(sid), p.defaultLimitS, p.closeOnExpiry)
+        await self.floor.settings(self.me(sid), p.defaultLimitS, p.closeOnExpiry)
         return ok()
 
     async def on_mute(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(MutePayload, data)
-        await self.floor.mute(self._me(sid), p.participantId, p.muted)
+        await self.floor.mute(self.me(sid), p.participantId, p.muted)
         return ok()
 
     async def on_mute_all(self, sid: str, data: Any) -> dict[str, Any]:
         parse(Empty, data)
-        return ok(muted=await self.floor.mute_all(self._me(sid)))
+        return ok(muted=await self.floor.mute_all(self.me(sid)))
 
     async def on_rights(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(RightsPayload, data)
-        await self.floor.set_rights(self._me(sid), p.participantId, p.enabled)
+        await self.floor.set_rights(self.me(sid), p.participantId, p.enabled)
         return ok()
 
     async def on_lock(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(LockPayload, data)
-        await self.floor.lock(self._me(sid), p.locked)
+        await self.floor.lock(self.me(sid), p.locked)
         return ok()
 
     async def on_remove(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(ParticipantPayload, data)
-        target = await self.floor.remove(self._me(sid), p.participantId)
+        target = await self.floor.remove(self.me(sid), p.participantId)
         await self.emit("removed", {"reason": "removed by the chair"},
                         room=participant_room(target.id))
         await self._disconnect(target, "removed")
@@ -169,7 +130,7 @@ class FloorNamespace(RostrumNamespace):
 
     async def on_end_meeting(self, sid: str, data: Any) -> dict[str, Any]:
         parse(Empty, data)
-        me = self._me(sid)
+        me = self.me(sid)
         await self.floor.end_meeting(me)
         await self.emit("meeting-ended", {"by": me.name}, room=me.meeting_id)
         live = self.meetings.live.get(me.meeting_id)
@@ -198,17 +159,13 @@ class FloorNamespace(RostrumNamespace):
 
     async def on_hands_open(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(HandsOpenPayload, data)
-        return ok(question=await self.floor.hands_open(self._me(sid), p.text, p.mode))
+        return ok(question=await self.floor.hands_open(self.me(sid), p.text, p.mode))
 
     async def on_hands_answer(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(HandsAnswerPayload, data)
-        return ok(totals=await self.floor.hands_answer(self._me(sid), p.questionId, p.answer))
+        return ok(totals=await self.floor.hands_answer(self.me(sid), p.questionId, p.answer))
 
     async def on_hands_close(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(QuestionPayload, data)
-        return ok(question=await self.floor.hands_close(self._me(sid), p.questionId))
+        return ok(question=await self.floor.hands_close(self.me(sid), p.questionId))
 
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)

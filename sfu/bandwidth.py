@@ -1,8 +1,9 @@
 """How much one subscriber's downlink carries: an estimate from receiver-report loss and REMB,
 and probing to find out whether it carries more. Pure: inputs are numbers and times.
 
-- Loss (Galène's rule): above 10 % the estimate goes below what is being sent, in proportion
-  to the loss (at most once a second: several reports describe the same interval).
+- Loss (Galène's rule): above 10 % in two reports in a row, the estimate goes below what is
+  being sent, in proportion to the loss (at most once a second: several reports describe
+  the same interval).
 - REMB (the receiver's delay-based estimate) is read as a congestion signal: a REMB below what
   the SFU sends means the link is full. A REMB above it says nothing about the ceiling: a
   receiver only reports up to about 1.5 times what it receives. So once the SFU sends less
@@ -59,11 +60,15 @@ class BandwidthEstimate:
     def on_loss(self, fraction: float, now: float, sending_bps: float | None = None) -> None:
         """Fraction lost (0..1) from a receiver report; ``sending_bps``: what the SFU sends
         this receiver now."""
+        previous, previous_at = self.loss, self.loss_at
         self.loss = min(max(fraction, 0.0), 1.0)
         self.loss_at = now
         if self.loss > LOSS_CLEAN:
             self.clean_since = now
-        if self.loss > LOSS_DROP and now - self.last_drop >= 1.0:
+        # two lossy reports in a row (within 3 s): one alone can be a receiver's stall (a
+        # loaded machine drops packets from its own socket buffer), not the link
+        sustained = previous > LOSS_DROP and now - previous_at < 3.0
+        if self.loss > LOSS_DROP and sustained and now - self.last_drop >= 1.0:
             base = self.bps if sending_bps is None else min(self.bps, sending_bps)
             self.bps = max(FLOOR_BPS, base * (1 - 0.5 * self.loss))
             self.last_drop = now

@@ -134,6 +134,14 @@ class SlotTap:
     arrivals: list[float] = field(default_factory=list)
 
 
+def seq_span(seqs: set[int]) -> int:
+    """How many sequence numbers the received ones cover, across a wrap at 65536."""
+    values = sorted(seqs)
+    if values[-1] - values[0] > 32768:  # wrapped: the small ones come after the large ones
+        values = sorted(v + 65536 if v < 32768 else v for v in values)
+    return values[-1] - values[0] + 1
+
+
 class TestPeer:
     """One participant: a Socket.IO connection to /room and /media, and aiortc connections."""
 

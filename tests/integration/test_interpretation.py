@@ -4,13 +4,22 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
 import numpy as np
 
 from tests.harness import running_server
-from tests.peers import TestPeer, ToneTrack, dominant_frequency, drain, frame_samples, tone_power
+from tests.peers import (
+    TestPeer,
+    ToneTrack,
+    dominant_frequency,
+    drain,
+    frame_samples,
+    seq_span,
+    tone_power,
+)
 
 
 async def joined(srv: Any, role: str, name: str) -> TestPeer:
@@ -161,7 +170,7 @@ async def test_handover_without_gap_or_overlap_and_other_booth_not_heard() -> No
             # RTP timestamps (48 kHz) across the handover. (Arrival times are printed too,
             # but a loaded machine stretches them without any gap in the stream.)
             around = sorted(tap.timestamps[max(0, mark - 25):])
-            steps = [(b[1] - a[1]) % (1 << 32) / 48000 for a, b in zip(around, around[1:])
+            steps = [(b[1] - a[1]) % (1 << 32) / 48000 for a, b in itertools.pairwise(around)
                      if (b[0] - a[0]) % 65536 == 1]
             assert steps and max(steps) < 0.1, f"gap of {max(steps) * 1000:.0f} ms in the stream"
             arrivals = np.diff(tap.arrivals[max(0, mark - 25):])
@@ -174,7 +183,7 @@ async def test_handover_without_gap_or_overlap_and_other_booth_not_heard() -> No
             samples = np.concatenate(frames)
             assert tone_power(samples, 1000) > 100 * tone_power(samples, 660)
             # the sequence the counter saw has no hole at the handover
-            span = max(tap.received) - min(tap.received) + 1
+            span = seq_span(tap.received)
             assert len(tap.received) >= span - 2
         finally:
             for peer in everyone:

@@ -55,6 +55,7 @@ class Subscription:
     video_allowed: bool = True
     last_allocation_bps: float = 0.0
     probe_bps: float = 0.0  # padding to send on top of the media while probing
+    cut_since: dict[str, float] = field(default_factory=dict)  # video slot -> asked to cut
 
     def feedback(self, kind: str, value: float) -> None:
         now = time.monotonic()
@@ -72,6 +73,7 @@ CAMERA_LAYERS = ("camera-low", "camera")
 # 320x180 near 150 kbit/s
 LAYER_CAPS_BPS = {"camera-low": 150_000, "camera": 600_000, "screen": 1_500_000}
 ALLOCATION_INTERVAL_S = 0.5
+AUDIO_ONLY_AFTER_S = 2.0
 
 
 class Router:
@@ -415,7 +417,15 @@ class Router:
         sub.probe_bps = max(0.0, target - result.spent_bps) if target is not None else 0.0
         changed = False
         for key, layer in result.layers.items():
-            if sub.layers.get(key, "unset") != layer:
+            current = sub.layers.get(key, "unset")
+            if layer is None and isinstance(current, int) and sub.video_allowed:
+                # cutting a picture altogether is the drastic step: only when the allocation
+                # has asked for it for AUDIO_ONLY_AFTER_S (a lower layer happens at once)
+                since = sub.cut_since.setdefault(key, now)
+                if now - since < AUDIO_ONLY_AFTER_S:
+                    continue
+            sub.cut_since.pop(key, None)
+            if current != layer:
                 sub.layers[key] = layer
                 changed = True
         if changed:

@@ -4,8 +4,9 @@ and probing to find out whether it carries more. Pure: inputs are numbers and ti
 - Loss (Galène's rule): above 10 % in two reports in a row, the estimate goes below what is
   being sent, in proportion to the loss (at most once a second: several reports describe
   the same interval).
-- REMB (the receiver's delay-based estimate) is read as a congestion signal: a REMB below what
-  the SFU sends means the link is full. A REMB above it says nothing about the ceiling: a
+- REMB (the receiver's delay-based estimate) is read as a congestion signal when it is below
+  what the SFU sends and the receiver also reports loss (a REMB dip alone is also what a
+  CPU-starved receiver reports). A REMB above it says nothing about the ceiling: a
   receiver only reports up to about 1.5 times what it receives. So once the SFU sends less
   (low layer, audio only), REMB alone never grows back (mediasoup#316).
 - The estimate starts unlimited: nothing is held back until the link shows a limit.
@@ -79,9 +80,9 @@ class BandwidthEstimate:
         self.remb_at = now
         below = sending_bps is None or self.remb_bps < 0.85 * sending_bps
         self.remb_low_count = self.remb_low_count + 1 if below else 0
-        # two in a row below what is sent (one can be a receiver's hiccup), or one with loss
-        if (self.remb_low_count >= 2 or (below and self.loss > LOSS_CLEAN)) \
-                and self.remb_bps < self.bps:
+        # below what is sent *and* with loss: a REMB dip alone is also what a receiver whose
+        # CPU is starved reports (its delay-based estimator reads the stall as queuing)
+        if below and self.loss > LOSS_CLEAN and self.remb_bps < self.bps:
             self.bps = max(FLOOR_BPS, self.remb_bps)
             self.history.append((now, f"remb {int(self.bps)}"))
 
@@ -116,10 +117,10 @@ class BandwidthEstimate:
         if self.probe_target is None:
             return None
         target = self.probe_target
+        # loss decides: a receiver's REMB lags a probe (it reports up to ~1.5 times what it
+        # received), so a REMB under the target is no verdict
         lossy = self.loss_at > self.probe_started + 0.2 and self.loss > PROBE_FAIL_LOSS
-        congested = self.remb_at > self.probe_started + 0.2 and self.remb_low_count >= 1 \
-            and self.remb_bps is not None and self.remb_bps < 0.85 * target
-        if lossy or congested:
+        if lossy:
             self.probe_target = None
             repeated = self.ceiling is not None and now < self.ceiling_until + 4.0 and \
                 abs(target - self.ceiling) < 0.3 * self.ceiling

@@ -67,7 +67,7 @@ async def test_requests_inside_interval_merge_into_one_deferred_send() -> None:
 
 
 async def test_deferred_send_at_end_of_interval_not_later() -> None:
-    interval = 0.06
+    interval = 0.2  # wide enough that a loaded machine's scheduling does not decide it
     rec = Recorder()
     throttle = KeyframeThrottle(rec, interval_s=interval)
     throttle.request()
@@ -75,11 +75,11 @@ async def test_deferred_send_at_end_of_interval_not_later() -> None:
     await asyncio.sleep(interval * 0.5)
     throttle.request()  # halfway through: deferred for ~interval/2
     assert len(rec.times) == 1
-    await asyncio.sleep(interval * 0.5 + 0.02)
+    await asyncio.sleep(interval * 0.5 + 0.1)
     await settle()
     assert len(rec.times) == 2
     gap = rec.times[1] - rec.times[0]
-    assert interval * 0.9 <= gap < interval + 0.04
+    assert interval * 0.9 <= gap < interval + 0.1
     throttle.close()
 
 

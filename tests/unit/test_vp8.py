@@ -434,7 +434,7 @@ def test_rewriter_source_key_equality() -> None:
 
 
 def _frames(count: int) -> Iterator[Any]:
-    av = pytest.importorskip("av")
+    import av
     for i in range(count):
         frame = av.VideoFrame(320, 180, "yuv420p")
         for plane in frame.planes:
@@ -447,7 +447,7 @@ def _frames(count: int) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def aiortc_vp8_frames() -> list[list[bytes]]:
-    vpx = pytest.importorskip("aiortc.codecs.vpx")
+    import aiortc.codecs.vpx as vpx
     encoder = vpx.Vp8Encoder()
     frames: list[list[bytes]] = []
     for i, frame in enumerate(_frames(3)):

@@ -33,7 +33,14 @@ def opus_parameters(role: str) -> dict[str, int | str]:
     return {"minptime": 10, "useinbandfec": 1, "usedtx": 1 if role == "delegate" else 0,
             "stereo": 0, "maxplaybackrate": 48000, "maxaveragebitrate": 32000}
 
+# 40 ms Opus packets: half the packets of the usual 20 ms, so half the per-packet overhead
+# (RTP, SRTP, UDP, IP, link: about 76 bytes a packet). 32 kbit/s Opus costs about 47 kbit/s
+# on the wire instead of 62, which is what lets audio pass a 60 kbit/s link whole. The price
+# is 20 ms more delay, and a lost packet is 40 ms of sound (in-band FEC rebuilds it).
+OPUS_PTIME_MS = 40
+
 SlotsSink = Callable[[str, list[dict[str, Any]]], None]
+UplinkSink = Callable[[str, dict[str, Any]], None]
 
 
 class MediaService:
@@ -42,6 +49,7 @@ class MediaService:
         self.seats = seats
         self._routers_seen: set[int] = set()
         self.slots_sink: SlotsSink | None = None
+        self.uplink_sink: UplinkSink | None = None
         # told when a participant's subscribe connection is negotiated
         self.subscribed_listeners: list[Callable[[Participant], None]] = []
 
@@ -50,11 +58,16 @@ class MediaService:
         if id(router) not in self._routers_seen:
             self._routers_seen.add(id(router))
             router.on_slots(self._on_slots)
+            router.on_uplink(self._on_uplink)
         return router
 
     def _on_slots(self, participant_id: str, slots: list[dict[str, Any]]) -> None:
         if self.slots_sink is not None:
             self.slots_sink(participant_id, slots)
+
+    def _on_uplink(self, participant_id: str, level: str, loss: float) -> None:
+        if self.uplink_sink is not None:
+            self.uplink_sink(participant_id, {"level": level, "loss": round(loss, 3)})
 
     @staticmethod
     def _existing(router: Router, participant: Participant, direction: str) -> Transport | None:
@@ -73,7 +86,8 @@ class MediaService:
         transport = router.create_transport(participant.id, "publish")
         try:
             return await transport.answer_publish(sdp, sources,
-                                                  opus=opus_parameters(participant.role))
+                                                  opus=opus_parameters(participant.role),
+                                                  opus_ptime=OPUS_PTIME_MS)
         except SdpError as exc:
             await transport.close()
             raise RostrumError("bad-sdp", str(exc)) from None

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 UP_MARGIN = 1.3
+KEEP_TOLERANCE = 1.15
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +44,16 @@ def allocate(estimate_bps: float, audio_bps: float, wants: list[VideoWant], *,
     wanted = audio_bps + UP_MARGIN * sum(w.layers[-1] for w in wants if w.layers)
     ordered = sorted(wants, key=lambda w: (w.priority, w.key))
     spent = 0.0
-    # pass 1: keep or lower each slot's current layer, in priority order
+    # pass 1: keep or lower each slot's current layer, in priority order. The layer a slot
+    # has is kept while it fits within KEEP_TOLERANCE of the budget (a lower one must fit
+    # the budget itself): an estimate is an estimate, and a link really too small for it
+    # shows loss, which lowers the estimate further
     for want in ordered:
         layer = want.current
         if layer is not None:
             layer = min(layer, len(want.layers) - 1)
-        while layer is not None and spent + want.layers[layer] > budget:
+        while layer is not None and spent + want.layers[layer] > budget * (
+                KEEP_TOLERANCE if layer == want.current else 1.0):
             layer = layer - 1 if layer > 0 else None
         out[want.key] = layer
         if layer is not None:

@@ -46,7 +46,6 @@ from .rtp import (
     ts_add,
     wrap_rtx,
     write_extensions,
-    write_rtp,
     write_rtp_with,
 )
 from .vp8 import Vp8PictureIdRewriter, parse_vp8_descriptor, rewrite_vp8_descriptor
@@ -58,6 +57,9 @@ logger = logging.getLogger(__name__)
 
 EXT_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 EXT_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+# a loss figure covers at least this many packets and this long (or a second)
+MIN_REPORT_PACKETS = 20
+MIN_REPORT_S = 0.5
 EXT_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 
@@ -101,6 +103,15 @@ class Consumer:
         self._ext_level: int | None = None
         self._ext_abs: int | None = None
         self._ext_fixed: bytes | None = None  # the constant part of the extension block
+        # (extended highest sequence, cumulative lost, when) of the last report counted
+        self._loss_mark: tuple[int, int, float] | None = None
+        self._frame_open = False  # the last packet sent was not the end of a frame
+        # repairs: at most this many bits per second (None: no limit), set by the router
+        # from the subscriber's estimate
+        self.repair_bps: float | None = None
+        self._repair_tokens = 0.0
+        self._repair_at = 0.0
+        self.repairs_refused = 0
         self._send: Callable[[bytes], bool] = lambda data: False
         self._seq_offset = 0
         self._ts_offset = 0
@@ -199,9 +210,12 @@ class Consumer:
 
     # source selection
 
-    def set_source(self, producer: Producer | None) -> None:
+    def set_source(self, producer: Producer | None, *, drop_current: bool = False) -> None:
         """Feed this consumer from ``producer`` (None: nothing). Audio switches on the next
-        packet; video keeps the old source until the new one's next keyframe."""
+        packet; video keeps the old source until the new one's next keyframe, unless
+        ``drop_current``: a switch down because the subscriber's link is congested stops the
+        old (bigger) layer at once, so that the new layer's keyframe is not lost in the queue
+        the old one keeps full (the picture holds still until that keyframe)."""
         if producer is not None and producer.kind != self.kind:
             raise ValueError(f"{self!r} cannot consume {producer!r}")
         current = self.target or self.source
@@ -217,6 +231,11 @@ class Consumer:
             return
         if producer is self.source:
             return
+        if drop_current and self.source is not None and self.kind == "video":
+            self.source.consumers.discard(self)
+            self.source = None
+            if self._cache is not None:
+                self._cache.clear()  # repairs of the old layer would only refill the queue
         self.target = producer
         producer.consumers.add(self)
         if self.ready:
@@ -284,6 +303,7 @@ class Consumer:
             self._last_seq = seq
             self._last_ts = ts
             self._last_wall = now
+            self._frame_open = self.kind == "video" and not packet.marker
         if self._send(data):
             self.packets_sent += 1
             self.bytes_sent += len(payload)
@@ -327,12 +347,17 @@ class Consumer:
                 sent_at = self._sr_sent.get(report.lsr)
                 if sent_at is not None and report.dlsr:
                     self.rtt_s = max(0.0, time.time() - sent_at - report.dlsr / 65536)
+                loss = self._interval_loss(report.highest_sequence, report.packets_lost)
                 if self.on_feedback is not None and self.packets_sent > 0:
-                    self.on_feedback("loss", self.fraction_lost)
+                    if loss is not None:
+                        self.on_feedback("loss", loss)
                     if self.rtt_s is not None:
                         self.on_feedback("rtt", self.rtt_s)
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             self.nacks_received += 1
+            if self.on_feedback is not None:
+                # the fastest loss signal there is: a probe stops on it (bandwidth.py)
+                self.on_feedback("nack", float(len(packet.lost)))
             for seq in packet.lost:
                 await self._retransmit(seq)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI,
@@ -351,11 +376,48 @@ class Consumer:
                 if self.on_feedback is not None:
                     self.on_feedback("remb", float(bitrate))
 
+    def _interval_loss(self, highest: int, cumulative_lost: int) -> float | None:
+        """The loss since the last report that said something, from the cumulative counters
+        (RFC 3550 A.3), not the block's own ``fraction lost``: a browser sends a receiver
+        report with every NACK or PLI, so under congestion most reports cover a few
+        milliseconds with no packet expected, and their 0 % would hide the loss of the
+        others. None: too few packets since the last one to say anything yet."""
+        mark = self._loss_mark
+        now = time.monotonic()
+        if mark is None or highest < mark[0] or highest - mark[0] > 1 << 20:
+            self._loss_mark = (highest, cumulative_lost, now)
+            return None
+        expected = highest - mark[0]
+        if (expected < MIN_REPORT_PACKETS or now - mark[2] < MIN_REPORT_S) and \
+                now - mark[2] < 1.0:
+            return None
+        self._loss_mark = (highest, cumulative_lost, now)
+        if expected <= 0:
+            return None
+        return min(1.0, max(0.0, (cumulative_lost - mark[1]) / expected))
+
+    def _repair_allowed(self, size: int, now: float) -> bool:
+        """A token bucket for repairs (retransmissions): ``repair_bps``, at most half a
+        second's worth at once. Under congestion a receiver asks for everything it lost,
+        and answering it all would add the lost traffic to the queue that lost it."""
+        if self.repair_bps is None:
+            return True
+        rate = self.repair_bps / 8
+        self._repair_tokens = min(rate * 0.5,
+                                  self._repair_tokens + rate * (now - self._repair_at))
+        self._repair_at = now
+        if self._repair_tokens < size:
+            self.repairs_refused += 1
+            return False
+        self._repair_tokens -= size
+        return True
+
     async def _retransmit(self, seq: int) -> None:
         if self._cache is None:
             return
-        data = self._cache.get(seq, time.monotonic())
-        if data is None:
+        now = time.monotonic()
+        data = self._cache.get(seq, now)
+        if data is None or not self._repair_allowed(len(data), now):
             return
         if self.rtx_payload_type is not None:
             data = wrap_rtx(data, rtx_payload_type=self.rtx_payload_type,
@@ -364,23 +426,36 @@ class Consumer:
         if await aiortc_glue.send_rtp(self.transport, data):
             self.retransmitted += 1
 
-    async def send_padding(self, size: int) -> int:
-        """Send ``size`` bytes (about) of padding-only RTX packets: a bandwidth probe the
-        receiver counts but never plays. Returns the bytes sent."""
-        if not self.ready or self.closed or self.rtx_payload_type is None:
+    def send_padding(self, size: int) -> int:
+        """Send ``size`` bytes (about) of padding-only packets: a bandwidth probe the receiver
+        counts but never plays. They go on the media SSRC, in this consumer's own sequence
+        (the next media packet continues after them), because a browser counts them there:
+        its receiver reports then say what the probe cost, every second, even while no
+        video flows. (Padding on the RTX stream is not counted in the RTX report block, so
+        an audio-only subscriber, which reports audio every ~5 s, would leave a probe
+        without a verdict.) Returns the bytes sent."""
+        if not self.ready or self.closed or self.payload_type is None:
             return 0
+        if self._frame_open and self.source is not None:
+            return 0  # never inside a frame: a receiver assembles a frame from consecutive
+            # sequence numbers (the next tick will find it complete)
+        # after a frame left incomplete (the source was cut mid-frame), a timestamp of its own
+        timestamp = ts_add(self._last_ts, 1) if self._frame_open else self._last_ts
         sent = 0
-        extensions: list[tuple[int, bytes]] = []
         while sent < size:
             pad = min(255, max(16, size - sent))
-            if self._ext_abs is not None:
-                extensions = [(self._ext_abs, abs_send_time_now(time.time()))]
-            data = write_rtp(payload_type=self.rtx_payload_type,
-                             sequence_number=self._rtx_seq, timestamp=self._last_ts,
-                             ssrc=self.rtx_ssrc, payload=b"", extensions=extensions,
-                             padding=pad)
-            self._rtx_seq = seq_add(self._rtx_seq, 1)
-            if not await aiortc_glue.send_rtp(self.transport, data):
+            seq = seq_add(self._last_seq, 1)
+            # RFC 3550 5.1: the padding bit, and the count in the last byte
+            packet = bytearray(write_rtp_with(
+                payload_type=self.payload_type, sequence_number=seq, timestamp=timestamp,
+                ssrc=self.ssrc, payload=b"\x00" * (pad - 1) + bytes([pad]), marker=False,
+                extension_block=self._extensions(None)))
+            packet[0] |= 0x20
+            data = bytes(packet)
+            # media packets forwarded later continue after this one
+            self._last_seq = seq
+            self._seq_offset = (self._seq_offset + 1) & 0xFFFF
+            if not self._send(data):
                 break
             sent += len(data)
         self.padding_sent += sent

@@ -20,7 +20,6 @@ from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import (
-    RTCP_PSFB_APP,
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
     AnyRtcpPacket,
@@ -31,7 +30,6 @@ from aiortc.rtp import (
     RtcpRtpfbPacket,
     RtcpSrPacket,
     RtpPacket,
-    pack_remb_fci,
     unwrap_rtx,
 )
 
@@ -125,8 +123,6 @@ class Producer:
         # measured bitrate (bits/s on the wire, headers included), sampled by the router
         self.bitrate_bps = 0.0
         self._rate_mark: tuple[float, int, int] | None = None
-        # the most this publisher is asked to send on this track (REMB cap), None: no cap
-        self.max_bitrate_bps: int | None = None
 
     def __repr__(self) -> str:
         return f"Producer({self.id} {self.participant_id}/{self.source})"
@@ -187,11 +183,9 @@ class Producer:
                 ssrc=packet.ssrc,
             )
             if remb is not None:
+                # the delay-based estimate, for the figures; the REMB itself is the
+                # connection's (sfu/uplink.py): one value for all its tracks
                 self.remb_bps = remb[0]
-                if self.max_bitrate_bps is None:
-                    await self._send_rtcp(RtcpPsfbPacket(
-                        fmt=RTCP_PSFB_APP, ssrc=self._rtcp_ssrc, media_ssrc=0,
-                        fci=pack_remb_fci(remb[0], remb[1])))
 
         stats = self._stats.get(packet.ssrc)
         if stats is None:
@@ -305,17 +299,6 @@ class Producer:
                         jitter=stream.jitter, lsr=lsr, dlsr=dlsr))
                 if reports:
                     await self._send_rtcp(RtcpRrPacket(ssrc=self._rtcp_ssrc, reports=reports))
-                if self.max_bitrate_bps is not None and self.media_ssrc is not None:
-                    # a layer's ceiling, told every second and steady: an encoder may restart
-                    # (and send a keyframe) on every change it is told. Only a clearly
-                    # congested uplink (the delay-based estimate under half the ceiling)
-                    # lowers it.
-                    bitrate = self.max_bitrate_bps
-                    if self.remb_bps is not None and self.remb_bps < bitrate / 2:
-                        bitrate = max(30_000, int(self.remb_bps))
-                    await self._send_rtcp(RtcpPsfbPacket(
-                        fmt=RTCP_PSFB_APP, ssrc=self._rtcp_ssrc, media_ssrc=0,
-                        fci=pack_remb_fci(int(bitrate), [self.media_ssrc])))
         except asyncio.CancelledError:
             pass
         except Exception:
@@ -338,6 +321,14 @@ class Producer:
         else:
             self._rate_mark = mark
         return self.bitrate_bps
+
+    def packet_counts(self) -> tuple[int, int]:
+        """(packets expected, packets received) so far on the media SSRC (RTX repairs
+        count as received)."""
+        stream = self._stats.get(self.media_ssrc) if self.media_ssrc is not None else None
+        if stream is None or stream.max_seq is None:
+            return 0, 0
+        return stream.packets_expected, stream.packets_received
 
     def loss(self) -> tuple[int, int]:
         """(packets expected, packets lost) over the producer's lifetime, media SSRC."""

@@ -23,10 +23,12 @@ from .consumer import Consumer
 from .producer import Producer
 from .slots import Candidate, assign_seats, rank
 from .transport import Transport
+from .uplink import Uplink
 
 logger = logging.getLogger(__name__)
 
 SlotsListener = Callable[[str, list[dict[str, Any]]], None]
+UplinkListener = Callable[[str, str, float], None]  # participant, level, loss
 SPEAKER_HOLD_S = 1.5  # a seat changes hands only after the new voice was heard this recently
 
 
@@ -55,6 +57,7 @@ class Subscription:
     video_allowed: bool = True
     last_allocation_bps: float = 0.0
     probe_bps: float = 0.0  # padding to send on top of the media while probing
+    padding_owed: float = 0.0  # bytes of probe padding not sent yet
     cut_since: dict[str, float] = field(default_factory=dict)  # video slot -> asked to cut
 
     def feedback(self, kind: str, value: float) -> None:
@@ -65,14 +68,16 @@ class Subscription:
             self.estimate.on_remb(value, now, self.last_allocation_bps or None)
         elif kind == "rtt":
             self.estimate.on_rtt(value)
+        elif kind == "nack":
+            self.estimate.on_nack(int(value), now)
 
 
 # the camera's layers, low to high; a publisher may send only "camera"
 CAMERA_LAYERS = ("camera-low", "camera")
-# what each publisher is asked to send at most (REMB towards it): 640x360 near 600 kbit/s,
-# 320x180 near 150 kbit/s
-LAYER_CAPS_BPS = {"camera-low": 150_000, "camera": 600_000, "screen": 1_500_000}
 ALLOCATION_INTERVAL_S = 0.5
+REPAIR_SHARE = 0.2  # retransmissions to a subscriber: at most this share of its estimate
+REPAIR_MIN_BPS = 32_000
+TRICKLE_BYTES = 40  # padding for feedback while no video flows: about 2.5 kbit/s
 AUDIO_ONLY_AFTER_S = 2.0
 
 
@@ -93,6 +98,7 @@ class Router:
         self._arrivals = itertools.count()
         self._ids = itertools.count(1)
         self._listeners: list[SlotsListener] = []
+        self._uplink_listeners: list[UplinkListener] = []
         self._speaker_task: asyncio.Task[None] | None = None
         self._allocation_task: asyncio.Task[None] | None = None
         self._probe_task: asyncio.Task[None] | None = None
@@ -114,6 +120,29 @@ class Router:
 
     def on_slots(self, listener: SlotsListener) -> None:
         self._listeners.append(listener)
+
+    def on_uplink(self, listener: UplinkListener) -> None:
+        self._uplink_listeners.append(listener)
+
+    def uplink_changed(self, uplink: Uplink) -> None:
+        """A publisher's uplink level changed: re-feed every subscriber from the layers it
+        still sends (a dropped layer's consumers move to the low one on its keyframe), and
+        tell the publisher."""
+        if self.closed:
+            return
+        self.reassign_all()
+        for listener in self._uplink_listeners:
+            try:
+                listener(uplink.participant_id, uplink.level, uplink.last_loss)
+            except Exception:
+                logger.exception("%s uplink listener failed", self._log_prefix)
+
+    def uplink_of(self, participant_id: str) -> Uplink | None:
+        for transport in self.transports.values():
+            if transport.participant_id == participant_id and transport.uplink is not None \
+                    and not transport.closed:
+                return transport.uplink
+        return None
 
     def _emit_slots(self, participant_id: str) -> None:
         payload = self.slots_of(participant_id)
@@ -172,7 +201,6 @@ class Router:
 
     def producer_added(self, producer: Producer) -> None:
         self.producers[producer.id] = producer
-        producer.max_bitrate_bps = LAYER_CAPS_BPS.get(producer.source)
         if producer.source == "mic":
             producer.set_forwarding(self.audio_gate is None
                                     or self.audio_gate(producer.participant_id))
@@ -250,8 +278,12 @@ class Router:
         self.run_allocation(sub, time.monotonic())
 
     def camera_layers(self, participant_id: str) -> list[Producer]:
+        """The camera layers a participant sends, low → high, less those its uplink level
+        dropped."""
         sources = self.producers_of(participant_id)
-        return [sources[name] for name in CAMERA_LAYERS if name in sources]
+        uplink = self.uplink_of(participant_id)
+        return [sources[name] for name in CAMERA_LAYERS
+                if name in sources and (uplink is None or uplink.keeps(name))]
 
     def pin(self, participant_id: str, pinned: str | None) -> None:
         sub = self.subscriptions.get(participant_id)
@@ -298,10 +330,17 @@ class Router:
             camera = layers[min(chosen, len(layers) - 1)] if chosen is not None and layers \
                 else None
             video.layer = chosen if camera is not None else None
-            for consumer, source in ((audio, sources.get("mic")), (video, camera)):
-                if consumer.feeding is not source:
-                    consumer.set_source(source)
-                    changed = True
+            # a switch down between one participant's layers is the link being congested:
+            # the old layer stops at once
+            current = video.feeding
+            down = (camera is not None and current is not None and current in layers
+                    and layers.index(camera) < layers.index(current))
+            if video.feeding is not camera:
+                video.set_source(camera, drop_current=down)
+                changed = True
+            if audio.feeding is not sources.get("mic"):
+                audio.set_source(sources.get("mic"))
+                changed = True
         if sub.channel_slot is not None:
             source = self._channel_source(sub)
             if sub.channel_slot.feeding is not source:
@@ -412,7 +451,13 @@ class Router:
                                        sub.layers.get(sub.screen.id, 0)))
         result = allocate(estimate, audio_bps, wants, video_allowed=sub.video_allowed)
         sub.last_allocation_bps = result.spent_bps
-        sub.estimate.probe_for(result.wanted_bps, now)
+        # repairs get a share of the link on top of what the allocation spends
+        repair_bps = max(REPAIR_MIN_BPS, REPAIR_SHARE * estimate)
+        for _, video in sub.seats:
+            video.repair_bps = repair_bps
+        if sub.screen is not None:
+            sub.screen.repair_bps = repair_bps
+        sub.estimate.probe_for(result.wanted_bps, now, result.spent_bps)
         target = sub.estimate.probe_target
         sub.probe_bps = max(0.0, target - result.spent_bps) if target is not None else 0.0
         changed = False
@@ -420,31 +465,55 @@ class Router:
             current = sub.layers.get(key, "unset")
             if layer is None and isinstance(current, int) and sub.video_allowed:
                 # cutting a picture altogether is the drastic step: only when the allocation
-                # has asked for it for AUDIO_ONLY_AFTER_S (a lower layer happens at once)
+                # has asked for it for AUDIO_ONLY_AFTER_S; meanwhile the lowest layer (a
+                # lower layer happens at once)
                 since = sub.cut_since.setdefault(key, now)
-                if now - since < AUDIO_ONLY_AFTER_S:
-                    continue
-            sub.cut_since.pop(key, None)
+                lowest = next((w.layers[0] for w in wants if w.key == key), 0.0)
+                # a link that collapsed (the estimate under half what the lowest layer and
+                # the audio take) is cut at once: waiting floods it for two seconds
+                collapsed = estimate < 0.5 * (lowest + audio_bps)
+                if now - since < AUDIO_ONLY_AFTER_S and not collapsed:
+                    layer = 0
+            else:
+                sub.cut_since.pop(key, None)
             if current != layer:
                 sub.layers[key] = layer
                 changed = True
+                sub.estimate.note(now, f"{key} layer {current} -> {layer} "
+                                       f"(estimate {int(estimate)})")
         if changed:
             self.reassign(sub.participant_id)
 
     async def _run_probing(self) -> None:
-        """Every 20 ms, the padding each probing subscriber is owed, on a video consumer's
-        RTX stream."""
+        """Every 20 ms, the padding each probing subscriber is owed, on a video consumer
+        (on its media SSRC, between frames: a tick that finds a frame half sent leaves its
+        share to the next). A subscriber that receives no video at all gets a trickle of
+        padding (a small packet every 250 ms), so that its browser's video receiver reports
+        say what the link does every second (audio is reported only every ~5 s)."""
         tick = 0.02
+        trickle_every = int(0.25 / tick)
+        n = 0
         try:
             while True:
                 await asyncio.sleep(tick)
+                n += 1
                 for sub in list(self.subscriptions.values()):
-                    if sub.probe_bps <= 0:
+                    carrier = next((v for _, v in sub.seats if v.ready), None)
+                    if carrier is None:
                         continue
-                    carrier = next((v for _, v in sub.seats if v.ready
-                                    and v.rtx_payload_type is not None), None)
-                    if carrier is not None:
-                        await carrier.send_padding(int(sub.probe_bps * tick / 8))
+                    if sub.probe_bps > 0 and sub.estimate.probe_verdict(time.monotonic()) \
+                            == "failed":
+                        sub.probe_bps = 0.0  # stop at once: the link is full
+                    if sub.probe_bps > 0:
+                        # owed bytes carry over a skipped tick, at most 100 ms worth
+                        sub.padding_owed = min(sub.padding_owed + sub.probe_bps * tick / 8,
+                                               sub.probe_bps * 0.1 / 8)
+                        sub.padding_owed -= carrier.send_padding(int(sub.padding_owed))
+                    else:
+                        sub.padding_owed = 0.0
+                        if n % trickle_every == 0 and sub.video_allowed and not any(
+                                v.source is not None for _, v in sub.seats):
+                            carrier.send_padding(TRICKLE_BYTES)
         except asyncio.CancelledError:
             pass
         except Exception:

@@ -55,11 +55,13 @@ def media_lines(text: str) -> list[MediaLine]:
     return out
 
 
-def set_codec_parameters(text: str, codec: str, parameters: dict[str, int | str]) -> str:
+def set_codec_parameters(text: str, codec: str, parameters: dict[str, int | str],
+                         ptime: int | None = None) -> str:
     """Replace the ``a=fmtp`` parameters of every payload type of ``codec`` (e.g. "opus") in
     a description we send, adding the line when there is none. What a receiver puts in its
     fmtp is what the sender's encoder follows (RFC 7587 for Opus: useinbandfec, usedtx,
-    maxaveragebitrate, stereo)."""
+    maxaveragebitrate, stereo). ``ptime``: the packet duration (ms) we want to receive,
+    ``a=ptime`` (RFC 4566) in each m-section carrying the codec, replacing any there."""
     lines = text.splitlines()
     payload_types = set()
     for line in lines:
@@ -72,9 +74,13 @@ def set_codec_parameters(text: str, codec: str, parameters: dict[str, int | str]
     for line in lines:
         if line.startswith("a=fmtp:") and line[len("a=fmtp:"):].split(" ")[0] in payload_types:
             continue
+        if ptime is not None and line.startswith("a=ptime:"):
+            continue
         out.append(line)
         if line.startswith("a=rtpmap:"):
             pt = line[len("a=rtpmap:"):].split(" ")[0]
             if pt in payload_types:
                 out.append(f"a=fmtp:{pt} {fmtp}")
+                if ptime is not None:
+                    out.append(f"a=ptime:{ptime}")
     return "\r\n".join(out) + "\r\n"

@@ -19,6 +19,7 @@ from . import aiortc_glue
 from .consumer import Consumer
 from .producer import Producer
 from .sdp import SdpError, drop_mdns_candidates, media_lines, set_codec_parameters
+from .uplink import Uplink
 
 if TYPE_CHECKING:
     from .router import Router, Subscription
@@ -55,6 +56,7 @@ class Transport:
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
         self.subscription: Subscription | None = None
+        self.uplink: Uplink | None = None  # publish: the connection's REMB and level
         self.closed = False
         self._negotiated = False
         self._close_task: asyncio.Task[None] | None = None
@@ -77,9 +79,11 @@ class Transport:
     # publish
 
     async def answer_publish(self, offer_sdp: str, sources: dict[str, str],
-                             opus: dict[str, int | str] | None = None) -> str:
+                             opus: dict[str, int | str] | None = None,
+                             opus_ptime: int | None = None) -> str:
         """Answer a publisher's offer; each m-line named in ``sources`` becomes a producer.
-        ``opus``: the fmtp parameters the publisher's Opus encoder is to follow."""
+        ``opus``: the fmtp parameters the publisher's Opus encoder is to follow;
+        ``opus_ptime``: the packet duration it is asked for (ms)."""
         if self.direction != "publish" or self._negotiated:
             raise SdpError("this transport is not waiting for a publish offer")
         lines = media_lines(offer_sdp)
@@ -117,11 +121,15 @@ class Transport:
             self.producers[producer.id] = producer
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
+        self.uplink = Uplink(participant_id=self.participant_id, producers=self.producers,
+                             dtls_transport=transceivers[0][0].receiver.transport,
+                             on_level=self.router.uplink_changed)
         for producer in self.producers.values():
             self.router.producer_added(producer)
+        self.uplink.start()
         answer_sdp = str(self.pc.localDescription.sdp)
         if opus:
-            answer_sdp = set_codec_parameters(answer_sdp, "opus", opus)
+            answer_sdp = set_codec_parameters(answer_sdp, "opus", opus, ptime=opus_ptime)
         return answer_sdp
 
     # subscribe
@@ -201,6 +209,8 @@ class Transport:
         if self.closed:
             return
         self.closed = True
+        if self.uplink is not None:
+            await self.uplink.close()
         for producer in list(self.producers.values()):
             await producer.close()
         for consumer in list(self.consumers.values()):

@@ -21,7 +21,16 @@ from aiortc import MediaStreamTrack, RTCSessionDescription
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from aiortc.rtcrtpreceiver import NackGenerator
-from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket, RtpPacket, unwrap_rtx
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_RTPFB_NACK,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+    unwrap_rtx,
+)
 from av import AudioFrame, VideoFrame
 
 from sfu import aiortc_glue
@@ -93,8 +102,19 @@ class PatternTrack(VideoStreamTrack):
         self.noise = noise
         self._rng = np.random.default_rng(7)
         self._n = 0
+        self._running = asyncio.Event()
+        self._running.set()
+
+    def pause(self, paused: bool) -> None:
+        """Stop (or resume) producing frames: the sender sends nothing meanwhile, as a
+        browser's sender with ``active: false`` does."""
+        if paused:
+            self._running.clear()
+        else:
+            self._running.set()
 
     async def recv(self) -> VideoFrame:
+        await self._running.wait()
         pts, time_base = await self.next_timestamp()
         if self.noise:
             if self._n == 0:
@@ -142,6 +162,31 @@ def seq_span(seqs: set[int]) -> int:
     return values[-1] - values[0] + 1
 
 
+# what a browser's sendEncodings.maxBitrate asks of each camera layer (web/static/protocol.js)
+LAYER_MAX_BITRATE = {"camera": 600_000, "camera-low": 150_000}
+
+
+def cap_sender_bitrate(sender: Any, max_bps: int) -> None:
+    """Give an aiortc sender a browser's ``maxBitrate``: the SFU's REMB is the ceiling of the
+    whole connection (sfu/uplink.py), which a browser shares out under each encoding's own
+    maximum; aiortc would hand the whole ceiling to every encoder it names."""
+    handle = sender._handle_rtcp_packet
+
+    async def capped(packet: Any) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                bitrate, ssrcs = 0, []
+            if bitrate:
+                packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=packet.ssrc,
+                                        media_ssrc=packet.media_ssrc,
+                                        fci=pack_remb_fci(min(bitrate, max_bps), ssrcs))
+        await handle(packet)
+
+    sender._handle_rtcp_packet = capped
+
+
 class TestPeer:
     """One participant: a Socket.IO connection to /room and /media, and aiortc connections."""
 
@@ -160,6 +205,10 @@ class TestPeer:
         self.taps: dict[str, SlotTap] = {}
         self.tracks: dict[str, MediaStreamTrack] = {}
         self.slot_changes = asyncio.Event()
+        # source -> published track; the uplink level (/media uplink) pauses camera layers
+        # as the web client does
+        self.published: dict[str, MediaStreamTrack] = {}
+        self.uplink_level = "full"
         for ns in ("/room", "/media", "/floor", "/interpretation"):
             self.sio.on("*", self._make_catch_all(ns), namespace=ns)
 
@@ -169,7 +218,22 @@ class TestPeer:
             if event == "slots":
                 self.slots = data["slots"]
                 self.slot_changes.set()
+            elif event == "uplink" and ns == "/media":
+                self.follow_uplink(str(data["level"]))
         return handler
+
+    def follow_uplink(self, level: str) -> None:
+        """Do what the server asks of this publisher's uplink: ``full`` sends every layer,
+        ``low`` only ``camera-low``, ``audio`` no camera (web/static/protocol.js does the
+        same with ``encodings[].active``)."""
+        self.uplink_level = level
+        keep = {"full": {"camera", "camera-low"}, "low": {"camera-low"}, "audio": set()}[level]
+        if "camera-low" not in self.published and level == "low":
+            keep = {"camera"}
+        for source in ("camera", "camera-low"):
+            track = self.published.get(source)
+            if isinstance(track, PatternTrack):
+                track.pause(source not in keep)
 
     async def connect(self) -> None:
         await self.sio.connect(self.base_url, namespaces=["/room", "/media", "/floor",
@@ -230,6 +294,10 @@ class TestPeer:
             order.append((pc.addTransceiver(video_low, direction="sendonly"), "camera-low"))
         if screen is not None:
             order.append((pc.addTransceiver(screen, direction="sendonly"), "screen"))
+        self.published = {s: t.sender.track for t, s in order}
+        for transceiver, source in order:
+            if source in LAYER_MAX_BITRATE:
+                cap_sender_bitrate(transceiver.sender, LAYER_MAX_BITRATE[source])
         await pc.setLocalDescription(await pc.createOffer())
         sources_by_mid = {t.mid: s for t, s in order}
         del sources

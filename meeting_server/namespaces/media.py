@@ -26,9 +26,13 @@ class MediaNamespace(MeetingNamespace):
         super().__init__("/media", meetings)
         self.media = media
         media.slots_sink = self._send_slots
+        media.uplink_sink = self._send_uplink
 
     def _send_slots(self, participant_id: str, slots: list[dict[str, Any]]) -> None:
         self.sink("", "slots", {"slots": slots}, [participant_id])
+
+    def _send_uplink(self, participant_id: str, payload: dict[str, Any]) -> None:
+        self.sink("", "uplink", payload, [participant_id])
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         participant = self.meetings.participant(self.session_of(sid))

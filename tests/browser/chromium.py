@@ -84,7 +84,8 @@ def write_namespace_wrapper(directory: Path, namespace: BrowserNamespace) -> Pat
 
 
 def chromium_flags(
-    *, fake_audio: Path | None = None, secure_origin: str | None = None
+    *, fake_audio: Path | None = None, secure_origin: str | None = None,
+    fake_video: Path | None = None,
 ) -> list[str]:
     """Command-line flags for one test browser.
 
@@ -96,6 +97,8 @@ def chromium_flags(
     flags.append("--disable-features=" + ",".join(DISABLED_FEATURES))
     if fake_audio is not None:
         flags.append(f"--use-file-for-fake-audio-capture={fake_audio}")
+    if fake_video is not None:
+        flags.append(f"--use-file-for-fake-video-capture={fake_video}")
     if secure_origin is not None:
         flags.append(f"--unsafely-treat-insecure-origin-as-secure={secure_origin}")
     return flags
@@ -107,6 +110,7 @@ async def launch_in_namespace(
     wrapper: Path,
     user_data_dir: Path,
     fake_audio: Path | None,
+    fake_video: Path | None = None,
     secure_origin: str | None,
     headless: bool = True,
     viewport: ViewportSize | None = None,
@@ -117,7 +121,8 @@ async def launch_in_namespace(
         str(user_data_dir),
         executable_path=str(wrapper),
         headless=headless,
-        args=chromium_flags(fake_audio=fake_audio, secure_origin=secure_origin),
+        args=chromium_flags(fake_audio=fake_audio, secure_origin=secure_origin,
+                            fake_video=fake_video),
         viewport=viewport or {"width": 1280, "height": 800},
         # Playwright's own temporary profile is not used: ours lives in the test's tmp_path.
     )

@@ -50,9 +50,13 @@ def remove_stale_namespaces() -> list[str]:
     ).stdout
     for line in listing.splitlines():
         name = line.split()[0] if line.split() else ""
-        if not (name.startswith(PREFIX) and name[len(PREFIX) :].isdigit()):
+        if name.startswith(PREFIX) and name[len(PREFIX) :].isdigit():
+            pid = name[len(PREFIX) :]
+        elif name.startswith("rsts") and name[4:].partition("x")[0].isdigit():
+            pid = name[4:].partition("x")[0]  # a ShapedNamespace
+        else:
             continue
-        if Path(f"/proc/{name[len(PREFIX) :]}").exists():
+        if Path(f"/proc/{pid}").exists():
             continue  # that run is still alive (or the pid was reused): leave it
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
         removed.append(name)
@@ -107,3 +111,93 @@ class BrowserNamespace:
 
     def exec_prefix(self) -> list[str]:
         return ["ip", "netns", "exec", self.name]
+
+
+SHAPED_PREFIX = "rsts"
+
+
+@dataclass
+class ShapedNamespace:
+    """One more namespace for a browser whose link is shaped (``tc tbf``) on its own veth
+    pair, joined to the test's server address only.
+
+    The namespace side (10.214.X.2) has a single route: to ``server_address`` (an address of
+    the root namespace, e.g. the browser namespace's 10.213.Y.1) through its veth. The root
+    namespace answers over the veth's connected subnet, so everything between this browser
+    and the server crosses this pair and nothing else does: shaping the root side's egress
+    shapes the browser's downlink, the namespace side's egress its uplink. Names carry the pid
+    and a counter (``rsts<pid>x<n>``, interfaces ``rth…``/``rtn…``)."""
+
+    name: str
+    host_if: str
+    ns_if: str
+    host_address: str
+    ns_address: str
+
+    _count = 0
+
+    @classmethod
+    def create(cls, server_address: str) -> ShapedNamespace:
+        cls._count += 1
+        pid = os.getpid()
+        n = cls._count
+        used = _ip("-o", "-4", "addr", "show").stdout
+        subnet = next(x for x in range(20, 250) if f"10.214.{x}." not in used)
+        ns = cls(
+            name=f"{SHAPED_PREFIX}{pid}x{n}",
+            host_if=f"rth{pid % 100000}x{n}",
+            ns_if=f"rtn{pid % 100000}x{n}",
+            host_address=f"10.214.{subnet}.1",
+            ns_address=f"10.214.{subnet}.2",
+        )
+        try:
+            ns._setup(server_address)
+        except BaseException:
+            ns.destroy()
+            raise
+        return ns
+
+    def _setup(self, server_address: str) -> None:
+        subprocess.run(
+            ["ip", "netns", "add", self.name], check=True, capture_output=True, text=True
+        )
+        _ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
+        _ip("link", "set", self.ns_if, "netns", self.name)
+        _ip("addr", "add", f"{self.host_address}/24", "dev", self.host_if)
+        _ip("link", "set", self.host_if, "up")
+        _ip("addr", "add", f"{self.ns_address}/24", "dev", self.ns_if, netns=self.name)
+        _ip("link", "set", self.ns_if, "up", netns=self.name)
+        _ip("link", "set", "lo", "up", netns=self.name)
+        _ip("route", "add", f"{server_address}/32", "dev", self.ns_if, netns=self.name)
+
+    @staticmethod
+    def _tbf(*prefix: str, dev: str, kbit: int | None) -> None:
+        subprocess.run([*prefix, "tc", "qdisc", "del", "dev", dev, "root"],
+                       check=False, capture_output=True)
+        if kbit is not None:
+            # a 100 ms queue, as a real access link's buffer; a small burst (one token
+            # bucket of 4 KB) so the rate holds over tens of milliseconds
+            subprocess.run([*prefix, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate",
+                            f"{kbit}kbit", "burst", "4kb", "latency", "100ms"],
+                           check=True, capture_output=True, text=True)
+
+    def shape_downlink(self, kbit: int | None) -> None:
+        """Limit what reaches the browser to ``kbit`` kbit/s (None: unshaped)."""
+        self._tbf(dev=self.host_if, kbit=kbit)
+
+    def downlink_stats(self) -> str:
+        """What the downlink's queue has sent and dropped so far (``tc -s``)."""
+        out = subprocess.run(["tc", "-s", "qdisc", "show", "dev", self.host_if],
+                             check=False, capture_output=True, text=True).stdout
+        return " ".join(out.split())
+
+    def shape_uplink(self, kbit: int | None) -> None:
+        """Limit what the browser sends to ``kbit`` kbit/s (None: unshaped)."""
+        self._tbf(*self.exec_prefix(), dev=self.ns_if, kbit=kbit)
+
+    def exec_prefix(self) -> list[str]:
+        return ["ip", "netns", "exec", self.name]
+
+    def destroy(self) -> None:
+        _ip("link", "del", self.host_if, check=False)
+        subprocess.run(["ip", "netns", "del", self.name], check=False, capture_output=True)

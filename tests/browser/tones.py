@@ -28,3 +28,30 @@ def write_tone_wav(
         out.setframerate(SAMPLE_RATE)
         out.writeframes(samples.tobytes())
     return path
+
+
+def write_camera_y4m(
+    path: Path, *, width: int = 640, height: int = 360, fps: int = 30, seconds: float = 4.0
+) -> Path:
+    """Write a Y4M video for Chromium's fake camera (`--use-file-for-fake-video-capture`)
+    that costs an encoder what a real camera does: a textured picture panning steadily
+    (predictable, as a camera's scene is) with fresh grain in every frame (as a sensor's
+    noise). Chromium's built-in fake camera, a flat frame with a moving dot, compresses to a
+    fraction of a real camera's bitrate, so a 640x360 layer never needs its 600 kbit/s."""
+    rng = np.random.default_rng(11)
+    small = rng.integers(16, 236, (height // 4, 2 * width // 4), dtype=np.uint8)
+    texture = np.repeat(np.repeat(small, 4, axis=0), 4, axis=1)
+    chroma = np.full((height // 2) * (width // 2), 128, np.uint8).tobytes()
+    frames = max(1, round(fps * seconds))
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for n in range(frames):
+            shift = (n * 3) % width
+            luma = np.ascontiguousarray(texture[:, shift:shift + width])
+            grain = rng.integers(0, 2, luma.shape, dtype=np.uint8) * 6
+            luma = np.clip(luma.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+            out.write(b"FRAME\n")
+            out.write(luma.tobytes())
+            out.write(chroma)
+            out.write(chroma)
+    return path

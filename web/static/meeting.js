@@ -13,6 +13,8 @@
  *   - `room`              the RoomView once joined (its `mixer`, `people`, consoles)
  *   - `mix()`             what the mixer plays: dominant frequency of the mix and the level
  *                         of every route after its gain (diagnostics.js `mixerReport`)
+ *   - `quality()`         the latest connection-quality sample (quality.js) as plain objects:
+ *                         `{local, participants: {id: rating}, slots: {mid: rate}, link}`
  */
 
 import { MeetingClient } from "./protocol.js";
@@ -41,6 +43,12 @@ const hook = {
   /** @type {RoomView | null} */
   room: null,
   mix: () => (hook.room ? mixerReport(hook.room.mixer) : null),
+  quality: () => {
+    const sample = hook.room?.quality.latest;
+    if (!sample) return null;
+    const { local, link } = sample;
+    return { local, link, participants: Object.fromEntries(sample.participants), slots: Object.fromEntries(sample.slots) };
+  },
 };
 /** @type {any} */ (window).rostrum = hook;
 

@@ -13,11 +13,14 @@
  * - `presence`         `{event: "joined"|"left"|"updated", participant}` someone else changed
  * - `participants`     `{participants}` the list after any change (self included)
  * - `slots`            `{slots: SlotView[]}` after the subscribe negotiation and on each `slots`
- * - `slot`             `{slot: SlotView}` for each slot whose source changed
+ * - `slot`             `{slot: SlotView}` for each slot whose source or layer changed
  * - `connectionstate`  `{which: "signaling"|"publish"|"subscribe", state}` on every change
  * - `disconnected`     `{reason, ended}` the signaling connection is gone (the server dropped
  *                      us; `ended`: after `removed` / `meeting-ended`, so expected)
  * - `mictrack`         `{track}` the published microphone track was replaced (setOriginalSound)
+ * - `video`            `{enabled}` the listener's "low bandwidth" switch changed (setVideoEnabled)
+ * - `uplink`           `{level, loss}` the SFU changed what this publisher sends ("full",
+ *                      "low": the camera's low layer only, "audio": no camera); applied already
  * - `floor`            `{state: FloorState, mayManage}` after every change of the floor
  * - `floor-expired`    `{participantId, name, closed}` (managers) the speaking time ran out
  * - `hands-results`    `Question` with `answers` (managers) after each answer
@@ -51,15 +54,23 @@ import { Manager } from "/vendor/socket.io.esm.min.js";
  */
 
 /**
+ * What a publisher sends: the microphone, the camera's two layers (`camera` the high one,
+ * `camera-low` a clone scaled to a quarter of the pixels), a screen.
+ * @typedef {"mic" | "camera" | "camera-low" | "screen"} Source
+ */
+
+/**
  * A receiving slot as the server describes it (docs/protocol.md, `Slot`). The channel slot
- * (`purpose: "channel"`) adds the chosen `channel` and `original` (it carries the floor).
+ * (`purpose: "channel"`) adds the chosen `channel` and `original` (it carries the floor); a
+ * video slot adds `layer`, the source it receives now (null: nothing fits, or video is off).
  * @typedef {object} Slot
  * @property {string} mid
  * @property {"audio" | "video"} kind
  * @property {"seat" | "screen" | "channel"} purpose
  * @property {number} [seat]
  * @property {string | null} participantId
- * @property {"mic" | "camera" | "screen" | null} source
+ * @property {Source | null} source
+ * @property {"camera" | "camera-low" | "screen" | null} [layer]
  * @property {string} [channel]
  * @property {boolean} [original]
  */
@@ -70,21 +81,45 @@ import { Manager } from "/vendor/socket.io.esm.min.js";
  */
 
 /**
- * Receive statistics of one slot (from its receiver's `inbound-rtp` report).
+ * Receive statistics of one slot (from its `inbound-rtp` report; zeros before any packet).
+ * Counters are cumulative: a rate is the difference of two samples.
  * @typedef {object} SlotStats
  * @property {string} mid
  * @property {"audio" | "video"} kind
+ * @property {"seat" | "screen" | "channel"} purpose
+ * @property {number | undefined} seat
  * @property {string | null} participantId
+ * @property {"camera" | "camera-low" | "screen" | null} layer video: the layer announced in `slots`
  * @property {number} packetsReceived
  * @property {number} packetsLost
  * @property {number} bytesReceived
  * @property {number} framesDecoded
  * @property {number} frameWidth
  * @property {number} frameHeight
+ * @property {number | null} framesPerSecond decoded frames per second (video), when known
  * @property {number} pliCount
  * @property {number} nackCount
- * @property {number} jitter
+ * @property {number} jitter seconds
  * @property {number | null} audioLevel
+ */
+
+/**
+ * The subscribe connection's link, from its selected `candidate-pair` (fields the browser
+ * does not report are null).
+ * @typedef {object} LinkStats
+ * @property {string} state the subscribe connection's `connectionState`
+ * @property {number | null} currentRoundTripTime seconds
+ * @property {number | null} availableIncomingBitrate bits per second
+ * @property {number | null} availableOutgoingBitrate bits per second
+ * @property {number} bytesReceived
+ */
+
+/**
+ * One sample of what this listener receives.
+ * @typedef {object} ReceptionStats
+ * @property {number} at `performance.now()` when taken, milliseconds
+ * @property {SlotStats[]} slots
+ * @property {LinkStats | null} link null before the subscribe connection exists
  */
 
 /** @typedef {"signaling" | "publish" | "subscribe"} ConnectionName */
@@ -226,6 +261,27 @@ export class ServerClock {
 const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 const DEFAULT_GATHER_TIMEOUT_MS = 10_000;
 
+/**
+ * The camera's two layers (docs/architecture.md, "Adaptive bitrate"): the SFU gives each
+ * listener the one their downlink carries. `camera-low` is a clone of the camera track, scaled
+ * to a quarter of the pixels (half the width and half the height). Each layer keeps its size
+ * (`maintain-resolution`): under CPU or bandwidth pressure the encoder lowers the frame rate
+ * instead of shrinking the picture, so the high layer never turns into a copy of the low one
+ * (Chromium's default, "balanced", was seen sending both at 320x180 on a loaded machine).
+ * @type {ReadonlyArray<{source: "camera" | "camera-low", encoding: RTCRtpEncodingParameters}>}
+ */
+export const CAMERA_LAYERS = [
+  { source: "camera", encoding: { maxBitrate: 600_000 } },
+  { source: "camera-low", encoding: { maxBitrate: 150_000, scaleResolutionDownBy: 2 } },
+];
+
+/**
+ * What the SFU lets a publisher send, from its uplink's loss (docs/protocol.md, `uplink`).
+ * @typedef {"full" | "low" | "audio"} UplinkLevel
+ */
+/** @type {ReadonlyArray<UplinkLevel>} */
+const UPLINK_LEVELS = ["full", "low", "audio"];
+
 /** An error answered by the server (`{ok: false, error: {code, message}}`) or met on the way. */
 export class ProtocolError extends Error {
   /**
@@ -319,6 +375,55 @@ function preferCodec(transceiver, codecName) {
 }
 
 /**
+ * Ask a video sender to keep its resolution and lower its frame rate under pressure. A
+ * browser without `degradationPreference` keeps its own default.
+ * @param {RTCRtpSender} sender
+ */
+async function keepResolution(sender) {
+  try {
+    const parameters = /** @type {RTCRtpSendParameters & {degradationPreference?: string}} */ (sender.getParameters());
+    if (parameters.degradationPreference === "maintain-resolution") return;
+    parameters.degradationPreference = "maintain-resolution";
+    await sender.setParameters(parameters);
+  } catch (err) {
+    console.warn("rostrum: degradationPreference: %o", err);
+  }
+}
+
+/** @param {unknown} value @returns {number | null} */
+function numberOrNull(value) {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/**
+ * A slot's statistics from its `inbound-rtp` report (zeros before the first packet).
+ * @param {Slot} slot
+ * @param {any} inbound
+ * @returns {SlotStats}
+ */
+function slotStats(slot, inbound) {
+  return {
+    mid: slot.mid,
+    kind: slot.kind,
+    purpose: slot.purpose,
+    seat: slot.seat,
+    participantId: slot.participantId,
+    layer: slot.kind === "video" ? slot.layer ?? null : null,
+    packetsReceived: inbound?.packetsReceived ?? 0,
+    packetsLost: inbound?.packetsLost ?? 0,
+    bytesReceived: inbound?.bytesReceived ?? 0,
+    framesDecoded: inbound?.framesDecoded ?? 0,
+    frameWidth: inbound?.frameWidth ?? 0,
+    frameHeight: inbound?.frameHeight ?? 0,
+    framesPerSecond: numberOrNull(inbound?.framesPerSecond),
+    pliCount: inbound?.pliCount ?? 0,
+    nackCount: inbound?.nackCount ?? 0,
+    jitter: inbound?.jitter ?? 0,
+    audioLevel: inbound?.audioLevel ?? null,
+  };
+}
+
+/**
  * The audio-processing part of a track's settings.
  * @param {MediaTrackSettings} settings
  */
@@ -344,6 +449,19 @@ export class MeetingClient extends EventTarget {
   #subscribePc = null;
   /** @type {MediaStream | null} */
   #published = null;
+  /**
+   * The camera's senders: layer → its sender and the track it sends while the camera is on.
+   * @type {Map<"camera" | "camera-low", {sender: RTCRtpSender, track: MediaStreamTrack}>}
+   */
+  #cameraSenders = new Map();
+  /** The low layer's clone of the camera track (ours to stop). @type {MediaStreamTrack | null} */
+  #cameraClone = null;
+  /** What the SFU lets this publisher send (`/media` `uplink`). @type {UplinkLevel} */
+  #uplinkLevel = "full";
+  /** The listener wants video (false: the "low bandwidth" switch, audio and documents only). */
+  #videoEnabled = true;
+  /** The subscribe negotiation has completed: `/media` `video` may be sent. */
+  #subscribed = false;
   /** mid → receiver of the subscribe connection @type {Map<string, RTCRtpReceiver>} */
   #receivers = new Map();
   /** mid → slot as last announced @type {Map<string, Slot>} */
@@ -407,6 +525,11 @@ export class MeetingClient extends EventTarget {
   /** The stream being published, if any. @returns {MediaStream | null} */
   get publishedStream() {
     return this.#published;
+  }
+
+  /** Whether this listener receives video (false: the "low bandwidth" switch is on). */
+  get videoEnabled() {
+    return this.#videoEnabled;
   }
 
   /** The latest floor state (null before the first). @returns {FloorState | null} */
@@ -555,6 +678,8 @@ export class MeetingClient extends EventTarget {
     this.#publishPc = null;
     this.#subscribePc = null;
     this.#published = null;
+    this.#dropCamera();
+    this.#subscribed = false;
     this.#receivers.clear();
     this.#slots.clear();
     for (const name of ["/media", "/floor", "/interpretation"]) {
@@ -571,8 +696,9 @@ export class MeetingClient extends EventTarget {
   }
 
   /**
-   * Switch the own microphone/camera on or off: enables or disables the published tracks
-   * (a disabled track sends silence / black frames, no renegotiation) and tells the others.
+   * Switch the own microphone/camera on or off and tell the others. The microphone track is
+   * disabled (it sends silence). The camera is disabled and taken off both layers' senders
+   * (`replaceTrack(null)`: neither layer sends anything while it is off); no renegotiation.
    * @param {{audio?: boolean, video?: boolean}} state
    */
   async setMediaState({ audio, video }) {
@@ -580,6 +706,7 @@ export class MeetingClient extends EventTarget {
     const next = { audio: audio ?? current.audio, video: video ?? current.video };
     for (const track of this.#published?.getAudioTracks() ?? []) track.enabled = next.audio;
     for (const track of this.#published?.getVideoTracks() ?? []) track.enabled = next.video;
+    await this.#sendCamera(next.video);
     await this.#request(this.#requireRoom(), "media-state", next);
     if (this.self) {
       this.self = { ...this.self, ...next };
@@ -591,7 +718,10 @@ export class MeetingClient extends EventTarget {
   // ---- /media ---------------------------------------------------------------------------
 
   /**
-   * Publish a stream's first microphone track and first camera track (vanilla ICE).
+   * Publish a stream's first microphone track and first camera track (vanilla ICE), in one
+   * offer: the microphone as `mic`; the camera twice (`CAMERA_LAYERS`), as `camera` and, from
+   * a clone of the track scaled down, as `camera-low`. Without a camera track neither layer
+   * is sent.
    * @param {MediaStream} stream
    */
   async publish(stream) {
@@ -600,22 +730,35 @@ export class MeetingClient extends EventTarget {
     const pc = this.#newPeerConnection("publish");
     this.#publishPc = pc;
     this.#published = stream; // setMediaState() may toggle its tracks while we negotiate
+    this.#uplinkLevel = "full";
     try {
-      /** @type {Array<[RTCRtpTransceiver, "mic" | "camera"]>} */
+      /** @type {Array<[RTCRtpTransceiver, Source]>} */
       const sent = [];
       const mic = stream.getAudioTracks()[0];
       const camera = stream.getVideoTracks()[0];
       if (mic) sent.push([pc.addTransceiver(mic, { direction: "sendonly", streams: [stream] }), "mic"]);
       if (camera) {
-        const transceiver = pc.addTransceiver(camera, { direction: "sendonly", streams: [stream] });
-        preferCodec(transceiver, this.meeting?.videoCodec);
-        sent.push([transceiver, "camera"]);
+        const clone = camera.clone();
+        this.#cameraClone = clone;
+        for (const { source, encoding } of CAMERA_LAYERS) {
+          const track = source === "camera" ? camera : clone;
+          const transceiver = pc.addTransceiver(track, {
+            direction: "sendonly",
+            streams: [stream],
+            sendEncodings: [{ ...encoding }],
+          });
+          preferCodec(transceiver, this.meeting?.videoCodec);
+          this.#cameraSenders.set(source, { sender: transceiver.sender, track });
+          sent.push([transceiver, source]);
+        }
+        // The camera may have been switched off before the senders existed.
+        await this.#sendCamera(camera.enabled);
       }
       if (sent.length === 0) throw new ProtocolError("bad-request", "nothing to publish");
 
       await pc.setLocalDescription(await pc.createOffer());
       await iceGatheringComplete(pc, this.gatherTimeoutMs);
-      /** @type {Record<string, "mic" | "camera">} */
+      /** @type {Record<string, Source>} */
       const sources = {};
       for (const [transceiver, source] of sent) {
         if (transceiver.mid !== null) sources[transceiver.mid] = source;
@@ -623,15 +766,77 @@ export class MeetingClient extends EventTarget {
       const sdp = /** @type {RTCSessionDescription} */ (pc.localDescription).sdp;
       const ack = await this.#request(media, "publish", { sdp, sources });
       await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
+      await Promise.all([...this.#cameraSenders.values()].map(({ sender }) => keepResolution(sender)));
     } catch (err) {
       pc.close();
       if (this.#publishPc === pc) {
         this.#publishPc = null;
         this.#published = null;
+        this.#dropCamera();
       }
       this.#setState("publish", "failed");
       throw err;
     }
+  }
+
+  /**
+   * Put the camera on both layers' senders, or take it off (`replaceTrack(null)`: nothing is
+   * sent; the SFU keeps the producers, and the track comes back without renegotiation).
+   * @param {boolean} on
+   */
+  async #sendCamera(on) {
+    if (this.#cameraClone) this.#cameraClone.enabled = on;
+    await Promise.all(
+      [...this.#cameraSenders.values()].map(async ({ sender, track }) => {
+        const wanted = on ? track : null;
+        if (sender.track === wanted) return;
+        try {
+          await sender.replaceTrack(wanted);
+        } catch (err) {
+          // A closed connection refuses; the track's `enabled` still says what is shown.
+          console.warn("rostrum: replaceTrack: %o", err);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Do what the SFU asks of this publisher's uplink (`/media` `uplink`): `full` sends both
+   * camera layers, `low` only `camera-low`, `audio` neither. A layer is switched off with its
+   * encoding's `active: false`: the encoder stops, the track and the m-line stay, and the
+   * layer comes back at the next `full` without renegotiation.
+   * @param {UplinkLevel} level
+   * @param {number} loss
+   */
+  async #followUplink(level, loss) {
+    this.#uplinkLevel = level;
+    const keep = { full: ["camera", "camera-low"], low: ["camera-low"], audio: [] }[level];
+    await Promise.all(
+      [...this.#cameraSenders.entries()].map(async ([source, { sender }]) => {
+        const parameters = sender.getParameters();
+        const active = keep.includes(source);
+        if (!parameters.encodings?.length || parameters.encodings.every((e) => e.active === active)) return;
+        for (const encoding of parameters.encodings) encoding.active = active;
+        try {
+          await sender.setParameters(parameters);
+        } catch (err) {
+          console.warn("rostrum: uplink %s: %o", level, err);
+        }
+      }),
+    );
+    this.#emit("uplink", { level, loss });
+  }
+
+  /** What the SFU lets this publisher send: "full", "low" or "audio" (`/media` `uplink`). */
+  get uplinkLevel() {
+    return this.#uplinkLevel;
+  }
+
+  /** Forget the camera's senders and stop the clone this client made. */
+  #dropCamera() {
+    this.#cameraClone?.stop();
+    this.#cameraClone = null;
+    this.#cameraSenders.clear();
   }
 
   /** Stop publishing: the server closes the producers; the local tracks keep running. */
@@ -644,6 +849,7 @@ export class MeetingClient extends EventTarget {
       pc.close();
       this.#publishPc = null;
       this.#published = null;
+      this.#dropCamera();
       this.#setState("publish", "closed");
     }
   }
@@ -674,9 +880,9 @@ export class MeetingClient extends EventTarget {
       const answered = await this.#request(media, "subscribe-answer", { sdp });
       // The server may state the current sources in this ack as well.
       if (Array.isArray(answered.slots)) for (const slot of answered.slots) this.#slots.set(slot.mid, slot);
+      this.#subscribed = true;
       this.#emit("slots", { slots: this.slots });
       for (const slot of this.slots) this.#emit("slot", { slot });
-      return this.slots;
     } catch (err) {
       pc.close();
       if (this.#subscribePc === pc) this.#subscribePc = null;
@@ -684,6 +890,37 @@ export class MeetingClient extends EventTarget {
       this.#setState("subscribe", "failed");
       throw err;
     }
+    // The "low bandwidth" switch may have been set before the subscription existed.
+    if (!this.#videoEnabled) {
+      try {
+        await this.#request(media, "video", { enabled: false });
+      } catch (err) {
+        console.warn("rostrum: low bandwidth not applied: %o", err);
+        this.#videoEnabled = true;
+        this.#emit("video", { enabled: true });
+      }
+    }
+    return this.slots;
+  }
+
+  /**
+   * The listener's "low bandwidth" switch: `false` empties every video slot (audio and
+   * documents only), `true` gives video back as the link allows (`/media` `video`). Before the
+   * subscription exists the choice is kept and sent once subscribed.
+   * @param {boolean} enabled
+   */
+  async setVideoEnabled(enabled) {
+    const before = this.#videoEnabled;
+    this.#videoEnabled = enabled;
+    if (this.#subscribed && this.#media) {
+      try {
+        await this.#request(this.#media, "video", { enabled });
+      } catch (err) {
+        this.#videoEnabled = before;
+        throw err;
+      }
+    }
+    if (before !== this.#videoEnabled) this.#emit("video", { enabled });
   }
 
   /**
@@ -700,33 +937,58 @@ export class MeetingClient extends EventTarget {
    * @returns {Promise<SlotStats[]>}
    */
   async getStats() {
+    return (await this.receptionStats()).slots;
+  }
+
+  /**
+   * One sample of what this listener receives: every slot's `inbound-rtp` counters and the
+   * link's selected candidate pair, from one `getStats()` of the subscribe connection.
+   * @returns {Promise<ReceptionStats>}
+   */
+  async receptionStats() {
+    const pc = this.#subscribePc;
+    const at = performance.now();
+    if (!pc) return { at, slots: [], link: null };
+    const report = await pc.getStats();
+    /** mid → inbound-rtp @type {Map<string, any>} */
+    const inbound = new Map();
+    let withoutMid = false;
+    /** @type {any} */
+    let transport = null;
+    /** @type {Map<string, any>} */
+    const pairs = new Map();
+    report.forEach((/** @type {any} */ s) => {
+      if (s.type === "inbound-rtp") {
+        if (s.mid === undefined) withoutMid = true;
+        else inbound.set(String(s.mid), s);
+      } else if (s.type === "transport") transport = s;
+      else if (s.type === "candidate-pair") pairs.set(s.id, s);
+    });
     /** @type {SlotStats[]} */
-    const out = [];
+    const slots = [];
     for (const slot of this.#slots.values()) {
       const receiver = this.#receivers.get(slot.mid);
       if (!receiver) continue;
-      /** @type {any} */
-      let inbound = null;
-      (await receiver.getStats()).forEach((/** @type {any} */ report) => {
-        if (report.type === "inbound-rtp") inbound = report;
-      });
-      out.push({
-        mid: slot.mid,
-        kind: slot.kind,
-        participantId: slot.participantId,
-        packetsReceived: inbound?.packetsReceived ?? 0,
-        packetsLost: inbound?.packetsLost ?? 0,
-        bytesReceived: inbound?.bytesReceived ?? 0,
-        framesDecoded: inbound?.framesDecoded ?? 0,
-        frameWidth: inbound?.frameWidth ?? 0,
-        frameHeight: inbound?.frameHeight ?? 0,
-        pliCount: inbound?.pliCount ?? 0,
-        nackCount: inbound?.nackCount ?? 0,
-        jitter: inbound?.jitter ?? 0,
-        audioLevel: inbound?.audioLevel ?? null,
-      });
+      let stats = inbound.get(slot.mid);
+      if (stats === undefined && withoutMid) {
+        // A browser whose reports carry no `mid`: ask the slot's receiver.
+        (await receiver.getStats()).forEach((/** @type {any} */ s) => {
+          if (s.type === "inbound-rtp") stats = s;
+        });
+      }
+      slots.push(slotStats(slot, stats));
     }
-    return out;
+    let pair = transport?.selectedCandidatePairId ? pairs.get(transport.selectedCandidatePairId) : undefined;
+    pair ??= [...pairs.values()].find((p) => p.nominated && p.state === "succeeded");
+    /** @type {LinkStats} */
+    const link = {
+      state: pc.connectionState,
+      currentRoundTripTime: numberOrNull(pair?.currentRoundTripTime),
+      availableIncomingBitrate: numberOrNull(pair?.availableIncomingBitrate),
+      availableOutgoingBitrate: numberOrNull(pair?.availableOutgoingBitrate),
+      bytesReceived: Number(pair?.bytesReceived ?? transport?.bytesReceived ?? 0),
+    };
+    return { at, slots, link };
   }
 
   /**
@@ -1051,6 +1313,9 @@ export class MeetingClient extends EventTarget {
   async #connectMedia() {
     const media = await this.#connectNamespace("/media", (socket) => {
       socket.on("slots", (/** @type {any} */ msg) => this.#onSlots(msg?.slots ?? []));
+      socket.on("uplink", (/** @type {any} */ msg) => {
+        if (UPLINK_LEVELS.includes(msg?.level)) void this.#followUplink(msg.level, Number(msg.loss) || 0);
+      });
     });
     this.#media = media;
     return media;
@@ -1188,7 +1453,8 @@ export class MeetingClient extends EventTarget {
       if (
         !before ||
         before.participantId !== slot.participantId ||
-        before.source !== slot.source
+        before.source !== slot.source ||
+        before.layer !== slot.layer
       ) {
         changed.push(slot);
       }

@@ -1,16 +1,22 @@
 // @ts-check
 /**
  * The meeting room: the floor bar (who speaks, time left), one tile per video slot labelled
- * with who feeds it, the audio mixer (seats and the interpretation channel), the own preview,
- * mic/camera toggles, the language selector, the participant list, a Leave button; and by
- * role: the delegate's floor panel and show of hands, the chair's console, the interpreter's
- * console. The connection indicator in the top bar is `ConnectionIndicator`. Renders and
- * binds only; all signaling goes through `MeetingClient`.
+ * with who feeds it (tile.js: the video, or the participant's initials when there is no
+ * picture, and the connection quality), the audio mixer (seats and the interpretation
+ * channel), the own preview, mic/camera toggles, the reception bar (own connection quality,
+ * "Low bandwidth", the debug overlay, also on the `D` key), the language selector, the
+ * participant list, a Leave button; and by role: the delegate's floor panel and show of
+ * hands, the chair's console, the interpreter's console. The connection indicator in the top
+ * bar is `ConnectionIndicator`. Renders and binds only; all signaling goes through
+ * `MeetingClient`.
  */
 
 import { h, replaceChildren } from "./dom.js";
 import { t, errorMessage } from "./i18n.js";
 import { AudioMixer } from "./mixer.js";
+import { QualityMonitor } from "./quality.js";
+import { ReceptionBar } from "./reception.js";
+import { VideoTile } from "./tile.js";
 import { FloorBar, FloorPanel, HandsPanel, REQUESTING_ROLES } from "./floor.js";
 import { ListenPanel } from "./listen.js";
 import { ParticipantList } from "./people.js";
@@ -76,8 +82,16 @@ function layoutOf(role) {
   return "listener";
 }
 
+/**
+ * Whether a key press is meant for a text field (so it is no shortcut).
+ * @param {EventTarget | null} target
+ */
+function typingIn(target) {
+  return target instanceof HTMLElement && (target.isContentEditable || target.closest("input, textarea, select") !== null);
+}
+
 export class RoomView {
-  /** mid → tile parts @type {Map<string, {tile: HTMLElement, video: HTMLVideoElement, label: HTMLElement}>} */
+  /** mid → tile @type {Map<string, VideoTile>} */
   #videoTiles = new Map();
   /** @type {string | null} */
   #pinned = null;
@@ -141,9 +155,26 @@ export class RoomView {
     this.hands = this.layout === "manager" || this.layout === "interpreter" ? null : new HandsPanel(client, { onError });
     this.console = this.layout === "manager" ? new ChairConsole(client, { onError }) : null;
     this.interpreter = role === "interpreter" ? new InterpreterConsole(client, this.mixer, { onError }) : null;
-    this.#stoppable.push(this.floorBar);
+    this.quality = new QualityMonitor(client);
+    this.reception = new ReceptionBar(client, {
+      onError,
+      onLowBandwidth: () => this.#renderTiles(),
+      onDebug: (on) => {
+        this.grid.dataset.debug = String(on);
+        for (const tile of this.#videoTiles.values()) tile.showDebug(on);
+      },
+    });
+    this.#stoppable.push(this.floorBar, this.quality);
     for (const part of [this.floorPanel, this.console, this.interpreter]) if (part) this.#stoppable.push(part);
   }
+
+  /** The `D` key shows or hides the debug overlay. @param {KeyboardEvent} event */
+  #onKey = (event) => {
+    if (event.key !== "d" && event.key !== "D") return;
+    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat || typingIn(event.target)) return;
+    event.preventDefault();
+    this.reception.setDebug(!this.reception.debug);
+  };
 
   /** Render, then publish (if the role may) and subscribe. */
   async start() {
@@ -160,7 +191,7 @@ export class RoomView {
       side.unshift(stage);
       stage.classList.add("room__stage--side");
     } else main.push(stage);
-    main.push(this.listen.root);
+    main.push(this.reception.root, this.listen.root);
     side.push(this.people.root);
     replaceChildren(
       this.root,
@@ -175,9 +206,7 @@ export class RoomView {
     this.selfVideo.srcObject = this.stream.getVideoTracks().length ? this.stream : null;
 
     client.addEventListener("participants", () => this.#renderParticipants());
-    client.addEventListener("floor", () => {
-      for (const slot of client.slots) if (slot.kind === "video") this.#renderSlot(slot);
-    });
+    client.addEventListener("floor", () => this.#renderTiles());
     client.addEventListener("slots", (e) => this.#renderSlots(/** @type {CustomEvent} */ (e).detail.slots));
     client.addEventListener("slot", (e) => this.#renderSlot(/** @type {CustomEvent} */ (e).detail.slot));
     client.addEventListener("removed", (e) => this.#end("removed", /** @type {CustomEvent} */ (e).detail));
@@ -193,8 +222,12 @@ export class RoomView {
       for (const button of [this.micButton, this.cameraButton, this.leaveButton]) button.disabled = true;
       this.onLeft();
     });
+    this.quality.addEventListener("sample", (e) => this.#showSample(/** @type {CustomEvent} */ (e).detail));
+    document.addEventListener("keydown", this.#onKey);
     this.#renderParticipants();
     this.#renderControls();
+    // The remembered "Low bandwidth" choice: the client sends it as soon as it is subscribed.
+    await this.reception.restore();
 
     const tasks = [];
     if (this.canPublish) {
@@ -203,7 +236,12 @@ export class RoomView {
       const video = this.stream.getVideoTracks().some((track) => track.enabled);
       tasks.push(client.publish(this.stream).then(() => client.setMediaState({ audio, video })));
     }
-    tasks.push(client.subscribe().then(() => this.listen.start()));
+    tasks.push(
+      client.subscribe().then(() => {
+        this.quality.start();
+        return this.listen.start();
+      }),
+    );
     const results = await Promise.allSettled(tasks);
     const failure = results.find((r) => r.status === "rejected");
     if (failure) this.#showError(errorMessage(/** @type {PromiseRejectedResult} */ (failure).reason));
@@ -279,6 +317,7 @@ export class RoomView {
   }
 
   #stopLocal() {
+    document.removeEventListener("keydown", this.#onKey);
     for (const track of this.stream.getTracks()) track.stop();
     for (const part of this.#stoppable) part.stop();
     this.#stoppable = [];
@@ -320,37 +359,72 @@ export class RoomView {
     if (!slot.track) return;
     if (slot.kind === "audio") {
       this.mixer.attach(slot);
+      // A seat's tile names whoever the seat carries, also while its video slot is empty.
+      if (slot.purpose === "seat") {
+        const video = this.client.slots.find((s) => s.kind === "video" && s.purpose === "seat" && s.seat === slot.seat);
+        if (video) this.#renderSlot(video);
+      }
       return;
     }
-    let parts = this.#videoTiles.get(slot.mid);
-    if (!parts) {
-      const video = h("video", { class: "tile__video", props: { muted: true, autoplay: true, playsInline: true } });
-      video.srcObject = new MediaStream([slot.track]);
-      const label = h("figcaption", { class: "tile__label" });
-      const tile = h("figure", { class: "tile", attrs: { "data-mid": slot.mid } }, video, label);
-      this.grid.append(tile);
-      parts = { tile, video, label };
-      this.#videoTiles.set(slot.mid, parts);
+    let tile = this.#videoTiles.get(slot.mid);
+    if (!tile) {
+      tile = new VideoTile(slot.mid, slot.track);
+      tile.showDebug(this.reception.debug);
+      this.grid.append(tile.root);
+      this.#videoTiles.set(slot.mid, tile);
     }
-    const { tile, label } = parts;
-    const who = slot.participant;
-    const speaking = Boolean(slot.participantId && this.client.floor?.speaker?.participantId === slot.participantId);
-    tile.hidden = !slot.participantId;
-    tile.dataset.participant = slot.participantId ?? "";
-    tile.classList.toggle("tile--camera-off", Boolean(who && !who.video));
-    tile.classList.toggle("tile--pinned", Boolean(slot.participantId && slot.participantId === this.#pinned));
-    tile.classList.toggle("tile--floor", speaking);
-    const affiliation = who ? [who.memberState, who.organization].filter(Boolean).join(", ") : "";
-    label.replaceChildren(
-      h("strong", { text: who?.name ?? (slot.participantId ? "…" : t("room.emptySlot")) }),
-      affiliation ? h("span", { class: "tile__affiliation", text: ` · ${affiliation}` }) : "",
-      who && !who.audio ? h("span", { class: "tile__state", text: ` · ${t("room.micMuted")}` }) : "",
-    );
+    tile.render(this.#tileState(slot), slot.layer);
+  }
+
+  /**
+   * What a video slot's tile shows. A seat whose video slot is empty (the listener's "low
+   * bandwidth" switch, no layer fits the link, no camera) still carries its participant's
+   * microphone: the tile then shows their initials and name.
+   * @param {import("./protocol.js").SlotView} slot
+   * @returns {import("./tile.js").TileState}
+   */
+  #tileState(slot) {
+    let { participantId, participant } = slot;
+    if (!participantId && slot.purpose === "seat") {
+      const audio = this.client.slots.find((s) => s.kind === "audio" && s.purpose === "seat" && s.seat === slot.seat);
+      participantId = audio?.participantId ?? null;
+      participant = audio?.participant ?? null;
+    }
+    const videoWanted = this.client.videoEnabled;
+    // The screen slot is not the camera; an unknown participant (presence on its way) shows.
+    const cameraOn = slot.purpose === "screen" || !participant || participant.video;
+    const picture = Boolean(slot.participantId && slot.source && videoWanted && cameraOn);
+    let note = "";
+    if (participantId && !videoWanted) note = t("room.audioOnly");
+    else if (participant && !cameraOn) note = t("room.cameraOff");
+    else if (participant?.video && !slot.participantId) note = t("room.videoPaused");
+    return {
+      participantId,
+      participant,
+      picture,
+      speaking: Boolean(participantId && this.client.floor?.speaker?.participantId === participantId),
+      pinned: Boolean(participantId && participantId === this.#pinned),
+      note,
+    };
+  }
+
+  #renderTiles() {
+    for (const slot of this.client.slots) if (slot.kind === "video") this.#renderSlot(slot);
+  }
+
+  /** @param {import("./quality.js").QualitySample} sample */
+  #showSample(sample) {
+    this.reception.showSample(sample);
+    for (const tile of this.#videoTiles.values()) {
+      const participantId = tile.root.dataset.participant;
+      tile.showQuality(participantId ? sample.participants.get(participantId) ?? null : null);
+      tile.showStats(sample.slots.get(tile.mid));
+    }
   }
 
   #renderParticipants() {
     this.#renderControls();
-    for (const slot of this.client.slots) if (slot.kind === "video") this.#renderSlot(slot);
+    this.#renderTiles();
   }
 
   /** @param {string | null} participantId */
@@ -362,6 +436,6 @@ export class RoomView {
       this.#showError(errorMessage(err));
     }
     this.people.render();
-    for (const slot of this.client.slots) if (slot.kind === "video") this.#renderSlot(slot);
+    this.#renderTiles();
   }
 }

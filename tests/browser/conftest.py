@@ -116,16 +116,25 @@ async def launch_browser(
     rostrum_server: Any,
     tmp_path: Path,
 ) -> AsyncIterator[LaunchBrowser]:
-    """`await launch_browser(tone_wav, viewport=None)` → a BrowserContext (own Chromium process,
-    own fresh profile, own fake microphone) inside the namespace; all closed at teardown."""
+    """`await launch_browser(tone_wav, viewport=None, fake_video=None, wrapper=None)` → a
+    BrowserContext (own Chromium process, own fresh profile, own fake microphone and, with
+    `fake_video`, a Y4M file as its camera) inside the namespace (`wrapper`: another
+    namespace's, e.g. a ShapedNamespace); all closed at teardown."""
     contexts: list[Any] = []
 
-    async def launch(fake_audio: Path | None, *, viewport: ViewportSize | None = None) -> Any:
+    async def launch(
+        fake_audio: Path | None,
+        *,
+        viewport: ViewportSize | None = None,
+        fake_video: Path | None = None,
+        wrapper: Path | None = None,
+    ) -> Any:
         context = await launch_in_namespace(
             playwright_instance,
-            wrapper=chromium_wrapper,
+            wrapper=wrapper or chromium_wrapper,
             user_data_dir=tmp_path / f"profile-{len(contexts)}",
             fake_audio=fake_audio,
+            fake_video=fake_video,
             secure_origin=rostrum_server.base_url,
             viewport=viewport,
         )

@@ -104,7 +104,10 @@ class Consumer:
         self._ext_abs: int | None = None
         self._ext_fixed: bytes | None = None  # the constant part of the extension block
         # (extended highest sequence, cumulative lost, when) of the last report counted
-        self._loss_mark: tuple[int, int, float] | None = None
+        self._loss_mark: tuple[int, int, float, int] | None = None
+        # sequence numbers skipped because the packets never reached the SFU (cumulative)
+        self._upstream_gaps = 0
+        self._started_seq = False
         self._frame_open = False  # the last packet sent was not the end of a frame
         # repairs: at most this many bits per second (None: no limit), set by the router
         # from the subscriber's estimate
@@ -299,11 +302,19 @@ class Consumer:
         now = time.monotonic()
         if self._cache is not None:
             self._cache.put(seq, data, now)
-        if ((seq - self._last_seq) & 0xFFFF) < 0x8000:
+        ahead = (seq - self._last_seq) & 0xFFFF
+        if ahead < 0x8000:
+            if self._started_seq and ahead > 1:
+                # packets this consumer never had to send (lost on the publisher's uplink):
+                # the subscriber will count them lost, and they are not its link's doing
+                self._upstream_gaps += ahead - 1
+            self._started_seq = True
             self._last_seq = seq
             self._last_ts = ts
             self._last_wall = now
             self._frame_open = self.kind == "video" and not packet.marker
+        elif self._upstream_gaps > 0:
+            self._upstream_gaps -= 1  # a late packet (a repair from the publisher) fills one
         if self._send(data):
             self.packets_sent += 1
             self.bytes_sent += len(payload)
@@ -381,20 +392,25 @@ class Consumer:
         (RFC 3550 A.3), not the block's own ``fraction lost``: a browser sends a receiver
         report with every NACK or PLI, so under congestion most reports cover a few
         milliseconds with no packet expected, and their 0 % would hide the loss of the
-        others. None: too few packets since the last one to say anything yet."""
+        others. Packets the publisher's uplink lost (gaps in what this consumer forwarded)
+        are taken out: one delegate's poor uplink must not make every listener's estimate
+        fall. None: too few packets since the last one to say anything yet."""
         mark = self._loss_mark
         now = time.monotonic()
+        gaps = self._upstream_gaps
         if mark is None or highest < mark[0] or highest - mark[0] > 1 << 20:
-            self._loss_mark = (highest, cumulative_lost, now)
+            self._loss_mark = (highest, cumulative_lost, now, gaps)
             return None
         expected = highest - mark[0]
         if (expected < MIN_REPORT_PACKETS or now - mark[2] < MIN_REPORT_S) and \
                 now - mark[2] < 1.0:
             return None
-        self._loss_mark = (highest, cumulative_lost, now)
+        self._loss_mark = (highest, cumulative_lost, now, gaps)
         if expected <= 0:
             return None
-        return min(1.0, max(0.0, (cumulative_lost - mark[1]) / expected))
+        # what the publisher's uplink lost is not this link's loss
+        lost = (cumulative_lost - mark[1]) - max(0, gaps - mark[3])
+        return min(1.0, max(0.0, lost / expected))
 
     def _repair_allowed(self, size: int, now: float) -> bool:
         """A token bucket for repairs (retransmissions): ``repair_bps``, at most half a

@@ -1,7 +1,8 @@
 """`GET /metrics`: Prometheus text exposition of the media plane.
 
 Per consumer: the layer it receives, the subscriber's estimate, the loss and RTT its receiver
-reports; per producer: bitrate and loss; per router: transports, producers, consumers.
+reports; per producer: bitrate and loss; per publisher: its uplink level and REMB ceiling;
+per router: transports, producers, consumers.
 Labels are meeting, participant and consumer/producer ids (no names: nothing personal).
 """
 
@@ -49,6 +50,16 @@ def render(worker: Worker) -> str:
            ((_labels(meeting=m, participant=p.participant_id, producer=p.id, source=p.source),
              p.loss()[1]) for m, p in producers))
     subs = [(m, r, s) for m, r in routers for s in r.subscriptions.values()]
+    uplinks = [(m, t) for m, r in routers for t in r.transports.values()
+               if t.uplink is not None and not t.closed]
+    family("rostrum_publisher_uplink_level", "gauge",
+           "what a publisher may send: 2 every layer, 1 the camera's low layer, 0 audio only",
+           ((_labels(meeting=m, participant=t.participant_id), t.uplink.policy.level)
+            for m, t in uplinks if t.uplink is not None))
+    family("rostrum_publisher_remb_bps", "gauge",
+           "the REMB ceiling told to a publisher's connection",
+           ((_labels(meeting=m, participant=t.participant_id), t.uplink.remb_bps)
+            for m, t in uplinks if t.uplink is not None))
     family("rostrum_subscriber_estimate_bps", "gauge",
            "downlink bandwidth estimate of a subscriber",
            ((_labels(meeting=m, participant=s.participant_id), round(s.estimate.estimate()))

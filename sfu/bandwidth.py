@@ -15,22 +15,28 @@ and probing to find out whether it carries more. Pure: inputs are numbers and ti
 - The estimate starts unlimited: nothing is held back until the link shows a limit.
 - The way up is probing: when the allocator would use more than the estimate, the SFU sends
   padding on top of the media up to a target for 1 s: ×1.5 the estimate, ×2 right after a
-  probe passed while far below what is wanted, ×1.15 near a level that failed before, and
+  probe passed while far below what is wanted (under 200 kbit/s only after two passes), and
   never more than twice what the link was seen to carry (what is sent with clean reports,
   or a probe that passed lately): an estimate left high while only audio flowed must not
   turn into a probe several times what the link carries.
-- A probe ends as failed as soon as the receiver NACKs 3 packets sent during it: a full
+- A probe ends as failed as soon as the receiver NACKs a packet sent during it (a full
   link's first loss shows within a round trip, so a failed probe costs a few packets, not
-  a second of loss.
+  a second of loss), or as soon as its REMB falls 10 % under the one before the probe (the
+  receiver's delay-based estimator sees the queue grow before anything is dropped: a
+  100 ms buffer swallows a probe 15 % over the link without a single loss), or as soon as
+  a report shows packets waiting 60 ms longer than the least of the last 10 s (how long
+  ago the newest packet it covers went out: at 60 kbit/s Chromium's REMB sits at its
+  30 kbit/s floor and cannot dip, and the buffer holds more than half a second).
 - A probe's verdict needs a receiver report that covers most of it. The padding goes on the
   video consumer's media SSRC, so the browser's video report block (every second) covers
   it, also while no video flows; no report within 1.5 s more fails it.
 - No loss: the target becomes the estimate. Loss: the estimate goes back to where it was
   before the probe and is held there against REMB for 2 s (the loss was the probe's own,
-  and a delay-based REMB undershoots while the queue drains); the target is remembered as
-  a ceiling, not probed again for 4 s (doubling on repeated failure, at most 12 s), so a
-  link at its limit is not hit again and again, and a link that got better is found
-  within seconds.
+  and a delay-based REMB undershoots while the queue drains), and nothing is probed for
+  4 s (6 s when a probe at about the same level failed again just before): a link at its
+  limit is not hit again and again (small steps under a recent failure cost the most, for
+  nothing: they cannot reach the next layer), and a link that got better is found within
+  seconds.
 """
 
 from __future__ import annotations
@@ -48,17 +54,20 @@ FLOOR_BPS = 30_000
 CEILING_BPS = 20_000_000
 PROBE_STEP = 1.5
 PROBE_STEP_AGAIN = 2.0
+BOLD_FROM_BPS = 200_000
 PROBE_REPORT_WAIT_S = 1.5
-PROBE_STEP_NEAR_CEILING = 1.15
 PROBE_DURATION_S = 1.0
 PROBE_MAX_OVER_VERIFIED = 2.0
-PROBE_FAIL_NACKS = 3  # packets NACKed during a probe that end it
+PROBE_FAIL_NACKS = 1  # packets NACKed during a probe that end it
+PROBE_MAX_QUEUE_S = 0.06  # a probe that makes packets wait this much longer ends
+DELAY_WINDOW_S = 10.0
+PROBE_REMB_DIP = 0.9  # a REMB under this share of the one before the probe ends it
 PROBE_NACK_GRACE_S = 0.1  # NACKs this soon after the start are about the time before
 PROBE_AFTERMATH_S = 2.0
 VERIFIED_MEMORY_S = 10.0
 PROBE_QUIET_S = 1.0
 CEILING_MEMORY_S = 4.0
-CEILING_MEMORY_MAX_S = 12.0
+CEILING_MEMORY_MAX_S = 6.0
 
 
 @dataclass
@@ -82,10 +91,15 @@ class BandwidthEstimate:
     ceiling_until: float = -1e9
     ceiling_memory_s: float = CEILING_MEMORY_S
     last_pass: float = -1e9
+    pass_streak: int = 0
     verified_bps: float = 0.0
     verified_at: float = -1e9
     probe_base: float = 0.0
     probe_nacks: int = 0
+    probe_remb: float | None = None  # the receiver's REMB when the probe started
+    probe_remb_dip: bool = False
+    probe_queue: bool = False
+    delays: list[tuple[float, float]] = field(default_factory=list)
     protect_bps: float = 0.0
     protect_until: float = -1e9
     history: list[tuple[float, str]] = field(default_factory=list)
@@ -114,8 +128,19 @@ class BandwidthEstimate:
             self.note(now, f"loss {self.loss:.2f}: {int(self.bps)}")
 
     def on_remb(self, bps: float, now: float, sending_bps: float | None = None) -> None:
+        previous = self.remb_bps
         self.remb_bps = max(float(bps), 0.0)
         self.remb_at = now
+        if self.probe_target is not None:
+            # during a probe, a REMB that falls is the receiver's delay-based estimator
+            # seeing the queue grow: the link is full before it drops anything (a 100 ms
+            # buffer swallows a probe 15 % over the link without a single loss)
+            if now - self.probe_started > PROBE_NACK_GRACE_S and self.probe_remb is not None \
+                    and self.remb_bps < PROBE_REMB_DIP * self.probe_remb:
+                self.probe_remb_dip = True
+            if self.probe_remb is None:
+                self.probe_remb = previous
+            return  # the probe's verdict decides, not this REMB
         below = sending_bps is None or self.remb_bps < 0.85 * sending_bps
         self.remb_low_count = self.remb_low_count + 1 if below else 0
         # below what is sent *and* with loss: a REMB dip alone is also what a receiver whose
@@ -126,6 +151,18 @@ class BandwidthEstimate:
             self.bps = lowered
             self.last_drop = now
             self.note(now, f"remb {int(self.bps)}")
+
+    def on_delay(self, delay_s: float, now: float) -> None:
+        """How long ago the newest packet a report covers was sent (consumer.py): the round
+        trip plus queueing. The least of the last 10 s is the link's own; more than that,
+        during a probe, is the queue the probe is filling."""
+        self.delays.append((now, delay_s))
+        while self.delays and now - self.delays[0][0] > DELAY_WINDOW_S:
+            self.delays.pop(0)
+        if self.probe_target is not None and now - self.probe_started > PROBE_NACK_GRACE_S:
+            base = min(d for _, d in self.delays)
+            if delay_s - base > PROBE_MAX_QUEUE_S:
+                self.probe_queue = True
 
     def on_nack(self, count: int, now: float) -> None:
         """Packets a receiver asks for again: during a probe, the first sign that the link
@@ -165,27 +202,27 @@ class BandwidthEstimate:
         if spent_bps > self.verified_bps:
             self.verified_bps, self.verified_at = spent_bps, now
         # a probe that passed just now: the link had room; the next step is bolder
-        step = PROBE_STEP_AGAIN if now - self.last_pass < 3.0 and \
-            wanted_bps > 3 * base else PROBE_STEP
-        ceiling = self.ceiling if now < self.ceiling_until else None
-        if ceiling is not None:
-            if base * PROBE_STEP_NEAR_CEILING > 0.95 * ceiling:
-                return None  # right under a level that failed recently
-            step = PROBE_STEP_NEAR_CEILING if base * PROBE_STEP > 0.8 * ceiling else step
+        # (down where audio alone nearly fills the link, only after two passes in a row: a
+        # bold step there costs audio)
+        step = PROBE_STEP_AGAIN if now - self.last_pass < 3.0 and wanted_bps > 3 * base and (
+            base >= BOLD_FROM_BPS or self.pass_streak >= 2) else PROBE_STEP
+        if now < self.ceiling_until:
+            return None  # a probe failed lately: the link is at its limit, let it be
         target = min(wanted_bps * 1.1, base * step, CEILING_BPS)
         if self.verified_bps > 0:
             # at most double what was seen to pass: an estimate left high by a link that
             # got worse since (nothing tested it while only audio flowed) must not send a
             # probe several times what the link carries
             target = min(target, PROBE_MAX_OVER_VERIFIED * self.verified_bps)
-        if ceiling is not None:
-            target = min(target, 0.95 * ceiling)
         if target <= spent_bps * 1.02:
             return None
         self.probe_target = target
         self.probe_started = now
         self.probe_base = self.bps
         self.probe_nacks = 0
+        self.probe_remb = self.remb_bps
+        self.probe_remb_dip = False
+        self.probe_queue = False
         self.note(now, f"probe {int(target)}")
         return target
 
@@ -197,7 +234,8 @@ class BandwidthEstimate:
         # loss decides: a receiver's REMB lags a probe (it reports up to ~1.5 times what it
         # received), so a REMB under the target is no verdict
         lossy = self.loss_at > self.probe_started + 0.2 and self.loss > PROBE_FAIL_LOSS
-        if lossy or self.probe_nacks >= PROBE_FAIL_NACKS:
+        if lossy or self.probe_nacks >= PROBE_FAIL_NACKS or self.probe_remb_dip or \
+                self.probe_queue:
             self.probe_target = None
             repeated = self.ceiling is not None and now < self.ceiling_until + 4.0 and \
                 abs(target - self.ceiling) < 0.3 * self.ceiling
@@ -205,6 +243,7 @@ class BandwidthEstimate:
                 if repeated else CEILING_MEMORY_S
             self.ceiling = target
             self.ceiling_until = now + self.ceiling_memory_s
+            self.pass_streak = 0
             self.clean_since = now
             # the loss was the probe's own: the link still carries what it carried before,
             # whatever the receiver's delay-based REMB says while the queue drains
@@ -225,6 +264,7 @@ class BandwidthEstimate:
             self.bps = max(self.bps, target)
             self.verified_bps, self.verified_at = max(self.verified_bps, target), now
             self.last_pass = now
+            self.pass_streak += 1
             self.note(now, "probe passed")
             return "passed"
         return None

@@ -60,6 +60,7 @@ EXT_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 # a loss figure covers at least this many packets and this long (or a second)
 MIN_REPORT_PACKETS = 20
 MIN_REPORT_S = 0.5
+SENT_RING_MASK = 1023
 EXT_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 
@@ -108,6 +109,11 @@ class Consumer:
         # sequence numbers skipped because the packets never reached the SFU (cumulative)
         self._upstream_gaps = 0
         self._started_seq = False
+        # when each recent sequence number went out (a ring), to tell a fresh loss from a
+        # NACK repeated for a packet long gone
+        self._sent_seq = [-1] * (SENT_RING_MASK + 1)  # cleared once NACKed
+        self._sent_seq_any = [-1] * (SENT_RING_MASK + 1)
+        self._sent_time = [0.0] * (SENT_RING_MASK + 1)
         self._frame_open = False  # the last packet sent was not the end of a frame
         # repairs: at most this many bits per second (None: no limit), set by the router
         # from the subscriber's estimate
@@ -315,6 +321,7 @@ class Consumer:
             self._frame_open = self.kind == "video" and not packet.marker
         elif self._upstream_gaps > 0:
             self._upstream_gaps -= 1  # a late packet (a repair from the publisher) fills one
+        self._note_sent(seq, now)
         if self._send(data):
             self.packets_sent += 1
             self.bytes_sent += len(payload)
@@ -359,6 +366,9 @@ class Consumer:
                 if sent_at is not None and report.dlsr:
                     self.rtt_s = max(0.0, time.time() - sent_at - report.dlsr / 65536)
                 loss = self._interval_loss(report.highest_sequence, report.packets_lost)
+                delay = self._report_delay(report.highest_sequence)
+                if delay is not None and self.on_feedback is not None:
+                    self.on_feedback("delay", delay)
                 if self.on_feedback is not None and self.packets_sent > 0:
                     if loss is not None:
                         self.on_feedback("loss", loss)
@@ -367,8 +377,12 @@ class Consumer:
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             self.nacks_received += 1
             if self.on_feedback is not None:
-                # the fastest loss signal there is: a probe stops on it (bandwidth.py)
-                self.on_feedback("nack", float(len(packet.lost)))
+                # the fastest loss signal there is: a probe stops on it (bandwidth.py). Only
+                # packets sent in the last second and asked for the first time count: a
+                # browser repeats its NACKs for packets long gone every round trip
+                fresh = self._fresh_losses(packet.lost)
+                if fresh:
+                    self.on_feedback("nack", float(fresh))
             for seq in packet.lost:
                 await self._retransmit(seq)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI,
@@ -386,6 +400,32 @@ class Consumer:
                 self.remb_bps = bitrate
                 if self.on_feedback is not None:
                     self.on_feedback("remb", float(bitrate))
+
+    def _fresh_losses(self, seqs: list[int]) -> int:
+        now = time.monotonic()
+        fresh = 0
+        for seq in seqs:
+            i = seq & SENT_RING_MASK
+            if self._sent_seq[i] == seq and now - self._sent_time[i] < 1.0:
+                self._sent_seq[i] = -1  # counted once
+                fresh += 1
+        return fresh
+
+    def _report_delay(self, highest: int) -> float | None:
+        """How long ago the newest packet the receiver had went out: a round trip plus
+        whatever waits in a queue on the way. A full link shows here before it drops
+        anything (a 100 ms buffer holds more than half a second at 60 kbit/s)."""
+        seq = highest & 0xFFFF
+        i = seq & SENT_RING_MASK
+        if self._sent_seq_any[i] != seq:
+            return None
+        return time.monotonic() - self._sent_time[i]
+
+    def _note_sent(self, seq: int, now: float) -> None:
+        i = seq & SENT_RING_MASK
+        self._sent_seq[i] = seq
+        self._sent_seq_any[i] = seq
+        self._sent_time[i] = now
 
     def _interval_loss(self, highest: int, cumulative_lost: int) -> float | None:
         """The loss since the last report that said something, from the cumulative counters
@@ -468,6 +508,7 @@ class Consumer:
                 extension_block=self._extensions(None)))
             packet[0] |= 0x20
             data = bytes(packet)
+            self._note_sent(seq, time.monotonic())
             # media packets forwarded later continue after this one
             self._last_seq = seq
             self._seq_offset = (self._seq_offset + 1) & 0xFFFF

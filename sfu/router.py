@@ -70,6 +70,8 @@ class Subscription:
             self.estimate.on_rtt(value)
         elif kind == "nack":
             self.estimate.on_nack(int(value), now)
+        elif kind == "delay":
+            self.estimate.on_delay(value, now)
 
 
 # the camera's layers, low to high; a publisher may send only "camera"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
+
 from meeting_server.app import MEETINGS as MEETINGS_KEY
 from tests.harness import running_server
 from tests.peers import PatternTrack, TestPeer, ToneTrack, dominant_frequency, seq_span
@@ -103,9 +105,30 @@ async def test_layers_low_bandwidth_switch_and_metrics() -> None:
             reply = await pub.publish(audio=ToneTrack(500), video=PatternTrack(640, 360),
                                       video_low=PatternTrack(320, 180))
             assert reply["ok"], reply
+            # every REMB the publisher's connection receives, as it arrives
+            rembs: list[tuple[int, list[int]]] = []
+            video_ssrcs = set()
+            for transceiver in pub.publish_pc.getTransceivers():
+                sender = transceiver.sender
+                if transceiver.kind != "video":
+                    continue
+                video_ssrcs.add(sender._ssrc)
+                handle = sender._handle_rtcp_packet
+
+                async def tap(packet, handle=handle):  # type: ignore[no-untyped-def]
+                    if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                        rembs.append(unpack_remb_fci(packet.fci))
+                    await handle(packet)
+
+                sender._handle_rtcp_packet = tap
             assert (await sub.subscribe())["ok"]
             await sub.wait_for(lambda: any(s.get("layer") == "camera" for s in sub.slots),
                                timeout=20, what="the high layer")
+            await pub.wait_for(lambda: len(rembs) >= 2, timeout=10, what="REMBs")
+            # one ceiling for the whole connection (a browser applies a REMB to all of it):
+            # both layers' caps and the audio allowance, naming both video SSRCs
+            assert {bitrate for bitrate, _ in rembs} == {600_000 + 150_000 + 70_000}, rembs
+            assert all(set(ssrcs) == video_ssrcs for _, ssrcs in rembs), (rembs, video_ssrcs)
             assert (await sub.call("/media", "video", {"enabled": False}))["ok"]
             await sub.wait_for(lambda: not any(s["kind"] == "video" and s["participantId"]
                                                for s in sub.slots), what="audio only")
@@ -119,6 +142,10 @@ async def test_layers_low_bandwidth_switch_and_metrics() -> None:
             assert f'rostrum_consumer_layer{{meeting="{srv.meeting_id}"' in text
             assert "rostrum_subscriber_estimate_bps" in text
             assert "rostrum_consumer_loss_ratio" in text
+            assert (f'rostrum_publisher_uplink_level{{meeting="{srv.meeting_id}",'
+                    f'participant="{pub.participant_id}"}} 2') in text
+            assert (f'rostrum_publisher_remb_bps{{meeting="{srv.meeting_id}",'
+                    f'participant="{pub.participant_id}"}} 820000') in text
             layer_lines = [line for line in text.splitlines()
                            if line.startswith("rostrum_consumer_layer{")]
             assert layer_lines and all(line.endswith(" -1") for line in layer_lines)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sfu.allocation import VideoWant, allocate
-from sfu.bandwidth import FLOOR_BPS, BandwidthEstimate
+from sfu.bandwidth import CEILING_MEMORY_MAX_S, FLOOR_BPS, BandwidthEstimate
 
 
 def test_heavy_loss_drops_below_what_is_sent_once_in_two_seconds() -> None:
@@ -82,23 +82,35 @@ def test_no_probe_when_nothing_more_is_wanted_or_the_link_is_not_clean() -> None
     assert est.probe_for(2_000_000, now=6.1) is not None
 
 
-def test_failed_probe_is_a_ceiling_for_a_while_and_probes_stay_under_it() -> None:
+def test_a_failed_probe_holds_probing_off_for_a_while() -> None:
     est = BandwidthEstimate(bps=200_000, clean_since=0.0)
     assert est.probe_for(1_000_000, now=5.0) == 300_000
     est.on_loss(0.2, now=5.4, sending_bps=300_000)
     est.on_loss(0.2, now=5.5, sending_bps=300_000)
     assert est.probe_verdict(now=5.6) == "failed"
     assert est.ceiling == 300_000
-    assert est.probe_for(1_000_000, now=8.0) is None  # the last report was lossy
+    assert est.bps == 200_000  # back to where it was before the probe
     est.on_loss(0.0, now=8.5)
-    est.bps = 240_000
-    target = est.probe_for(1_000_000, now=9.0)
-    assert target is not None and target <= 0.95 * 300_000
-    assert target == 240_000 * 1.15 or target == 0.95 * 300_000
-    # after the memory runs out, the full step again
-    est.probe_target = None
-    est.bps = 200_000
-    assert est.probe_for(1_000_000, now=5.6 + 8.1) == 300_000
+    assert est.probe_for(1_000_000, now=9.0) is None  # not within 4 s, not even a smaller one
+    assert est.probe_for(1_000_000, now=5.6 + 4.1) == 300_000
+
+
+def test_nacks_or_a_falling_remb_end_a_probe_at_once() -> None:
+    est = BandwidthEstimate(bps=200_000, clean_since=0.0)
+    est.on_remb(400_000, now=4.0, sending_bps=200_000)
+    assert est.probe_for(1_000_000, now=5.0) == 300_000
+    est.on_nack(2, now=5.05)  # about the time before the probe
+    assert est.probe_verdict(now=5.31) is None
+    est.on_nack(1, now=5.4)
+    assert est.probe_verdict(now=5.41) == "failed"
+    est2 = BandwidthEstimate(bps=200_000, clean_since=0.0)
+    est2.on_remb(400_000, now=4.0, sending_bps=200_000)
+    est2.probe_for(1_000_000, now=5.0)
+    est2.on_remb(380_000, now=5.3, sending_bps=200_000)  # 5 % lower: noise
+    assert est2.probe_verdict(now=5.31) is None
+    est2.on_remb(330_000, now=5.5, sending_bps=200_000)  # the queue grows
+    assert est2.probe_verdict(now=5.51) == "failed"
+    assert est2.bps == 200_000
 
 
 def test_probe_verdict_is_loss_not_a_lagging_remb() -> None:
@@ -122,7 +134,7 @@ def test_repeated_failure_at_the_same_level_remembers_longer() -> None:
     assert est.probe_for(1_000_000, now=9.7) is not None
     est.on_loss(0.2, now=10.0)
     est.probe_verdict(now=10.1)
-    assert est.ceiling_until - 10.1 == pytest.approx(2 * first)
+    assert est.ceiling_until - 10.1 == pytest.approx(min(2 * first, CEILING_MEMORY_MAX_S))
 
 
 def test_allocation_audio_first_then_floor_speaker_then_others() -> None:
@@ -162,3 +174,15 @@ def test_low_bandwidth_switch_is_audio_only() -> None:
     a = allocate(5_000_000, 50_000, [VideoWant("v", 1, (150_000, 600_000), 1)],
                  video_allowed=False)
     assert a.layers == {"v": None} and a.wanted_bps == 50_000
+
+
+def test_a_probe_that_fills_a_queue_ends_before_anything_is_lost() -> None:
+    est = BandwidthEstimate(bps=50_000, clean_since=0.0)
+    for t in range(10):
+        est.on_delay(0.004 + 0.001 * (t % 3), now=float(t))  # the link's own round trip
+    assert est.probe_for(1_000_000, now=10.0) == 75_000
+    est.on_delay(0.03, now=10.3)  # 25 ms more: jitter, not a queue
+    assert est.probe_verdict(now=10.31) is None
+    est.on_delay(0.2, now=10.6)  # packets wait 200 ms: the probe fills the buffer
+    assert est.probe_verdict(now=10.61) == "failed"
+    assert est.bps == 50_000

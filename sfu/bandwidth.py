@@ -33,7 +33,7 @@ and probing to find out whether it carries more. Pure: inputs are numbers and ti
 - No loss: the target becomes the estimate. Loss: the estimate goes back to where it was
   before the probe and is held there against REMB for 2 s (the loss was the probe's own,
   and a delay-based REMB undershoots while the queue drains), and nothing is probed for
-  4 s (6 s when a probe at about the same level failed again just before): a link at its
+  4 s (5 s when a probe at about the same level failed again just before): a link at its
   limit is not hit again and again (small steps under a recent failure cost the most, for
   nothing: they cannot reach the next layer), and a link that got better is found within
   seconds.
@@ -67,7 +67,7 @@ PROBE_AFTERMATH_S = 2.0
 VERIFIED_MEMORY_S = 10.0
 PROBE_QUIET_S = 1.0
 CEILING_MEMORY_S = 4.0
-CEILING_MEMORY_MAX_S = 6.0
+CEILING_MEMORY_MAX_S = 5.0
 
 
 @dataclass
@@ -102,6 +102,7 @@ class BandwidthEstimate:
     delays: list[tuple[float, float]] = field(default_factory=list)
     protect_bps: float = 0.0
     protect_until: float = -1e9
+    loss_from_probe: bool = False
     history: list[tuple[float, str]] = field(default_factory=list)
 
     # inputs
@@ -112,6 +113,8 @@ class BandwidthEstimate:
         previous, previous_at = self.loss, self.loss_at
         self.loss = min(max(fraction, 0.0), 1.0)
         self.loss_at = now
+        # the reports of the second after a failed probe are the probe's own loss
+        self.loss_from_probe = now < self.protect_until - PROBE_AFTERMATH_S + 1.2
         if self.loss > LOSS_CLEAN:
             self.clean_since = now
         # two lossy reports in a row (within 3 s): one alone can be a receiver's stall (a
@@ -146,8 +149,8 @@ class BandwidthEstimate:
         # below what is sent *and* with loss: a REMB dip alone is also what a receiver whose
         # CPU is starved reports (its delay-based estimator reads the stall as queuing)
         lowered = max(FLOOR_BPS, self.remb_bps, self._protected(now))
-        if below and self.loss > REMB_WITH_LOSS and lowered < self.bps and \
-                now - self.last_drop >= DROP_HOLD_S:
+        if below and self.loss > REMB_WITH_LOSS and not self.loss_from_probe and \
+                lowered < self.bps and now - self.last_drop >= DROP_HOLD_S:
             self.bps = lowered
             self.last_drop = now
             self.note(now, f"remb {int(self.bps)}")

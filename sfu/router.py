@@ -503,9 +503,14 @@ class Router:
                     carrier = next((v for _, v in sub.seats if v.ready), None)
                     if carrier is None:
                         continue
-                    if sub.probe_bps > 0 and sub.estimate.probe_verdict(time.monotonic()) \
-                            == "failed":
-                        sub.probe_bps = 0.0  # stop at once: the link is full
+                    if sub.probe_bps > 0:
+                        verdict = sub.estimate.probe_verdict(time.monotonic())
+                        if verdict == "failed":
+                            sub.probe_bps = 0.0  # stop at once: the link is full
+                        elif verdict == "passed":
+                            # spend it, and start the next step, now rather than at the
+                            # next allocation round
+                            self.run_allocation(sub, time.monotonic())
                     if sub.probe_bps > 0:
                         # owed bytes carry over a skipped tick, at most 100 ms worth
                         sub.padding_owed = min(sub.padding_owed + sub.probe_bps * tick / 8,

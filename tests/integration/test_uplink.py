@@ -100,3 +100,36 @@ async def test_a_lossy_uplink_drops_the_high_layer_and_a_trial_brings_it_back() 
         finally:
             await pub.close()
             await sub.close()
+
+
+async def test_an_uplink_too_lossy_for_either_layer_goes_audio_only() -> None:
+    async with running_server() as srv:
+        pub = TestPeer(srv.base_url, srv.token("delegate"), "Pub")
+        sub = TestPeer(srv.base_url, srv.token("delegate"), "Sub")
+        try:
+            await pub.join()
+            await sub.join()
+            high, low = PatternTrack(320, 180), PatternTrack(160, 90)
+            assert (await pub.publish(audio=ToneTrack(500), video=high, video_low=low))["ok"]
+            senders = {t.sender.track: t.sender for t in pub.publish_pc.getTransceivers()}
+            assert (await sub.subscribe())["ok"]
+            await sub.wait_for(lambda: any(s.get("layer") == "camera" for s in sub.slots),
+                               timeout=20, what="the high layer")
+            # both layers lose a third of their packets on the way
+            high_loss = drop_on_the_way(pub, senders[high]._ssrc, 0.33)
+            low_loss = drop_on_the_way(pub, senders[low]._ssrc, 0.33)
+            high_loss["on"] = low_loss["on"] = True
+            await pub.wait_for(lambda: pub.uplink_level == "audio", timeout=15,
+                               what="audio only")
+            assert [e[2]["level"] for e in pub.events if e[1] == "uplink"] == ["low", "audio"]
+            await sub.wait_for(lambda: not any(s["kind"] == "video" and s["participantId"]
+                                               for s in sub.slots), timeout=10,
+                               what="no video at the subscriber")
+            mid = sub.slot_of(pub.participant_id, "audio")
+            assert mid is not None
+            before = sub.taps[mid].packets
+            await sub.wait_for(lambda: sub.taps[mid].packets > before + 20, timeout=5,
+                               what="audio going on")
+        finally:
+            await pub.close()
+            await sub.close()

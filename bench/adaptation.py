@@ -4,7 +4,8 @@ A delegate publishes the camera's two layers and a tone from Chromium; two obser
 Chromium watch: one behind its own veth pair whose downlink is shaped with ``tc tbf``, one
 unshaped. The steps are 2 Mbit/s → 300 kbit/s → 60 kbit/s → 2 Mbit/s. For each step this
 prints the time until the shaped observer receives what fits (the high layer, the low layer,
-audio only), its audio loss (over the whole step and once settled), how long its picture
+audio only), its audio loss (over the whole step, and settled: from a second after it got
+there, once the queue the old rate filled has drained), how long its picture
 froze, and the share of the step the unshaped observer decoded the high layer.
 
 ``python -m bench.adaptation`` runs it standalone (root, iproute2, Debian's Chromium and
@@ -29,6 +30,8 @@ from typing import Any
 Step = tuple[int | None, float, str | None]
 DEFAULT_STEPS: list[Step] = [
     (2000, 14.0, "camera"), (300, 16.0, "camera-low"), (60, 16.0, None), (2000, 25.0, "camera")]
+
+SETTLE_S = 1.0
 
 _SAMPLE_JS = """(pid) => window.rostrum.client.receptionStats().then((r) => {
     const audio = r.slots.find((s) => s.kind === 'audio' && s.purpose === 'seat'
@@ -163,7 +166,10 @@ async def run_steps(steps: list[Step], *, shape: Shape, shaped: Watcher, unshape
         end = time.monotonic() - shaped.started
         window = shaped.window(begin, end)
         after = reached(window, expected, begin)
-        settled = [s for s in window if after is not None and s.t >= begin + after]
+        # settled: from a second after it got there (the queue the old rate filled takes
+        # that long to drain: what it drops then is the switch, not the state)
+        settled = [s for s in window if after is not None
+                   and s.t >= begin + after + SETTLE_S]
         clean = unshaped.window(begin, end)
         result = StepResult(
             kbit=kbit, seconds=seconds, expected=expected, reached_after_s=after,

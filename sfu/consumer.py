@@ -279,10 +279,12 @@ class Consumer:
             return
         if producer is self.target:
             if self.kind == "video" and not keyframe:
-                if self.source is None or self.source.closed:
-                    producer.request_keyframe()
-                    return
-                return  # the old source goes on until the new one's keyframe
+                # the old source (if any) goes on until the new one's keyframe; ask for it
+                # again while it does not come (the throttle keeps this to one PLI per
+                # 500 ms): the first one may have been lost on a lossy uplink, and the old
+                # source may have stopped (a publisher told to drop that layer)
+                producer.request_keyframe()
+                return
             self._switch(producer, packet)
         elif producer is not self.source:
             return

@@ -79,7 +79,7 @@ CAMERA_LAYERS = ("camera-low", "camera")
 ALLOCATION_INTERVAL_S = 0.5
 REPAIR_SHARE = 0.2  # retransmissions to a subscriber: at most this share of its estimate
 REPAIR_MIN_BPS = 32_000
-TRICKLE_BYTES = 40  # padding for feedback while no video flows: about 2.5 kbit/s
+TRICKLE_BYTES = 40  # padding for feedback while no video flows: about 1.5 kbit/s
 AUDIO_ONLY_AFTER_S = 2.0
 
 
@@ -490,10 +490,10 @@ class Router:
         """Every 20 ms, the padding each probing subscriber is owed, on a video consumer
         (on its media SSRC, between frames: a tick that finds a frame half sent leaves its
         share to the next). A subscriber that receives no video at all gets a trickle of
-        padding (a small packet every 250 ms), so that its browser's video receiver reports
+        padding (a small packet every 500 ms), so that its browser's video receiver reports
         say what the link does every second (audio is reported only every ~5 s)."""
         tick = 0.02
-        trickle_every = int(0.25 / tick)
+        trickle_every = int(0.5 / tick)
         n = 0
         try:
             while True:

@@ -142,7 +142,11 @@ class ShapedNamespace:
         pid = os.getpid()
         n = cls._count
         used = _ip("-o", "-4", "addr", "show").stdout
-        subnet = next(x for x in range(20, 250) if f"10.214.{x}." not in used)
+        # a subnet of its own, not the one a namespace of this run had a moment ago (a
+        # reused address can meet the old link's state on the way)
+        start = (pid * 7 + n * 37) % 230
+        subnet = next(20 + (start + i) % 230 for i in range(230)
+                      if f"10.214.{20 + (start + i) % 230}." not in used)
         ns = cls(
             name=f"{SHAPED_PREFIX}{pid}x{n}",
             host_if=f"rth{pid % 100000}x{n}",

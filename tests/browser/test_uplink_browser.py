@@ -68,10 +68,14 @@ async def test_a_poor_uplink_drops_the_upper_layer_and_gets_it_back(
                                                     wrapper=wrapper))
     observer = await new_page(await launch_browser(None))
     logs = [PageLog(publisher, "publisher"), PageLog(observer, "observer")]
-    publisher_id = await join_meeting(publisher, rostrum_server.join_link(role="delegate"),
-                                      name="Amina Diallo", member_state="Senegal")
-    await join_meeting(observer, rostrum_server.join_link(role="observer"),
-                       name="Olga Observer")
+    try:
+        publisher_id = await join_meeting(publisher, rostrum_server.join_link(role="delegate"),
+                                          name="Amina Diallo", member_state="Senegal")
+        await join_meeting(observer, rostrum_server.join_link(role="observer"),
+                           name="Olga Observer")
+    except Exception as err:
+        raise AssertionError(f"join failed: {err}\n" + "\n".join(log.tail() for log in logs)
+                             + f"\n{shaped_namespace}") from err
     timeline: list[tuple[float, Any, Any]] = []
     started = time.monotonic()
 

@@ -2,7 +2,7 @@
 
 A test that needs something outside Python (a browser, docker-compose, root for network
 namespaces, a Redis server) calls `require(condition, what)`. Locally a missing prerequisite
-skips the test; with ROSTRUM_REQUIRE_ALL=1 (exported by scripts/test.sh under CI=true) it fails
+skips the test; with ROSTRUM_REQUIRE_ALL=1 (the default of scripts/test.sh, which CI runs) it fails
 it, so CI cannot go green by skipping.
 """
 

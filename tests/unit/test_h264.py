@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from sfu.h264 import is_h264_keyframe, nal_unit_types
+from tests.requirements import require
 
 # NAL unit headers (F=0, NRI=3 unless noted)
 SLICE = b"\x41\x9a\x00\x01"  # non-IDR slice, type 1
@@ -219,10 +220,11 @@ def _frames(count: int) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def aiortc_h264_frames() -> list[list[bytes]]:
     import av
-    if "libx264" not in av.codecs_available:
-        pytest.skip("PyAV was built without libx264")
-    h264 = pytest.importorskip("aiortc.codecs.h264")
-    encoder = h264.H264Encoder()
+    from aiortc.codecs.h264 import H264Encoder
+
+    require("libx264" in av.codecs_available,
+            "PyAV with libx264 (the PyPI wheels carry it: pip install av)")
+    encoder = H264Encoder()
     frames: list[list[bytes]] = []
     for i, frame in enumerate(_frames(3)):
         payloads, _ = encoder.encode(frame, force_keyframe=(i == 0))

@@ -108,11 +108,10 @@ class Consumer:
         self._loss_mark: tuple[int, int, float, int] | None = None
         # sequence numbers skipped because the packets never reached the SFU (cumulative)
         self._upstream_gaps = 0
-        self._started_seq = False
         # when each recent sequence number went out (a ring), to tell a fresh loss from a
         # NACK repeated for a packet long gone
-        self._sent_seq = [-1] * (SENT_RING_MASK + 1)  # cleared once NACKed
-        self._sent_seq_any = [-1] * (SENT_RING_MASK + 1)
+        # (a NACK counted once sets its time to 0)
+        self._sent_seq = [-1] * (SENT_RING_MASK + 1)
         self._sent_time = [0.0] * (SENT_RING_MASK + 1)
         self._frame_open = False  # the last packet sent was not the end of a frame
         # repairs: at most this many bits per second (None: no limit), set by the router
@@ -312,18 +311,20 @@ class Consumer:
             self._cache.put(seq, data, now)
         ahead = (seq - self._last_seq) & 0xFFFF
         if ahead < 0x8000:
-            if self._started_seq and ahead > 1:
-                # packets this consumer never had to send (lost on the publisher's uplink):
-                # the subscriber will count them lost, and they are not its link's doing
+            if ahead > 1:
+                # packets this consumer never had to send (lost on the publisher's uplink;
+                # a source switch continues the sequence, so it is never one): the
+                # subscriber will count them lost, and they are not its link's doing
                 self._upstream_gaps += ahead - 1
-            self._started_seq = True
             self._last_seq = seq
             self._last_ts = ts
             self._last_wall = now
             self._frame_open = self.kind == "video" and not packet.marker
         elif self._upstream_gaps > 0:
             self._upstream_gaps -= 1  # a late packet (a repair from the publisher) fills one
-        self._note_sent(seq, now)
+        ring = seq & SENT_RING_MASK
+        self._sent_seq[ring] = seq
+        self._sent_time[ring] = now
         if self._send(data):
             self.packets_sent += 1
             self.bytes_sent += len(payload)
@@ -409,7 +410,7 @@ class Consumer:
         for seq in seqs:
             i = seq & SENT_RING_MASK
             if self._sent_seq[i] == seq and now - self._sent_time[i] < 1.0:
-                self._sent_seq[i] = -1  # counted once
+                self._sent_time[i] = 0.0  # counted once
                 fresh += 1
         return fresh
 
@@ -419,15 +420,9 @@ class Consumer:
         anything (a 100 ms buffer holds more than half a second at 60 kbit/s)."""
         seq = highest & 0xFFFF
         i = seq & SENT_RING_MASK
-        if self._sent_seq_any[i] != seq:
+        if self._sent_seq[i] != seq or not self._sent_time[i]:
             return None
         return time.monotonic() - self._sent_time[i]
-
-    def _note_sent(self, seq: int, now: float) -> None:
-        i = seq & SENT_RING_MASK
-        self._sent_seq[i] = seq
-        self._sent_seq_any[i] = seq
-        self._sent_time[i] = now
 
     def _interval_loss(self, highest: int, cumulative_lost: int) -> float | None:
         """The loss since the last report that said something, from the cumulative counters
@@ -510,7 +505,9 @@ class Consumer:
                 extension_block=self._extensions(None)))
             packet[0] |= 0x20
             data = bytes(packet)
-            self._note_sent(seq, time.monotonic())
+            ring = seq & SENT_RING_MASK
+            self._sent_seq[ring] = seq
+            self._sent_time[ring] = time.monotonic()
             # media packets forwarded later continue after this one
             self._last_seq = seq
             self._seq_offset = (self._seq_offset + 1) & 0xFFFF

@@ -33,7 +33,8 @@ DEFAULT_STEPS: list[Step] = [
 
 SETTLE_S = 1.0
 
-_SAMPLE_JS = """(pid) => window.rostrum.client.receptionStats().then((r) => {
+# what an observer page receives of one participant's seat (tests/browser use it too)
+SEAT_SAMPLE_JS = """(pid) => window.rostrum.client.receptionStats().then((r) => {
     const audio = r.slots.find((s) => s.kind === 'audio' && s.purpose === 'seat'
                                     && s.participantId === pid);
     if (!audio) return null;
@@ -75,7 +76,7 @@ class Watcher:
     async def run(self, interval: float = 0.25) -> None:
         while True:
             try:
-                data = await self.page.evaluate(_SAMPLE_JS, self.publisher_id)
+                data = await self.page.evaluate(SEAT_SAMPLE_JS, self.publisher_id)
             except Exception:
                 self.errors += 1
                 data = None
@@ -274,13 +275,13 @@ async def standalone(steps: list[Step], trace: bool) -> list[StepResult]:
     from tests.harness import running_server
 
     namespace = BrowserNamespace.create()
-    shaped = ShapedNamespace.create(namespace.host_address)
+    shaped = ShapedNamespace.create_shaped(namespace.host_address)
     contexts: list[Any] = []
     try:
         with tempfile.TemporaryDirectory(prefix="rostrum-adaptation-") as tmp_name:
             tmp = Path(tmp_name)
             wrapper = write_namespace_wrapper(tmp, namespace)
-            shaped_wrapper = write_namespace_wrapper(tmp, shaped)  # type: ignore[arg-type]
+            shaped_wrapper = write_namespace_wrapper(tmp, shaped)
             tone = write_tone_wav(tmp / "tone-440.wav", 440.0)
             camera = write_camera_y4m(tmp / "camera.y4m")
             address = namespace.host_address
@@ -325,7 +326,7 @@ def main() -> None:
                         help="e.g. 2000:8:camera,60:20:none (kbit/s:seconds:expected)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args()
-    steps = DEFAULT_STEPS if args.seconds is None else [
+    steps: list[Step] = DEFAULT_STEPS if args.seconds is None else [
         (k, args.seconds, e) for k, _, e in DEFAULT_STEPS]
     if args.steps:
         steps = []

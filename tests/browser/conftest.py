@@ -22,8 +22,8 @@ from tests.browser.chromium import (
     launch_in_namespace,
     write_namespace_wrapper,
 )
-from tests.browser.netns import BrowserNamespace
-from tests.browser.tones import write_tone_wav
+from tests.browser.netns import BrowserNamespace, ShapedNamespace
+from tests.browser.tones import write_camera_y4m, write_tone_wav
 from tests.requirements import require
 
 if TYPE_CHECKING:
@@ -61,6 +61,30 @@ def chromium_wrapper(
 ) -> Path:
     """Executable that runs /usr/bin/chromium inside the session's namespace."""
     return write_namespace_wrapper(tmp_path_factory.mktemp("chromium"), browser_namespace)
+
+
+@pytest.fixture
+def shaped_namespace(browser_namespace: BrowserNamespace) -> Iterator[ShapedNamespace]:
+    """A namespace of its own for one browser whose link a test shapes (`tc tbf`), routed to
+    the server's address only; removed after the test."""
+    namespace = ShapedNamespace.create_shaped(browser_namespace.host_address)
+    try:
+        yield namespace
+    finally:
+        namespace.destroy()
+
+
+@pytest.fixture
+def shaped_wrapper(shaped_namespace: ShapedNamespace, tmp_path: Path) -> Path:
+    """Executable that runs /usr/bin/chromium inside the shaped namespace (`launch_browser(...,
+    wrapper=shaped_wrapper)`)."""
+    return write_namespace_wrapper(tmp_path, shaped_namespace)
+
+
+@pytest.fixture
+def camera_y4m(tmp_path: Path) -> Path:
+    """A Y4M camera that costs an encoder what a real one does (tones.write_camera_y4m)."""
+    return write_camera_y4m(tmp_path / "camera.y4m")
 
 
 @pytest.fixture

@@ -93,6 +93,10 @@ class BrowserNamespace:
 
     def _setup(self) -> None:
         self.destroy()  # a leftover with our pid in its name is stale: this process is new
+        self._add_pair()
+
+    def _add_pair(self) -> None:
+        """The namespace, and the veth pair with an address on each side, up."""
         subprocess.run(
             ["ip", "netns", "add", self.name], check=True, capture_output=True, text=True
         )
@@ -117,7 +121,7 @@ SHAPED_PREFIX = "rsts"
 
 
 @dataclass
-class ShapedNamespace:
+class ShapedNamespace(BrowserNamespace):
     """One more namespace for a browser whose link is shaped (``tc tbf``) on its own veth
     pair, joined to the test's server address only.
 
@@ -128,16 +132,10 @@ class ShapedNamespace:
     shapes the browser's downlink, the namespace side's egress its uplink. Names carry the pid
     and a counter (``rsts<pid>x<n>``, interfaces ``rth…``/``rtn…``)."""
 
-    name: str
-    host_if: str
-    ns_if: str
-    host_address: str
-    ns_address: str
-
     _count = 0
 
     @classmethod
-    def create(cls, server_address: str) -> ShapedNamespace:
+    def create_shaped(cls, server_address: str) -> ShapedNamespace:
         cls._count += 1
         pid = os.getpid()
         n = cls._count
@@ -155,24 +153,12 @@ class ShapedNamespace:
             ns_address=f"10.214.{subnet}.2",
         )
         try:
-            ns._setup(server_address)
+            ns._add_pair()
+            _ip("route", "add", f"{server_address}/32", "dev", ns.ns_if, netns=ns.name)
         except BaseException:
             ns.destroy()
             raise
         return ns
-
-    def _setup(self, server_address: str) -> None:
-        subprocess.run(
-            ["ip", "netns", "add", self.name], check=True, capture_output=True, text=True
-        )
-        _ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
-        _ip("link", "set", self.ns_if, "netns", self.name)
-        _ip("addr", "add", f"{self.host_address}/24", "dev", self.host_if)
-        _ip("link", "set", self.host_if, "up")
-        _ip("addr", "add", f"{self.ns_address}/24", "dev", self.ns_if, netns=self.name)
-        _ip("link", "set", self.ns_if, "up", netns=self.name)
-        _ip("link", "set", "lo", "up", netns=self.name)
-        _ip("route", "add", f"{server_address}/32", "dev", self.ns_if, netns=self.name)
 
     @staticmethod
     def _tbf(*prefix: str, dev: str, kbit: int | None) -> None:
@@ -198,10 +184,3 @@ class ShapedNamespace:
     def shape_uplink(self, kbit: int | None) -> None:
         """Limit what the browser sends to ``kbit`` kbit/s (None: unshaped)."""
         self._tbf(*self.exec_prefix(), dev=self.ns_if, kbit=kbit)
-
-    def exec_prefix(self) -> list[str]:
-        return ["ip", "netns", "exec", self.name]
-
-    def destroy(self) -> None:
-        _ip("link", "del", self.host_if, check=False)
-        subprocess.run(["ip", "netns", "del", self.name], check=False, capture_output=True)

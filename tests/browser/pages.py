@@ -156,3 +156,22 @@ async def floor_state(page: Any) -> dict[str, Any] | None:
 async def interpretation_state(page: Any) -> dict[str, Any] | None:
     state = await page.evaluate("window.rostrum.client.interpretation")
     return dict(state) if state else None
+
+
+async def outbound_video(page: Any, field: str) -> dict[str, int]:
+    """mid → one counter of each video `outbound-rtp` of the page's publish connection
+    (`packetsSent`, `frameWidth`, ...; 0 while the browser reports none)."""
+    return dict(
+        await page.evaluate(
+            """async (field) => {
+                const out = {};
+                const report = await window.rostrum.client.rawStats('publish');
+                report?.forEach((s) => {
+                    if (s.type === 'outbound-rtp' && s.kind === 'video' && s.mid !== undefined)
+                        out[s.mid] = s[field] ?? 0;
+                });
+                return out;
+            }""",
+            field,
+        )
+    )

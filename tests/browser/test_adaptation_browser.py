@@ -17,38 +17,24 @@ standalone); the figures of each run are printed with the test's output.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench.adaptation import StepResult, browser_scenario, table
-from tests.browser.chromium import write_namespace_wrapper
-from tests.browser.netns import BrowserNamespace, ShapedNamespace
-from tests.browser.tones import write_camera_y4m
+from bench.adaptation import Step, StepResult, browser_scenario, table
+from tests.browser.netns import ShapedNamespace
 
 pytestmark = [pytest.mark.browser, pytest.mark.network]
 
-STEPS = [(2000, 12.0, "camera"), (300, 14.0, "camera-low"), (60, 16.0, None),
+STEPS: list[Step] = [(2000, 12.0, "camera"), (300, 14.0, "camera-low"), (60, 16.0, None),
          (2000, 22.0, "camera")]
-
-
-@pytest.fixture
-def shaped_namespace(browser_namespace: BrowserNamespace) -> Iterator[ShapedNamespace]:
-    namespace = ShapedNamespace.create(browser_namespace.host_address)
-    try:
-        yield namespace
-    finally:
-        namespace.destroy()
 
 
 async def test_each_listener_gets_what_its_own_link_carries(
     launch_browser: Any, make_tone: Any, rostrum_server: Any,
-    shaped_namespace: ShapedNamespace, tmp_path: Path,
+    shaped_namespace: ShapedNamespace, shaped_wrapper: Path, camera_y4m: Path,
 ) -> None:
-    shaped_wrapper = write_namespace_wrapper(tmp_path, shaped_namespace)  # type: ignore[arg-type]
-    camera = write_camera_y4m(tmp_path / "camera.y4m")
     lines: list[str] = []
 
     def log(line: str) -> None:
@@ -63,7 +49,7 @@ async def test_each_listener_gets_what_its_own_link_carries(
 
     results: list[StepResult] = await browser_scenario(
         server=rostrum_server, launch=launch, launch_shaped=launch_shaped,
-        shape=shaped_namespace.shape_downlink, tone=make_tone(440.0), camera=camera,
+        shape=shaped_namespace.shape_downlink, tone=make_tone(440.0), camera=camera_y4m,
         steps=STEPS, log=log, stats=shaped_namespace.downlink_stats, trace=True)
     print(table(results))
     report = table(results) + "\n" + "\n".join(lines[-120:])

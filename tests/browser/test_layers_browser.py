@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from tests.browser.pages import PageLog, client_state, join_meeting, new_page, poll, slot_stats
+from tests.browser.pages import (
+    PageLog,
+    client_state,
+    join_meeting,
+    new_page,
+    outbound_video,
+    poll,
+    slot_stats,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.network]
 
@@ -74,19 +82,7 @@ def m_sections(sdp: str) -> list[dict[str, str]]:
 
 async def packets_sent(page: Any) -> dict[str, int]:
     """mid → RTP packets sent so far, per video m-line of the publish connection."""
-    return dict(
-        await page.evaluate(
-            """async () => {
-                const out = {};
-                const report = await window.rostrum.client.rawStats('publish');
-                report?.forEach((s) => {
-                    if (s.type === 'outbound-rtp' && s.kind === 'video' && s.mid !== undefined)
-                        out[s.mid] = s.packetsSent ?? 0;
-                });
-                return out;
-            }"""
-        )
-    )
+    return await outbound_video(page, "packetsSent")
 
 
 async def sending(page: Any, seconds: float = 1.5) -> dict[str, int]:
@@ -99,19 +95,7 @@ async def sending(page: Any, seconds: float = 1.5) -> dict[str, int]:
 
 async def outbound_widths(page: Any) -> dict[str, int]:
     """mid → frame width the publisher encodes, per video m-line of its publish connection."""
-    return dict(
-        await page.evaluate(
-            """async () => {
-                const out = {};
-                const report = await window.rostrum.client.rawStats('publish');
-                report?.forEach((s) => {
-                    if (s.type === 'outbound-rtp' && s.kind === 'video' && s.mid !== undefined)
-                        out[s.mid] = s.frameWidth ?? 0;
-                });
-                return out;
-            }"""
-        )
-    )
+    return await outbound_video(page, "frameWidth")
 
 
 async def overlay(page: Any, participant_id: str) -> dict[str, Any] | None:

@@ -13,59 +13,25 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.chromium import write_namespace_wrapper
-from tests.browser.netns import BrowserNamespace, ShapedNamespace
-from tests.browser.pages import PageLog, join_meeting, new_page, poll
-from tests.browser.tones import write_camera_y4m
+from bench.adaptation import SEAT_SAMPLE_JS
+from tests.browser.netns import ShapedNamespace
+from tests.browser.pages import PageLog, join_meeting, new_page, outbound_video, poll
 
 pytestmark = [pytest.mark.browser, pytest.mark.network]
 
 UPLINK_KBIT = 300
 
-SEAT_JS = """(pid) => window.rostrum.client.receptionStats().then((r) => {
-    const audio = r.slots.find((s) => s.kind === 'audio' && s.purpose === 'seat'
-                                    && s.participantId === pid);
-    if (!audio) return null;
-    const video = r.slots.find((s) => s.kind === 'video' && s.purpose === 'seat'
-                                    && s.seat === audio.seat);
-    return {layer: video ? video.layer : null, width: video ? video.frameWidth : 0,
-            frames: video ? video.framesDecoded : 0, audio: audio.packetsReceived,
-            audioLost: audio.packetsLost};
-})"""
-
-SENDING_JS = """() => window.rostrum.client.rawStats('publish').then((report) => {
-    const out = {};
-    report?.forEach((s) => {
-        if (s.type === 'outbound-rtp' && s.kind === 'video') out[s.mid] = {
-            packets: s.packetsSent ?? 0, active: s.active ?? null};
-    });
-    return out;
-})"""
-
-
-@pytest.fixture
-def shaped_namespace(browser_namespace: BrowserNamespace) -> Iterator[ShapedNamespace]:
-    namespace = ShapedNamespace.create(browser_namespace.host_address)
-    try:
-        yield namespace
-    finally:
-        namespace.destroy()
-
-
 async def test_a_poor_uplink_drops_the_upper_layer_and_gets_it_back(
     launch_browser: Any, make_tone: Any, rostrum_server: Any,
-    shaped_namespace: ShapedNamespace, tmp_path: Path,
+    shaped_namespace: ShapedNamespace, shaped_wrapper: Path, camera_y4m: Path,
 ) -> None:
-    wrapper = write_namespace_wrapper(tmp_path, shaped_namespace)  # type: ignore[arg-type]
-    camera = write_camera_y4m(tmp_path / "camera.y4m")
-    publisher = await new_page(await launch_browser(make_tone(440.0), fake_video=camera,
-                                                    wrapper=wrapper))
+    publisher = await new_page(await launch_browser(make_tone(440.0), fake_video=camera_y4m,
+                                                    wrapper=shaped_wrapper))
     observer = await new_page(await launch_browser(None))
     logs = [PageLog(publisher, "publisher"), PageLog(observer, "observer")]
     try:
@@ -83,7 +49,7 @@ async def test_a_poor_uplink_drops_the_upper_layer_and_gets_it_back(
         return str(await publisher.evaluate("window.rostrum.client.uplinkLevel"))
 
     async def seat() -> dict[str, Any] | None:
-        return await observer.evaluate(SEAT_JS, publisher_id)  # type: ignore[no-any-return]
+        return await observer.evaluate(SEAT_SAMPLE_JS, publisher_id)  # type: ignore[no-any-return]
 
     async def sample() -> tuple[str, dict[str, Any] | None]:
         current = (await level(), await seat())
@@ -118,16 +84,15 @@ async def test_a_poor_uplink_drops_the_upper_layer_and_gets_it_back(
     assert state[1] is not None and state[1]["layer"] == expected_layer, report()
     # the client stops encoding the dropped layer: its outbound-rtp stops growing
     await asyncio.sleep(3.0)
-    before = await publisher.evaluate(SENDING_JS)
+    before = await outbound_video(publisher, "packetsSent")
     first = await seat()
     await asyncio.sleep(4.0)
-    after = await publisher.evaluate(SENDING_JS)
+    after = await outbound_video(publisher, "packetsSent")
     last = await seat()
     assert first and last, report()
-    sending = {mid: after[mid]["packets"] - before.get(mid, {}).get("packets", 0)
-               for mid in after}
+    sending = {mid: after[mid] - before.get(mid, 0) for mid in after}
     assert sorted(sending.values())[0] == 0, f"both layers still sent: {sending}\n{report()}"
-    heard = last["audio"] - first["audio"]
+    heard = last["audioReceived"] - first["audioReceived"]
     assert heard >= 4 * 20, f"audio stopped at the observer: {heard} packets in 4 s\n{report()}"
     low_decoding_after: float | None = None
     if expected_layer == "camera-low":

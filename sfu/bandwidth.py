@@ -79,7 +79,6 @@ class BandwidthEstimate:
     bps: float = 20_000_000.0
     remb_bps: float | None = None
     remb_at: float = -1e9
-    remb_low_count: int = 0
     loss: float = 0.0
     loss_at: float = -1e9
     clean_since: float = 0.0
@@ -145,7 +144,6 @@ class BandwidthEstimate:
                 self.probe_remb = previous
             return  # the probe's verdict decides, not this REMB
         below = sending_bps is None or self.remb_bps < 0.85 * sending_bps
-        self.remb_low_count = self.remb_low_count + 1 if below else 0
         # below what is sent *and* with loss: a REMB dip alone is also what a receiver whose
         # CPU is starved reports (its delay-based estimator reads the stall as queuing)
         lowered = max(FLOOR_BPS, self.remb_bps, self._protected(now))

@@ -65,9 +65,8 @@ TRIAL_S = 20.0  # a step down this soon after a step up fails the trial (a brows
 class UplinkPolicy:
     """Decides a publisher's level from the loss of each interval. Pure: time is passed in."""
 
-    top: int = FULL  # the highest level this publisher has (LOW without a camera-low layer
-    # is never chosen: a single camera layer goes straight from full to audio)
-    has_low_layer: bool = True
+    top: int = FULL  # the highest level this publisher has (AUDIO without a camera)
+    has_low_layer: bool = True  # without one, LOW is skipped: full goes straight to audio
     level: int = FULL
     hold_s: float = HOLD_S
     changed_at: float = 0.0
@@ -146,9 +145,6 @@ def remb_ceiling(level: int, sources: set[str]) -> int:
     for source in layers_kept(level, sources):
         total += LAYER_CAPS_BPS.get(source, 0)
     return max(MIN_REMB_BPS, total)
-
-
-LevelListener = Callable[[str, str], None]
 
 
 class Uplink:

@@ -111,10 +111,25 @@ class AttendanceRecord:
 
 
 class Store:
+    """The meeting records' database. Concerns that keep records of their own (chat, captions,
+    documents...) live in their own modules: each hands its schema to `add_schema` before
+    `open`, and runs its statements through `run`, on the same thread and connection."""
+
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
+        self._schemas: list[str] = [SCHEMA]
+
+    def add_schema(self, schema: str) -> None:
+        """Add a concern's tables (``CREATE ... IF NOT EXISTS``); call before `open`."""
+        if self._db is not None:
+            raise RuntimeError("add_schema after open")
+        self._schemas.append(schema)
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(connection)`` on the store's thread (the single writer)."""
+        return await self._call(lambda: fn(self._conn()))
 
     async def open(self) -> None:
         await self._call(self._open)
@@ -125,7 +140,8 @@ class Store:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
-        db.executescript(SCHEMA)
+        for schema in self._schemas:
+            db.executescript(schema)
         self._db = db
 
     async def close(self) -> None:

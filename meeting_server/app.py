@@ -16,6 +16,7 @@ import jinja2
 import socketio
 from aiohttp import web
 
+from sfu import aiortc_glue
 from sfu.worker import Worker
 
 from . import exports, metrics
@@ -28,6 +29,7 @@ from .namespaces.floor import FloorNamespace
 from .namespaces.interpretation import InterpretationNamespace
 from .namespaces.media import MediaNamespace
 from .namespaces.room import RoomNamespace
+from .planner import MediaPlanner
 from .store import Store
 
 logger = logging.getLogger(__name__)
@@ -83,6 +85,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     recovered = await store.recover_after_restart(time.time())
     if any(recovered.values()):
         logger.warning("closed records left open by an earlier run: %s", recovered)
+    aiortc_glue.install_ice_policy(config.rtc_addresses)  # process-wide aioice settings
     worker = Worker(ice_servers=config.ice_servers, rtc_addresses=config.rtc_addresses,
                     seats=max(config.audio_slots, config.video_slots),
                     keyframe_interval_s=config.keyframe_interval_s)
@@ -90,6 +93,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     media = MediaService(meetings, seats=max(config.audio_slots, config.video_slots))
     floor = FloorService(meetings, store)
     interpreting = InterpretationService(meetings, floor)
+    MediaPlanner(meetings, floor, interpreting)  # the media plan: rules -> Router.apply
     media.subscribed_listeners.append(interpreting.subscribed)
     ice = [s.to_json() for s in config.ice_servers]
     media_ns = MediaNamespace(meetings, media)

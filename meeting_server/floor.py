@@ -17,7 +17,9 @@ from typing import Any
 
 from .errors import RostrumError
 from .hands import HandsError, Question
-from .meetings import LiveMeeting, MeetingService, Participant
+from .media_plan import ALWAYS_HEARD, FloorRules
+from .media_plan import heard as heard_on_the_floor
+from .meetings import MeetingService, Participant
 from .speakers_list import Ended, FloorError, Grant, SpeakersList
 from .store import Store
 
@@ -25,8 +27,6 @@ logger = logging.getLogger(__name__)
 
 MANAGING_ROLES = frozenset({"chair"})
 REQUESTING_ROLES = frozenset({"delegate", "secretariat", "chair"})
-ALWAYS_HEARD = frozenset({"chair"})
-NEVER_ON_THE_FLOOR = frozenset({"interpreter", "captioner", "observer"})
 
 Sink = Callable[[str, str, dict[str, Any], "list[str] | None"], None]
 
@@ -51,11 +51,11 @@ class FloorService:
         self.clock = clock
         self.floors: dict[str, MeetingFloor] = {}
         self.sink: Sink | None = None
-        # told (meeting id, speaker grant or None) after every change
+        # told (meeting id, speaker grant or None) after every change; the media planner
+        # is one of them (it recomputes who is heard)
         self.speaker_listeners: list[Callable[[str, Grant | None], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._seq = itertools.count(1)
-        meetings.live_listeners.append(self._meeting_live)
         meetings.leave_listeners.append(self.participant_left)
 
     # wiring
@@ -66,10 +66,6 @@ class FloorService:
             floor = self.floors[meeting_id] = MeetingFloor(meeting_id)
         return floor
 
-    def _meeting_live(self, live: LiveMeeting) -> None:
-        meeting_id = live.record.id
-        live.router.audio_gate = lambda pid: self.heard(meeting_id, pid)
-
     def _emit(self, meeting_id: str, event: str, payload: dict[str, Any],
               to: list[str] | None = None) -> None:
         if self.sink is not None:
@@ -79,9 +75,6 @@ class FloorService:
                 logger.exception("[%s] floor sink failed", meeting_id)
 
     def _changed(self, meeting_id: str) -> None:
-        live = self.meetings.live.get(meeting_id)
-        if live is not None:
-            live.router.refresh_audio_gate()
         floor = self.floors.get(meeting_id)
         speaker = floor.speakers.speaker if floor is not None else None
         for listener in self.speaker_listeners:
@@ -93,27 +86,21 @@ class FloorService:
 
     # rules
 
+    def rules(self, meeting_id: str) -> FloorRules:
+        """The floor's part of the media plan (meeting_server/media_plan.py)."""
+        floor = self.floors.get(meeting_id)
+        live = self.meetings.live.get(meeting_id)
+        speaker = floor.speakers.speaker if floor is not None else None
+        return FloorRules(mode=live.record.floor_mode if live is not None else "chaired",
+                          speaker=speaker.participant_id if speaker is not None else None,
+                          muted=frozenset(floor.muted) if floor is not None else frozenset())
+
     def heard(self, meeting_id: str, participant_id: str) -> bool:
-        """May this participant's microphone be forwarded now? The chair always; anyone not
-        muted in an open meeting; in a chaired one the floor holder, and the secretariat
-        unless muted; nobody else."""
+        """May this participant's microphone be forwarded now (media_plan.heard)?"""
         participant = self.meetings.find(meeting_id, participant_id)
         if participant is None:
             return False
-        if participant.role in ALWAYS_HEARD:
-            return True
-        if participant.role in NEVER_ON_THE_FLOOR:
-            return False  # interpreters speak into their booth's channel only
-        floor = self.floors.get(meeting_id)
-        if floor is not None and participant_id in floor.muted:
-            return False
-        live = self.meetings.live.get(meeting_id)
-        if live is not None and live.record.floor_mode == "open":
-            return True
-        speaker = floor.speakers.speaker if floor is not None else None
-        if speaker is not None and speaker.participant_id == participant_id:
-            return True
-        return participant.role == "secretariat"
+        return heard_on_the_floor(participant_id, participant.role, self.rules(meeting_id))
 
     def may_manage(self, participant: Participant) -> bool:
         floor = self.floors.get(participant.meeting_id)

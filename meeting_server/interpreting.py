@@ -1,9 +1,10 @@
 """Simultaneous interpretation in a live meeting: booths, handover, relay, listeners' channels.
 
-The rules are pure (``interpretation/``); this service checks who may do what, keeps one
-``Interpretation`` per meeting, and applies its ``feeds()`` to the meeting's router, which
-switches consumer sources (no renegotiation). The floor speaker and their declared language
-come from the floor service.
+The rules are pure (``interpretation/``); this service checks who may do what and keeps one
+``Interpretation`` per meeting. Its feeds reach the SFU through the media plan: after every
+change the planner (``change_listeners``) recomputes the meeting's plan, which the router
+applies by switching consumer sources (no renegotiation). The floor speaker and their
+declared language come from the floor service.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from interpretation import FLOOR, FeedKind, Interpretation, InterpretationError, ListenerSettings
-from sfu.router import ChannelFeed
+from interpretation import FLOOR, Interpretation, InterpretationError, ListenerSettings
 
 from .errors import RostrumError
 from .floor import FloorService
@@ -34,6 +34,8 @@ class InterpretationService:
         self.meetings_state: dict[str, Interpretation] = {}
         self.listening: dict[str, ListenerSettings] = {}  # participant id -> choice
         self.sink: Sink | None = None
+        # told (meeting id) after every change of a meeting's booths, feeds or floor
+        self.change_listeners: list[Callable[[str], None]] = []
         meetings.live_listeners.append(self._meeting_live)
         meetings.leave_listeners.append(self._participant_left)
         floor.speaker_listeners.append(self._floor_changed)
@@ -65,30 +67,18 @@ class InterpretationService:
                 logger.exception("[%s] interpretation sink failed", meeting_id)
 
     def _apply(self, meeting_id: str) -> None:
-        """Give the router the channels' feeds; tell everyone the booths' state."""
+        """The media plan follows the change (what feeds each channel, what each
+        interpreter hears); everyone is told the booths' state."""
         interp = self.meetings_state.get(meeting_id)
         live = self.meetings.live.get(meeting_id)
         if interp is None or live is None:
             return
-        feeds = {}
-        for channel, feed in interp.feeds().items():
-            if channel == FLOOR:
-                continue
-            kind = {FeedKind.INTERPRETATION: "interpretation", FeedKind.SILENCE: "silence",
-                    FeedKind.PASSTHROUGH: "passthrough", FeedKind.FLOOR: "floor"}[feed.kind]
-            feeds[channel] = ChannelFeed(kind, feed.mic.participant_id if feed.mic else None)
-        live.router.set_channel_feeds(feeds, interp.floor.speaker)
-        # each interpreter hears the floor (their seats) or relays another booth's channel
-        for pid, incoming in self._incoming_channels(interp).items():
-            self._listen(live, pid, incoming)
+        for listener in self.change_listeners:
+            try:
+                listener(meeting_id)
+            except Exception:
+                logger.exception("[%s] interpretation change listener failed", meeting_id)
         self._emit(meeting_id, "interpretation", self.public_state(meeting_id))
-
-    def _incoming_channels(self, interp: Interpretation) -> dict[str, str]:
-        out = {}
-        for booth in interp.state.booths:
-            for member in booth.interpreters:
-                out[member.participant_id] = member.incoming
-        return out
 
     def _listen(self, live: LiveMeeting, participant_id: str, channel: str) -> None:
         try:
@@ -97,16 +87,14 @@ class InterpretationService:
             pass  # not subscribed yet: applied when they subscribe (see subscribed())
 
     def subscribed(self, participant: Participant) -> None:
-        """The participant's subscribe connection exists: apply their channel choice."""
+        """The participant's subscribe connection exists: apply their channel choice (an
+        interpreter in a booth hears what the media plan says, whatever they chose)."""
         live = self.meetings.live.get(participant.meeting_id)
         interp = self.meetings_state.get(participant.meeting_id)
         if live is None or interp is None:
             return
-        channel = self._incoming_channels(interp).get(participant.id)
-        if channel is None:
-            settings = self.listening.get(participant.id)
-            channel = settings.channel if settings else FLOOR
-        self._listen(live, participant.id, channel)
+        settings = self.listening.get(participant.id)
+        self._listen(live, participant.id, settings.channel if settings else FLOOR)
 
     def _floor_changed(self, meeting_id: str, speaker: Grant | None) -> None:
         interp = self.meetings_state.get(meeting_id)

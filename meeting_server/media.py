@@ -7,9 +7,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from sfu.events import RouterEvent, SlotsChanged, UplinkChanged
 from sfu.router import Router
 from sfu.sdp import SdpError
-from sfu.transport import Transport
 
 from .errors import RostrumError
 from .meetings import MeetingService, Participant
@@ -57,31 +57,22 @@ class MediaService:
         router = self.meetings.meeting_of(participant).router
         if id(router) not in self._routers_seen:
             self._routers_seen.add(id(router))
-            router.on_slots(self._on_slots)
-            router.on_uplink(self._on_uplink)
+            router.on_event(self._on_event)
         return router
 
-    def _on_slots(self, participant_id: str, slots: list[dict[str, Any]]) -> None:
-        if self.slots_sink is not None:
-            self.slots_sink(participant_id, slots)
-
-    def _on_uplink(self, participant_id: str, level: str, loss: float) -> None:
-        if self.uplink_sink is not None:
-            self.uplink_sink(participant_id, {"level": level, "loss": round(loss, 3)})
-
-    @staticmethod
-    def _existing(router: Router, participant: Participant, direction: str) -> Transport | None:
-        for transport in router.transports.values():
-            if transport.participant_id == participant.id and transport.direction == direction \
-                    and not transport.closed:
-                return transport
-        return None
+    def _on_event(self, event: RouterEvent) -> None:
+        """The SFU's events that reach a participant: their slots, their uplink level."""
+        if isinstance(event, SlotsChanged) and self.slots_sink is not None:
+            self.slots_sink(event.participant_id, [s.to_json() for s in event.slots])
+        elif isinstance(event, UplinkChanged) and self.uplink_sink is not None:
+            self.uplink_sink(event.participant_id,
+                             {"level": event.level, "loss": round(event.loss, 3)})
 
     async def publish(self, participant: Participant, sdp: str, sources: dict[str, str]) -> str:
         if participant.role not in PUBLISHING_ROLES:
             raise RostrumError("forbidden", f"a {participant.role} does not publish media")
         router = self._router(participant)
-        if self._existing(router, participant, "publish") is not None:
+        if router.transport_of(participant.id, "publish") is not None:
             raise RostrumError("conflict", "already publishing; unpublish first")
         transport = router.create_transport(participant.id, "publish")
         try:
@@ -99,13 +90,13 @@ class MediaService:
         if participant.role not in PUBLISHING_ROLES:
             raise RostrumError("forbidden", f"a {participant.role} does not publish media")
         router = self._router(participant)
-        transport = self._existing(router, participant, "publish")
+        transport = router.transport_of(participant.id, "publish")
         if transport is not None:
             await transport.close()
 
     async def subscribe(self, participant: Participant) -> tuple[str, list[dict[str, Any]]]:
         router = self._router(participant)
-        if self._existing(router, participant, "subscribe") is not None:
+        if router.transport_of(participant.id, "subscribe") is not None:
             raise RostrumError("conflict", "already subscribed")
         transport = router.create_transport(participant.id, "subscribe")
         try:
@@ -114,12 +105,13 @@ class MediaService:
             await transport.close()
             raise
         slots = [{"mid": c.mid, "kind": c.kind, "purpose": c.purpose, "seat": c.slot,
-                  "participantId": None, "source": None} for c in transport.consumers.values()]
+                  "participantId": None, "source": None, "forwarded": False}
+                 for c in transport.consumers.values()]
         return sdp, slots
 
     async def accept_answer(self, participant: Participant, sdp: str) -> list[dict[str, Any]]:
         router = self._router(participant)
-        transport = self._existing(router, participant, "subscribe")
+        transport = router.transport_of(participant.id, "subscribe")
         if transport is None:
             raise RostrumError("conflict", "subscribe first")
         try:

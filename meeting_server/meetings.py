@@ -71,6 +71,8 @@ class MeetingService:
         # called when a meeting goes live (its router exists) and when someone leaves
         self.live_listeners: list[Callable[[LiveMeeting], None]] = []
         self.leave_listeners: list[Callable[[Participant, str], Awaitable[None]]] = []
+        # called with the meeting id after someone joined or left a meeting that stays live
+        self.participants_listeners: list[Callable[[str], None]] = []
 
     async def create_meeting(self, title: str, languages: tuple[str, ...] = OFFICIAL_LANGUAGES,
                              video_codec: str = "VP8", meeting_id: str | None = None,
@@ -118,8 +120,6 @@ class MeetingService:
             live = LiveMeeting(record=record,
                                router=self.worker.router(record.id, video_codec=record.video_codec))
             self.live[record.id] = live
-            live.router.seat_eligible = lambda pid, live=live: (
-                pid in live.participants and live.participants[pid].role != "interpreter")
             for listener in self.live_listeners:
                 try:
                     listener(live)
@@ -139,7 +139,15 @@ class MeetingService:
         self.by_session[session] = participant
         logger.info("[%s %s] joined as %s (%s)", record.id, participant.id, participant.role,
                     participant.name)
+        self._participants_changed(record.id)
         return participant, live
+
+    def _participants_changed(self, meeting_id: str) -> None:
+        for listener in self.participants_listeners:
+            try:
+                listener(meeting_id)
+            except Exception:
+                logger.exception("[%s] participants listener failed", meeting_id)
 
     def find(self, meeting_id: str, participant_id: str) -> Participant | None:
         live = self.live.get(meeting_id)
@@ -165,6 +173,7 @@ class MeetingService:
                 del self.live[participant.meeting_id]
                 await self.worker.close_router(participant.meeting_id)
             else:
+                self._participants_changed(participant.meeting_id)
                 await live.router.close_participant(participant.id)
         await self.store.record_leave(participant.id, time.time(), reason)
         logger.info("[%s %s] left", participant.meeting_id, participant.id)

@@ -12,8 +12,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from sfu.consumer import Consumer
-from sfu.router import Subscription
+from sfu.events import ConsumerStats, RouterStats, SubscriberStats
 from sfu.worker import Worker
 
 LAYER_VALUE = {"camera": 1, "camera-low": 0, "screen": 1}
@@ -26,6 +25,11 @@ def _labels(**labels: str) -> str:
 
 
 def render(worker: Worker) -> str:
+    """The exposition of the worker's stats snapshot (``Worker.stats()``, sfu/events.py)."""
+    return render_stats(worker.stats())
+
+
+def render_stats(routers: list[RouterStats]) -> str:
     lines: list[str] = []
 
     def family(name: str, kind: str, help_text: str, samples: Iterable[tuple[str, float]]
@@ -35,53 +39,47 @@ def render(worker: Worker) -> str:
         for labels, value in samples:
             lines.append(f"{name}{labels} {value:g}")
 
-    routers = list(worker.routers.items())
     family("rostrum_transports", "gauge", "WebRTC connections per meeting",
-           ((_labels(meeting=m), len(r.transports)) for m, r in routers))
+           ((_labels(meeting=r.meeting_id), len(r.transports)) for r in routers))
     family("rostrum_producers", "gauge", "incoming tracks per meeting",
-           ((_labels(meeting=m), len(r.producers)) for m, r in routers))
+           ((_labels(meeting=r.meeting_id), len(r.producers)) for r in routers))
     family("rostrum_consumers", "gauge", "outgoing slots per meeting",
-           ((_labels(meeting=m), r.counts()["consumers"]) for m, r in routers))
-    producers = [(m, p) for m, r in routers for p in r.producers.values()]
+           ((_labels(meeting=r.meeting_id), r.consumers) for r in routers))
+    producers = [(r.meeting_id, p) for r in routers for p in r.producers]
     family("rostrum_producer_bitrate_bps", "gauge", "measured bitrate of an incoming track",
-           ((_labels(meeting=m, participant=p.participant_id, producer=p.id, source=p.source),
-             round(p.bitrate_bps)) for m, p in producers))
+           ((_labels(meeting=m, participant=p.participant_id, producer=p.producer_id,
+                     source=p.source), round(p.bitrate_bps)) for m, p in producers))
     family("rostrum_producer_packets_lost", "counter", "packets lost from the publisher",
-           ((_labels(meeting=m, participant=p.participant_id, producer=p.id, source=p.source),
-             p.loss()[1]) for m, p in producers))
-    subs = [(m, r, s) for m, r in routers for s in r.subscriptions.values()]
-    uplinks = [(m, t) for m, r in routers for t in r.transports.values()
-               if t.uplink is not None and not t.closed]
+           ((_labels(meeting=m, participant=p.participant_id, producer=p.producer_id,
+                     source=p.source), p.packets_lost) for m, p in producers))
+    uplinks = [(r.meeting_id, u) for r in routers for u in r.publishers]
     family("rostrum_publisher_uplink_level", "gauge",
            "what a publisher may send: 2 every layer, 1 the camera's low layer, 0 audio only",
-           ((_labels(meeting=m, participant=t.participant_id), t.uplink.policy.level)
-            for m, t in uplinks if t.uplink is not None))
+           ((_labels(meeting=m, participant=u.participant_id), u.uplink_level)
+            for m, u in uplinks))
     family("rostrum_publisher_remb_bps", "gauge",
            "the REMB ceiling told to a publisher's connection",
-           ((_labels(meeting=m, participant=t.participant_id), t.uplink.remb_bps)
-            for m, t in uplinks if t.uplink is not None))
+           ((_labels(meeting=m, participant=u.participant_id), u.remb_bps)
+            for m, u in uplinks))
+    subs = [(r.meeting_id, s) for r in routers for s in r.subscribers]
     family("rostrum_subscriber_estimate_bps", "gauge",
            "downlink bandwidth estimate of a subscriber",
-           ((_labels(meeting=m, participant=s.participant_id), round(s.estimate.estimate()))
-            for m, _, s in subs))
+           ((_labels(meeting=m, participant=s.participant_id), round(s.estimate_bps))
+            for m, s in subs))
     family("rostrum_subscriber_sending_bps", "gauge",
            "what the SFU sends a subscriber (media it chose)",
-           ((_labels(meeting=m, participant=s.participant_id), round(s.last_allocation_bps))
-            for m, _, s in subs))
-    consumers = []
-    for m, _, s in subs:
-        for c in [c for seat in s.seats for c in seat] + [s.channel_slot, s.screen]:
-            if c is not None:
-                consumers.append((m, s, c))
+           ((_labels(meeting=m, participant=s.participant_id), round(s.sending_bps))
+            for m, s in subs))
+    consumers = [(m, s, c) for m, s in subs for c in _metric_order(s)]
 
-    def clabels(m: str, s: Subscription, c: Consumer) -> str:
+    def clabels(m: str, s: SubscriberStats, c: ConsumerStats) -> str:
         return _labels(meeting=m, participant=s.participant_id,
-                       consumer=c.id, kind=c.kind,
+                       consumer=c.consumer_id, kind=c.kind,
                        purpose=c.purpose)
 
     family("rostrum_consumer_layer", "gauge",
            "layer a video slot receives: 1 high, 0 low, -1 none (audio only)",
-           ((clabels(m, s, c), LAYER_VALUE.get(c.source.source, 1) if c.source else -1)
+           ((clabels(m, s, c), LAYER_VALUE.get(c.source, 1) if c.source else -1)
             for m, s, c in consumers if c.kind == "video"))
     family("rostrum_consumer_loss_ratio", "gauge", "fraction lost reported by the receiver",
            ((clabels(m, s, c), round(c.fraction_lost, 4)) for m, s, c in consumers))
@@ -91,6 +89,12 @@ def render(worker: Worker) -> str:
     family("rostrum_consumer_packets_sent", "counter", "packets forwarded on a slot",
            ((clabels(m, s, c), c.packets_sent) for m, s, c in consumers))
     return "\n".join(lines) + "\n"
+
+
+def _metric_order(s: SubscriberStats) -> list[ConsumerStats]:
+    """Seats first, then the channel slot, then the screen (the order /metrics always had)."""
+    rank = {"seat": 0, "channel": 1, "screen": 2}
+    return sorted(s.consumers, key=lambda c: rank.get(c.purpose, 3))
 
 
 def add_route(app: web.Application, worker_key: web.AppKey[Worker]) -> None:

@@ -6,8 +6,11 @@ re-read ``RTCRtpReceiver.receive/_handle_rtp_packet/_handle_rtcp_packet``,
 ``RTCRtpSender.send/stop/_handle_rtcp_packet``, ``RTCDtlsTransport._send_rtp`` and
 ``aioice.ice.get_host_addresses``.
 
-``aioice.ice.Connection.query_consent`` is replaced (retransmitted consent checks, see
-``CONSENT_RETRANSMISSIONS``).
+aioice is configured process-wide in one place, explicitly, by whoever runs the SFU (the
+server's start-up today, a worker process's main later): :func:`install_ice_policy` replaces
+``aioice.ice.Connection.query_consent`` (retransmitted consent checks, see
+``CONSENT_RETRANSMISSIONS``) and restricts host candidates to the configured addresses.
+Importing this module changes nothing.
 
 After :func:`take_over_receiver` and :func:`take_over_sender`, aiortc starts no decoder thread,
 no encoder, and no RTP/RTCP task of its own for that transceiver: the SFU's Producer and
@@ -20,8 +23,8 @@ import asyncio
 import ipaddress
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Protocol
 
 import aioice.ice
 import aioice.stun
@@ -36,9 +39,19 @@ from aiortc import (
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtp import AnyRtcpPacket, RtpPacket
 
-from meeting_server.config import IceServer
-
 logger = logging.getLogger(__name__)
+
+
+class IceServer(Protocol):
+    """An ICE server as the configuration gives it (an RTCIceServer's fields)."""
+
+    @property
+    def urls(self) -> Sequence[str]: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def credential(self) -> str | None: ...
+
 
 _original_get_host_addresses = aioice.ice.get_host_addresses
 _allowed_addresses: tuple[str, ...] = ()
@@ -78,7 +91,18 @@ async def _query_consent(self: aioice.ice.Connection) -> None:
                 return
 
 
-aioice.ice.Connection.query_consent = _query_consent  # type: ignore[method-assign]
+def install_ice_policy(host_addresses: Iterable[str]) -> None:
+    """Configure aioice for the SFU, process-wide (aioice reads module functions): consent
+    checks that are retransmitted (above) and host candidates only on ``host_addresses``
+    (empty: every non-loopback interface). Idempotent: installing it again with the same
+    addresses changes nothing; with other addresses, the last call wins."""
+    if aioice.ice.Connection.query_consent is not _query_consent:
+        aioice.ice.Connection.query_consent = _query_consent  # type: ignore[method-assign]
+    restrict_host_addresses(host_addresses)
+
+
+def ice_policy_installed() -> bool:
+    return aioice.ice.Connection.query_consent is _query_consent
 
 
 def restrict_host_addresses(addresses: Iterable[str]) -> None:

@@ -1,10 +1,15 @@
 """Router: the media of one meeting.
 
 The router owns the meeting's transports (and through them the producers and consumers),
-decides which producer feeds which consumer, and runs active-speaker detection. Closing the
-router closes every transport; closing a transport closes its producers and consumers; a
-closed producer detaches from its consumers, which the router then re-feeds (docs/closures
-in docs/architecture.md).
+keeps the maps and the fan-out (which producer feeds which consumer), and runs active-speaker
+detection. What the meeting's rules allow comes in as one value, the media plan
+(``apply(plan)``, sfu/plan.py); what happens goes out as typed events (``on_event``,
+sfu/events.py) and a stats snapshot (``stats()``). Seat choice is ``Seating`` (sfu/slots.py),
+each subscriber's bandwidth its ``Downlink`` (sfu/downlink.py).
+
+Closing the router closes every transport; closing a transport closes its producers and
+consumers; a closed producer detaches from its consumers, which the router then re-feeds
+(docs/closures in docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -14,31 +19,37 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .allocation import VideoWant, allocate
+from .allocation import VideoWant
 from .bandwidth import BandwidthEstimate
 from .consumer import Consumer
+from .downlink import PROBE_TICK_S, Downlink
+from .events import (
+    ConsumerStats,
+    FloorVoiceChanged,
+    ProducerStats,
+    PublisherStats,
+    RouterEvent,
+    RouterStats,
+    Slot,
+    SlotsChanged,
+    SubscriberStats,
+    TransportStateChanged,
+    TransportStats,
+    UplinkChanged,
+)
+from .plan import FLOOR_CHANNEL, MediaPlan, PlanError
 from .producer import Producer
-from .slots import Candidate, assign_seats, rank
+from .slots import Seating
 from .transport import Transport
 from .uplink import Uplink
 
 logger = logging.getLogger(__name__)
 
-SlotsListener = Callable[[str, list[dict[str, Any]]], None]
-UplinkListener = Callable[[str, str, float], None]  # participant, level, loss
+EventListener = Callable[[RouterEvent], None]
 SPEAKER_HOLD_S = 1.5  # a seat changes hands only after the new voice was heard this recently
-
-
-@dataclass(frozen=True)
-class ChannelFeed:
-    """What feeds a language channel: a live interpreter's microphone, the floor passing
-    through (the voice-following floor source), or silence (a coughing interpreter)."""
-
-    kind: str  # "interpretation" | "passthrough" | "silence" | "floor"
-    participant_id: str | None = None
 
 
 @dataclass
@@ -47,40 +58,31 @@ class Subscription:
     seats: list[tuple[Consumer, Consumer]]  # (audio, video) per seat
     screen: Consumer | None
     channel_slot: Consumer | None = None  # the interpretation channel the listener chose
-    channel: str = "floor"
+    channel: str = "floor"  # the listener's own choice (a booth's interpreter: the plan's)
     pinned: str | None = None
     occupants: list[str | None] = field(default_factory=list)
-    # adaptive bitrate: the downlink estimate, the layer chosen per video consumer, and the
-    # listener's "low bandwidth" switch (audio and documents only)
-    estimate: BandwidthEstimate = field(default_factory=BandwidthEstimate)
-    layers: dict[str, int | None] = field(default_factory=dict)
-    video_allowed: bool = True
-    last_allocation_bps: float = 0.0
-    probe_bps: float = 0.0  # padding to send on top of the media while probing
-    padding_owed: float = 0.0  # bytes of probe padding not sent yet
-    cut_since: dict[str, float] = field(default_factory=dict)  # video slot -> asked to cut
+    # adaptive bitrate: the estimate, the layer per video slot, the "low bandwidth" switch
+    downlink: Downlink = field(default_factory=Downlink)
+    last_slots: tuple[Slot, ...] | None = None  # as last announced
 
-    def feedback(self, kind: str, value: float) -> None:
-        now = time.monotonic()
-        if kind == "loss":
-            self.estimate.on_loss(value, now, self.last_allocation_bps or None)
-        elif kind == "remb":
-            self.estimate.on_remb(value, now, self.last_allocation_bps or None)
-        elif kind == "rtt":
-            self.estimate.on_rtt(value)
-        elif kind == "nack":
-            self.estimate.on_nack(int(value), now)
-        elif kind == "delay":
-            self.estimate.on_delay(value, now)
+    @property
+    def estimate(self) -> BandwidthEstimate:
+        return self.downlink.estimate
+
+    @property
+    def layers(self) -> dict[str, int | None]:
+        return self.downlink.layers
+
+    def consumers(self) -> list[Consumer]:
+        """Every slot: the seats (audio, video), the screen, the channel."""
+        out = [c for seat in self.seats for c in seat]
+        out += [c for c in (self.screen, self.channel_slot) if c is not None]
+        return out
 
 
 # the camera's layers, low to high; a publisher may send only "camera"
 CAMERA_LAYERS = ("camera-low", "camera")
 ALLOCATION_INTERVAL_S = 0.5
-REPAIR_SHARE = 0.2  # retransmissions to a subscriber: at most this share of its estimate
-REPAIR_MIN_BPS = 32_000
-TRICKLE_BYTES = 40  # padding for feedback while no video flows: about 1.5 kbit/s
-AUDIO_ONLY_AFTER_S = 2.0
 
 
 class Router:
@@ -96,35 +98,68 @@ class Router:
         self.producers: dict[str, Producer] = {}
         self.subscriptions: dict[str, Subscription] = {}
         self.closed = False
-        self._arrival: dict[str, int] = {}
-        self._arrivals = itertools.count()
+        self.seating = Seating()
         self._ids = itertools.count(1)
-        self._listeners: list[SlotsListener] = []
-        self._uplink_listeners: list[UplinkListener] = []
+        self._listeners: list[EventListener] = []
         self._speaker_task: asyncio.Task[None] | None = None
         self._allocation_task: asyncio.Task[None] | None = None
         self._probe_task: asyncio.Task[None] | None = None
         self._log_prefix = f"[{meeting_id}]"
-        # who may be heard: the floor rules decide; None lets every microphone through
-        self.audio_gate: Callable[[str], bool] | None = None
-        # who may take a seat (None: every publisher)
-        self.seat_eligible: Callable[[str], bool] | None = None
-        # interpretation: what feeds each language channel, and the floor holder (preferred
-        # as the floor source while they speak)
-        self.channel_feeds: dict[str, ChannelFeed] = {}
-        self.floor_holder: str | None = None
+        # the meeting's rules as the control plane last computed them; until the first plan
+        # nobody is heard, seated or shown
+        self.plan = MediaPlan(meeting_id)
         self._floor_source: Producer | None = None
 
-    # ids and listeners
+    # ids and events
 
     def next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids)}"
 
-    def on_slots(self, listener: SlotsListener) -> None:
+    def on_event(self, listener: EventListener) -> None:
+        """Call ``listener`` with every event (sfu/events.py); its exceptions are logged."""
         self._listeners.append(listener)
 
-    def on_uplink(self, listener: UplinkListener) -> None:
-        self._uplink_listeners.append(listener)
+    def _emit(self, event: RouterEvent) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("%s %s listener failed", self._log_prefix,
+                                 type(event).__name__)
+
+    @property
+    def floor_holder(self) -> str | None:
+        return self.plan.floor_holder
+
+    # the media plan
+
+    def apply(self, plan: MediaPlan) -> None:
+        """Apply the meeting's rules: gate every microphone (a participant who may not be
+        heard is not forwarded, whatever their browser sends), re-feed every subscriber's
+        seats, channel and screen, and announce what changed."""
+        if plan.meeting_id != self.meeting_id:
+            raise PlanError(f"a plan for {plan.meeting_id} given to {self.meeting_id}")
+        if self.closed:
+            return
+        self.plan = plan
+        for producer in self.producers.values():
+            if producer.source == "mic":
+                producer.set_forwarding(producer.participant_id in plan.forwarded)
+        self._floor_moved(self.floor_source())
+        self.reassign_all()
+
+    def _floor_moved(self, source: Producer | None) -> bool:
+        if source is self._floor_source:
+            return False
+        self._floor_source = source
+        self._emit(FloorVoiceChanged(self.meeting_id,
+                                     source.participant_id if source else None))
+        return True
+
+    def channel_of(self, sub: Subscription) -> str:
+        """The channel a subscriber's channel slot carries: an interpreter in a booth hears
+        what the plan says (the floor or a relay), anyone else their own choice."""
+        return self.plan.incoming_of(sub.participant_id) or sub.channel
 
     def uplink_changed(self, uplink: Uplink) -> None:
         """A publisher's uplink level changed: re-feed every subscriber from the layers it
@@ -133,11 +168,8 @@ class Router:
         if self.closed:
             return
         self.reassign_all()
-        for listener in self._uplink_listeners:
-            try:
-                listener(uplink.participant_id, uplink.level, uplink.last_loss)
-            except Exception:
-                logger.exception("%s uplink listener failed", self._log_prefix)
+        self._emit(UplinkChanged(self.meeting_id, uplink.participant_id, uplink.level,
+                                 uplink.last_loss))
 
     def uplink_of(self, participant_id: str) -> Uplink | None:
         for transport in self.transports.values():
@@ -146,13 +178,12 @@ class Router:
                 return transport.uplink
         return None
 
-    def _emit_slots(self, participant_id: str) -> None:
-        payload = self.slots_of(participant_id)
-        for listener in self._listeners:
-            try:
-                listener(participant_id, payload)
-            except Exception:
-                logger.exception("%s slots listener failed", self._log_prefix)
+    def _announce_slots(self, sub: Subscription) -> None:
+        """Tell the subscriber's slots when they differ from what was last announced."""
+        slots = self.slots(sub.participant_id)
+        if slots != sub.last_slots:
+            sub.last_slots = slots
+            self._emit(SlotsChanged(self.meeting_id, sub.participant_id, slots))
 
     def start(self) -> None:
         if self._speaker_task is None:
@@ -167,12 +198,24 @@ class Router:
     def create_transport(self, participant_id: str, direction: str) -> Transport:
         if self.closed:
             raise RuntimeError("router is closed")
-        self._arrival.setdefault(participant_id, next(self._arrivals))
+        self.seating.arrived(participant_id)
         transport = Transport(router=self, transport_id=self.next_id("t"),
                               participant_id=participant_id, direction=direction)
         self.transports[transport.id] = transport
         self.start()
         return transport
+
+    def transport_of(self, participant_id: str, direction: str) -> Transport | None:
+        """The participant's open connection in that direction, if any."""
+        for transport in self.transports.values():
+            if transport.participant_id == participant_id and \
+                    transport.direction == direction and not transport.closed:
+                return transport
+        return None
+
+    def transport_state_changed(self, transport: Transport, state: str) -> None:
+        self._emit(TransportStateChanged(self.meeting_id, transport.participant_id,
+                                         transport.id, transport.direction, state))
 
     def transport_closed(self, transport: Transport) -> None:
         self.transports.pop(transport.id, None)
@@ -185,7 +228,7 @@ class Router:
         for transport in [t for t in self.transports.values()
                           if t.participant_id == participant_id]:
             await transport.close()
-        self._arrival.pop(participant_id, None)
+        self.seating.left(participant_id)
         for sub in self.subscriptions.values():
             if sub.pinned == participant_id:
                 sub.pinned = None
@@ -193,19 +236,10 @@ class Router:
 
     # producers
 
-    def refresh_audio_gate(self) -> None:
-        """Apply the floor rules to every microphone: a participant who may not be heard is
-        not forwarded, whatever their browser sends."""
-        for producer in self.producers.values():
-            if producer.source == "mic":
-                allowed = self.audio_gate is None or self.audio_gate(producer.participant_id)
-                producer.set_forwarding(allowed)
-
     def producer_added(self, producer: Producer) -> None:
         self.producers[producer.id] = producer
         if producer.source == "mic":
-            producer.set_forwarding(self.audio_gate is None
-                                    or self.audio_gate(producer.participant_id))
+            producer.set_forwarding(producer.participant_id in self.plan.forwarded)
         logger.info("%s %r added", self._log_prefix, producer)
         self.reassign_all()
 
@@ -219,13 +253,6 @@ class Router:
                 if p.participant_id == participant_id and not p.closed}
 
     # interpretation channels
-
-    def set_channel_feeds(self, feeds: dict[str, ChannelFeed], floor_holder: str | None
-                          ) -> None:
-        self.channel_feeds = dict(feeds)
-        self.floor_holder = floor_holder
-        self._floor_source = self.floor_source()
-        self.reassign_all()
 
     def listen(self, participant_id: str, channel: str) -> None:
         sub = self.subscriptions.get(participant_id)
@@ -243,7 +270,7 @@ class Router:
                  if p.source == "mic" and p.forwarding and not p.closed]
         if not heard:
             return None
-        holder = next((p for p in heard if p.participant_id == self.floor_holder), None)
+        holder = next((p for p in heard if p.participant_id == self.plan.floor_holder), None)
         if holder is not None and now - holder.last_voice_at < SPEAKER_HOLD_S:
             return holder
         best = max(heard, key=lambda p: p.last_voice_at)
@@ -252,23 +279,22 @@ class Router:
         return best
 
     def _channel_source(self, sub: Subscription) -> Producer | None:
-        if sub.channel == "floor":
+        channel = self.channel_of(sub)
+        if channel == FLOOR_CHANNEL:
             return None  # the seats carry the floor
-        feed = self.channel_feeds.get(sub.channel)
-        if feed is None or feed.kind == "silence":
+        feed = self.plan.feed(channel)
+        if feed is None:
             return None
-        if feed.kind == "interpretation" and feed.participant_id:
-            return self.producers_of(feed.participant_id).get("mic")
-        return self._floor_source
+        if feed.mic is not None:
+            return self.producers_of(feed.mic).get("mic")
+        return self._floor_source if feed.follows_floor else None  # neither: a cough
 
     # subscriptions
 
     def subscription_added(self, sub: Subscription) -> None:
         self.subscriptions[sub.participant_id] = sub
-        slots: list[Consumer | None] = [c for seat in sub.seats for c in seat]
-        for consumer in [*slots, sub.channel_slot, sub.screen]:
-            if consumer is not None:
-                consumer.on_feedback = sub.feedback
+        for consumer in sub.consumers():
+            consumer.on_feedback = sub.downlink.feedback
         self.reassign(sub.participant_id)
 
     def set_video_allowed(self, participant_id: str, allowed: bool) -> None:
@@ -276,7 +302,7 @@ class Router:
         sub = self.subscriptions.get(participant_id)
         if sub is None:
             raise KeyError(participant_id)
-        sub.video_allowed = allowed
+        sub.downlink.video_allowed = allowed
         self.run_allocation(sub, time.monotonic())
 
     def camera_layers(self, participant_id: str) -> list[Producer]:
@@ -294,17 +320,24 @@ class Router:
         sub.pinned = pinned
         self.reassign(participant_id)
 
-    def _candidates(self, subscriber: str) -> list[Candidate]:
+    def _voices(self, subscriber: str) -> dict[str, float]:
+        """Who may take one of this subscriber's seats, and when each last spoke."""
         voices: dict[str, float] = {}
         for p in self.producers.values():
             if p.participant_id == subscriber or p.closed or p.source == "screen":
                 continue
-            if self.seat_eligible is not None and not self.seat_eligible(p.participant_id):
+            if p.participant_id not in self.plan.seated:
                 continue  # an interpreter in a booth is not a seat
             voices[p.participant_id] = max(voices.get(p.participant_id, 0.0),
                                            p.last_voice_at if p.kind == "audio" else 0.0)
-        return [Candidate(pid, voice, self._arrival.get(pid, 1 << 30))
-                for pid, voice in voices.items()]
+        return voices
+
+    def _screen_source(self, subscriber: str) -> Producer | None:
+        """The screen shown: the latest share of a presenter other than the subscriber."""
+        screens = [p for p in self.producers.values() if p.source == "screen"
+                   and not p.closed and p.participant_id != subscriber
+                   and p.participant_id in self.plan.presenters]
+        return screens[-1] if screens else None
 
     def reassign_all(self) -> None:
         for participant_id in list(self.subscriptions):
@@ -316,14 +349,13 @@ class Router:
         sub = self.subscriptions.get(participant_id)
         if sub is None:
             return
-        ranked = rank(self._candidates(participant_id), sub.pinned)
-        occupants = assign_seats(sub.occupants, ranked, len(sub.seats))
-        changed = occupants != sub.occupants
+        occupants = self.seating.choose(sub.occupants, self._voices(participant_id),
+                                        sub.pinned, len(sub.seats))
         sub.occupants = occupants
         for (audio, video), occupant in zip(sub.seats, occupants, strict=True):
             sources = self.producers_of(occupant) if occupant else {}
             layers = self.camera_layers(occupant) if occupant else []
-            if not layers or not sub.video_allowed:
+            if not layers or not sub.downlink.video_allowed:
                 sub.layers[video.id] = None
             elif video.id not in sub.layers or (video.feeding is not None and
                                                 video.feeding.participant_id != occupant):
@@ -339,31 +371,26 @@ class Router:
                     and layers.index(camera) < layers.index(current))
             if video.feeding is not camera:
                 video.set_source(camera, drop_current=down)
-                changed = True
             if audio.feeding is not sources.get("mic"):
                 audio.set_source(sources.get("mic"))
-                changed = True
         if sub.channel_slot is not None:
             source = self._channel_source(sub)
             if sub.channel_slot.feeding is not source:
                 sub.channel_slot.set_source(source)
-                changed = True
         if sub.screen is not None:
-            screens = [p for p in self.producers.values() if p.source == "screen"
-                       and not p.closed and p.participant_id != participant_id]
-            screen = screens[-1] if screens else None
-            if sub.layers.get(sub.screen.id, 0) is None or not sub.video_allowed:
+            screen = self._screen_source(participant_id)
+            if sub.layers.get(sub.screen.id, 0) is None or not sub.downlink.video_allowed:
                 screen = None
             if sub.screen.feeding is not screen:
                 sub.screen.set_source(screen)
-                changed = True
-        if changed:
-            self._emit_slots(participant_id)
+        self._announce_slots(sub)
 
-    def slots_of(self, participant_id: str) -> list[dict[str, Any]]:
+    def slots(self, participant_id: str) -> tuple[Slot, ...]:
+        """What feeds each slot of a subscriber now (empty when not subscribed)."""
         sub = self.subscriptions.get(participant_id)
         if sub is None:
-            return []
+            return ()
+        channel = self.channel_of(sub)
         out = []
         consumers = [c for seat in sub.seats for c in seat]
         if sub.screen is not None:
@@ -372,23 +399,25 @@ class Router:
             consumers.append(sub.channel_slot)
         for c in consumers:
             feeding = c.feeding
-            slot: dict[str, Any] = {
-                "mid": c.mid,
-                "kind": c.kind,
-                "purpose": c.purpose,
-                "seat": c.slot,
-                "participantId": feeding.participant_id if feeding else None,
-                "source": feeding.source if feeding else None,
-            }
+            # a microphone the floor rules silence feeds its seat but reaches nobody; the
+            # channel slot carries a booth's interpreter whatever the floor says
+            forwarded = feeding is not None and (
+                feeding.kind != "audio" or feeding.forwarding or c.purpose == "channel")
+            slot = Slot(mid=c.mid, kind=c.kind, purpose=c.purpose, seat=c.slot,
+                        participant_id=feeding.participant_id if feeding else None,
+                        source=feeding.source if feeding else None, forwarded=forwarded)
             if c.kind == "video":
-                slot["layer"] = None if feeding is None else feeding.source
+                slot = replace(slot, layer=None if feeding is None else feeding.source)
             if c.purpose == "channel":
-                feed = self.channel_feeds.get(sub.channel)
-                slot["channel"] = sub.channel
-                slot["original"] = sub.channel == "floor" or feed is None or \
-                    feed.kind in ("passthrough", "floor")
+                feed = self.plan.feed(channel)
+                slot = replace(slot, channel=channel, original=channel == FLOOR_CHANNEL
+                               or feed is None or feed.original)
             out.append(slot)
-        return out
+        return tuple(out)
+
+    def slots_of(self, participant_id: str) -> list[dict[str, Any]]:
+        """``slots()`` in the ``slots`` event's form (docs/protocol.md)."""
+        return [s.to_json() for s in self.slots(participant_id)]
 
     async def _run_speaker_detection(self) -> None:
         """Every 250 ms: if someone not seated for a subscriber has spoken recently, the
@@ -399,12 +428,10 @@ class Router:
                 now = time.monotonic()
                 voices = {p.participant_id for p in self.producers.values()
                           if p.kind == "audio" and now - p.last_voice_at < SPEAKER_HOLD_S}
-                floor_source = self.floor_source()
-                floor_moved = floor_source is not self._floor_source
-                self._floor_source = floor_source
+                floor_moved = self._floor_moved(self.floor_source())
                 for pid, sub in list(self.subscriptions.items()):
                     if any(v != pid and v not in sub.occupants for v in voices) or (
-                            floor_moved and sub.channel != "floor"):
+                            floor_moved and self.channel_of(sub) != FLOOR_CHANNEL):
                         self.reassign(pid)
         except asyncio.CancelledError:
             pass
@@ -428,10 +455,9 @@ class Router:
             logger.exception("%s allocation failed", self._log_prefix)
 
     def run_allocation(self, sub: Subscription, now: float) -> None:
-        """Spend this subscriber's estimate: audio first, then the floor speaker's video,
-        then the other seats, then the screen; apply the layers chosen."""
-        sub.estimate.probe_verdict(now)
-        estimate = sub.estimate.estimate()
+        """Spend this subscriber's estimate (its ``Downlink``) over what each slot could
+        carry: audio first, then the floor speaker's video, then the other seats, then the
+        screen; apply the layers chosen."""
         audio_bps = 0.0
         for consumer in [a for a, _ in sub.seats] + [sub.channel_slot]:
             if consumer is not None and consumer.source is not None:
@@ -442,91 +468,66 @@ class Router:
             if not layers:
                 continue
             rates = tuple(max(p.bitrate_bps, 50_000.0) for p in layers)
-            priority = 0 if occupant == self.floor_holder else 1
+            priority = 0 if occupant == self.plan.floor_holder else 1
             wants.append(VideoWant(video.id, priority, rates, sub.layers.get(video.id)))
         if sub.screen is not None:
-            screens = [p for p in self.producers.values() if p.source == "screen"
-                       and not p.closed and p.participant_id != sub.participant_id]
-            if screens:
-                rate = max(screens[-1].bitrate_bps, 100_000.0)
+            screen = self._screen_source(sub.participant_id)
+            if screen is not None:
+                rate = max(screen.bitrate_bps, 100_000.0)
                 wants.append(VideoWant(sub.screen.id, 2, (rate,),
                                        sub.layers.get(sub.screen.id, 0)))
-        result = allocate(estimate, audio_bps, wants, video_allowed=sub.video_allowed)
-        sub.last_allocation_bps = result.spent_bps
-        # repairs get a share of the link on top of what the allocation spends
-        repair_bps = max(REPAIR_MIN_BPS, REPAIR_SHARE * estimate)
-        for _, video in sub.seats:
-            video.repair_bps = repair_bps
+        repaired = [video for _, video in sub.seats]
         if sub.screen is not None:
-            sub.screen.repair_bps = repair_bps
-        sub.estimate.probe_for(result.wanted_bps, now, result.spent_bps)
-        target = sub.estimate.probe_target
-        sub.probe_bps = max(0.0, target - result.spent_bps) if target is not None else 0.0
-        changed = False
-        for key, layer in result.layers.items():
-            current = sub.layers.get(key, "unset")
-            if layer is None and isinstance(current, int) and sub.video_allowed:
-                # cutting a picture altogether is the drastic step: only when the allocation
-                # has asked for it for AUDIO_ONLY_AFTER_S; meanwhile the lowest layer (a
-                # lower layer happens at once)
-                since = sub.cut_since.setdefault(key, now)
-                lowest = next((w.layers[0] for w in wants if w.key == key), 0.0)
-                # a link that collapsed (the estimate under half what the lowest layer and
-                # the audio take) is cut at once: waiting floods it for two seconds
-                collapsed = estimate < 0.5 * (lowest + audio_bps)
-                if now - since < AUDIO_ONLY_AFTER_S and not collapsed:
-                    layer = 0
-            else:
-                sub.cut_since.pop(key, None)
-            if current != layer:
-                sub.layers[key] = layer
-                changed = True
-                sub.estimate.note(now, f"{key} layer {current} -> {layer} "
-                                       f"(estimate {int(estimate)})")
-        if changed:
+            repaired.append(sub.screen)
+        if sub.downlink.spend(now, audio_bps, wants, repaired):
             self.reassign(sub.participant_id)
 
     async def _run_probing(self) -> None:
-        """Every 20 ms, the padding each probing subscriber is owed, on a video consumer
-        (on its media SSRC, between frames: a tick that finds a frame half sent leaves its
-        share to the next). A subscriber that receives no video at all gets a trickle of
-        padding (a small packet every 500 ms), so that its browser's video receiver reports
-        say what the link does every second (audio is reported only every ~5 s)."""
-        tick = 0.02
-        trickle_every = int(0.5 / tick)
+        """Every 20 ms, each subscriber's ``Downlink`` probing tick, on a video consumer
+        that is ready (the padding owed while probing; a trickle while no video flows)."""
         n = 0
         try:
             while True:
-                await asyncio.sleep(tick)
+                await asyncio.sleep(PROBE_TICK_S)
                 n += 1
                 for sub in list(self.subscriptions.values()):
                     carrier = next((v for _, v in sub.seats if v.ready), None)
                     if carrier is None:
                         continue
-                    if sub.probe_bps > 0:
-                        verdict = sub.estimate.probe_verdict(time.monotonic())
-                        if verdict == "failed":
-                            sub.probe_bps = 0.0  # stop at once: the link is full
-                        elif verdict == "passed":
-                            # spend it, and start the next step, now rather than at the
-                            # next allocation round
-                            self.run_allocation(sub, time.monotonic())
-                    if sub.probe_bps > 0:
-                        # owed bytes carry over a skipped tick, at most 100 ms worth
-                        sub.padding_owed = min(sub.padding_owed + sub.probe_bps * tick / 8,
-                                               sub.probe_bps * 0.1 / 8)
-                        sub.padding_owed -= carrier.send_padding(int(sub.padding_owed))
-                    else:
-                        sub.padding_owed = 0.0
-                        if n % trickle_every == 0 and sub.video_allowed and not any(
-                                v.source is not None for _, v in sub.seats):
-                            carrier.send_padding(TRICKLE_BYTES)
+                    if sub.downlink.check_probe():
+                        self.run_allocation(sub, time.monotonic())
+                    sub.downlink.send_owed(carrier, n, video_flows=any(
+                        v.source is not None for _, v in sub.seats))
         except asyncio.CancelledError:
             pass
         except Exception:
             logger.exception("%s probing failed", self._log_prefix)
 
     # figures
+
+    def stats(self) -> RouterStats:
+        """A snapshot of the figures /metrics shows, as plain values."""
+        producers = tuple(
+            ProducerStats(p.id, p.participant_id, p.source, p.kind, p.bitrate_bps,
+                          p.packets_received, p.loss()[1], p.forwarding)
+            for p in self.producers.values())
+        publishers = tuple(
+            PublisherStats(t.participant_id, t.uplink.policy.level, t.uplink.level,
+                           t.uplink.remb_bps)
+            for t in self.transports.values() if t.uplink is not None and not t.closed)
+        subscribers = tuple(
+            SubscriberStats(s.participant_id, s.estimate.estimate(),
+                            s.downlink.last_allocation_bps, tuple(
+                                ConsumerStats(c.id, c.kind, c.purpose,
+                                              c.source.source if c.source else None,
+                                              c.fraction_lost, c.rtt_s, c.packets_sent)
+                                for c in s.consumers()))
+            for s in self.subscriptions.values())
+        transports = tuple(TransportStats(t.id, t.participant_id, t.direction,
+                                          t.connection_state)
+                           for t in self.transports.values())
+        return RouterStats(self.meeting_id, transports, producers, publishers, subscribers,
+                           self.counts()["consumers"])
 
     def counts(self) -> dict[str, int]:
         consumers = sum(len(t.consumers) for t in self.transports.values())

@@ -9,8 +9,9 @@ tiles do not reshuffle when someone new speaks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +43,25 @@ def assign_seats(current: Sequence[str | None], ranked: Sequence[str], seats: in
         if occupant is None and waiting:
             out[i] = waiting.pop(0)
     return out
+
+
+@dataclass
+class Seating:
+    """Seat choice for one router's subscribers: the participants' order of arrival and the
+    rules above. The router gives it who may be seated and when each last spoke."""
+
+    _arrival: dict[str, int] = field(default_factory=dict)
+    _arrivals: itertools.count[int] = field(default_factory=itertools.count)
+
+    def arrived(self, participant_id: str) -> None:
+        self._arrival.setdefault(participant_id, next(self._arrivals))
+
+    def left(self, participant_id: str) -> None:
+        self._arrival.pop(participant_id, None)
+
+    def choose(self, current: Sequence[str | None], voices: Mapping[str, float],
+               pinned: str | None, seats: int) -> list[str | None]:
+        """Who sits in each of ``seats`` seats, from the candidates' last voice times."""
+        candidates = [Candidate(pid, voice, self._arrival.get(pid, 1 << 30))
+                      for pid, voice in voices.items()]
+        return assign_seats(current, rank(candidates, pinned), seats)

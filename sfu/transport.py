@@ -73,6 +73,7 @@ class Transport:
     def _on_connection_state(self) -> None:
         state = self.pc.connectionState
         logger.info("%s connection %s", self._prefix, state)
+        self.router.transport_state_changed(self, str(state))
         if state == "failed" and not self.closed and self._close_task is None:
             self._close_task = asyncio.ensure_future(self.close())
 

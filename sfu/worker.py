@@ -1,7 +1,9 @@
 """Worker: owns the routers of the meetings placed on it.
 
 Today one worker runs inside the server process (see docs/architecture.md, "Workers"); the
-interface is the one a worker process per core will keep.
+interface is the one a worker process per core will keep. Constructing a worker changes no
+process-wide state: whoever runs it calls ``aiortc_glue.install_ice_policy`` first (the
+server's start-up does).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import aiortc_glue
+from .events import RouterStats
 from .router import Router
 
 logger = logging.getLogger(__name__)
@@ -21,8 +23,8 @@ class Worker:
         self.ice_servers = ice_servers
         self.seats = seats
         self.keyframe_interval_s = keyframe_interval_s
+        self.rtc_addresses = rtc_addresses
         self.routers: dict[str, Router] = {}
-        aiortc_glue.restrict_host_addresses(rtc_addresses)
 
     def router(self, meeting_id: str, *, video_codec: str = "VP8") -> Router:
         router = self.routers.get(meeting_id)
@@ -37,6 +39,10 @@ class Worker:
         router = self.routers.pop(meeting_id, None)
         if router is not None:
             await router.close()
+
+    def stats(self) -> list[RouterStats]:
+        """Every router's stats snapshot (sfu/events.py), for /metrics."""
+        return [router.stats() for router in self.routers.values()]
 
     def counts(self) -> dict[str, int]:
         totals = {"routers": len(self.routers), "transports": 0, "producers": 0,

@@ -160,4 +160,14 @@ class RouterStats:
     consumers: int
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out: dict[str, Any] = _lists(asdict(self))
+        return out
+
+
+def _lists(value: Any) -> Any:
+    """``asdict``'s output with tuples as lists (its JSON form)."""
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    return value

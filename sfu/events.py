@@ -74,6 +74,19 @@ class UplinkChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeakersChanged:
+    """Who is speaking now (active speakers): forwarded microphones louder than −60 dBov in
+    the last 1.5 s, by participant id in sorted order."""
+
+    meeting_id: str
+    speaking: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": "speakers", "meetingId": self.meeting_id,
+                "speaking": list(self.speaking)}
+
+
+@dataclass(frozen=True, slots=True)
 class FloorVoiceChanged:
     """The floor's current voice (the microphone passthrough channels carry) moved."""
 
@@ -98,7 +111,8 @@ class TransportStateChanged:
         return {"event": "transport-state", **asdict(self)}
 
 
-RouterEvent = SlotsChanged | UplinkChanged | FloorVoiceChanged | TransportStateChanged
+RouterEvent = (SlotsChanged | UplinkChanged | SpeakersChanged | FloorVoiceChanged
+               | TransportStateChanged)
 
 
 # the stats snapshot (``Router.stats()``), read by /metrics

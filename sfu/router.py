@@ -35,6 +35,7 @@ from .events import (
     RouterStats,
     Slot,
     SlotsChanged,
+    SpeakersChanged,
     SubscriberStats,
     TransportStateChanged,
     TransportStats,
@@ -109,6 +110,7 @@ class Router:
         # nobody is heard, seated or shown
         self.plan = MediaPlan(meeting_id)
         self._floor_source: Producer | None = None
+        self._speaking: tuple[str, ...] = ()
 
     # ids and events
 
@@ -141,12 +143,24 @@ class Router:
             raise PlanError(f"a plan for {plan.meeting_id} given to {self.meeting_id}")
         if self.closed:
             return
-        self.plan = plan
+        before, self.plan = self.plan, plan
         for producer in self.producers.values():
             if producer.source == "mic":
                 producer.set_forwarding(producer.participant_id in plan.forwarded)
-        self._floor_moved(self.floor_source())
-        self.reassign_all()
+        floor_moved = self._floor_moved(self.floor_source())
+        # only what the change touches is re-fed: a join storm of 300 listeners (each one a
+        # new plan) must not re-rank 300 subscribers' seats per join
+        publishing = {p.participant_id for p in self.producers.values()}
+        if (((before.seated ^ plan.seated) | (before.presenters ^ plan.presenters))
+                & publishing) or before.channels != plan.channels \
+                or before.incoming != plan.incoming:
+            self.reassign_all()
+            return
+        regated = (before.forwarded ^ plan.forwarded) & publishing
+        for participant_id, sub in list(self.subscriptions.items()):
+            if (floor_moved and self.channel_of(sub) != FLOOR_CHANNEL) or \
+                    not regated.isdisjoint(o for o in sub.occupants if o is not None):
+                self.reassign(participant_id)
 
     def _floor_moved(self, source: Producer | None) -> bool:
         if source is self._floor_source:
@@ -428,6 +442,10 @@ class Router:
                 now = time.monotonic()
                 voices = {p.participant_id for p in self.producers.values()
                           if p.kind == "audio" and now - p.last_voice_at < SPEAKER_HOLD_S}
+                speaking = tuple(sorted(voices))
+                if speaking != self._speaking:
+                    self._speaking = speaking
+                    self._emit(SpeakersChanged(self.meeting_id, speaking))
                 floor_moved = self._floor_moved(self.floor_source())
                 for pid, sub in list(self.subscriptions.items()):
                     if any(v != pid and v not in sub.occupants for v in voices) or (

@@ -74,6 +74,7 @@ def test_importing_the_sfu_leaves_aioice_alone_until_the_policy_is_installed() -
 
 
 @pytest.mark.parametrize("cls", [events.Slot, events.SlotsChanged, events.UplinkChanged,
+                                 events.SpeakersChanged,
                                  events.FloorVoiceChanged, events.TransportStateChanged,
                                  events.RouterStats, MediaPlan, ChannelFeed])
 def test_commands_and_events_are_frozen_dataclasses(cls: type) -> None:

@@ -81,6 +81,20 @@ class Subscription:
         return out
 
 
+@dataclass
+class View:
+    """What re-feeding subscribers reads of the router's maps, built once per pass (an apply,
+    an allocation round) instead of once per subscriber and seat: each publisher's
+    producers by source, their uplinks, who may be seated and when they last spoke, their
+    order, and the presenters' screens. A view is good for one synchronous pass only."""
+
+    producers: dict[str, dict[str, Producer]]
+    uplinks: dict[str, Uplink]
+    voices: dict[str, float]
+    ranking: list[str]
+    screens: list[Producer]
+
+
 # the camera's layers, low to high; a publisher may send only "camera"
 CAMERA_LAYERS = ("camera-low", "camera")
 ALLOCATION_INTERVAL_S = 0.5
@@ -157,10 +171,11 @@ class Router:
             self.reassign_all()
             return
         regated = (before.forwarded ^ plan.forwarded) & publishing
+        view = self.view()
         for participant_id, sub in list(self.subscriptions.items()):
             if (floor_moved and self.channel_of(sub) != FLOOR_CHANNEL) or \
                     not regated.isdisjoint(o for o in sub.occupants if o is not None):
-                self.reassign(participant_id)
+                self.reassign(participant_id, view)
 
     def _floor_moved(self, source: Producer | None) -> bool:
         if source is self._floor_source:
@@ -292,7 +307,7 @@ class Router:
             return holder or best
         return best
 
-    def _channel_source(self, sub: Subscription) -> Producer | None:
+    def _channel_source(self, sub: Subscription, view: View) -> Producer | None:
         channel = self.channel_of(sub)
         if channel == FLOOR_CHANNEL:
             return None  # the seats carry the floor
@@ -300,7 +315,7 @@ class Router:
         if feed is None:
             return None
         if feed.mic is not None:
-            return self.producers_of(feed.mic).get("mic")
+            return view.producers.get(feed.mic, {}).get("mic")
         return self._floor_source if feed.follows_floor else None  # neither: a cough
 
     # subscriptions
@@ -319,13 +334,40 @@ class Router:
         sub.downlink.video_allowed = allowed
         self.run_allocation(sub, time.monotonic())
 
-    def camera_layers(self, participant_id: str) -> list[Producer]:
+    def camera_layers(self, participant_id: str, view: View | None = None) -> list[Producer]:
         """The camera layers a participant sends, low → high, less those its uplink level
         dropped."""
-        sources = self.producers_of(participant_id)
-        uplink = self.uplink_of(participant_id)
+        if view is None:
+            sources = self.producers_of(participant_id)
+            uplink = self.uplink_of(participant_id)
+        else:
+            sources = view.producers.get(participant_id, {})
+            uplink = view.uplinks.get(participant_id)
         return [sources[name] for name in CAMERA_LAYERS
                 if name in sources and (uplink is None or uplink.keeps(name))]
+
+    def view(self) -> View:
+        """One pass's view of the maps (see ``View``)."""
+        producers: dict[str, dict[str, Producer]] = {}
+        voices: dict[str, float] = {}
+        screens = []
+        for p in self.producers.values():
+            if p.closed:
+                continue
+            producers.setdefault(p.participant_id, {})[p.source] = p
+            if p.source == "screen":
+                if p.participant_id in self.plan.presenters:
+                    screens.append(p)
+                continue
+            if p.participant_id not in self.plan.seated:
+                continue  # an interpreter in a booth is not a seat
+            voices[p.participant_id] = max(voices.get(p.participant_id, 0.0),
+                                           p.last_voice_at if p.kind == "audio" else 0.0)
+        uplinks: dict[str, Uplink] = {}
+        for transport in self.transports.values():
+            if transport.uplink is not None and not transport.closed:
+                uplinks.setdefault(transport.participant_id, transport.uplink)
+        return View(producers, uplinks, voices, self.seating.ranking(voices), screens)
 
     def pin(self, participant_id: str, pinned: str | None) -> None:
         sub = self.subscriptions.get(participant_id)
@@ -334,41 +376,32 @@ class Router:
         sub.pinned = pinned
         self.reassign(participant_id)
 
-    def _voices(self, subscriber: str) -> dict[str, float]:
-        """Who may take one of this subscriber's seats, and when each last spoke."""
-        voices: dict[str, float] = {}
-        for p in self.producers.values():
-            if p.participant_id == subscriber or p.closed or p.source == "screen":
-                continue
-            if p.participant_id not in self.plan.seated:
-                continue  # an interpreter in a booth is not a seat
-            voices[p.participant_id] = max(voices.get(p.participant_id, 0.0),
-                                           p.last_voice_at if p.kind == "audio" else 0.0)
-        return voices
-
-    def _screen_source(self, subscriber: str) -> Producer | None:
+    @staticmethod
+    def _screen_source(subscriber: str, view: View) -> Producer | None:
         """The screen shown: the latest share of a presenter other than the subscriber."""
-        screens = [p for p in self.producers.values() if p.source == "screen"
-                   and not p.closed and p.participant_id != subscriber
-                   and p.participant_id in self.plan.presenters]
-        return screens[-1] if screens else None
+        return next((p for p in reversed(view.screens) if p.participant_id != subscriber),
+                    None)
 
     def reassign_all(self) -> None:
+        view = self.view()
         for participant_id in list(self.subscriptions):
-            self.reassign(participant_id)
+            self.reassign(participant_id, view)
 
-    def reassign(self, participant_id: str) -> None:
+    def reassign(self, participant_id: str, view: View | None = None) -> None:
         """Recompute who feeds each seat and the screen slot of one subscriber; announce the
-        result when anything changed."""
+        result when anything changed. ``view``: the pass's view of the maps (one is made
+        when not given)."""
         sub = self.subscriptions.get(participant_id)
         if sub is None:
             return
-        occupants = self.seating.choose(sub.occupants, self._voices(participant_id),
-                                        sub.pinned, len(sub.seats))
+        if view is None:
+            view = self.view()
+        occupants = self.seating.choose_ranked(sub.occupants, view.ranking, view.voices,
+                                               participant_id, sub.pinned, len(sub.seats))
         sub.occupants = occupants
         for (audio, video), occupant in zip(sub.seats, occupants, strict=True):
-            sources = self.producers_of(occupant) if occupant else {}
-            layers = self.camera_layers(occupant) if occupant else []
+            sources = view.producers.get(occupant, {}) if occupant else {}
+            layers = self.camera_layers(occupant, view) if occupant else []
             if not layers or not sub.downlink.video_allowed:
                 sub.layers[video.id] = None
             elif video.id not in sub.layers or (video.feeding is not None and
@@ -388,11 +421,11 @@ class Router:
             if audio.feeding is not sources.get("mic"):
                 audio.set_source(sources.get("mic"))
         if sub.channel_slot is not None:
-            source = self._channel_source(sub)
+            source = self._channel_source(sub, view)
             if sub.channel_slot.feeding is not source:
                 sub.channel_slot.set_source(source)
         if sub.screen is not None:
-            screen = self._screen_source(participant_id)
+            screen = self._screen_source(participant_id, view)
             if sub.layers.get(sub.screen.id, 0) is None or not sub.downlink.video_allowed:
                 screen = None
             if sub.screen.feeding is not screen:
@@ -447,10 +480,12 @@ class Router:
                     self._speaking = speaking
                     self._emit(SpeakersChanged(self.meeting_id, speaking))
                 floor_moved = self._floor_moved(self.floor_source())
+                view: View | None = None
                 for pid, sub in list(self.subscriptions.items()):
                     if any(v != pid and v not in sub.occupants for v in voices) or (
                             floor_moved and self.channel_of(sub) != FLOOR_CHANNEL):
-                        self.reassign(pid)
+                        view = view or self.view()
+                        self.reassign(pid, view)
         except asyncio.CancelledError:
             pass
         except Exception:
@@ -465,31 +500,35 @@ class Router:
                 now = time.monotonic()
                 for producer in self.producers.values():
                     producer.sample_bitrate(now)
+                view = self.view()
                 for sub in list(self.subscriptions.values()):
-                    self.run_allocation(sub, now)
+                    self.run_allocation(sub, now, view)
         except asyncio.CancelledError:
             pass
         except Exception:
             logger.exception("%s allocation failed", self._log_prefix)
 
-    def run_allocation(self, sub: Subscription, now: float) -> None:
+    def run_allocation(self, sub: Subscription, now: float, view: View | None = None
+                       ) -> None:
         """Spend this subscriber's estimate (its ``Downlink``) over what each slot could
         carry: audio first, then the floor speaker's video, then the other seats, then the
         screen; apply the layers chosen."""
+        if view is None:
+            view = self.view()
         audio_bps = 0.0
         for consumer in [a for a, _ in sub.seats] + [sub.channel_slot]:
             if consumer is not None and consumer.source is not None:
                 audio_bps += consumer.source.bitrate_bps or 40_000
         wants = []
         for (_, video), occupant in zip(sub.seats, sub.occupants, strict=True):
-            layers = self.camera_layers(occupant) if occupant else []
+            layers = self.camera_layers(occupant, view) if occupant else []
             if not layers:
                 continue
             rates = tuple(max(p.bitrate_bps, 50_000.0) for p in layers)
             priority = 0 if occupant == self.plan.floor_holder else 1
             wants.append(VideoWant(video.id, priority, rates, sub.layers.get(video.id)))
         if sub.screen is not None:
-            screen = self._screen_source(sub.participant_id)
+            screen = self._screen_source(sub.participant_id, view)
             if screen is not None:
                 rate = max(screen.bitrate_bps, 100_000.0)
                 wants.append(VideoWant(sub.screen.id, 2, (rate,),
@@ -498,7 +537,7 @@ class Router:
         if sub.screen is not None:
             repaired.append(sub.screen)
         if sub.downlink.spend(now, audio_bps, wants, repaired):
-            self.reassign(sub.participant_id)
+            self.reassign(sub.participant_id, view)
 
     async def _run_probing(self) -> None:
         """Every 20 ms, each subscriber's ``Downlink`` probing tick, on a video consumer

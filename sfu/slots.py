@@ -65,3 +65,26 @@ class Seating:
         candidates = [Candidate(pid, voice, self._arrival.get(pid, 1 << 30))
                       for pid, voice in voices.items()]
         return assign_seats(current, rank(candidates, pinned), seats)
+
+    def ranking(self, voices: Mapping[str, float]) -> list[str]:
+        """Every candidate by priority without a pin: one sort for a whole pass over the
+        subscribers (``choose_ranked``)."""
+        return rank([Candidate(pid, voice, self._arrival.get(pid, 1 << 30))
+                     for pid, voice in voices.items()], None)
+
+    @staticmethod
+    def choose_ranked(current: Sequence[str | None], ranking: Sequence[str],
+                      voices: Mapping[str, float], subscriber: str, pinned: str | None,
+                      seats: int) -> list[str | None]:
+        """``choose`` for one subscriber from the pass's ``ranking``: the same seats as
+        ranking the candidates other than the subscriber with their pin (a stable sort keeps
+        everyone else's order when the subscriber and the pin are taken out)."""
+        top: list[str] = []
+        if pinned is not None and pinned != subscriber and pinned in voices:
+            top.append(pinned)
+        for pid in ranking:
+            if len(top) >= seats:
+                break
+            if pid != subscriber and pid != pinned:
+                top.append(pid)
+        return assign_seats(current, top, seats)

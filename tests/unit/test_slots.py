@@ -192,3 +192,30 @@ def test_tuple_inputs(seats: int) -> None:
     out = assign_seats(("a",), ("b", "a", "c", "d", "e"), seats)
     assert len(out) == seats
     assert {p for p in out if p} == set(("b", "a", "c", "d", "e")[:seats])
+
+
+# --- Seating: one ranking per pass gives every subscriber the seats of its own ranking ---------
+
+def test_choose_ranked_equals_choose_for_every_subscriber_and_pin() -> None:
+    from sfu.slots import Seating
+
+    rnd = random.Random(15)
+    for case in range(300):
+        seating = Seating()
+        people = [f"p{i}" for i in range(rnd.randint(0, 12))]
+        for pid in rnd.sample(people, len(people)):
+            seating.arrived(pid)
+        # a few ties on voice (and never heard: 0.0), some without an arrival
+        voices = {pid: rnd.choice([0.0, 0.0, 1.0, 2.0, rnd.random() * 10]) for pid in people
+                  if rnd.random() < 0.9}
+        if people and rnd.random() < 0.2:
+            seating.left(rnd.choice(people))
+        ranking = seating.ranking(voices)
+        for subscriber in [*people, "nobody"]:
+            current = [rnd.choice([None, *people]) for _ in range(rnd.randint(0, 5))]
+            pinned = rnd.choice([None, "gone", subscriber, *people])
+            seats = rnd.randint(1, 5)
+            own = {pid: v for pid, v in voices.items() if pid != subscriber}
+            expected = seating.choose(current, own, pinned, seats)
+            got = seating.choose_ranked(current, ranking, voices, subscriber, pinned, seats)
+            assert got == expected, (case, subscriber, pinned, seats, voices, current)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from interpretation import FLOOR, Interpretation, InterpretationError, ListenerSettings
+from sfu.commands import CommandError, Listen
 
 from .errors import RostrumError
 from .floor import FloorService
@@ -82,8 +83,8 @@ class InterpretationService:
 
     def _listen(self, live: LiveMeeting, participant_id: str, channel: str) -> None:
         try:
-            live.router.listen(participant_id, channel)
-        except KeyError:
+            live.router.execute(Listen(participant_id, channel))
+        except CommandError:
             pass  # not subscribed yet: applied when they subscribe (see subscribed())
 
     def subscribed(self, participant: Participant) -> None:
@@ -183,9 +184,9 @@ class InterpretationService:
         self.listening[participant.id] = settings
         live = self.meetings.live[participant.meeting_id]
         try:
-            live.router.listen(participant.id, settings.channel)
-        except KeyError:
-            raise RostrumError("conflict", "subscribe first") from None
+            live.router.execute(Listen(participant.id, settings.channel))
+        except CommandError as exc:
+            raise RostrumError(exc.code, exc.message) from None
         feed = interp.feeds()[settings.channel]
         return {"channel": settings.channel, "floorUnder": settings.floor_under,
                 "feed": feed.to_dict(), "original": feed.original}

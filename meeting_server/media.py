@@ -1,5 +1,7 @@
-"""Media signaling rules: who may publish, one publish and one subscribe connection per
-participant, and SDP errors turned into clear answers."""
+"""Media signaling rules: who may publish and with which Opus settings; the SFU's commands
+(sfu/commands.py) for each connection, its refusals (one publish and one subscribe
+connection per participant, bad SDP) turned into the protocol's errors, and its events
+(sfu/events.py) turned into `/media` events."""
 
 from __future__ import annotations
 
@@ -7,9 +9,25 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from sfu.commands import (
+    AcceptAnswer,
+    Answer,
+    CloseParticipant,
+    CommandError,
+    ConnectionCommand,
+    ControlCommand,
+    GetSlots,
+    Offer,
+    Pin,
+    Publish,
+    Result,
+    SetVideo,
+    Slots,
+    Subscribe,
+    Unpublish,
+)
 from sfu.events import RouterEvent, SlotsChanged, UplinkChanged
 from sfu.router import Router
-from sfu.sdp import SdpError
 
 from .errors import RostrumError
 from .meetings import MeetingService, Participant
@@ -71,77 +89,60 @@ class MediaService:
     async def publish(self, participant: Participant, sdp: str, sources: dict[str, str]) -> str:
         if participant.role not in PUBLISHING_ROLES:
             raise RostrumError("forbidden", f"a {participant.role} does not publish media")
-        router = self._router(participant)
-        if router.transport_of(participant.id, "publish") is not None:
-            raise RostrumError("conflict", "already publishing; unpublish first")
-        transport = router.create_transport(participant.id, "publish")
-        try:
-            return await transport.answer_publish(sdp, sources,
-                                                  opus=opus_parameters(participant.role),
-                                                  opus_ptime=OPUS_PTIME_MS)
-        except SdpError as exc:
-            await transport.close()
-            raise RostrumError("bad-sdp", str(exc)) from None
-        except BaseException:
-            await transport.close()
-            raise
+        result = await self._negotiate(participant, Publish(
+            participant.id, sdp, tuple(sources.items()),
+            opus=tuple(opus_parameters(participant.role).items()), opus_ptime=OPUS_PTIME_MS))
+        assert isinstance(result, Answer)
+        return result.sdp
 
     async def unpublish(self, participant: Participant) -> None:
         if participant.role not in PUBLISHING_ROLES:
             raise RostrumError("forbidden", f"a {participant.role} does not publish media")
-        router = self._router(participant)
-        transport = router.transport_of(participant.id, "publish")
-        if transport is not None:
-            await transport.close()
+        await self._negotiate(participant, Unpublish(participant.id))
 
     async def subscribe(self, participant: Participant) -> tuple[str, list[dict[str, Any]]]:
-        router = self._router(participant)
-        if router.transport_of(participant.id, "subscribe") is not None:
-            raise RostrumError("conflict", "already subscribed")
-        transport = router.create_transport(participant.id, "subscribe")
-        try:
-            sdp = await transport.offer_subscribe(self.seats)
-        except BaseException:
-            await transport.close()
-            raise
-        slots = [{"mid": c.mid, "kind": c.kind, "purpose": c.purpose, "seat": c.slot,
-                  "participantId": None, "source": None, "forwarded": False}
-                 for c in transport.consumers.values()]
-        return sdp, slots
+        result = await self._negotiate(participant, Subscribe(participant.id, self.seats))
+        assert isinstance(result, Offer)
+        return result.sdp, [slot.to_json() for slot in result.slots]
 
     async def accept_answer(self, participant: Participant, sdp: str) -> list[dict[str, Any]]:
-        router = self._router(participant)
-        transport = router.transport_of(participant.id, "subscribe")
-        if transport is None:
-            raise RostrumError("conflict", "subscribe first")
-        try:
-            await transport.accept_answer(sdp)
-        except SdpError as exc:
-            raise RostrumError("bad-sdp", str(exc)) from None
+        await self._negotiate(participant, AcceptAnswer(participant.id, sdp))
         for listener in self.subscribed_listeners:
             try:
                 listener(participant)
             except Exception:
                 logger.exception("[%s %s] subscribed listener failed", participant.meeting_id,
                                  participant.id)
-        return router.slots_of(participant.id)
+        # the slots after the listeners applied the participant's choices (their channel)
+        slots = self._execute(participant, GetSlots(participant.id))
+        assert isinstance(slots, Slots)
+        return [slot.to_json() for slot in slots.slots]
 
     def set_video(self, participant: Participant, enabled: bool) -> None:
         """The listener's "low bandwidth" switch: off means audio (and documents) only."""
-        try:
-            self._router(participant).set_video_allowed(participant.id, enabled)
-        except KeyError:
-            raise RostrumError("conflict", "subscribe first") from None
+        self._execute(participant, SetVideo(participant.id, enabled))
 
     def pin(self, participant: Participant, pinned: str | None) -> None:
         live = self.meetings.meeting_of(participant)
         if pinned is not None and pinned not in live.participants:
             raise RostrumError("not-found", "no such participant in this meeting")
-        try:
-            self._router(participant).pin(participant.id, pinned)
-        except KeyError:
-            raise RostrumError("conflict", "subscribe first") from None
+        self._execute(participant, Pin(participant.id, pinned))
 
     async def drop(self, participant: Participant) -> None:
         """The media namespace went away: close this participant's transports."""
-        await self._router(participant).close_participant(participant.id)
+        await self._negotiate(participant, CloseParticipant(participant.id))
+
+    # the boundary: commands in, CommandError out as the protocol's errors
+
+    def _execute(self, participant: Participant, command: ControlCommand) -> Result:
+        try:
+            return self._router(participant).execute(command)
+        except CommandError as exc:
+            raise RostrumError(exc.code, exc.message) from None
+
+    async def _negotiate(self, participant: Participant, command: ConnectionCommand
+                         ) -> Result:
+        try:
+            return await self._router(participant).negotiate(command)
+        except CommandError as exc:
+            raise RostrumError(exc.code, exc.message) from None

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sfu.commands import CloseParticipant
 from sfu.router import Router
 from sfu.worker import Worker
 
@@ -71,7 +72,8 @@ class MeetingService:
         # called when a meeting goes live (its router exists) and when someone leaves
         self.live_listeners: list[Callable[[LiveMeeting], None]] = []
         self.leave_listeners: list[Callable[[Participant, str], Awaitable[None]]] = []
-        # called with the meeting id after someone joined or left a meeting that stays live
+        # called with the meeting id after someone joined or left (the last one out: after
+        # the meeting's router closed)
         self.participants_listeners: list[Callable[[str], None]] = []
 
     async def create_meeting(self, title: str, languages: tuple[str, ...] = OFFICIAL_LANGUAGES,
@@ -172,9 +174,10 @@ class MeetingService:
                 # gets a fresh router
                 del self.live[participant.meeting_id]
                 await self.worker.close_router(participant.meeting_id)
+                self._participants_changed(participant.meeting_id)
             else:
                 self._participants_changed(participant.meeting_id)
-                await live.router.close_participant(participant.id)
+                await live.router.negotiate(CloseParticipant(participant.id))
         await self.store.record_leave(participant.id, time.time(), reason)
         logger.info("[%s %s] left", participant.meeting_id, participant.id)
         return participant

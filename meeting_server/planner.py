@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 
+from sfu.commands import ApplyPlan
 from sfu.plan import MediaPlan
 
 from .floor import FloorService
@@ -64,6 +65,6 @@ class MediaPlanner:
         self.plans[meeting_id] = plan
         live = self.meetings.live[meeting_id]
         try:
-            live.router.apply(plan)
+            live.router.execute(ApplyPlan(plan))
         except Exception:
             logger.exception("[%s] applying media plan %d failed", meeting_id, plan.version)

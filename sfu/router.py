@@ -24,6 +24,26 @@ from typing import Any
 
 from .allocation import VideoWant
 from .bandwidth import BandwidthEstimate
+from .commands import (
+    AcceptAnswer,
+    Answer,
+    ApplyPlan,
+    CloseParticipant,
+    CommandError,
+    ConnectionCommand,
+    ControlCommand,
+    Done,
+    GetSlots,
+    Listen,
+    Offer,
+    Pin,
+    Publish,
+    Result,
+    SetVideo,
+    Slots,
+    Subscribe,
+    Unpublish,
+)
 from .consumer import Consumer
 from .downlink import PROBE_TICK_S, Downlink
 from .events import (
@@ -43,6 +63,7 @@ from .events import (
 )
 from .plan import FLOOR_CHANNEL, MediaPlan, PlanError
 from .producer import Producer
+from .sdp import SdpError
 from .slots import Seating
 from .transport import Transport
 from .uplink import Uplink
@@ -146,6 +167,81 @@ class Router:
     @property
     def floor_holder(self) -> str | None:
         return self.plan.floor_holder
+
+    # commands (sfu/commands.py): the control plane's whole vocabulary
+
+    def execute(self, command: ControlCommand) -> Result:
+        """Run a control command; ``CommandError`` when refused (nothing changed)."""
+        if isinstance(command, ApplyPlan):
+            try:
+                self.apply(command.plan)
+            except PlanError as exc:
+                raise CommandError("bad-request", str(exc)) from None
+            return Done()
+        if isinstance(command, GetSlots):
+            return Slots(self.slots(command.participant_id))
+        try:
+            if isinstance(command, Listen):
+                self.listen(command.participant_id, command.channel)
+            elif isinstance(command, Pin):
+                self.pin(command.participant_id, command.pinned)
+            elif isinstance(command, SetVideo):
+                self.set_video_allowed(command.participant_id, command.enabled)
+            else:
+                raise CommandError("bad-request", f"unknown command {command!r}")
+        except KeyError:
+            raise CommandError("conflict", "subscribe first") from None
+        return Done()
+
+    async def negotiate(self, command: ConnectionCommand) -> Result:
+        """Run a connection command (SDP in, SDP out); ``CommandError`` when refused. A
+        refused offer or answer leaves no connection behind (an answer may follow)."""
+        pid = command.participant_id
+        if isinstance(command, Publish):
+            if self.transport_of(pid, "publish") is not None:
+                raise CommandError("conflict", "already publishing; unpublish first")
+            transport = self.create_transport(pid, "publish")
+            try:
+                sdp = await transport.answer_publish(command.sdp, dict(command.sources),
+                                                     opus=dict(command.opus) or None,
+                                                     opus_ptime=command.opus_ptime)
+            except SdpError as exc:
+                await transport.close()
+                raise CommandError("bad-sdp", str(exc)) from None
+            except BaseException:
+                await transport.close()
+                raise
+            return Answer(sdp)
+        if isinstance(command, Unpublish):
+            publishing = self.transport_of(pid, "publish")
+            if publishing is not None:
+                await publishing.close()
+            return Done()
+        if isinstance(command, Subscribe):
+            if self.transport_of(pid, "subscribe") is not None:
+                raise CommandError("conflict", "already subscribed")
+            transport = self.create_transport(pid, "subscribe")
+            try:
+                sdp = await transport.offer_subscribe(command.seats)
+            except BaseException:
+                await transport.close()
+                raise
+            return Offer(sdp, tuple(
+                Slot(mid=c.mid, kind=c.kind, purpose=c.purpose, seat=c.slot)
+                for c in transport.consumers.values()))
+        if isinstance(command, AcceptAnswer):
+            subscribing = self.transport_of(pid, "subscribe")
+            if subscribing is None:
+                raise CommandError("conflict", "subscribe first")
+            try:
+                await subscribing.accept_answer(command.sdp)
+            except SdpError as exc:
+                raise CommandError("bad-sdp", str(exc)) from None
+            return Slots(self.slots(pid))
+        if isinstance(command, CloseParticipant):
+            await self.close_participant(pid)
+            return Done()
+        raise CommandError("bad-request", f"unknown command {command!r}")
 
     # the media plan
 

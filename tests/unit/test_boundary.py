@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sfu import events
+from sfu import commands, events
 from sfu.plan import ChannelFeed, MediaPlan, PlanError
 from sfu.router import Router
 
@@ -94,6 +94,45 @@ def test_events_serialise_to_json() -> None:
         assert json.loads(json.dumps(event.to_dict())) == event.to_dict()
     assert slot.to_json() == {"mid": "0", "kind": "audio", "purpose": "seat", "seat": 0,
                               "participantId": "ana", "source": "mic", "forwarded": False}
+
+
+def test_commands_and_results_serialise_to_json() -> None:
+    plan = MediaPlan("m1", 3, forwarded=frozenset({"ana"}),
+                     channels=(ChannelFeed("fr", mic="ivo"),))
+    slot = events.Slot("1", "video", "seat", 0, "ana", "camera", True, layer="camera")
+    values: list[commands._Value] = [
+        commands.ApplyPlan(plan), commands.Listen("ana", "fr"), commands.Pin("ana", None),
+        commands.SetVideo("ana", False), commands.GetSlots("ana"),
+        commands.Publish("ana", "v=0", (("0", "mic"),), (("useinbandfec", 1),), 40),
+        commands.Unpublish("ana"), commands.Subscribe("ana", 4),
+        commands.AcceptAnswer("ana", "v=0"), commands.CloseParticipant("ana"),
+        commands.Answer("v=0"), commands.Offer("v=0", (slot,)), commands.Slots((slot,)),
+        commands.Done()]
+    for value in values:
+        assert dataclasses.is_dataclass(value)
+        data = value.to_dict()
+        assert json.loads(json.dumps(data)) == data
+        assert data["command"] == type(value).__name__
+    assert commands.ApplyPlan(plan).to_dict()["plan"] == plan.to_dict()
+    assert MediaPlan.from_dict(commands.ApplyPlan(plan).to_dict()["plan"]) == plan
+
+
+async def test_control_commands_refused_change_nothing() -> None:
+    router = Router("m1")
+    for command in (commands.Listen("nobody", "fr"), commands.Pin("nobody", "ana"),
+                    commands.SetVideo("nobody", False)):
+        with pytest.raises(commands.CommandError) as info:
+            router.execute(command)
+        assert info.value.code == "conflict"
+    with pytest.raises(commands.CommandError) as info:
+        router.execute(commands.ApplyPlan(MediaPlan("other")))
+    assert info.value.code == "bad-request" and router.plan == MediaPlan("m1")
+    assert router.execute(commands.GetSlots("nobody")) == commands.Slots(())
+    with pytest.raises(commands.CommandError) as info:
+        await router.negotiate(commands.AcceptAnswer("nobody", "v=0"))
+    assert info.value.code == "conflict" and router.transports == {}
+    assert await router.negotiate(commands.Unpublish("nobody")) == commands.Done()
+    await router.close()
 
 
 class FakeMic:

@@ -1,0 +1,170 @@
+"""What the control plane asks of a meeting's router: commands and their results, as values.
+
+Two kinds, as the router runs them:
+
+- **control** commands (``Router.execute``, synchronous): ``ApplyPlan``, ``Listen``, ``Pin``,
+  ``SetVideo`` and the query ``GetSlots``. They switch sources and never wait on the
+  network.
+- **connection** commands (``Router.negotiate``, awaited): ``Publish``, ``Unpublish``,
+  ``Subscribe``, ``AcceptAnswer``, ``CloseParticipant``. They carry SDP in and out.
+
+A refused command raises ``CommandError`` with a code from the protocol's error table
+(``conflict``, ``bad-sdp``) and changes nothing. Every command and result is a frozen
+dataclass of plain fields with ``to_dict()``, so a worker process can take the same table
+over a socket (docs/architecture.md, "The control–media boundary"). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .events import Slot
+from .plan import MediaPlan
+
+
+class CommandError(Exception):
+    """A command the router refused: nothing changed."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, MediaPlan):
+        return value.to_dict()
+    if isinstance(value, Slot):
+        return value.to_json()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _Value:
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        fields: tuple[str, ...] = self.__dataclass_fields__  # type: ignore[attr-defined]
+        return {"command": type(self).__name__,
+                **{name: _plain(getattr(self, name)) for name in fields}}
+
+
+# control commands
+
+@dataclass(frozen=True, slots=True)
+class ApplyPlan(_Value):
+    plan: MediaPlan
+
+
+@dataclass(frozen=True, slots=True)
+class Listen(_Value):
+    """The listener's channel choice (``floor`` or a language)."""
+
+    participant_id: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pin(_Value):
+    participant_id: str
+    pinned: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SetVideo(_Value):
+    """The listener's "low bandwidth" switch: False means audio (and documents) only."""
+
+    participant_id: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GetSlots(_Value):
+    """A query: what feeds each of the participant's slots now (answered with ``Slots``)."""
+
+    participant_id: str
+
+
+ControlCommand = ApplyPlan | Listen | Pin | SetVideo | GetSlots
+
+
+# connection commands
+
+@dataclass(frozen=True, slots=True)
+class Publish(_Value):
+    """A publisher's offer; ``sources`` names each m-line (mid → mic, camera, camera-low,
+    screen); ``opus`` the fmtp its Opus encoder is asked for, ``opus_ptime`` the packet
+    duration (ms)."""
+
+    participant_id: str
+    sdp: str
+    sources: tuple[tuple[str, str], ...]
+    opus: tuple[tuple[str, int | str], ...] = ()
+    opus_ptime: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unpublish(_Value):
+    participant_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe(_Value):
+    """Make the subscribe connection's offer: ``seats`` audio+video pairs, a channel slot and
+    a screen slot."""
+
+    participant_id: str
+    seats: int
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptAnswer(_Value):
+    participant_id: str
+    sdp: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseParticipant(_Value):
+    """Close every connection of a participant who left or dropped."""
+
+    participant_id: str
+
+
+ConnectionCommand = Publish | Unpublish | Subscribe | AcceptAnswer | CloseParticipant
+
+
+# results
+
+@dataclass(frozen=True, slots=True)
+class Answer(_Value):
+    """``Publish``: the SDP answer."""
+
+    sdp: str
+
+
+@dataclass(frozen=True, slots=True)
+class Offer(_Value):
+    """``Subscribe``: the SDP offer and the slots it makes (none fed yet)."""
+
+    sdp: str
+    slots: tuple[Slot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Slots(_Value):
+    """``AcceptAnswer``: what feeds each slot now."""
+
+    slots: tuple[Slot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Done(_Value):
+    """A command that answers nothing but its success."""
+
+
+Result = Answer | Offer | Slots | Done

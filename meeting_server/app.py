@@ -18,7 +18,7 @@ from aiohttp import web
 
 from sfu.worker import Worker
 
-from . import exports, metrics
+from . import exports, http_log, metrics
 from .config import Config
 from .floor import FloorService
 from .interpreting import InterpretationService
@@ -28,6 +28,7 @@ from .namespaces.floor import FloorNamespace
 from .namespaces.interpretation import InterpretationNamespace
 from .namespaces.media import MediaNamespace
 from .namespaces.room import RoomNamespace
+from .signaling_server import SignalingServer
 from .store import Store
 
 logger = logging.getLogger(__name__)
@@ -46,18 +47,17 @@ TEMPLATES = web.AppKey("templates", jinja2.Environment)
 
 
 def create_app(config: Config) -> web.Application:
-    app = web.Application(client_max_size=config.max_message_bytes)
+    app = web.Application(client_max_size=config.max_message_bytes,
+                          handler_args=http_log.handler_args())  # trust: no secrets logged
     app[CONFIG] = config
     manager = (socketio.AsyncRedisManager(config.redis_url, channel=config.redis_channel)
                if config.redis_url else None)
-    sio = socketio.AsyncServer(
+    sio = SignalingServer(  # trust: malformed frames cost one rate-limited line
         async_mode="aiohttp",
         client_manager=manager,
         max_http_buffer_size=config.max_message_bytes,
         ping_interval=10,
         ping_timeout=10,
-        logger=False,
-        engineio_logger=False,
     )
     sio.attach(app)
     app[SIO] = sio

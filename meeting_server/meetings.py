@@ -88,7 +88,8 @@ class MeetingService:
     async def admit(self, token: object) -> tuple[Invite, MeetingRecord]:
         """Check an invite token and the meeting it names."""
         try:
-            invite = verify(self.config.secret, token)
+            invite = verify(self.config.secret, token,
+                            max_lifetime_s=self.config.max_token_lifetime_s)
         except TokenError as exc:
             raise RostrumError("unauthorized", str(exc)) from None
         record = await self.store.get_meeting(invite.meeting_id)
@@ -96,6 +97,9 @@ class MeetingService:
             raise RostrumError("not-found", "no such meeting")
         if record.ended_at is not None:
             raise RostrumError("meeting-closed", "the meeting has ended")
+        live = self.live.get(record.id)
+        if live is not None and live.locked and invite.role not in ("chair", "secretariat"):
+            raise RostrumError("meeting-closed", "the meeting is locked by the chair")
         return invite, record
 
     def participant(self, session: str) -> Participant | None:

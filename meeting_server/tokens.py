@@ -1,6 +1,9 @@
 """Signed invite tokens: a role in one meeting, until an expiry time.
 
-Format: ``base64url(json payload) "." base64url(HMAC-SHA256(secret, payload part))``.
+Format: ``P "." base64url(HMAC-SHA256(secret, P))`` where ``P = base64url(json payload)``
+without padding: the MAC covers the ASCII text of the first part, as in a JWS compact
+serialisation, so a verifier never has to re-serialise JSON (docs/protocol.md gives the recipe
+and a test mints a token from it).
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ ROLES: tuple[str, ...] = (
     "chair", "secretariat", "delegate", "interpreter", "captioner", "observer",
 )
 MAX_TOKEN_LENGTH = 1024
+# No invite outlives this, whatever its signed expiry says (a leaked secret or a careless mint
+# cannot make a link that works for ever); the server's own setting may be shorter.
+MAX_LIFETIME_S = 366 * 24 * 3600
 
 
 class TokenError(Exception):
@@ -59,8 +65,10 @@ def issue(secret: str, meeting_id: str, role: str, ttl_s: int, now: float | None
     return f"{payload_part}.{_sign(secret, payload_part)}"
 
 
-def verify(secret: str, token: object, now: float | None = None) -> Invite:
-    """Check signature and expiry; return the invite or raise TokenError."""
+def verify(secret: str, token: object, now: float | None = None,
+           max_lifetime_s: int = MAX_LIFETIME_S) -> Invite:
+    """Check signature and expiry; return the invite or raise TokenError. An expiry more than
+    ``max_lifetime_s`` away is refused: no honest issuer mints such a token."""
     if not secret:
         raise ValueError("empty secret")
     if not isinstance(token, str) or not token:
@@ -90,4 +98,6 @@ def verify(secret: str, token: object, now: float | None = None) -> Invite:
     now = time.time() if now is None else now
     if exp < now:
         raise TokenError("token has expired")
+    if exp > now + min(max_lifetime_s, MAX_LIFETIME_S):
+        raise TokenError("token lifetime is over the server's maximum")
     return Invite(meeting_id=meeting_id, role=str(role), expires_at=exp, nonce=str(nonce))

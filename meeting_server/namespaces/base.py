@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Socket.IO's lifecycle names: python-socketio calls trigger_event with them itself, so a
+# client's event of the same name must never reach the handlers (docs/protocol.md).
+RESERVED_EVENTS = frozenset({"connect", "disconnect"})
+
 
 class RostrumNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """Dispatches ``some-event`` to ``on_some_event``; turns a RostrumError into the error ack
@@ -23,8 +27,12 @@ class RostrumNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     server or leave a client without an answer."""
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event in ("connect", "disconnect"):
-            return await super().trigger_event(event, *args)
+        if event in RESERVED_EVENTS:
+            if self._from_server(event, args):
+                return await self._lifecycle(event, *args)
+            # a client sent an ordinary event under a lifecycle name: never a handler's call
+            return RostrumError("unknown-event", f"no event {event!r} in {self.namespace}"
+                                ).to_ack()
         handler = getattr(self, "on_" + event.replace("-", "_"), None)
         if handler is None or not event.replace("-", "").isalnum() or not event.islower():
             return RostrumError("unknown-event", f"no event {event!r} in {self.namespace}"
@@ -40,6 +48,35 @@ class RostrumNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except Exception:
             logger.exception("%s %s failed for %s", self.namespace, event, sid)
             return RostrumError("internal", "the server failed to handle this event").to_ack()
+
+    async def _lifecycle(self, event: str, *args: Any) -> Any:
+        """Run the connect or disconnect handler; a fault of ours is logged in full here (and
+        a connect refused with ``internal``), so nothing but a client's malformed packet ever
+        raises into python-socketio (see signaling_server.py)."""
+        try:
+            return await super().trigger_event(event, *args)
+        except ConnectionRefusedError:
+            raise
+        except Exception:
+            logger.exception("%s %s failed for %s", self.namespace, event, args[0])
+            if event == "connect":
+                raise ConnectionRefusedError("the server failed to admit this connection",
+                                             {"code": "internal"}) from None
+            return None
+
+    def _from_server(self, event: str, args: tuple[Any, ...]) -> bool:
+        """Whether a lifecycle event comes from python-socketio itself. Its connect passes the
+        engine.io session's own environ object (a client's payload is parsed JSON, never that
+        object); its disconnect runs while the sid is pending disconnection, and a client's
+        event is only dispatched while the sid is connected."""
+        if not args or not isinstance(args[0], str):
+            return False
+        sid = args[0]
+        if event == "connect":
+            eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+            environ = self.server.environ.get(eio_sid) if eio_sid is not None else None
+            return environ is not None and len(args) >= 2 and args[1] is environ
+        return not self.server.manager.is_connected(sid, self.namespace)
 
     def session_of(self, sid: str) -> str:
         """The engine.io session behind a namespace sid: one per browser connection."""

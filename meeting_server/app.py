@@ -18,7 +18,7 @@ from aiohttp import web
 
 from sfu.worker import Worker
 
-from . import exports, http_log, metrics
+from . import exports, http_log, metrics, security
 from .config import Config
 from .floor import FloorService
 from .interpreting import InterpretationService
@@ -50,6 +50,7 @@ def create_app(config: Config) -> web.Application:
     app = web.Application(client_max_size=config.max_message_bytes,
                           handler_args=http_log.handler_args())  # trust: no secrets logged
     app[CONFIG] = config
+    app.middlewares.append(security.security_headers)  # trust: CSP, framing, referrer
     manager = (socketio.AsyncRedisManager(config.redis_url, channel=config.redis_channel)
                if config.redis_url else None)
     sio = SignalingServer(  # trust: malformed frames cost one rate-limited line

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=1))
@@ -45,6 +45,12 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def wait_for_text(path: Path, text: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 async def test_the_server_speaks_https_itself(tmp_path: Path) -> None:
     cert, key = self_signed(tmp_path)
     port = free_port()
@@ -57,9 +63,7 @@ async def test_the_server_speaks_https_itself(tmp_path: Path) -> None:
                                 env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         wait_listening(port, timeout=20)
-        deadline = time.monotonic() + 10
-        while "observer" not in log_path.read_text() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for_text(log_path, "observer")
         links = [line.split()[1] for line in log_path.read_text().splitlines()
                  if len(line.split()) == 2 and "/m/" in line]
         assert len(links) == 6 and all(link.startswith("https://") for link in links), links

@@ -22,6 +22,8 @@ from . import exports, http_log, metrics, security
 from .config import Config
 from .floor import FloorService
 from .interpreting import InterpretationService
+from .invitations import INVITATIONS, InvitationService
+from .invitations import add_routes as invitations_api
 from .media import MediaService
 from .meetings import MeetingService
 from .namespaces.floor import FloorNamespace
@@ -73,6 +75,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_get("/vendor/socket.io.esm.min.js", socketio_client)
     app.router.add_static("/static", str(WEB_DIR / "static"), append_version=False)
     exports.add_routes(app, STORE, CONFIG)
+    invitations_api(app)
     metrics.add_route(app, WORKER)
     return app
 
@@ -80,6 +83,7 @@ def create_app(config: Config) -> web.Application:
 async def _services(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     store = Store(config.database_path)
+    invitations = InvitationService(config, store)  # trust: adds its schema before open
     await store.open()
     recovered = await store.recover_after_restart(time.time())
     if any(recovered.values()):
@@ -95,7 +99,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     ice = [s.to_json() for s in config.ice_servers]
     media_ns = MediaNamespace(meetings, media)
     floor_ns = FloorNamespace(meetings, floor)
-    room_ns = RoomNamespace(meetings, ice)
+    room_ns = RoomNamespace(meetings, ice, invitations)
     interp_ns = InterpretationNamespace(meetings, interpreting)
     room_ns.join_listeners.append(media_ns.attach_session)
     room_ns.join_listeners.append(floor_ns.attach_session)
@@ -104,6 +108,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         app[SIO].register_namespace(namespace)
     app[STORE], app[WORKER], app[MEETINGS], app[MEDIA] = store, worker, meetings, media
     app[FLOOR] = floor
+    # trust: invitations admit, bind names and bar removed people
+    meetings.admission_checks.append(invitations.check)
+    meetings.leave_listeners.append(invitations.on_leave)
+    app[INVITATIONS] = invitations
     app[INTERPRETING] = interpreting
     try:
         yield

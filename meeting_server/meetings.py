@@ -38,6 +38,8 @@ class Participant:
     joined_at: float
     audio: bool = False
     video: bool = False
+    invitation: str | None = None  # the invitation joined with (invitations.py)
+    device: str = ""  # the browser's own key, sent at connect (bars a removed device)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +73,8 @@ class MeetingService:
         # called when a meeting goes live (its router exists) and when someone leaves
         self.live_listeners: list[Callable[[LiveMeeting], None]] = []
         self.leave_listeners: list[Callable[[Participant, str], Awaitable[None]]] = []
+        # awaited by admit(): each raises RostrumError to refuse (invitations.py)
+        self.admission_checks: list[Callable[[Invite, str], Awaitable[None]]] = []
 
     async def create_meeting(self, title: str, languages: tuple[str, ...] = OFFICIAL_LANGUAGES,
                              video_codec: str = "VP8", meeting_id: str | None = None,
@@ -85,7 +89,7 @@ class MeetingService:
         return await self.store.create_meeting(meeting_id, title, languages, video_codec,
                                                floor_mode)
 
-    async def admit(self, token: object) -> tuple[Invite, MeetingRecord]:
+    async def admit(self, token: object, device: str = "") -> tuple[Invite, MeetingRecord]:
         """Check an invite token and the meeting it names."""
         try:
             invite = verify(self.config.secret, token,
@@ -100,6 +104,8 @@ class MeetingService:
         live = self.live.get(record.id)
         if live is not None and live.locked and invite.role not in ("chair", "secretariat"):
             raise RostrumError("meeting-closed", "the meeting is locked by the chair")
+        for check in self.admission_checks:
+            await check(invite, device)
         return invite, record
 
     def participant(self, session: str) -> Participant | None:
@@ -108,7 +114,7 @@ class MeetingService:
     def meeting_of(self, participant: Participant) -> LiveMeeting:
         return self.live[participant.meeting_id]
 
-    async def join(self, session: str, invite: Invite, payload: JoinPayload
+    async def join(self, session: str, invite: Invite, payload: JoinPayload, device: str = ""
                    ) -> tuple[Participant, LiveMeeting]:
         if session in self.by_session:
             raise RostrumError("conflict", "this connection has already joined")
@@ -135,7 +141,8 @@ class MeetingService:
             id=secrets.token_hex(6), meeting_id=record.id, session=session,
             name=payload.name, organization=payload.organization,
             member_state=payload.memberState, role=invite.role,
-            language=payload.language or "", joined_at=time.time())
+            language=payload.language or "", joined_at=time.time(),
+            invitation=invite.invitation, device=device)
         await self.store.record_join(AttendanceRecord(
             participant.id, record.id, participant.name, participant.organization,
             participant.member_state, participant.role, participant.joined_at, None))

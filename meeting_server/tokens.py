@@ -35,6 +35,9 @@ class Invite:
     role: str
     expires_at: int
     nonce: str
+    # the invitation this token was issued for (meeting_server/invitations.py): a personal
+    # one or a revocable shared link; None for a plain link (the demo's)
+    invitation: str | None = None
 
 
 def _b64encode(data: bytes) -> str:
@@ -54,13 +57,17 @@ def _sign(secret: str, payload_part: str) -> str:
     return _b64encode(mac.digest())
 
 
-def issue(secret: str, meeting_id: str, role: str, ttl_s: int, now: float | None = None) -> str:
+def issue(secret: str, meeting_id: str, role: str, ttl_s: int, now: float | None = None,
+          invitation: str | None = None) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     if not secret:
         raise ValueError("empty secret")
     now = time.time() if now is None else now
-    payload = {"m": meeting_id, "r": role, "exp": int(now + ttl_s), "n": secrets.token_hex(4)}
+    payload: dict[str, object] = {"m": meeting_id, "r": role, "exp": int(now + ttl_s),
+                                  "n": secrets.token_hex(4)}
+    if invitation is not None:
+        payload["i"] = invitation
     payload_part = _b64encode(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
     return f"{payload_part}.{_sign(secret, payload_part)}"
 
@@ -95,9 +102,14 @@ def verify(secret: str, token: object, now: float | None = None,
     if not isinstance(meeting_id, str) or role not in ROLES or not isinstance(exp, int) \
             or isinstance(exp, bool) or not isinstance(nonce, str):
         raise TokenError("token payload is malformed")
+    invitation = payload.get("i")
+    if invitation is not None and (not isinstance(invitation, str) or not invitation
+                                   or len(invitation) > 64):
+        raise TokenError("token payload is malformed")
     now = time.time() if now is None else now
     if exp < now:
         raise TokenError("token has expired")
     if exp > now + min(max_lifetime_s, MAX_LIFETIME_S):
         raise TokenError("token lifetime is over the server's maximum")
-    return Invite(meeting_id=meeting_id, role=str(role), expires_at=exp, nonce=str(nonce))
+    return Invite(meeting_id=meeting_id, role=str(role), expires_at=exp, nonce=str(nonce),
+                  invitation=invitation)

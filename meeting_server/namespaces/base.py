@@ -10,6 +10,7 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError
 
 from ..errors import RostrumError
+from ..invitations import device_key
 
 if TYPE_CHECKING:
     from ..meetings import MeetingService, Participant
@@ -109,8 +110,9 @@ class MeetingNamespace(RostrumNamespace):
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
+        device = device_key(auth.get("device")) if isinstance(auth, dict) else ""
         try:
-            await self.meetings.admit(token)
+            await self.meetings.admit(token, device)
         except RostrumError as exc:
             raise ConnectionRefusedError(exc.message, {"code": exc.code}) from None
         participant = self.meetings.participant(self.session_of(sid))

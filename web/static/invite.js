@@ -40,3 +40,23 @@ export function hideInviteToken(meetingId, token) {
   url.searchParams.delete("t");
   history.replaceState(history.state, "", url.pathname + url.search + url.hash);
 }
+
+/**
+ * This browser's device key (random, kept in localStorage): sent at connect, so that a
+ * participant removed from a meeting they entered by a shared link cannot simply come back
+ * through the same link from the same browser. It identifies nothing outside the meeting.
+ * @returns {string}
+ */
+export function deviceKey() {
+  try {
+    let key = localStorage.getItem("rostrum-device") ?? "";
+    if (!/^[A-Za-z0-9_-]{8,64}$/.test(key)) {
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      key = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+      localStorage.setItem("rostrum-device", key);
+    }
+    return key;
+  } catch {
+    return "";
+  }
+}

@@ -23,7 +23,7 @@ import { RoomView, ConnectionIndicator } from "./room.js";
 import { dominantFrequency, frequenciesOnAudioSlots, mixerReport } from "./diagnostics.js";
 import { h, replaceChildren } from "./dom.js";
 import { errorMessage } from "./i18n.js";
-import { hideInviteToken, inviteToken } from "./invite.js";
+import { deviceKey, hideInviteToken, inviteToken } from "./invite.js";
 
 /** @typedef {{meeting: import("./protocol.js").Meeting, token: string}} PageContext */
 
@@ -69,7 +69,7 @@ function showFatal(err) {
 async function main() {
   new ConnectionIndicator(/** @type {HTMLElement} */ (document.getElementById("connection")), client);
   try {
-    await client.connect(inviteToken(context.meeting.id, context.token));
+    await client.connect(inviteToken(context.meeting.id, context.token), deviceKey());
   } catch (err) {
     showFatal(err);
     return;

@@ -443,6 +443,8 @@ export class MeetingClient extends EventTarget {
   #namespaces = new Map();
   /** The invite token, also offered to `/media` (see #connectMedia). */
   #token = "";
+  /** This browser's device key, sent beside the token. */
+  #device = "";
   /** @type {RTCPeerConnection | null} */
   #publishPc = null;
   /** @type {RTCPeerConnection | null} */
@@ -579,9 +581,10 @@ export class MeetingClient extends EventTarget {
    * Rejects with a ProtocolError (`unauthorized`, `not-found`, `meeting-closed`, ...) when the
    * server refuses.
    * @param {string} token
+   * @param {string} [device] this browser's device key (invite.js), so a removal holds
    * @returns {Promise<void>}
    */
-  connect(token) {
+  connect(token, device = "") {
     if (this.#room) return Promise.reject(new ProtocolError("conflict", "already connected"));
     // No automatic reconnection: the server ends a participant's presence when the connection
     // drops, so a silently reconnected socket would not be joined. The page offers a rejoin.
@@ -590,7 +593,8 @@ export class MeetingClient extends EventTarget {
     // refusal detaches the socket from the manager and its acks are lost.
     this.#manager = new Manager(this.url, { path: "/socket.io", reconnection: false, autoConnect: false });
     this.#token = token;
-    const room = this.#manager.socket("/room", { auth: { token } });
+    this.#device = device;
+    const room = this.#manager.socket("/room", { auth: { token, device } });
     this.#room = room;
     this.#setState("signaling", "connecting");
 
@@ -1339,7 +1343,7 @@ export class MeetingClient extends EventTarget {
     if (!manager || !this.self) {
       return Promise.reject(new ProtocolError("not-joined", "join the meeting first"));
     }
-    const socket = manager.socket(name, { auth: { token: this.#token } });
+    const socket = manager.socket(name, { auth: { token: this.#token, device: this.#device } });
     bind(socket);
     const connecting = new Promise((resolve, reject) => {
       const onConnect = () => {

@@ -30,6 +30,7 @@ from .namespaces.floor import FloorNamespace
 from .namespaces.interpretation import InterpretationNamespace
 from .namespaces.media import MediaNamespace
 from .namespaces.room import RoomNamespace
+from .ratelimit import RATE_LIMITS, RateLimits, http_rate_limit
 from .signaling_server import SignalingServer
 from .store import Store
 
@@ -55,7 +56,12 @@ def create_app(config: Config) -> web.Application:
     app.middlewares.append(security.security_headers)  # trust: CSP, framing, referrer
     manager = (socketio.AsyncRedisManager(config.redis_url, channel=config.redis_channel)
                if config.redis_url else None)
+    # trust: rate limits per connection and per address (events, connects, joins, HTTP)
+    limits = RateLimits(config.rate_settings, config.trusted_proxies)
+    app[RATE_LIMITS] = limits
+    app.middlewares.append(http_rate_limit)
     sio = SignalingServer(  # trust: malformed frames cost one rate-limited line
+        limits=limits,
         async_mode="aiohttp",
         client_manager=manager,
         max_http_buffer_size=config.max_message_bytes,

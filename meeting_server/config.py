@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import secrets
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .ratelimit import RateSettings
 from .tokens import MAX_LIFETIME_S
 
 OFFICIAL_LANGUAGES: tuple[str, ...] = ("ar", "zh", "en", "fr", "ru", "es")
@@ -55,6 +57,9 @@ class Config:
     # built-in HTTPS: both set, the server listens with TLS (PEM files)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # rate limits (ratelimit.py); X-Forwarded-For is believed only from these proxies
+    rate_settings: RateSettings = field(default_factory=RateSettings)
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     max_sdp_bytes: int = 64 * 1024
     max_message_bytes: int = 1024 * 1024
     audio_slots: int = 3
@@ -148,6 +153,10 @@ def from_env_and_args(
                         help="PEM certificate (chain) for built-in HTTPS")
     parser.add_argument("--tls-key", default=env.get("ROSTRUM_TLS_KEY", ""),
                         help="PEM private key for built-in HTTPS")
+    parser.add_argument("--trusted-proxies",
+                        default=env.get("ROSTRUM_TRUSTED_PROXIES", "127.0.0.1,::1"),
+                        help="comma-separated addresses or networks whose X-Forwarded-For"
+                             " is believed (rate limits per address)")
     parser.add_argument("--demo", action="store_true",
                         default=env.get("ROSTRUM_DEMO", "") in ("1", "true"),
                         help="create a demo meeting and print one join link per role")
@@ -156,6 +165,11 @@ def from_env_and_args(
         parser.error(f"--max-token-lifetime must be 60..{MAX_LIFETIME_S} seconds")
     if not 60 <= args.token_ttl <= args.max_token_lifetime:
         parser.error("--token-ttl must be 60 seconds up to --max-token-lifetime")
+    try:
+        for item in _split(args.trusted_proxies):
+            ipaddress.ip_network(item, strict=False)
+    except ValueError as exc:
+        parser.error(f"--trusted-proxies: {exc}")
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
     for name in ("tls_cert", "tls_key"):
@@ -176,6 +190,7 @@ def from_env_and_args(
         max_token_lifetime_s=args.max_token_lifetime,
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
+        trusted_proxies=_split(args.trusted_proxies),
         demo=args.demo,
     )
 

@@ -14,13 +14,17 @@ from typing import Any
 
 import socketio
 
+from .ratelimit import RateLimits
 from .wire_log import WireLog
 
 logger = logging.getLogger(__name__)
 
 
 class SignalingServer(socketio.AsyncServer):  # type: ignore[misc]
-    def __init__(self, **kwargs: Any) -> None:
+    """``limits``: the rate limits every RostrumNamespace applies (events, connects, joins)."""
+
+    def __init__(self, limits: RateLimits | None = None, **kwargs: Any) -> None:
+        self.limits = limits
         self.wire_log = WireLog(logger, "malformed Socket.IO input")
         kwargs.setdefault("logger", WireLog(logging.getLogger("socketio.server"),
                                             "Socket.IO"))

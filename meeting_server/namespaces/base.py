@@ -38,6 +38,10 @@ class RostrumNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if handler is None or not event.replace("-", "").isalnum() or not event.islower():
             return RostrumError("unknown-event", f"no event {event!r} in {self.namespace}"
                                 ).to_ack()
+        limits = getattr(self.server, "limits", None)
+        if limits is not None and args and not limits.event(self.session_of(args[0]),
+                                                            self.address_of(args[0])):
+            return RostrumError("rate-limited", "too many events: slow down").to_ack()
         sid = args[0] if args else None
         data = args[1] if len(args) > 1 else None
         if len(args) > 2:
@@ -54,6 +58,11 @@ class RostrumNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Run the connect or disconnect handler; a fault of ours is logged in full here (and
         a connect refused with ``internal``), so nothing but a client's malformed packet ever
         raises into python-socketio (see signaling_server.py)."""
+        limits = getattr(self.server, "limits", None)
+        if event == "connect" and limits is not None \
+                and not limits.connect(self.address_of(args[0])):
+            raise ConnectionRefusedError("too many connections from your address; try again"
+                                         " shortly", {"code": "rate-limited"})
         try:
             return await super().trigger_event(event, *args)
         except ConnectionRefusedError:
@@ -78,6 +87,15 @@ class RostrumNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             environ = self.server.environ.get(eio_sid) if eio_sid is not None else None
             return environ is not None and len(args) >= 2 and args[1] is environ
         return not self.server.manager.is_connected(sid, self.namespace)
+
+    def address_of(self, sid: str) -> str:
+        """The client's address behind a sid (through a trusted proxy's X-Forwarded-For)."""
+        environ = self.server.get_environ(sid, self.namespace) or {}
+        request = environ.get("aiohttp.request")
+        remote = getattr(request, "remote", None)
+        forwarded = request.headers.get("X-Forwarded-For") if request is not None else None
+        limits = getattr(self.server, "limits", None)
+        return limits.address_of(remote, forwarded) if limits is not None else str(remote)
 
     def session_of(self, sid: str) -> str:
         """The engine.io session behind a namespace sid: one per browser connection."""

@@ -63,6 +63,10 @@ class RoomNamespace(RostrumNamespace):
         invite = self.invites.get(sid)
         if invite is None:
             raise RostrumError("unauthorized", "connect with a token first")
+        limits = getattr(self.server, "limits", None)
+        if limits is not None and not limits.join(self.address_of(sid)):
+            raise RostrumError("rate-limited", "too many joins from your address; try again"
+                                               " shortly")
         device = self.devices.get(sid, "")
         for check in self.meetings.admission_checks:  # revoked or barred since the connect
             await check(invite, device)

@@ -354,6 +354,21 @@ export function iceGatheringComplete(pc, timeoutMs) {
 }
 
 /**
+ * Whether this browser can both send and receive `codecName` video (a Firefox without its
+ * OpenH264 plugin cannot do H264): without it the client publishes audio only, and its
+ * answer refuses the video slots (the SFU then sends it audio only).
+ * @param {string | undefined} codecName
+ * @returns {boolean}
+ */
+export function videoCodecSupported(codecName) {
+  if (!codecName) return true;
+  const wanted = `video/${codecName}`.toLowerCase();
+  const has = (/** @type {RTCRtpCapabilities | null} */ caps) =>
+    !caps || caps.codecs.some((c) => c.mimeType.toLowerCase() === wanted);
+  return has(RTCRtpSender.getCapabilities("video")) && has(RTCRtpReceiver.getCapabilities("video"));
+}
+
+/**
  * Put `codecName` (e.g. "VP8") first among the codecs this transceiver may negotiate, keeping
  * the others (and RTX/RED/FEC) after it so negotiation can still fall back.
  * @param {RTCRtpTransceiver} transceiver
@@ -739,7 +754,8 @@ export class MeetingClient extends EventTarget {
       /** @type {Array<[RTCRtpTransceiver, Source]>} */
       const sent = [];
       const mic = stream.getAudioTracks()[0];
-      const camera = stream.getVideoTracks()[0];
+      // without the meeting's codec the camera is not offered at all (audio only)
+      const camera = videoCodecSupported(this.meeting?.videoCodec) ? stream.getVideoTracks()[0] : undefined;
       if (mic) sent.push([pc.addTransceiver(mic, { direction: "sendonly", streams: [stream] }), "mic"]);
       if (camera) {
         const clone = camera.clone();

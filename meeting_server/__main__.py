@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import sys
 
 from aiohttp import web
@@ -32,6 +33,16 @@ async def _demo(app: web.Application) -> None:
     print(flush=True)
 
 
+def tls_context(config: Config) -> ssl.SSLContext | None:
+    """Built-in HTTPS from the configured PEM files (TLS 1.2 or newer), or None."""
+    if config.tls_cert is None or config.tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(config.tls_cert), str(config.tls_key))
+    return context
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -42,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     if config.demo:
         app.on_startup.append(_demo)
     web.run_app(app, host=config.host, port=config.port, print=lambda *_: None,
-                shutdown_timeout=5)
+                shutdown_timeout=5, ssl_context=tls_context(config))
 
 
 if __name__ == "__main__":

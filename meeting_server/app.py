@@ -19,10 +19,12 @@ from aiohttp import web
 from sfu import aiortc_glue
 from sfu.worker import Worker
 
-from . import exports, metrics
+from . import exports, http_log, metrics, security
 from .config import Config
 from .floor import FloorService
 from .interpreting import InterpretationService
+from .invitations import INVITATIONS, InvitationService
+from .invitations import add_routes as invitations_api
 from .media import MediaService
 from .meetings import MeetingService
 from .namespaces.floor import FloorNamespace
@@ -30,6 +32,8 @@ from .namespaces.interpretation import InterpretationNamespace
 from .namespaces.media import MediaNamespace
 from .namespaces.room import RoomNamespace
 from .planner import MediaPlanner
+from .ratelimit import RATE_LIMITS, RateLimits, http_rate_limit
+from .signaling_server import SignalingServer
 from .store import Store
 
 logger = logging.getLogger(__name__)
@@ -48,18 +52,23 @@ TEMPLATES = web.AppKey("templates", jinja2.Environment)
 
 
 def create_app(config: Config) -> web.Application:
-    app = web.Application(client_max_size=config.max_message_bytes)
+    app = web.Application(client_max_size=config.max_message_bytes,
+                          handler_args=http_log.handler_args())  # trust: no secrets logged
     app[CONFIG] = config
+    app.middlewares.append(security.security_headers)  # trust: CSP, framing, referrer
     manager = (socketio.AsyncRedisManager(config.redis_url, channel=config.redis_channel)
                if config.redis_url else None)
-    sio = socketio.AsyncServer(
+    # trust: rate limits per connection and per address (events, connects, joins, HTTP)
+    limits = RateLimits(config.rate_settings, config.trusted_proxies)
+    app[RATE_LIMITS] = limits
+    app.middlewares.append(http_rate_limit)
+    sio = SignalingServer(  # trust: malformed frames cost one rate-limited line
+        limits=limits,
         async_mode="aiohttp",
         client_manager=manager,
         max_http_buffer_size=config.max_message_bytes,
         ping_interval=10,
         ping_timeout=10,
-        logger=False,
-        engineio_logger=False,
     )
     sio.attach(app)
     app[SIO] = sio
@@ -74,6 +83,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_get("/vendor/socket.io.esm.min.js", socketio_client)
     app.router.add_static("/static", str(WEB_DIR / "static"), append_version=False)
     exports.add_routes(app, STORE, CONFIG)
+    invitations_api(app)
     metrics.add_route(app, WORKER)
     return app
 
@@ -81,6 +91,7 @@ def create_app(config: Config) -> web.Application:
 async def _services(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     store = Store(config.database_path)
+    invitations = InvitationService(config, store)  # trust: adds its schema before open
     await store.open()
     recovered = await store.recover_after_restart(time.time())
     if any(recovered.values()):
@@ -98,7 +109,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     ice = [s.to_json() for s in config.ice_servers]
     media_ns = MediaNamespace(meetings, media)
     floor_ns = FloorNamespace(meetings, floor)
-    room_ns = RoomNamespace(meetings, ice)
+    room_ns = RoomNamespace(meetings, ice, invitations)
     interp_ns = InterpretationNamespace(meetings, interpreting)
     room_ns.join_listeners.append(media_ns.attach_session)
     room_ns.join_listeners.append(floor_ns.attach_session)
@@ -107,6 +118,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         app[SIO].register_namespace(namespace)
     app[STORE], app[WORKER], app[MEETINGS], app[MEDIA] = store, worker, meetings, media
     app[FLOOR] = floor
+    # trust: invitations admit, bind names and bar removed people
+    meetings.admission_checks.append(invitations.check)
+    meetings.leave_listeners.append(invitations.on_leave)
+    app[INVITATIONS] = invitations
     app[INTERPRETING] = interpreting
     try:
         yield

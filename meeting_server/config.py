@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import secrets
@@ -10,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from .ratelimit import RateSettings
+from .tokens import MAX_LIFETIME_S
 
 OFFICIAL_LANGUAGES: tuple[str, ...] = ("ar", "zh", "en", "fr", "ru", "es")
 
@@ -46,7 +50,16 @@ class Config:
     rtc_addresses: tuple[str, ...] = ()
     redis_url: str | None = None
     redis_channel: str = "rostrum"
+    # lifetime of the links the server prints; no token is accepted whose expiry lies more
+    # than max_token_lifetime_s ahead (an absurd expiry is a forgery or a mistake)
     token_ttl_s: int = 7 * 24 * 3600
+    max_token_lifetime_s: int = 30 * 24 * 3600
+    # built-in HTTPS: both set, the server listens with TLS (PEM files)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # rate limits (ratelimit.py); X-Forwarded-For is believed only from these proxies
+    rate_settings: RateSettings = field(default_factory=RateSettings)
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     max_sdp_bytes: int = 64 * 1024
     max_message_bytes: int = 1024 * 1024
     audio_slots: int = 3
@@ -62,7 +75,8 @@ class Config:
         if self.public_url:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.tls_cert is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     def with_overrides(self, **changes: Any) -> Config:
         return replace(self, **changes)
@@ -128,10 +142,40 @@ def from_env_and_args(
     parser.add_argument("--rtc-addresses", default=env.get("ROSTRUM_RTC_ADDRESSES", ""),
                         help="comma-separated local addresses for ICE host candidates")
     parser.add_argument("--redis-url", default=env.get("REDIS_URL", "") or None)
+    parser.add_argument("--token-ttl", type=int,
+                        default=int(env.get("ROSTRUM_TOKEN_TTL_S", str(7 * 24 * 3600))),
+                        help="lifetime in seconds of the join links the server mints")
+    parser.add_argument("--max-token-lifetime", type=int,
+                        default=int(env.get("ROSTRUM_MAX_TOKEN_LIFETIME_S",
+                                            str(30 * 24 * 3600))),
+                        help="refuse any token whose expiry is further away (seconds)")
+    parser.add_argument("--tls-cert", default=env.get("ROSTRUM_TLS_CERT", ""),
+                        help="PEM certificate (chain) for built-in HTTPS")
+    parser.add_argument("--tls-key", default=env.get("ROSTRUM_TLS_KEY", ""),
+                        help="PEM private key for built-in HTTPS")
+    parser.add_argument("--trusted-proxies",
+                        default=env.get("ROSTRUM_TRUSTED_PROXIES", "127.0.0.1,::1"),
+                        help="comma-separated addresses or networks whose X-Forwarded-For"
+                             " is believed (rate limits per address)")
     parser.add_argument("--demo", action="store_true",
                         default=env.get("ROSTRUM_DEMO", "") in ("1", "true"),
                         help="create a demo meeting and print one join link per role")
     args = parser.parse_args(argv)
+    if not 60 <= args.max_token_lifetime <= MAX_LIFETIME_S:
+        parser.error(f"--max-token-lifetime must be 60..{MAX_LIFETIME_S} seconds")
+    if not 60 <= args.token_ttl <= args.max_token_lifetime:
+        parser.error("--token-ttl must be 60 seconds up to --max-token-lifetime")
+    try:
+        for item in _split(args.trusted_proxies):
+            ipaddress.ip_network(item, strict=False)
+    except ValueError as exc:
+        parser.error(f"--trusted-proxies: {exc}")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    for name in ("tls_cert", "tls_key"):
+        value = getattr(args, name)
+        if value and not Path(value).is_file():
+            parser.error(f"--{name.replace('_', '-')}: no such file {value}")
     data_dir = Path(args.data_dir)
     return Config(
         host=args.host,
@@ -142,6 +186,11 @@ def from_env_and_args(
         ice_servers=parse_ice_servers(args.ice_servers),
         rtc_addresses=_split(args.rtc_addresses),
         redis_url=args.redis_url,
+        token_ttl_s=args.token_ttl,
+        max_token_lifetime_s=args.max_token_lifetime,
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
+        trusted_proxies=_split(args.trusted_proxies),
         demo=args.demo,
     )
 

@@ -6,7 +6,7 @@ from typing import Any
 
 CODES = (
     "bad-request", "too-large", "unknown-event", "unauthorized", "forbidden", "not-joined",
-    "not-found", "conflict", "bad-sdp", "meeting-closed", "internal",
+    "not-found", "conflict", "bad-sdp", "meeting-closed", "internal", "rate-limited",
     # interpretation (interpretation/errors.py)
     "invalid-language", "unknown-language", "invalid-participant", "invalid-level",
     "not-in-booth", "already-assigned", "booth-busy", "not-live", "no-handover",

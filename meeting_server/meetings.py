@@ -39,6 +39,8 @@ class Participant:
     joined_at: float
     audio: bool = False
     video: bool = False
+    invitation: str | None = None  # the invitation joined with (invitations.py)
+    device: str = ""  # the browser's own key, sent at connect (bars a removed device)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,6 +77,8 @@ class MeetingService:
         # called with the meeting id after someone joined or left (the last one out: after
         # the meeting's router closed)
         self.participants_listeners: list[Callable[[str], None]] = []
+        # awaited by admit(): each raises RostrumError to refuse (invitations.py)
+        self.admission_checks: list[Callable[[Invite, str], Awaitable[None]]] = []
 
     async def create_meeting(self, title: str, languages: tuple[str, ...] = OFFICIAL_LANGUAGES,
                              video_codec: str = "VP8", meeting_id: str | None = None,
@@ -89,10 +93,11 @@ class MeetingService:
         return await self.store.create_meeting(meeting_id, title, languages, video_codec,
                                                floor_mode)
 
-    async def admit(self, token: object) -> tuple[Invite, MeetingRecord]:
+    async def admit(self, token: object, device: str = "") -> tuple[Invite, MeetingRecord]:
         """Check an invite token and the meeting it names."""
         try:
-            invite = verify(self.config.secret, token)
+            invite = verify(self.config.secret, token,
+                            max_lifetime_s=self.config.max_token_lifetime_s)
         except TokenError as exc:
             raise RostrumError("unauthorized", str(exc)) from None
         record = await self.store.get_meeting(invite.meeting_id)
@@ -100,6 +105,11 @@ class MeetingService:
             raise RostrumError("not-found", "no such meeting")
         if record.ended_at is not None:
             raise RostrumError("meeting-closed", "the meeting has ended")
+        live = self.live.get(record.id)
+        if live is not None and live.locked and invite.role not in ("chair", "secretariat"):
+            raise RostrumError("meeting-closed", "the meeting is locked by the chair")
+        for check in self.admission_checks:
+            await check(invite, device)
         return invite, record
 
     def participant(self, session: str) -> Participant | None:
@@ -108,7 +118,7 @@ class MeetingService:
     def meeting_of(self, participant: Participant) -> LiveMeeting:
         return self.live[participant.meeting_id]
 
-    async def join(self, session: str, invite: Invite, payload: JoinPayload
+    async def join(self, session: str, invite: Invite, payload: JoinPayload, device: str = ""
                    ) -> tuple[Participant, LiveMeeting]:
         if session in self.by_session:
             raise RostrumError("conflict", "this connection has already joined")
@@ -133,7 +143,8 @@ class MeetingService:
             id=secrets.token_hex(6), meeting_id=record.id, session=session,
             name=payload.name, organization=payload.organization,
             member_state=payload.memberState, role=invite.role,
-            language=payload.language or "", joined_at=time.time())
+            language=payload.language or "", joined_at=time.time(),
+            invitation=invite.invitation, device=device)
         await self.store.record_join(AttendanceRecord(
             participant.id, record.id, participant.name, participant.organization,
             participant.member_state, participant.role, participant.joined_at, None))

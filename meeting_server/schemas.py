@@ -1,18 +1,28 @@
-"""Typed payloads of every client→server event, validated before anything changes."""
+"""Typed payloads of every client→server event, validated before anything changes.
+
+Every payload model subclasses `Payload`, and inherits its rules: strict types (no coercion:
+``"yes"`` is not a bool, ``"10"`` is not a number, ``0`` is not false), no unknown fields, no
+NaN or infinity. `parse` also refuses, before the model sees it, any payload nested deeper
+than `MAX_DEPTH` or holding a string over `MAX_SDP` bytes, so a model that forgot a limit
+still cannot be handed a megabyte. tests/unit/test_schemas.py checks that every string, list
+and mapping field of every Payload subclass has a maximum length.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import RostrumError
 
 MAX_SDP = 64 * 1024
+MAX_DEPTH = 8  # no event payload nests deeper than an object of lists of objects
 
 
 class Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+                              strict=True, allow_inf_nan=False)
 
 
 class Empty(Payload):
@@ -23,7 +33,9 @@ class JoinPayload(Payload):
     name: str = Field(min_length=1, max_length=80)
     organization: str = Field(default="", max_length=120)
     memberState: str = Field(default="", max_length=80)
-    language: str = Field(default="", max_length=8, pattern=r"^([a-z]{2,3}(-[A-Za-z]{2,4})?)?$")
+    # absent: no preference; present: 2-8 characters, a language code
+    language: str = Field(default="", min_length=2, max_length=8,
+                          pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 
 
 class MediaStatePayload(Payload):
@@ -32,13 +44,14 @@ class MediaStatePayload(Payload):
 
 
 class PublishPayload(Payload):
-    sdp: str = Field(min_length=1)
-    sources: dict[str, Literal["mic", "camera", "camera-low", "screen"]] = Field(
+    sdp: str = Field(min_length=1, max_length=MAX_SDP)
+    sources: dict[Annotated[str, Field(max_length=32)],
+                  Literal["mic", "camera", "camera-low", "screen"]] = Field(
         min_length=1, max_length=4)
 
 
 class SubscribeAnswerPayload(Payload):
-    sdp: str = Field(min_length=1)
+    sdp: str = Field(min_length=1, max_length=MAX_SDP)
 
 
 class VideoPayload(Payload):
@@ -58,9 +71,7 @@ def parse(model: type[P], data: Any) -> P:
         data = {}
     if not isinstance(data, dict):
         raise RostrumError("bad-request", "payload must be a JSON object")
-    sdp = data.get("sdp")
-    if isinstance(sdp, str) and len(sdp.encode("utf-8", "replace")) > MAX_SDP:
-        raise RostrumError("too-large", f"sdp is over {MAX_SDP} bytes")
+    _check_shape(data, "payload", 0)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -69,6 +80,22 @@ def parse(model: type[P], data: Any) -> P:
         if first.get("type") in ("string_too_long", "too_long"):
             raise RostrumError("too-large", f"{where}: {first.get('msg')}") from None
         raise RostrumError("bad-request", f"{where}: {first.get('msg')}") from None
+
+
+def _check_shape(value: Any, where: str, depth: int) -> None:
+    """Refuse what no event needs, whatever its model says: deep nesting, huge strings."""
+    if depth > MAX_DEPTH:
+        raise RostrumError("bad-request", f"{where}: nested deeper than {MAX_DEPTH}")
+    if isinstance(value, str):
+        if len(value) > MAX_SDP or len(value.encode("utf-8", "replace")) > MAX_SDP:
+            raise RostrumError("too-large", f"{where} is over {MAX_SDP} bytes")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_shape(key, where, depth + 1)
+            _check_shape(item, f"{where}.{key}" if depth else str(key), depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_shape(item, f"{where}.{index}", depth + 1)
 
 
 # floor control (/floor)
@@ -97,7 +124,7 @@ class DenyPayload(Payload):
 
 
 class ReorderPayload(Payload):
-    order: list[str] = Field(max_length=2000)
+    order: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(max_length=2000)
 
 
 class ExtendPayload(Payload):

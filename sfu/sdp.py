@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiortc import sdp as aiortc_sdp
 
@@ -16,6 +16,11 @@ class MediaLine:
     mid: str
     kind: str
     direction: str
+    # port 0: the other side refused this m-line (a browser that cannot decode the meeting's
+    # video codec answers its video slots so, RFC 8829 §5.3.1); it carries no ICE or codec
+    rejected: bool = False
+    # offered codec names, lowercase ("opus", "vp8", "h264"); not part of the line's identity
+    codecs: tuple[str, ...] = field(default=(), compare=False)
 
 
 def drop_mdns_candidates(text: str) -> str:
@@ -31,8 +36,10 @@ def drop_mdns_candidates(text: str) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def media_lines(text: str) -> list[MediaLine]:
-    """Parse a description and list its m-lines; SdpError when it is malformed."""
+def media_lines(text: str, allow_rejected: bool = False) -> list[MediaLine]:
+    """Parse a description and list its m-lines; SdpError when it is malformed.
+    ``allow_rejected``: an answer may refuse m-lines (port 0, no ICE, maybe no codec), as long
+    as it accepts at least one."""
     if not isinstance(text, str) or not text.startswith("v=0"):
         raise SdpError("SDP must start with v=0")
     try:
@@ -44,15 +51,95 @@ def media_lines(text: str) -> list[MediaLine]:
         mid = media.rtp.muxId
         if not mid:
             raise SdpError(f"m-line {media.kind} has no a=mid")
+        if media.port == 0:
+            if not allow_rejected:
+                raise SdpError(f"m-line {mid} is rejected (port 0)")
+            out.append(MediaLine(mid=mid, kind=media.kind, direction="inactive", rejected=True))
+            continue
         if media.kind in ("audio", "video") and not media.rtp.codecs:
             raise SdpError(f"m-line {mid} offers no codec")
         if media.kind in ("audio", "video") and (not media.ice or not media.ice.usernameFragment
                                                  or not media.dtls or not media.dtls.fingerprints):
             raise SdpError(f"m-line {mid} lacks ICE credentials or a DTLS fingerprint")
-        out.append(MediaLine(mid=mid, kind=media.kind, direction=media.direction or "sendrecv"))
-    if not out:
-        raise SdpError("SDP has no media")
+        codecs = tuple(dict.fromkeys(c.mimeType.split("/")[-1].lower() for c in media.rtp.codecs))
+        out.append(MediaLine(mid=mid, kind=media.kind, direction=media.direction or "sendrecv",
+                             codecs=codecs))
+    if not any(not line.rejected for line in out):
+        raise SdpError("SDP has no media" if not out else "SDP rejects every m-line")
     return out
+
+
+def _sections(text: str) -> tuple[list[str], list[list[str]]]:
+    """The session-level lines and the lines of each m-section."""
+    session: list[str] = []
+    sections: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("m="):
+            sections.append([line])
+        elif sections:
+            sections[-1].append(line)
+        else:
+            session.append(line)
+    return session, sections
+
+
+TRANSPORT_ATTRIBUTES = ("a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:", "a=setup:",
+                        "a=ice-options:")
+SENDER_ATTRIBUTES = ("a=ssrc", "a=msid", "a=candidate:", "a=end-of-candidates", "a=rtcp:")
+DIRECTIONS = ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive")
+
+
+def fill_rejected(answer: str, offer: str) -> str:
+    """An answer whose rejected m-lines aiortc can apply. aiortc knows no rejected m-line: it
+    wants ICE, DTLS and a common codec in each. Each rejected m-section of ``answer`` becomes
+    the ``offer``'s m-section of the same index, ``a=inactive``, on the transport of the
+    answer's first accepted m-section, and joins its BUNDLE group: the slot is negotiated,
+    nothing flows on it. Accepted m-sections are left as they are. SdpError when the answer
+    does not follow the offer's m-lines."""
+    session, answer_sections = _sections(answer)
+    _, offer_sections = _sections(offer)
+    if len(answer_sections) != len(offer_sections):
+        raise SdpError("the answer must have one m-line per m-line of the offer")
+
+    def port(section: list[str]) -> str:
+        fields = section[0].split()
+        return fields[1] if len(fields) > 1 else ""
+
+    def mid(section: list[str]) -> str:
+        return next((line[6:] for line in section if line.startswith("a=mid:")), "")
+
+    accepted = next((sec for sec in answer_sections if port(sec) != "0"), None)
+    if accepted is None:
+        raise SdpError("SDP rejects every m-line")
+    transport = [line for line in accepted if line.startswith(TRANSPORT_ATTRIBUTES)]
+    out_sections: list[list[str]] = []
+    rejected_mids: list[str] = []
+    for answered, offered in zip(answer_sections, offer_sections, strict=True):
+        if port(answered) != "0":
+            out_sections.append(answered)
+            continue
+        if mid(answered) != mid(offered) or answered[0].split()[:1] != offered[0].split()[:1]:
+            raise SdpError(f"rejected m-line {mid(answered)!r} does not match the offer")
+        fields = offered[0].split()
+        fields[1] = "9"
+        section = [" ".join(fields)]
+        for line in offered[1:]:
+            if line.startswith(TRANSPORT_ATTRIBUTES + SENDER_ATTRIBUTES):
+                continue
+            section.append("a=inactive" if line in DIRECTIONS else line)
+        section[1:1] = transport
+        out_sections.append(section)
+        rejected_mids.append(mid(answered))
+    lines: list[str] = []
+    for line in session:
+        if line.startswith("a=group:BUNDLE"):
+            present = line.split()[1:]
+            line = " ".join(["a=group:BUNDLE", *present,
+                             *[m for m in rejected_mids if m not in present]])
+        lines.append(line)
+    for section in out_sections:
+        lines.extend(section)
+    return "\r\n".join(lines) + "\r\n"
 
 
 def set_codec_parameters(text: str, codec: str, parameters: dict[str, int | str],

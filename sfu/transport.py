@@ -18,7 +18,13 @@ from aiortc.codecs import is_rtx
 from . import aiortc_glue
 from .consumer import Consumer
 from .producer import Producer
-from .sdp import SdpError, drop_mdns_candidates, media_lines, set_codec_parameters
+from .sdp import (
+    SdpError,
+    drop_mdns_candidates,
+    fill_rejected,
+    media_lines,
+    set_codec_parameters,
+)
 from .uplink import Uplink
 
 if TYPE_CHECKING:
@@ -101,6 +107,10 @@ class Transport:
                 raise SdpError(f"m-line {line.mid} is {line.kind}, not a {source}")
             if line.direction not in ("sendonly", "sendrecv"):
                 raise SdpError(f"m-line {line.mid} does not send")
+            wanted = "opus" if line.kind == "audio" else self.router.video_codec.lower()
+            if wanted not in line.codecs:
+                raise SdpError(f"m-line {line.mid} ({source}) offers no {wanted.upper()}, the"
+                               f" codec of this meeting: publish without it")
         self._negotiated = True
         transceivers: list[tuple[RTCRtpTransceiver, str]] = []
         for line in lines:
@@ -193,16 +203,25 @@ class Transport:
             raise SdpError("no subscribe offer is waiting for an answer")
         if self.pc.remoteDescription is not None:
             raise SdpError("the answer was already given")
-        lines = media_lines(answer_sdp)
+        lines = media_lines(answer_sdp, allow_rejected=True)
         expected = [c.mid for c in self.consumers.values()]
         if sorted(line.mid for line in lines) != sorted(m for m in expected if m):
-            raise SdpError("the answer must accept every slot of the offer")
+            raise SdpError("the answer must answer every slot of the offer")
+        rejected = {line.mid for line in lines if line.rejected}
+        if any(c.kind == "audio" and c.mid in rejected for c in self.consumers.values()):
+            raise SdpError("the answer may refuse video slots, never an audio slot")
+        if rejected:  # a browser without the meeting's video codec: audio only
+            answer_sdp = fill_rejected(answer_sdp, str(self.pc.localDescription.sdp))
         try:
             await self.pc.setRemoteDescription(
                 RTCSessionDescription(sdp=drop_mdns_candidates(answer_sdp), type="answer"))
         except Exception as exc:
             raise SdpError(f"answer rejected: {exc}") from exc
         self.router.subscription_added(self.subscription)
+        video = {c.mid for c in self.consumers.values() if c.kind == "video"}
+        if rejected and video <= rejected:
+            logger.info("%s refused every video slot: audio only", self._prefix)
+            self.router.set_video_allowed(self.participant_id, False)
 
     # lifecycle
 

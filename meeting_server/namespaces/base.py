@@ -10,11 +10,16 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError
 
 from ..errors import RostrumError
+from ..invitations import device_key
 
 if TYPE_CHECKING:
     from ..meetings import MeetingService, Participant
 
 logger = logging.getLogger(__name__)
+
+# Socket.IO's lifecycle names: python-socketio calls trigger_event with them itself, so a
+# client's event of the same name must never reach the handlers (docs/protocol.md).
+RESERVED_EVENTS = frozenset({"connect", "disconnect"})
 
 
 class RostrumNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -23,12 +28,20 @@ class RostrumNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     server or leave a client without an answer."""
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event in ("connect", "disconnect"):
-            return await super().trigger_event(event, *args)
+        if event in RESERVED_EVENTS:
+            if self._from_server(event, args):
+                return await self._lifecycle(event, *args)
+            # a client sent an ordinary event under a lifecycle name: never a handler's call
+            return RostrumError("unknown-event", f"no event {event!r} in {self.namespace}"
+                                ).to_ack()
         handler = getattr(self, "on_" + event.replace("-", "_"), None)
         if handler is None or not event.replace("-", "").isalnum() or not event.islower():
             return RostrumError("unknown-event", f"no event {event!r} in {self.namespace}"
                                 ).to_ack()
+        limits = getattr(self.server, "limits", None)
+        if limits is not None and args and not limits.event(self.session_of(args[0]),
+                                                            self.address_of(args[0])):
+            return RostrumError("rate-limited", "too many events: slow down").to_ack()
         sid = args[0] if args else None
         data = args[1] if len(args) > 1 else None
         if len(args) > 2:
@@ -40,6 +53,49 @@ class RostrumNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except Exception:
             logger.exception("%s %s failed for %s", self.namespace, event, sid)
             return RostrumError("internal", "the server failed to handle this event").to_ack()
+
+    async def _lifecycle(self, event: str, *args: Any) -> Any:
+        """Run the connect or disconnect handler; a fault of ours is logged in full here (and
+        a connect refused with ``internal``), so nothing but a client's malformed packet ever
+        raises into python-socketio (see signaling_server.py)."""
+        limits = getattr(self.server, "limits", None)
+        if event == "connect" and limits is not None \
+                and not limits.connect(self.address_of(args[0])):
+            raise ConnectionRefusedError("too many connections from your address; try again"
+                                         " shortly", {"code": "rate-limited"})
+        try:
+            return await super().trigger_event(event, *args)
+        except ConnectionRefusedError:
+            raise
+        except Exception:
+            logger.exception("%s %s failed for %s", self.namespace, event, args[0])
+            if event == "connect":
+                raise ConnectionRefusedError("the server failed to admit this connection",
+                                             {"code": "internal"}) from None
+            return None
+
+    def _from_server(self, event: str, args: tuple[Any, ...]) -> bool:
+        """Whether a lifecycle event comes from python-socketio itself. Its connect passes the
+        engine.io session's own environ object (a client's payload is parsed JSON, never that
+        object); its disconnect runs while the sid is pending disconnection, and a client's
+        event is only dispatched while the sid is connected."""
+        if not args or not isinstance(args[0], str):
+            return False
+        sid = args[0]
+        if event == "connect":
+            eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+            environ = self.server.environ.get(eio_sid) if eio_sid is not None else None
+            return environ is not None and len(args) >= 2 and args[1] is environ
+        return not self.server.manager.is_connected(sid, self.namespace)
+
+    def address_of(self, sid: str) -> str:
+        """The client's address behind a sid (through a trusted proxy's X-Forwarded-For)."""
+        environ = self.server.get_environ(sid, self.namespace) or {}
+        request = environ.get("aiohttp.request")
+        remote = getattr(request, "remote", None)
+        forwarded = request.headers.get("X-Forwarded-For") if request is not None else None
+        limits = getattr(self.server, "limits", None)
+        return limits.address_of(remote, forwarded) if limits is not None else str(remote)
 
     def session_of(self, sid: str) -> str:
         """The engine.io session behind a namespace sid: one per browser connection."""
@@ -72,8 +128,9 @@ class MeetingNamespace(RostrumNamespace):
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
+        device = device_key(auth.get("device")) if isinstance(auth, dict) else ""
         try:
-            await self.meetings.admit(token)
+            await self.meetings.admit(token, device)
         except RostrumError as exc:
             raise ConnectionRefusedError(exc.message, {"code": exc.code}) from None
         participant = self.meetings.participant(self.session_of(sid))

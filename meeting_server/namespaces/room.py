@@ -9,6 +9,7 @@ from typing import Any
 from socketio.exceptions import ConnectionRefusedError
 
 from ..errors import RostrumError, ok
+from ..invitations import InvitationService, device_key
 from ..meetings import MeetingService, Participant
 from ..schemas import Empty, JoinPayload, MediaStatePayload, parse
 from ..tokens import Invite
@@ -18,25 +19,31 @@ logger = logging.getLogger(__name__)
 
 
 class RoomNamespace(RostrumNamespace):
-    def __init__(self, meetings: MeetingService, ice_servers: list[dict[str, Any]]) -> None:
+    def __init__(self, meetings: MeetingService, ice_servers: list[dict[str, Any]],
+                 invitations: InvitationService | None = None) -> None:
         super().__init__("/room")
         self.meetings = meetings
         self.ice_servers = ice_servers
+        self.invitations = invitations
         self.invites: dict[str, Invite] = {}
+        self.devices: dict[str, str] = {}  # sid -> the browser's device key
         meetings.leave_listeners.append(self._announce_left)
         # other namespaces put this connection's sids into the meeting's rooms on join
         self.join_listeners: list[Callable[[str, Participant], Awaitable[None]]] = []
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
+        device = device_key(auth.get("device")) if isinstance(auth, dict) else ""
         try:
-            invite, _ = await self.meetings.admit(token)
+            invite, _ = await self.meetings.admit(token, device)
         except RostrumError as exc:
             raise ConnectionRefusedError(exc.message, {"code": exc.code}) from None
         self.invites[sid] = invite
+        self.devices[sid] = device
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.invites.pop(sid, None)
+        self.devices.pop(sid, None)
         await self._leave(sid)
 
     async def _leave(self, sid: str) -> None:
@@ -56,7 +63,17 @@ class RoomNamespace(RostrumNamespace):
         invite = self.invites.get(sid)
         if invite is None:
             raise RostrumError("unauthorized", "connect with a token first")
-        participant, live = await self.meetings.join(self.session_of(sid), invite, payload)
+        limits = getattr(self.server, "limits", None)
+        if limits is not None and not limits.join(self.address_of(sid)):
+            raise RostrumError("rate-limited", "too many joins from your address; try again"
+                                               " shortly")
+        device = self.devices.get(sid, "")
+        for check in self.meetings.admission_checks:  # revoked or barred since the connect
+            await check(invite, device)
+        if self.invitations is not None:
+            payload = await self.invitations.profile(invite, payload)
+        participant, live = await self.meetings.join(self.session_of(sid), invite, payload,
+                                                     device)
         await self.emit("presence", {"event": "joined", "participant": participant.to_json()},
                         room=live.record.id, skip_sid=sid)
         await self.enter_room(sid, live.record.id)

@@ -114,8 +114,13 @@ async def launch_in_namespace(
     secure_origin: str | None,
     headless: bool = True,
     viewport: ViewportSize | None = None,
+    bypass_csp: bool = True,
 ) -> BrowserContext:
-    """Start one Chromium process inside the namespace with a fresh profile in `user_data_dir`."""
+    """Start one Chromium process inside the namespace with a fresh profile in `user_data_dir`.
+
+    `bypass_csp`: Playwright's `wait_for_function` evaluates strings, which the page's
+    Content-Security-Policy forbids; tests/browser/test_access_browser.py runs with the policy
+    in force (False) and never evaluates strings."""
     user_data_dir.mkdir(parents=True, exist_ok=False)  # fresh: never reuse a profile
     return await playwright.chromium.launch_persistent_context(
         str(user_data_dir),
@@ -124,5 +129,6 @@ async def launch_in_namespace(
         args=chromium_flags(fake_audio=fake_audio, secure_origin=secure_origin,
                             fake_video=fake_video),
         viewport=viewport or {"width": 1280, "height": 800},
+        bypass_csp=bypass_csp,
         # Playwright's own temporary profile is not used: ours lives in the test's tmp_path.
     )

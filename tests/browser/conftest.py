@@ -152,6 +152,7 @@ async def launch_browser(
         viewport: ViewportSize | None = None,
         fake_video: Path | None = None,
         wrapper: Path | None = None,
+        bypass_csp: bool = True,
     ) -> Any:
         context = await launch_in_namespace(
             playwright_instance,
@@ -161,6 +162,7 @@ async def launch_browser(
             fake_video=fake_video,
             secure_origin=rostrum_server.base_url,
             viewport=viewport,
+            bypass_csp=bypass_csp,
         )
         contexts.append(context)
         return context

@@ -9,6 +9,7 @@ import aiohttp
 
 from meeting_server.app import STORE
 from tests.harness import running_server
+from tests.integration.test_bad_input import refused
 from tests.peers import TestPeer, ToneTrack, seq_span
 
 
@@ -203,11 +204,9 @@ async def test_lock_remove_show_of_hands_and_exports() -> None:
             assert closed["totals"] == {"yes": 1, "no": 0, "abstain": 0}
             # lock: a new delegate cannot join, the chair still can
             assert (await chair.floor("lock", {"locked": True}))["ok"]
-            late = TestPeer(srv.base_url, srv.token("delegate"), "Late")
-            await late.connect()
-            reply = await late.call("/room", "join", {"name": "Late"})
-            assert reply["error"]["code"] == "meeting-closed"
-            await late.close()
+            # (refused at connect, as documented: tests/integration/test_strict_inputs.py)
+            late = await refused(srv.base_url, {"token": srv.token("delegate")})
+            assert late["data"]["code"] == "meeting-closed"
             vice = TestPeer(srv.base_url, srv.token("chair"), "Vice")
             await vice.join()
             await vice.close()

@@ -150,8 +150,33 @@ def test_zero_and_negative_ttl() -> None:
 
 
 def test_issue_time_in_the_future_is_not_checked() -> None:
+    # a verifier whose clock is an hour behind the issuer's still accepts the token
     token = issue(SECRET, "m", "chair", ttl_s=60, now=NOW)
-    assert verify(SECRET, token, now=0).role == "chair"
+    assert verify(SECRET, token, now=NOW - 3600).role == "chair"
+
+
+# --- lifetime --------------------------------------------------------------------------------
+
+def test_expiry_in_the_year_ten_to_the_22_is_refused() -> None:
+    # the integrator's finding: validly signed, expiry absurdly far away
+    token = signed_json(good_payload(exp=10**22 * 31_557_600))
+    with pytest.raises(TokenError, match="lifetime"):
+        verify(SECRET, token, now=NOW)
+
+
+def test_expiry_beyond_the_maximum_lifetime_is_refused() -> None:
+    token = issue(SECRET, "m", "delegate", ttl_s=3 * 86400, now=NOW)
+    assert verify(SECRET, token, now=NOW, max_lifetime_s=3 * 86400).role == "delegate"
+    with pytest.raises(TokenError, match="lifetime"):
+        verify(SECRET, token, now=NOW, max_lifetime_s=2 * 86400)
+
+
+def test_the_hard_cap_holds_whatever_the_setting() -> None:
+    from meeting_server.tokens import MAX_LIFETIME_S
+
+    token = issue(SECRET, "m", "delegate", ttl_s=MAX_LIFETIME_S + 60, now=NOW)
+    with pytest.raises(TokenError, match="lifetime"):
+        verify(SECRET, token, now=NOW, max_lifetime_s=10 * MAX_LIFETIME_S)
 
 
 def test_expired_check_comes_after_signature() -> None:

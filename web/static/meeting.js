@@ -23,6 +23,7 @@ import { RoomView, ConnectionIndicator } from "./room.js";
 import { dominantFrequency, frequenciesOnAudioSlots, mixerReport } from "./diagnostics.js";
 import { h, replaceChildren } from "./dom.js";
 import { errorMessage } from "./i18n.js";
+import { deviceKey, hideInviteToken, inviteToken } from "./invite.js";
 
 /** @typedef {{meeting: import("./protocol.js").Meeting, token: string}} PageContext */
 
@@ -68,18 +69,19 @@ function showFatal(err) {
 async function main() {
   new ConnectionIndicator(/** @type {HTMLElement} */ (document.getElementById("connection")), client);
   try {
-    await client.connect(context.token);
+    await client.connect(inviteToken(context.meeting.id, context.token), deviceKey());
   } catch (err) {
     showFatal(err);
     return;
   }
-  // The token stays in the address: "Join again" reloads the page with it.
+  // After the join the token leaves the address (invite.js); "Join again" reloads this tab.
 
   const join = new JoinView(app, {
     meeting: context.meeting,
     onJoin: async ({ name, organization, memberState, language }) => {
       try {
         await client.join({ name, organization, memberState, language });
+        hideInviteToken(context.meeting.id, inviteToken(context.meeting.id, context.token));
       } catch (err) {
         hook.error = { code: /** @type {any} */ (err)?.code ?? "internal", message: String(/** @type {any} */ (err)?.message ?? err) };
         throw err;

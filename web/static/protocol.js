@@ -354,6 +354,21 @@ export function iceGatheringComplete(pc, timeoutMs) {
 }
 
 /**
+ * Whether this browser can both send and receive `codecName` video (a Firefox without its
+ * OpenH264 plugin cannot do H264): without it the client publishes audio only, and its
+ * answer refuses the video slots (the SFU then sends it audio only).
+ * @param {string | undefined} codecName
+ * @returns {boolean}
+ */
+export function videoCodecSupported(codecName) {
+  if (!codecName) return true;
+  const wanted = `video/${codecName}`.toLowerCase();
+  const has = (/** @type {RTCRtpCapabilities | null} */ caps) =>
+    !caps || caps.codecs.some((c) => c.mimeType.toLowerCase() === wanted);
+  return has(RTCRtpSender.getCapabilities("video")) && has(RTCRtpReceiver.getCapabilities("video"));
+}
+
+/**
  * Put `codecName` (e.g. "VP8") first among the codecs this transceiver may negotiate, keeping
  * the others (and RTX/RED/FEC) after it so negotiation can still fall back.
  * @param {RTCRtpTransceiver} transceiver
@@ -443,6 +458,8 @@ export class MeetingClient extends EventTarget {
   #namespaces = new Map();
   /** The invite token, also offered to `/media` (see #connectMedia). */
   #token = "";
+  /** This browser's device key, sent beside the token. */
+  #device = "";
   /** @type {RTCPeerConnection | null} */
   #publishPc = null;
   /** @type {RTCPeerConnection | null} */
@@ -579,9 +596,10 @@ export class MeetingClient extends EventTarget {
    * Rejects with a ProtocolError (`unauthorized`, `not-found`, `meeting-closed`, ...) when the
    * server refuses.
    * @param {string} token
+   * @param {string} [device] this browser's device key (invite.js), so a removal holds
    * @returns {Promise<void>}
    */
-  connect(token) {
+  connect(token, device = "") {
     if (this.#room) return Promise.reject(new ProtocolError("conflict", "already connected"));
     // No automatic reconnection: the server ends a participant's presence when the connection
     // drops, so a silently reconnected socket would not be joined. The page offers a rejoin.
@@ -590,7 +608,8 @@ export class MeetingClient extends EventTarget {
     // refusal detaches the socket from the manager and its acks are lost.
     this.#manager = new Manager(this.url, { path: "/socket.io", reconnection: false, autoConnect: false });
     this.#token = token;
-    const room = this.#manager.socket("/room", { auth: { token } });
+    this.#device = device;
+    const room = this.#manager.socket("/room", { auth: { token, device } });
     this.#room = room;
     this.#setState("signaling", "connecting");
 
@@ -735,7 +754,8 @@ export class MeetingClient extends EventTarget {
       /** @type {Array<[RTCRtpTransceiver, Source]>} */
       const sent = [];
       const mic = stream.getAudioTracks()[0];
-      const camera = stream.getVideoTracks()[0];
+      // without the meeting's codec the camera is not offered at all (audio only)
+      const camera = videoCodecSupported(this.meeting?.videoCodec) ? stream.getVideoTracks()[0] : undefined;
       if (mic) sent.push([pc.addTransceiver(mic, { direction: "sendonly", streams: [stream] }), "mic"]);
       if (camera) {
         const clone = camera.clone();
@@ -1339,7 +1359,7 @@ export class MeetingClient extends EventTarget {
     if (!manager || !this.self) {
       return Promise.reject(new ProtocolError("not-joined", "join the meeting first"));
     }
-    const socket = manager.socket(name, { auth: { token: this.#token } });
+    const socket = manager.socket(name, { auth: { token: this.#token, device: this.#device } });
     bind(socket);
     const connecting = new Promise((resolve, reject) => {
       const onConnect = () => {

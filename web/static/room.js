@@ -21,6 +21,7 @@ import { FloorBar, FloorPanel, HandsPanel, REQUESTING_ROLES } from "./floor.js";
 import { ListenPanel } from "./listen.js";
 import { ParticipantList } from "./people.js";
 import { ChairConsole } from "./chair.js";
+import { videoCodecSupported } from "./protocol.js";
 import { InterpreterConsole } from "./interpreter.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
@@ -229,6 +230,11 @@ export class RoomView {
     // The remembered "Low bandwidth" choice: the client sends it as soon as it is subscribed.
     await this.reception.restore();
 
+    const codec = client.meeting?.videoCodec;
+    if (!videoCodecSupported(codec)) {
+      this.status.textContent = t("trust.videoCodecMissing", { codec: codec ?? "" });
+      this.status.hidden = false;
+    }
     const tasks = [];
     if (this.canPublish) {
       // Once publishing, tell the others what we send (a participant joins with both off).

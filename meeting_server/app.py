@@ -18,12 +18,15 @@ from aiohttp import web
 
 from sfu.worker import Worker
 
-from . import exports, metrics
+from . import captions_http, exports, metrics
+from .captions import CaptionService
+from .captions_store import CaptionStore
 from .config import Config
 from .floor import FloorService
 from .interpreting import InterpretationService
 from .media import MediaService
 from .meetings import MeetingService
+from .namespaces.captions import CaptionsNamespace
 from .namespaces.floor import FloorNamespace
 from .namespaces.interpretation import InterpretationNamespace
 from .namespaces.media import MediaNamespace
@@ -43,6 +46,8 @@ FLOOR = web.AppKey("floor", FloorService)
 INTERPRETING = web.AppKey("interpreting", InterpretationService)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+CAPTIONS = web.AppKey("captions", CaptionService)
+CAPTION_STORE = web.AppKey("caption_store", CaptionStore)
 
 
 def create_app(config: Config) -> web.Application:
@@ -73,12 +78,14 @@ def create_app(config: Config) -> web.Application:
     app.router.add_static("/static", str(WEB_DIR / "static"), append_version=False)
     exports.add_routes(app, STORE, CONFIG)
     metrics.add_route(app, WORKER)
+    captions_http.add_routes(app, CONFIG, STORE, CAPTIONS, CAPTION_STORE)
     return app
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     store = Store(config.database_path)
+    caption_store = CaptionStore(store)  # issue 12: adds its schema before open
     await store.open()
     recovered = await store.recover_after_restart(time.time())
     if any(recovered.values()):
@@ -104,10 +111,18 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[STORE], app[WORKER], app[MEETINGS], app[MEDIA] = store, worker, meetings, media
     app[FLOOR] = floor
     app[INTERPRETING] = interpreting
+    # captions, chat, transcript and the meeting's record (issue 12)
+    captions = CaptionService(meetings, floor, caption_store)
+    captions_ns = CaptionsNamespace(meetings, captions, caption_store, config.secret,
+                                    config.base_url())
+    room_ns.join_listeners.append(captions_ns.attach_session)
+    app[SIO].register_namespace(captions_ns)
+    app[CAPTIONS], app[CAPTION_STORE] = captions, caption_store
     try:
         yield
     finally:
         logger.info("shutting down: closing meetings and peer connections")
+        await captions_ns.close()
         await media_ns.close()
         await floor_ns.close()
         await interp_ns.close()

@@ -66,6 +66,11 @@ class FloorService:
             floor = self.floors[meeting_id] = MeetingFloor(meeting_id)
         return floor
 
+    def current_speaker(self, meeting_id: str) -> Grant | None:
+        """Who holds the floor now (None: nobody). Read only."""
+        floor = self.floors.get(meeting_id)
+        return floor.speakers.speaker if floor is not None else None
+
     def _meeting_live(self, live: LiveMeeting) -> None:
         meeting_id = live.record.id
         live.router.audio_gate = lambda pid: self.heard(meeting_id, pid)

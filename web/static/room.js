@@ -22,6 +22,8 @@ import { ListenPanel } from "./listen.js";
 import { ParticipantList } from "./people.js";
 import { ChairConsole } from "./chair.js";
 import { InterpreterConsole } from "./interpreter.js";
+import { CaptionFeed, CaptionDisplay } from "./captions.js";
+import { CaptionerConsole } from "./captioner.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
 const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
@@ -155,6 +157,9 @@ export class RoomView {
     this.hands = this.layout === "manager" || this.layout === "interpreter" ? null : new HandsPanel(client, { onError });
     this.console = this.layout === "manager" ? new ChairConsole(client, { onError }) : null;
     this.interpreter = role === "interpreter" ? new InterpreterConsole(client, this.mixer, { onError }) : null;
+    this.captionFeed = new CaptionFeed(client);
+    this.captions = new CaptionDisplay(this.captionFeed, { onError });
+    this.captioner = role === "captioner" ? new CaptionerConsole(client, this.captionFeed, this.captions, { onError }) : null;
     this.quality = new QualityMonitor(client);
     this.reception = new ReceptionBar(client, {
       onError,
@@ -191,6 +196,7 @@ export class RoomView {
       side.unshift(stage);
       stage.classList.add("room__stage--side");
     } else main.push(stage);
+    main.push(this.captions.root, this.captioner?.root ?? null);
     main.push(this.reception.root, this.listen.root);
     side.push(this.people.root);
     replaceChildren(
@@ -226,6 +232,7 @@ export class RoomView {
     document.addEventListener("keydown", this.#onKey);
     this.#renderParticipants();
     this.#renderControls();
+    void this.captions.start();
     // The remembered "Low bandwidth" choice: the client sends it as soon as it is subscribed.
     await this.reception.restore();
 

@@ -1,0 +1,84 @@
+"""A captioner types in the captioning console; a delegate's page shows the words while the
+line is typed and the final line after Enter; a correction
+replaces it. Then the same page on a phone: the caption band scrolls nothing sideways and
+covers none of the room's controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.pages import PageLog, join_meeting
+
+pytestmark = [pytest.mark.browser, pytest.mark.network]
+
+PHONE = {"width": 390, "height": 844}
+
+
+async def test_typed_caption_reaches_a_delegate_while_typed_and_final_after_enter(
+    launch_browser: Any, make_tone: Any, rostrum_server: Any
+) -> None:
+    context = await launch_browser(make_tone(440.0), viewport=PHONE)
+    delegate = await context.new_page()
+    captioner = await context.new_page()
+    logs = [PageLog(delegate, "delegate"), PageLog(captioner, "captioner")]
+    try:
+        await join_meeting(delegate, rostrum_server.join_link(role="delegate"), name="Amina",
+                           member_state="Senegal")
+        await join_meeting(captioner, rostrum_server.join_link(role="captioner"), name="Carol")
+        await delegate.select_option("#captions-language", "en")
+        await delegate.wait_for_function(
+            "document.querySelector('#captions-note')?.textContent.length > 0")
+
+        await captioner.select_option("#captioner-language", "en")
+        await captioner.click("#captioner-start")
+        await captioner.wait_for_function("!document.querySelector('#captioner-line').disabled")
+        # the delegate's page knows a captioner is at the English desk
+        await delegate.wait_for_function(
+            "!document.querySelector('#captions-note').textContent.includes('Nobody')")
+
+        await captioner.locator("#captioner-line").press_sequentially(
+            "Good morning, distinguished", delay=40)
+        await delegate.wait_for_function(
+            "document.querySelector('#captions-typing').textContent"
+            " === 'Good morning, distinguished'", timeout=10000)
+        assert await delegate.locator("#captions-finals .captions__line").count() == 0
+        assert await delegate.is_visible("#captions-typing")
+
+        await captioner.locator("#captioner-line").press_sequentially(" delegates.", delay=40)
+        await captioner.press("#captioner-line", "Enter")
+        await delegate.wait_for_function(
+            "document.querySelector('#captions-finals .captions__line')?.textContent"
+            " === 'Good morning, distinguished delegates.'", timeout=10000)
+        assert not await delegate.is_visible("#captions-typing")
+        assert await captioner.input_value("#captioner-line") == ""
+
+        # a correction from the console's list of last lines
+        await captioner.click("#captioner-recent button")
+        await captioner.fill("#captioner-line", "Good morning, dear delegates.")
+        await captioner.press("#captioner-line", "Enter")
+        await delegate.wait_for_function(
+            "document.querySelector('#captions-finals .captions__line')?.textContent"
+            ".startsWith('Good morning, dear delegates.')", timeout=10000)
+
+        # on the phone: the band is in the flow, nothing scrolls sideways, the controls
+        # stay clear of it
+        layout = await delegate.evaluate("""() => {
+            const band = document.querySelector('#captions').getBoundingClientRect();
+            const controls = document.querySelector('.controls').getBoundingClientRect();
+            const stage = document.querySelector('#video-grid').getBoundingClientRect();
+            return {overflow: document.scrollingElement.scrollWidth - window.innerWidth,
+                    belowStage: band.top >= stage.bottom - 1,
+                    fixed: getComputedStyle(document.querySelector('#captions')).position};
+        }""")
+        assert layout["overflow"] <= 0, layout
+        assert layout["belowStage"] and layout["fixed"] == "static", layout
+        # the delegate's choices stay: bigger text, yellow on black
+        await delegate.select_option("#captions-size", "xl")
+        await delegate.select_option("#captions-contrast", "yellow")
+        color = await delegate.evaluate(
+            "getComputedStyle(document.querySelector('#captions-text')).color")
+        assert color == "rgb(255, 235, 59)", color
+    except Exception as err:
+        raise AssertionError(f"{err}\n" + "\n".join(log.tail() for log in logs)) from err

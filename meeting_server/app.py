@@ -18,7 +18,7 @@ from aiohttp import web
 
 from sfu.worker import Worker
 
-from . import captions_http, exports, metrics
+from . import captions_http, exports, metrics, transcript_http
 from .captions import CaptionService
 from .captions_store import CaptionStore
 from .config import Config
@@ -79,6 +79,7 @@ def create_app(config: Config) -> web.Application:
     exports.add_routes(app, STORE, CONFIG)
     metrics.add_route(app, WORKER)
     captions_http.add_routes(app, CONFIG, STORE, CAPTIONS, CAPTION_STORE)
+    transcript_http.add_routes(app, CONFIG, STORE, CAPTION_STORE)
     return app
 
 

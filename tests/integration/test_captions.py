@@ -94,6 +94,27 @@ async def test_interim_final_correct_and_two_languages() -> None:
             # a late reader starts with the language's last lines
             late = await nobody.captions("subscribe", {"language": "en"})
             assert [c["text"] for c in late["recent"]] == ["Distinguished delegates:"]
+
+            # the transcript, with the speaker's name, as any participant of the meeting
+            api = f"{url}/api/meetings/{server.meeting_id}"
+            async with aiohttp.ClientSession() as http:
+                auth = {"Authorization": "Bearer " + server.token("observer")}
+                vtt = await http.get(f"{api}/transcript.vtt?lang=en", headers=auth)
+                assert vtt.status == 200 and vtt.content_type == "text/vtt"
+                body = await vtt.text()
+                assert body.startswith("WEBVTT")
+                assert "<v Ana (Kenya)>Distinguished delegates:" in body
+                srt = await (await http.get(f"{api}/transcript.srt?lang=fr", headers=auth)).text()
+                assert srt.startswith("1\n00:") and "Mesdames et messieurs" in srt
+                txt = await (await http.get(f"{api}/transcript.txt", headers=auth)).text()
+                assert "[en] Ana (Kenya)\nDistinguished delegates:" in txt
+                assert "[fr] (no speaker on the floor)\nMesdames et messieurs" in txt
+                assert (await http.get(f"{api}/transcript.vtt", headers=auth)).status == 400
+                assert (await http.get(f"{api}/transcript.vtt?lang=de",
+                                       headers=auth)).status == 400
+                other = {"Authorization": "Bearer " + server.token("chair", meeting_id="x")}
+                assert (await http.get(f"{api}/transcript.txt", headers=other)).status == 403
+                assert (await http.get(f"{api}/transcript.txt")).status == 401
         finally:
             for peer in peers:
                 await peer.close()

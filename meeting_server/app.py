@@ -21,12 +21,15 @@ from sfu.worker import Worker
 from . import captions_http, exports, metrics, transcript_http
 from .captions import CaptionService
 from .captions_store import CaptionStore
+from .chat import ChatService
+from .chat_store import ChatStore
 from .config import Config
 from .floor import FloorService
 from .interpreting import InterpretationService
 from .media import MediaService
 from .meetings import MeetingService
 from .namespaces.captions import CaptionsNamespace
+from .namespaces.chat import ChatNamespace
 from .namespaces.floor import FloorNamespace
 from .namespaces.interpretation import InterpretationNamespace
 from .namespaces.media import MediaNamespace
@@ -48,6 +51,8 @@ SIO = web.AppKey("sio", socketio.AsyncServer)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 CAPTIONS = web.AppKey("captions", CaptionService)
 CAPTION_STORE = web.AppKey("caption_store", CaptionStore)
+CHAT = web.AppKey("chat", ChatService)
+CHAT_STORE = web.AppKey("chat_store", ChatStore)
 
 
 def create_app(config: Config) -> web.Application:
@@ -86,7 +91,7 @@ def create_app(config: Config) -> web.Application:
 async def _services(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     store = Store(config.database_path)
-    caption_store = CaptionStore(store)  # issue 12: adds its schema before open
+    caption_store, chat_store = CaptionStore(store), ChatStore(store)  # issue 12: schemas
     await store.open()
     recovered = await store.recover_after_restart(time.time())
     if any(recovered.values()):
@@ -116,14 +121,19 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     captions = CaptionService(meetings, floor, caption_store)
     captions_ns = CaptionsNamespace(meetings, captions, caption_store, config.secret,
                                     config.base_url())
-    room_ns.join_listeners.append(captions_ns.attach_session)
-    app[SIO].register_namespace(captions_ns)
+    chat = ChatService(meetings, floor, interpreting, chat_store)
+    chat_ns = ChatNamespace(meetings, chat)
+    for text_ns in (captions_ns, chat_ns):
+        room_ns.join_listeners.append(text_ns.attach_session)
+        app[SIO].register_namespace(text_ns)
     app[CAPTIONS], app[CAPTION_STORE] = captions, caption_store
+    app[CHAT], app[CHAT_STORE] = chat, chat_store
     try:
         yield
     finally:
         logger.info("shutting down: closing meetings and peer connections")
         await captions_ns.close()
+        await chat_ns.close()
         await media_ns.close()
         await floor_ns.close()
         await interp_ns.close()

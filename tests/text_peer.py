@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.peers import TestPeer
 
-TEXT_NAMESPACES = ("/captions",)
+TEXT_NAMESPACES = ("/captions", "/chat")
 
 
 class TextPeer(TestPeer):

@@ -1,7 +1,7 @@
 """A captioner types in the captioning console; a delegate's page shows the words while the
 line is typed and the final line after Enter; a correction
 replaces it. Then the same page on a phone: the caption band scrolls nothing sideways and
-covers none of the room's controls."""
+covers none of the room's controls. Chat between the two pages: markup arrives as text."""
 
 from __future__ import annotations
 
@@ -80,5 +80,40 @@ async def test_typed_caption_reaches_a_delegate_while_typed_and_final_after_ente
         color = await delegate.evaluate(
             "getComputedStyle(document.querySelector('#captions-text')).color")
         assert color == "rgb(255, 235, 59)", color
+    except Exception as err:
+        raise AssertionError(f"{err}\n" + "\n".join(log.tail() for log in logs)) from err
+
+
+async def test_chat_between_pages_shows_markup_as_text(
+    launch_browser: Any, make_tone: Any, rostrum_server: Any
+) -> None:
+    context = await launch_browser(make_tone(440.0))
+    ana = await context.new_page()
+    ben = await context.new_page()
+    logs = [PageLog(ana, "ana"), PageLog(ben, "ben")]
+    try:
+        await join_meeting(ana, rostrum_server.join_link(role="delegate"), name="Ana",
+                           member_state="Kenya")
+        await join_meeting(ben, rostrum_server.join_link(role="delegate"), name="Ben")
+        payload = "<img src=x onerror=\"window.pwned=1\"><script>window.pwned=2</script>"
+        await ana.fill("#chat-input", payload)
+        await ana.press("#chat-input", "Enter")
+        await ben.wait_for_function(
+            "document.querySelector('#chat-messages .chat__text')?.textContent.includes('<script>')",
+            timeout=10000)
+        shown = await ben.evaluate("""() => ({
+            text: document.querySelector('#chat-messages .chat__text').textContent,
+            elements: document.querySelectorAll('#chat-messages img, #chat-messages script').length,
+            pwned: window.pwned ?? null,
+            from: document.querySelector('#chat-messages .chat__from').textContent})""")
+        assert shown == {"text": payload, "elements": 0, "pwned": None, "from": "Ana (Kenya)"}
+        assert await ana.input_value("#chat-input") == ""
+        # a flood: the limit's message shows and the text stays to send again
+        for i in range(6):
+            await ana.fill("#chat-input", f"message {i}")
+            await ana.press("#chat-input", "Enter")
+        await ana.wait_for_selector("#chat-error:not([hidden])", timeout=10000)
+        assert "fast" in await ana.inner_text("#chat-error")
+        assert await ana.input_value("#chat-input") == "message 5"
     except Exception as err:
         raise AssertionError(f"{err}\n" + "\n".join(log.tail() for log in logs)) from err

@@ -10,6 +10,7 @@
 
 import core from "./messages/core.js";
 import captions from "./messages/captions.js";
+import chat from "./messages/chat.js";
 
 /**
  * The areas of the UI, each a module under ./messages/ exporting one dictionary per UI
@@ -18,7 +19,7 @@ import captions from "./messages/captions.js";
  * never collide.
  * @type {Record<string, Record<string, string>>[]}
  */
-const AREAS = [core, captions];
+const AREAS = [core, captions, chat];
 
 /** The UI languages, in the order the language menus show them. */
 export const UI_LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];

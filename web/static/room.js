@@ -24,6 +24,7 @@ import { ChairConsole } from "./chair.js";
 import { InterpreterConsole } from "./interpreter.js";
 import { CaptionFeed, CaptionDisplay } from "./captions.js";
 import { CaptionerConsole } from "./captioner.js";
+import { ChatFeed, ChatPanel } from "./chat.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
 const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
@@ -160,6 +161,7 @@ export class RoomView {
     this.captionFeed = new CaptionFeed(client);
     this.captions = new CaptionDisplay(this.captionFeed, { onError });
     this.captioner = role === "captioner" ? new CaptionerConsole(client, this.captionFeed, this.captions, { onError }) : null;
+    this.chat = new ChatPanel(client, new ChatFeed(client), { onError });
     this.quality = new QualityMonitor(client);
     this.reception = new ReceptionBar(client, {
       onError,
@@ -198,7 +200,7 @@ export class RoomView {
     } else main.push(stage);
     main.push(this.captions.root, this.captioner?.root ?? null);
     main.push(this.reception.root, this.listen.root);
-    side.push(this.people.root);
+    side.push(this.people.root, this.chat.root);
     replaceChildren(
       this.root,
       h(
@@ -233,6 +235,7 @@ export class RoomView {
     this.#renderParticipants();
     this.#renderControls();
     void this.captions.start();
+    void this.chat.start();
     // The remembered "Low bandwidth" choice: the client sends it as soon as it is subscribed.
     await this.reception.restore();
 

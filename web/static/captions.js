@@ -4,10 +4,11 @@
  *
  * `CaptionFeed` follows the `/captions` namespace through `MeetingClient` (no DOM): who
  * captions which language, and the chosen language's last lines plus the line being typed.
- * `CaptionDisplay` renders it: a band under the speakers' video (in the page's flow, so it
- * covers nothing), with the caption language (or none), text size and contrast, remembered in
- * this browser. Final lines are announced politely to screen readers; the line being typed is
- * not (it changes on every keystroke). Text is set with `textContent`, never parsed as HTML.
+ * `CaptionDisplay` renders it: a band under the floor bar, above the speakers' video (in the
+ * page's flow: on screen without scrolling, and it covers no picture and no control), with
+ * the caption language (or none), text size and contrast, remembered in this browser. Final
+ * lines are announced politely to screen readers; the line being typed is not (it changes on
+ * every keystroke). Text is set with `textContent`, never parsed as HTML.
  *
  * Events of `CaptionFeed` (`CustomEvent`): `desks` `{desks}` whenever a captioner starts or
  * stops; `lines` `{language}` when the chosen language's final lines change (a line, a
@@ -284,6 +285,9 @@ export class CaptionDisplay {
     this.language.select.value = language ?? "";
     this.root.dataset.on = String(language !== null);
     this.text.hidden = language === null;
+    // without captions the band is one menu; size and contrast come with the text
+    this.size.root.hidden = language === null;
+    this.contrast.root.hidden = language === null;
     if (language === null) {
       this.note.hidden = true;
       return;

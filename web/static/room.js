@@ -198,7 +198,9 @@ export class RoomView {
       side.unshift(stage);
       stage.classList.add("room__stage--side");
     } else main.push(stage);
-    main.push(this.captions.root, this.captioner?.root ?? null);
+    // captions under the floor bar: on screen without scrolling, over no picture
+    main.splice(1, 0, this.captions.root);
+    main.push(this.captioner?.root ?? null);
     main.push(this.reception.root, this.listen.root);
     side.push(this.people.root, this.chat.root);
     replaceChildren(

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from sfu.worker import Worker
 
-from . import captions_http, exports, metrics, transcript_http
+from . import captions_http, exports, metrics, record_http, transcript_http
 from .captions import CaptionService
 from .captions_store import CaptionStore
 from .chat import ChatService
@@ -85,6 +85,7 @@ def create_app(config: Config) -> web.Application:
     metrics.add_route(app, WORKER)
     captions_http.add_routes(app, CONFIG, STORE, CAPTIONS, CAPTION_STORE)
     transcript_http.add_routes(app, CONFIG, STORE, CAPTION_STORE)
+    record_http.add_routes(app, CONFIG, STORE, CAPTION_STORE, CHAT_STORE, TEMPLATES)
     return app
 
 

@@ -11,6 +11,7 @@
 import core from "./messages/core.js";
 import captions from "./messages/captions.js";
 import chat from "./messages/chat.js";
+import record from "./messages/record.js";
 
 /**
  * The areas of the UI, each a module under ./messages/ exporting one dictionary per UI
@@ -19,7 +20,7 @@ import chat from "./messages/chat.js";
  * never collide.
  * @type {Record<string, Record<string, string>>[]}
  */
-const AREAS = [core, captions, chat];
+const AREAS = [core, captions, chat, record];
 
 /** The UI languages, in the order the language menus show them. */
 export const UI_LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];

@@ -25,6 +25,7 @@ import { InterpreterConsole } from "./interpreter.js";
 import { CaptionFeed, CaptionDisplay } from "./captions.js";
 import { CaptionerConsole } from "./captioner.js";
 import { ChatFeed, ChatPanel } from "./chat.js";
+import { recordLink } from "./record-link.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
 const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
@@ -202,7 +203,7 @@ export class RoomView {
     main.splice(1, 0, this.captions.root);
     main.push(this.captioner?.root ?? null);
     main.push(this.reception.root, this.listen.root);
-    side.push(this.people.root, this.chat.root);
+    side.push(this.people.root, this.chat.root, recordLink(client));
     replaceChildren(
       this.root,
       h(

@@ -8,6 +8,7 @@
 export default {
   en: {
     "record.heading": "Record of the meeting",
+    "record.open": "Record and statistics of the meeting",
     "record.loading": "Loading the record…",
     "record.error": "The record could not be loaded: {message}",
     "record.summary": "Summary",
@@ -49,6 +50,7 @@ export default {
   },
   fr: {
     "record.heading": "Compte rendu de la réunion",
+    "record.open": "Compte rendu et statistiques de la réunion",
     "record.loading": "Chargement du compte rendu…",
     "record.error": "Le compte rendu n'a pas pu être chargé : {message}",
     "record.summary": "Résumé",
@@ -90,6 +92,7 @@ export default {
   },
   es: {
     "record.heading": "Acta de la reunión",
+    "record.open": "Acta y estadísticas de la reunión",
     "record.loading": "Cargando el acta…",
     "record.error": "No se pudo cargar el acta: {message}",
     "record.summary": "Resumen",
@@ -131,6 +134,7 @@ export default {
   },
   ru: {
     "record.heading": "Отчёт о заседании",
+    "record.open": "Отчёт и статистика заседания",
     "record.loading": "Загрузка отчёта…",
     "record.error": "Не удалось загрузить отчёт: {message}",
     "record.summary": "Сводка",
@@ -172,6 +176,7 @@ export default {
   },
   zh: {
     "record.heading": "会议记录",
+    "record.open": "会议记录和统计",
     "record.loading": "正在加载会议记录……",
     "record.error": "无法加载会议记录：{message}",
     "record.summary": "概要",
@@ -213,6 +218,7 @@ export default {
   },
   ar: {
     "record.heading": "محضر الاجتماع",
+    "record.open": "محضر الاجتماع وإحصاءاته",
     "record.loading": "جارٍ تحميل المحضر…",
     "record.error": "تعذّر تحميل المحضر: {message}",
     "record.summary": "موجز",

@@ -26,6 +26,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -33,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import socketio
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SENTENCES = [
     "Good morning distinguished delegates and welcome to the session",
@@ -183,23 +189,51 @@ class Client:
         return await self.sio.call(event, data, namespace=ns, timeout=60)
 
 
-async def many_clients(readers: int, chat_steps: list[int], step_s: float) -> dict[str, Any]:
-    from tests.harness import free_port
-    from tests.integration.test_restart import start
+def start_server(data: Path, port: int) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """The server in its own process (as in production), its log to a file (a pipe nobody
+    reads would fill and stall it), the demo meeting's tokens read from that log."""
+    env = {**os.environ, "ROSTRUM_DATA_DIR": str(data), "ROSTRUM_PORT": str(port),
+           "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "REDIS_URL": ""}
+    log = (data / "server.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "meeting_server", "--demo"], cwd=ROOT,
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    links: dict[str, str] = {}
+    while len(links) < 6 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        for line in (data / "server.log").read_text(errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1].startswith("http") and "t=" in parts[1]:
+                links[parts[0]] = parts[1].split("t=", 1)[1]
+    if len(links) < 6:
+        proc.kill()
+        raise RuntimeError("the server printed no join links: " + (data / "server.log").read_text())
+    return proc, links
+
+
+async def many_clients(readers: int, chat_steps: list[int], step_s: float,
+                       line_chars: int = 100) -> dict[str, Any]:
+    from tests.harness import free_port, wait_listening
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="rostrum-chat-bench-") as tmp:
-        proc, tokens = start(Path(tmp), port)
+        proc, tokens = start_server(Path(tmp), port)
         try:
-            return await _many(base, tokens, readers, chat_steps, step_s)
+            wait_listening(port)
+            return await _many(base, tokens, readers, chat_steps, step_s, line_chars)
         finally:
             proc.terminate()
-            proc.wait(timeout=20)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                print("(the server took over 30 s to shut down; killed)", file=sys.stderr)
+                proc.kill()
+                proc.wait()
 
 
 async def _many(base: str, tokens: dict[str, str], readers: int, chat_steps: list[int],
-                step_s: float) -> dict[str, Any]:
+                step_s: float, line_chars: int) -> dict[str, Any]:
     sent_at: dict[int, float] = {}
     captioner = Client(base, tokens["captioner"], "Captioner")
     await captioner.join()
@@ -212,7 +246,7 @@ async def _many(base: str, tokens: dict[str, str], readers: int, chat_steps: lis
         clients.append(client)
     joined_s = time.monotonic() - t0
 
-    async def type_line(n_clients: list[Client], chars: int = 100) -> list[float]:
+    async def type_line(n_clients: list[Client], chars: int = line_chars) -> list[float]:
         for c in n_clients:
             c.caption_delays.clear()
         for c in n_clients:
@@ -235,7 +269,7 @@ async def _many(base: str, tokens: dict[str, str], readers: int, chat_steps: lis
         "one_reader": {"p50_ms": pct(baseline, 50), "p99_ms": pct(baseline, 99),
                        "n": len(baseline)},
         "all_readers": {"p50_ms": pct(everyone, 50), "p99_ms": pct(everyone, 99),
-                        "n": len(everyone), "expected": readers * 100},
+                        "n": len(everyone), "expected": readers * line_chars},
     }
 
     steps = []
@@ -285,9 +319,12 @@ def main() -> None:
     parser.add_argument("--chat-steps", default="5,10,20,40",
                         help="offered chat messages per second, one step each")
     parser.add_argument("--step-seconds", type=float, default=10.0)
+    parser.add_argument("--line-chars", type=int, default=100,
+                        help="characters typed, one interim each, 20 a second")
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    logging.getLogger("engineio").setLevel(logging.CRITICAL)  # "packet queue is empty" x N
     results: dict[str, Any] = {}
     if not args.skip_browser:
         results["browser"] = asyncio.run(browser_bench())
@@ -299,7 +336,8 @@ def main() -> None:
         print(f"| {b['keystrokes']} | {b['matched']} | {b['p50_ms']:.0f} | {b['p99_ms']:.0f} |"
               f" {b['max_ms']:.0f} | {b['rtt_p50_ms']:.1f} / {b['rtt_p99_ms']:.1f} |")
     steps = [int(s) for s in args.chat_steps.split(",") if s]
-    results["many"] = asyncio.run(many_clients(args.readers, steps, args.step_seconds))
+    results["many"] = asyncio.run(many_clients(args.readers, steps, args.step_seconds,
+                                               args.line_chars))
     c = results["many"]["caption"]
     print(f"\nInterim line to {c['readers']} readers (server in its own process; clients here;"
           f" joining all took {c['join_all_s']} s)")

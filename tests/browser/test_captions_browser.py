@@ -76,6 +76,15 @@ async def test_typed_caption_reaches_a_delegate_while_typed_and_final_after_ente
         assert layout["overflow"] <= 0, layout
         assert layout["aboveStage"] and layout["onScreen"], layout
         assert layout["fixed"] == "static", layout
+        # every control of the band, the console and the chat is big enough for a finger
+        small = await captioner.evaluate("""() => [...document.querySelectorAll(
+                '#captions button, #captions select, #captioner-console button,'
+                + ' #captioner-console select, #captioner-console input, #chat button,'
+                + ' #chat select, #chat textarea')]
+            .filter((el) => el.offsetParent !== null)
+            .map((el) => [el.id || el.textContent.trim(), el.getBoundingClientRect().height])
+            .filter(([, height]) => height < 44)""")
+        assert small == [], small
         # the delegate's choices stay: bigger text, yellow on black
         await delegate.select_option("#captions-size", "xl")
         await delegate.select_option("#captions-contrast", "yellow")

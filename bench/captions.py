@@ -221,7 +221,8 @@ async def many_clients(readers: int, chat_steps: list[int], step_s: float,
         proc, tokens = start_server(Path(tmp), port)
         try:
             wait_listening(port)
-            return await _many(base, tokens, readers, chat_steps, step_s, line_chars)
+            return await _many(base, tokens, readers, chat_steps, step_s, line_chars,
+                               proc.pid)
         finally:
             proc.terminate()
             try:
@@ -233,7 +234,11 @@ async def many_clients(readers: int, chat_steps: list[int], step_s: float,
 
 
 async def _many(base: str, tokens: dict[str, str], readers: int, chat_steps: list[int],
-                step_s: float, line_chars: int) -> dict[str, Any]:
+                step_s: float, line_chars: int, server_pid: int) -> dict[str, Any]:
+    def server_cpu_s() -> float:
+        fields = Path(f"/proc/{server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     sent_at: dict[int, float] = {}
     captioner = Client(base, tokens["captioner"], "Captioner")
     await captioner.join()
@@ -281,6 +286,7 @@ async def _many(base: str, tokens: dict[str, str], readers: int, chat_steps: lis
         senders = clients[: max(1, min(len(clients), rate * 3))]
         count = int(rate * step_s)
         start = time.monotonic()
+        cpu0, own0 = server_cpu_s(), time.process_time()
         refused = 0
         tasks = []
         for k in range(count):
@@ -299,12 +305,15 @@ async def _many(base: str, tokens: dict[str, str], readers: int, chat_steps: lis
                 and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         elapsed = max(max(c.chat_last for c in clients), start + step_s) - start
+        server_pct = 100 * (server_cpu_s() - cpu0) / (time.monotonic() - start)
+        clients_pct = 100 * (time.process_time() - own0) / (time.monotonic() - start)
         delays = [d for c in clients for d in c.chat_delays]
         got = sum(c.chat_received for c in clients)
         steps.append({"offered_per_s": rate, "sent": count, "refused": refused,
                       "deliveries": got, "expected": expected,
                       "delivered_per_s": round(got / elapsed, 1),
-                      "p50_ms": pct(delays, 50), "p99_ms": pct(delays, 99)})
+                      "p50_ms": pct(delays, 50), "p99_ms": pct(delays, 99),
+                      "server_cpu_pct": round(server_pct), "clients_cpu_pct": round(clients_pct)})
     for c in [captioner, *clients]:
         await c.sio.disconnect()
     sustained = [s for s in steps if s["deliveries"] == s["expected"] and s["refused"] == 0
@@ -348,12 +357,14 @@ def main() -> None:
     print(f"| {c['readers']} | {c['all_readers']['n']} of {c['all_readers']['expected']} |"
           f" {c['all_readers']['p50_ms']:.1f} | {c['all_readers']['p99_ms']:.1f} |")
     print(f"\nChat fan-out to {c['readers']} participants")
-    print("| offered msg/s | sent | refused | deliveries | delivered/s | p50 ms | p99 ms |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| offered msg/s | sent | refused | deliveries | delivered/s | p50 ms | p99 ms |"
+          " server CPU % | clients CPU % |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for s in results["many"]["chat"]:
         print(f"| {s['offered_per_s']} | {s['sent']} | {s['refused']} |"
               f" {s['deliveries']} of {s['expected']} | {s['delivered_per_s']} |"
-              f" {s['p50_ms']:.0f} | {s['p99_ms']:.0f} |")
+              f" {s['p50_ms']:.0f} | {s['p99_ms']:.0f} | {s['server_cpu_pct']} |"
+              f" {s['clients_cpu_pct']} |")
     print(f"\nSustained (all delivered, p99 < 1 s): "
           f"{results['many']['chat_sustained_per_s']} messages/s")
     if args.json:

@@ -15,7 +15,7 @@
  * correction, another language); `typing` `{language}` when the line being typed changes.
  */
 
-import { h, replaceChildren } from "./dom.js";
+import { h, reconcile } from "./dom.js";
 import { t, direction, errorMessage } from "./i18n.js";
 
 const NAMESPACE = "/captions";
@@ -191,6 +191,8 @@ export class CaptionDisplay {
   #prefs = loadPrefs();
   /** The reader scrolled back: do not jump to the newest line. */
   #pinnedToEnd = true;
+  /** caption id -> its line's element @type {Map<string, HTMLElement>} */
+  #lineElements = new Map();
 
   /**
    * @param {CaptionFeed} feed
@@ -299,19 +301,36 @@ export class CaptionDisplay {
     this.note.hidden = !(empty || !desk);
     this.note.textContent = desk ? t("captions.waiting") : t("captions.noCaptioner");
 
-    /** @type {HTMLElement[]} */
-    const lines = [];
+    // Each line keeps its element (a screen reader announces only the new line, and a
+    // correction rewrites one line in place); a line names its speaker when the speaker
+    // changes.
+    /** @type {Map<number, string>} caption id -> label to show */
+    const labels = new Map();
     let lastSpeaker = "";
     for (const caption of feed.lines) {
       const who = speakerLabel(caption.speaker);
-      const line = h("p", { class: "captions__line", attrs: { "data-caption-id": caption.id } });
-      if (who && who !== lastSpeaker) line.append(h("span", { class: "captions__speaker", text: `${who}: ` }));
-      line.append(caption.text);
-      if (caption.revisedAt) line.append(h("span", { class: "captions__revised", text: ` (${t("captions.corrected")})` }));
+      labels.set(caption.id, who && who !== lastSpeaker ? who : "");
       lastSpeaker = who || lastSpeaker;
-      lines.push(line);
     }
-    replaceChildren(this.finals, ...lines);
+    reconcile(
+      this.finals,
+      feed.lines,
+      (caption) => String(caption.id),
+      this.#lineElements,
+      (caption) => h("p", { class: "captions__line", attrs: { "data-caption-id": caption.id } }),
+      (element, caption) => {
+        const label = labels.get(caption.id) ?? "";
+        const key = JSON.stringify([label, caption.text, caption.revisedAt]);
+        if (element.dataset.key === key) return;
+        element.dataset.key = key;
+        /** @type {Array<Node | string>} */
+        const parts = [];
+        if (label) parts.push(h("span", { class: "captions__speaker", text: `${label}: ` }));
+        parts.push(caption.text);
+        if (caption.revisedAt) parts.push(h("span", { class: "captions__revised", text: ` (${t("captions.corrected")})` }));
+        element.replaceChildren(...parts);
+      },
+    );
     this.#renderTyping();
   }
 

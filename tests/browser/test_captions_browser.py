@@ -54,6 +54,12 @@ async def test_typed_caption_reaches_a_delegate_while_typed_and_final_after_ente
         assert not await delegate.is_visible("#captions-typing")
         assert await captioner.input_value("#captioner-line") == ""
 
+        # the transcript so far, as text, from the band's link
+        href = await delegate.get_attribute("#captions-transcript", "href")
+        assert href is not None and "transcript.txt?lang=en" in href
+        transcript = await delegate.evaluate("(u) => fetch(u).then((r) => r.text())", href)
+        assert "Good morning, distinguished delegates." in transcript
+
         # a correction from the console's list of last lines
         await captioner.click("#captioner-recent button")
         await captioner.fill("#captioner-line", "Good morning, dear delegates.")

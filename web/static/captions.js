@@ -218,11 +218,13 @@ export class CaptionDisplay {
     this.finals = h("div", { class: "captions__finals", attrs: { id: "captions-finals", role: "log", "aria-live": "polite", "aria-relevant": "additions text" } });
     this.typing = h("p", { class: "captions__typing", attrs: { id: "captions-typing", "aria-hidden": "true" } });
     this.note = h("p", { class: "captions__note", attrs: { id: "captions-note" } });
+    // the whole transcript of the chosen language, as text (docs/protocol.md, "Transcript")
+    this.transcript = h("a", { class: "captions__transcript", attrs: { id: "captions-transcript", target: "_blank", rel: "noopener" }, text: t("captions.transcript") });
     this.text = h("div", { class: "captions__text", attrs: { id: "captions-text", tabindex: "0" }, on: { scroll: () => this.#onScroll() } }, this.finals, this.typing);
     this.root = h(
       "section",
       { class: "captions", attrs: { id: "captions", "aria-label": t("captions.region") } },
-      h("div", { class: "captions__bar" }, this.language.root, this.size.root, this.contrast.root),
+      h("div", { class: "captions__bar" }, this.language.root, this.size.root, this.contrast.root, this.transcript),
       this.note,
       this.text,
     );
@@ -290,6 +292,12 @@ export class CaptionDisplay {
     // without captions the band is one menu; size and contrast come with the text
     this.size.root.hidden = language === null;
     this.contrast.root.hidden = language === null;
+    const token = new URLSearchParams(location.search).get("t");
+    const meetingId = feed.client.meeting?.id;
+    this.transcript.hidden = language === null || !token || !meetingId;
+    if (language !== null && token && meetingId) {
+      this.transcript.href = `/api/meetings/${encodeURIComponent(meetingId)}/transcript.txt?lang=${encodeURIComponent(language)}&t=${encodeURIComponent(token)}`;
+    }
     if (language === null) {
       this.note.hidden = true;
       return;

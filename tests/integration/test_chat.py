@@ -59,10 +59,11 @@ async def test_channels_limits_moderation_and_history() -> None:
                 "participantId": ana.participant_id, "name": "Ana"}
             assert (await ana.chat("send", {"channel": "secretariat", "to": ben.participant_id,
                                             "text": "psst"}))["error"]["code"] == "forbidden"
-            await settle()
             private = ["May I speak after Ben?", "Yes, you are next."]
             for key in ("chair", "sec", "ana"):
-                assert texts(peers[key])[1:] == private, key
+                await peers[key].wait_for(lambda p=peers[key]: texts(p)[1:] == private,
+                                          what=f"the private thread at {key}")
+            await settle()  # a leak would have come as fast
             for key in ("ben", "fr1", "fr2", "es1", "obs"):
                 assert texts(peers[key]) == ["<script>alert(1)</script> & hello"], key
 

@@ -19,7 +19,11 @@ from aiohttp import web
 from sfu import aiortc_glue
 from sfu.worker import Worker
 
-from . import exports, http_log, metrics, security
+from . import captions_http, exports, http_log, metrics, record_http, security, transcript_http
+from .captions import CaptionService
+from .captions_store import CaptionStore
+from .chat import ChatService
+from .chat_store import ChatStore
 from .config import Config
 from .floor import FloorService
 from .interpreting import InterpretationService
@@ -27,6 +31,8 @@ from .invitations import INVITATIONS, InvitationService
 from .invitations import add_routes as invitations_api
 from .media import MediaService
 from .meetings import MeetingService
+from .namespaces.captions import CaptionsNamespace
+from .namespaces.chat import ChatNamespace
 from .namespaces.floor import FloorNamespace
 from .namespaces.interpretation import InterpretationNamespace
 from .namespaces.media import MediaNamespace
@@ -49,6 +55,10 @@ FLOOR = web.AppKey("floor", FloorService)
 INTERPRETING = web.AppKey("interpreting", InterpretationService)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+CAPTIONS = web.AppKey("captions", CaptionService)
+CAPTION_STORE = web.AppKey("caption_store", CaptionStore)
+CHAT = web.AppKey("chat", ChatService)
+CHAT_STORE = web.AppKey("chat_store", ChatStore)
 
 
 def create_app(config: Config) -> web.Application:
@@ -85,6 +95,9 @@ def create_app(config: Config) -> web.Application:
     exports.add_routes(app, STORE, CONFIG)
     invitations_api(app)
     metrics.add_route(app, WORKER)
+    captions_http.add_routes(app, CONFIG, STORE, CAPTIONS, CAPTION_STORE)
+    transcript_http.add_routes(app, CONFIG, STORE, CAPTION_STORE)
+    record_http.add_routes(app, CONFIG, STORE, CAPTION_STORE, CHAT_STORE, TEMPLATES)
     return app
 
 
@@ -92,6 +105,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     store = Store(config.database_path)
     invitations = InvitationService(config, store)  # trust: adds its schema before open
+    caption_store, chat_store = CaptionStore(store), ChatStore(store)  # issue 12: schemas
     await store.open()
     recovered = await store.recover_after_restart(time.time())
     if any(recovered.values()):
@@ -123,10 +137,23 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     meetings.leave_listeners.append(invitations.on_leave)
     app[INVITATIONS] = invitations
     app[INTERPRETING] = interpreting
+    # captions, chat, transcript and the meeting's record (issue 12)
+    captions = CaptionService(meetings, floor, caption_store)
+    captions_ns = CaptionsNamespace(meetings, captions, caption_store, config.secret,
+                                    config.base_url())
+    chat = ChatService(meetings, floor, interpreting, chat_store)
+    chat_ns = ChatNamespace(meetings, chat)
+    for text_ns in (captions_ns, chat_ns):
+        room_ns.join_listeners.append(text_ns.attach_session)
+        app[SIO].register_namespace(text_ns)
+    app[CAPTIONS], app[CAPTION_STORE] = captions, caption_store
+    app[CHAT], app[CHAT_STORE] = chat, chat_store
     try:
         yield
     finally:
         logger.info("shutting down: closing meetings and peer connections")
+        await captions_ns.close()
+        await chat_ns.close()
         await media_ns.close()
         await floor_ns.close()
         await interp_ns.close()

@@ -10,6 +10,8 @@ CODES = (
     # interpretation (interpretation/errors.py)
     "invalid-language", "unknown-language", "invalid-participant", "invalid-level",
     "not-in-booth", "already-assigned", "booth-busy", "not-live", "no-handover",
+    # chat (meeting_server/chat_rules.py)
+    "rate-limited",
 )
 
 

@@ -66,6 +66,11 @@ class FloorService:
             floor = self.floors[meeting_id] = MeetingFloor(meeting_id)
         return floor
 
+    def current_speaker(self, meeting_id: str) -> Grant | None:
+        """Who holds the floor now (None: nobody). Read only."""
+        floor = self.floors.get(meeting_id)
+        return floor.speakers.speaker if floor is not None else None
+
     def _emit(self, meeting_id: str, event: str, payload: dict[str, Any],
               to: list[str] | None = None) -> None:
         if self.sink is not None:

@@ -9,6 +9,9 @@
  */
 
 import core from "./messages/core.js";
+import captions from "./messages/captions.js";
+import chat from "./messages/chat.js";
+import record from "./messages/record.js";
 import trust from "./messages/trust.js";
 
 /**
@@ -18,7 +21,7 @@ import trust from "./messages/trust.js";
  * never collide.
  * @type {Record<string, Record<string, string>>[]}
  */
-const AREAS = [core, trust];
+const AREAS = [core, trust, captions, chat, record];
 
 /** The UI languages, in the order the language menus show them. */
 export const UI_LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];

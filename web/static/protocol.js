@@ -701,9 +701,7 @@ export class MeetingClient extends EventTarget {
     this.#subscribed = false;
     this.#receivers.clear();
     this.#slots.clear();
-    for (const name of ["/media", "/floor", "/interpretation"]) {
-      this.#namespaces.get(name)?.then((socket) => socket.disconnect(), () => {});
-    }
+    for (const connecting of this.#namespaces.values()) connecting.then((socket) => socket.disconnect(), () => {});
     this.#namespaces.clear();
     this.#room?.disconnect();
     this.#media = null;
@@ -1303,6 +1301,31 @@ export class MeetingClient extends EventTarget {
   /** Ask the floor speaker to slow down (interpreter). @returns {Promise<number>} how many were told */
   async slowDown() {
     return (await this.#control("/interpretation", "slow-down")).notified;
+  }
+
+  // ---- feature namespaces (captions.js, chat.js) -----------------------------------------
+
+  /**
+   * Connect a feature's namespace (e.g. `/captions`) once on this connection, after the join;
+   * `bind` adds its server→client listeners before the connect. `close()` closes it.
+   * @param {string} name
+   * @param {(socket: import("/vendor/socket.io.esm.min.js").Socket) => void} bind
+   */
+  connectNamespace(name, bind) {
+    return this.#connectNamespace(name, bind);
+  }
+
+  /**
+   * Send an event on a connected feature namespace and wait for its ack (`{ok: false}` and
+   * timeouts reject with a ProtocolError).
+   * @param {string} name
+   * @param {string} event
+   * @param {object} [payload]
+   */
+  async requestOn(name, event, payload = {}) {
+    const socket = await this.#namespaces.get(name);
+    if (!socket) throw new ProtocolError("not-joined", `${name} is not connected`);
+    return this.#request(socket, event, payload);
   }
 
   // ---- internals ------------------------------------------------------------------------

@@ -23,6 +23,10 @@ import { ParticipantList } from "./people.js";
 import { ChairConsole } from "./chair.js";
 import { videoCodecSupported } from "./protocol.js";
 import { InterpreterConsole } from "./interpreter.js";
+import { CaptionFeed, CaptionDisplay } from "./captions.js";
+import { CaptionerConsole } from "./captioner.js";
+import { ChatFeed, ChatPanel } from "./chat.js";
+import { recordLink } from "./record-link.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
 const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
@@ -156,6 +160,10 @@ export class RoomView {
     this.hands = this.layout === "manager" || this.layout === "interpreter" ? null : new HandsPanel(client, { onError });
     this.console = this.layout === "manager" ? new ChairConsole(client, { onError }) : null;
     this.interpreter = role === "interpreter" ? new InterpreterConsole(client, this.mixer, { onError }) : null;
+    this.captionFeed = new CaptionFeed(client);
+    this.captions = new CaptionDisplay(this.captionFeed, { onError });
+    this.captioner = role === "captioner" ? new CaptionerConsole(client, this.captionFeed, this.captions, { onError }) : null;
+    this.chat = new ChatPanel(client, new ChatFeed(client), { onError });
     this.quality = new QualityMonitor(client);
     this.reception = new ReceptionBar(client, {
       onError,
@@ -192,8 +200,11 @@ export class RoomView {
       side.unshift(stage);
       stage.classList.add("room__stage--side");
     } else main.push(stage);
+    // captions under the floor bar: on screen without scrolling, over no picture
+    main.splice(1, 0, this.captions.root);
+    main.push(this.captioner?.root ?? null);
     main.push(this.reception.root, this.listen.root);
-    side.push(this.people.root);
+    side.push(this.people.root, this.chat.root, recordLink(client));
     replaceChildren(
       this.root,
       h(
@@ -227,6 +238,8 @@ export class RoomView {
     document.addEventListener("keydown", this.#onKey);
     this.#renderParticipants();
     this.#renderControls();
+    void this.captions.start();
+    void this.chat.start();
     // The remembered "Low bandwidth" choice: the client sends it as soon as it is subscribed.
     await this.reception.restore();
 

@@ -1,0 +1,82 @@
+"""kill -9 the server after a caption, a chat message and an intervention: after the restart
+the caption is in the transcript, the message in the chat history, the intervention in the
+record (ended by the restart), and the CART program's seq counter is where it was."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import aiohttp
+
+from tests.harness import free_port
+from tests.integration.test_restart import start
+from tests.text_peer import TextPeer
+
+
+def test_caption_chat_and_intervention_survive_kill_9(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc, tokens = start(tmp_path, port)
+    try:
+        async def meeting() -> str:
+            chair = TextPeer(base, tokens["chair"], "Chair")
+            ana = TextPeer(base, tokens["delegate"], "Ana")
+            carol = TextPeer(base, tokens["captioner"], "Carol")
+            await chair.join()
+            await ana.join(memberState="Kenya")
+            await carol.join()
+            rid = (await ana.floor("request", {}))["request"]["id"]
+            assert (await chair.floor("grant", {"requestId": rid, "language": "en"}))["ok"]
+            assert (await carol.captions("claim", {"language": "en"}))["ok"]
+            await carol.captions("interim", {"text": "We propose"})
+            assert (await carol.captions("final", {"text": "We propose to approve it."}))["ok"]
+            url = (await carol.captions("ingest-url", {"language": "en"}))["url"]
+            async with aiohttp.ClientSession() as http:
+                posted = await http.post(url, params={"seq": "7", "lang": "en-US"},
+                                         data=b"SECONDED.")
+                assert posted.status == 200
+            assert (await ana.chat("send", {"text": "Document TD-12 rev.1 is online."}))["ok"]
+            await asyncio.sleep(0.5)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=5)
+            for peer in (chair, ana, carol):
+                await peer.close()
+            return url
+
+        ingest_url = asyncio.run(meeting())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    proc2, tokens2 = start(tmp_path, port)
+    try:
+        async def read() -> None:
+            async with aiohttp.ClientSession() as http:
+                api = f"{base}/api/meetings/demo"
+                auth = {"Authorization": "Bearer " + tokens2["chair"]}
+                text = await (await http.get(f"{api}/transcript.txt?lang=en", headers=auth)).text()
+                assert "Ana (Kenya)\nWe propose to approve it. SECONDED." in text, text
+                record = await (await http.get(f"{api}/record.json", headers=auth)).json()
+                assert record["floor"]["interventions"] == 1
+                (ended,) = record["floor"]["list"]
+                assert (ended["name"], ended["memberState"], ended["reason"]) == \
+                    ("Ana", "Kenya", "server-restart")
+                assert record["captions"]["byLanguage"][0]["lines"] == 2
+                assert record["chat"]["byChannel"] == {"meeting": 1}
+                # the same secret still opens the ingest URL; seq resumes after 7
+                seq_url = ingest_url.replace("/closedcaption?", "/closedcaption/seq?")
+                assert await (await http.get(seq_url)).text() == "7"
+            reader = TextPeer(base, tokens2["delegate"], "Ben")
+            await reader.join()
+            history = await reader.chat("history")
+            assert [m["text"] for m in history["messages"]] == ["Document TD-12 rev.1 is online."]
+            recent = await reader.captions("subscribe", {"language": "en"})
+            assert [c["text"] for c in recent["recent"]] == ["We propose to approve it.",
+                                                            "SECONDED."]
+            await reader.close()
+
+        asyncio.run(read())
+    finally:
+        proc2.terminate()
+        proc2.wait(timeout=10)

@@ -18,12 +18,14 @@ from aiohttp import web
 
 from sfu.worker import Worker
 
-from . import exports, metrics
+from . import documents_api, exports, metrics
 from .config import Config
+from .documents import DocumentService, add_schemas
 from .floor import FloorService
 from .interpreting import InterpretationService
 from .media import MediaService
 from .meetings import MeetingService
+from .namespaces.documents import DocumentsNamespace
 from .namespaces.floor import FloorNamespace
 from .namespaces.interpretation import InterpretationNamespace
 from .namespaces.media import MediaNamespace
@@ -43,6 +45,7 @@ FLOOR = web.AppKey("floor", FloorService)
 INTERPRETING = web.AppKey("interpreting", InterpretationService)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+DOCUMENTS = web.AppKey("documents", DocumentService)
 
 
 def create_app(config: Config) -> web.Application:
@@ -73,12 +76,14 @@ def create_app(config: Config) -> web.Application:
     app.router.add_static("/static", str(WEB_DIR / "static"), append_version=False)
     exports.add_routes(app, STORE, CONFIG)
     metrics.add_route(app, WORKER)
+    documents_api.add_routes(app, DOCUMENTS, CONFIG)
     return app
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     store = Store(config.database_path)
+    add_schemas(store)  # documents: register, pages, search index
     await store.open()
     recovered = await store.recover_after_restart(time.time())
     if any(recovered.values()):
@@ -99,7 +104,16 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     room_ns.join_listeners.append(media_ns.attach_session)
     room_ns.join_listeners.append(floor_ns.attach_session)
     room_ns.join_listeners.append(interp_ns.attach_session)
-    for namespace in (room_ns, media_ns, floor_ns, interp_ns):
+    # documents: register, conversion, the shared screen, search
+    documents = DocumentService(config.data_dir, store, meetings)
+    await documents.open()
+    docs_ns = DocumentsNamespace(meetings, documents, floor)
+    room_ns.join_listeners.append(docs_ns.attach_session)
+    floor.speaker_listeners.append(
+        lambda meeting_id, grant: documents.floor_moved(
+            meeting_id, None if grant is None else grant.participant_id))
+    app[DOCUMENTS] = documents
+    for namespace in (room_ns, media_ns, floor_ns, interp_ns, docs_ns):
         app[SIO].register_namespace(namespace)
     app[STORE], app[WORKER], app[MEETINGS], app[MEDIA] = store, worker, meetings, media
     app[FLOOR] = floor
@@ -111,6 +125,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await media_ns.close()
         await floor_ns.close()
         await interp_ns.close()
+        await docs_ns.close()
+        await documents.close()
         await meetings.close()
         await floor.close()
         await worker.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 MAX_UPLOAD_BYTES = 30 * 1024 * 1024
 MAX_PAGES = 200
@@ -120,7 +121,8 @@ def _sniff_zip(data: bytes) -> str:
 
 def display_name(file_name: str) -> str:
     """The uploader's name for the file, kept for display only: no directories, no control
-    characters, at most 120 characters. Files on disk are named by generated ids."""
-    base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
+    characters, at most 120 characters. Files on disk are named by generated ids. Some
+    clients percent-encode the multipart file name: it is decoded first."""
+    base = unquote(file_name).replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable())
     return base.strip()[:120] or "document"

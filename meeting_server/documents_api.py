@@ -189,8 +189,9 @@ def add_routes(app: web.Application, service_key: Any, config_key: Any) -> None:
         path = await svc.page_file(invite, request.match_info["version_id"],
                                    page_number(request), None)
         layer = json.loads(await asyncio.to_thread(path.read_text, encoding="utf-8"))
+        source = layer.get("source") or ""
         return web.json_response({"ok": True, "runs": layer["runs"],
-                                  "text": layer.get("source") or layer["text"]},
+                                  "text": source or layer["text"], "exact": bool(source)},
                                  headers={"Cache-Control": "private, max-age=86400"})
 
     async def search(request: web.Request, invite: Invite, svc: Any) -> web.Response:

@@ -22,6 +22,7 @@ import { ListenPanel } from "./listen.js";
 import { ParticipantList } from "./people.js";
 import { ChairConsole } from "./chair.js";
 import { InterpreterConsole } from "./interpreter.js";
+import { DocumentViewer } from "./documents.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
 const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
@@ -164,7 +165,8 @@ export class RoomView {
         for (const tile of this.#videoTiles.values()) tile.showDebug(on);
       },
     });
-    this.#stoppable.push(this.floorBar, this.quality);
+    this.documents = new DocumentViewer(client, { onError }); // the shared document screen
+    this.#stoppable.push(this.floorBar, this.quality, this.documents);
     for (const part of [this.floorPanel, this.console, this.interpreter]) if (part) this.#stoppable.push(part);
   }
 
@@ -191,7 +193,7 @@ export class RoomView {
       side.unshift(stage);
       stage.classList.add("room__stage--side");
     } else main.push(stage);
-    main.push(this.reception.root, this.listen.root);
+    main.push(this.documents.root, this.reception.root, this.listen.root);
     side.push(this.people.root);
     replaceChildren(
       this.root,
@@ -228,6 +230,7 @@ export class RoomView {
     this.#renderControls();
     // The remembered "Low bandwidth" choice: the client sends it as soon as it is subscribed.
     await this.reception.restore();
+    this.documents.start();
 
     const tasks = [];
     if (this.canPublish) {

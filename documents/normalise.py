@@ -7,8 +7,10 @@
   inside them); `han_runs` feeds a trigram side index so any substring of three characters
   or more is found even where jieba cut the text elsewhere.
 - Latin and Cyrillic: case and accents folded (é → e, ё → е); each word also indexed by its
-  Snowball stems (Russian for Cyrillic; French, Spanish and English for Latin). A query word
-  matches any of its forms; with a language filter, its stem in that language.
+  Snowball stems, tagged by language (``fr:reseau``; Russian for Cyrillic, French, Spanish and
+  English for Latin). A query word matches its folded form or its stem in the same language,
+  so French ``débit`` (``fr:deb``) never matches Spanish ``debería`` (``es:deb``); with a
+  language filter, only that language's stem.
 
 Pure and synchronous (jieba is CPU work): the search index calls it on the store's thread.
 """
@@ -97,13 +99,15 @@ class Normaliser:
         if lower.isdigit():
             return forms
         if _CYRILLIC.search(lower):
-            stemmers = [self._stemmers["ru"]]
+            languages: tuple[str, ...] = ("ru",)
         elif language in _LATIN_STEMMERS:
-            stemmers = [self._stemmers[language]]
+            languages = (language,)
         else:
-            stemmers = [self._stemmers[lang] for lang in _LATIN_STEMMERS]
-        for stemmer in stemmers:
-            forms.add(fold_accents(stemmer.stemWord(lower)))
+            languages = tuple(_LATIN_STEMMERS)
+        for lang in languages:
+            stem = fold_accents(self._stemmers[lang].stemWord(lower))
+            if stem:
+                forms.add(f"{lang}:{stem}")
         return {f for f in forms if f}
 
     # pages
@@ -137,6 +141,10 @@ class Normaliser:
     def matching_spans(self, text: str, query: Query, language: str) -> list[tuple[int, int]]:
         """Where in ``text`` (display text) the query's words occur, for highlighting."""
         wanted = set().union(*query.words) if query.words else set()
+        # stems are prefixes of their folded words, near enough: only words that start like
+        # a wanted term are stemmed (a page has thousands of words, a query a few)
+        heads = {w.split(":", 1)[-1][:3] for w in wanted}
+        forms: dict[str, bool] = {}
         spans: list[tuple[int, int]] = []
         clean = unicodedata.normalize("NFKC", text)
         if len(clean) != len(text):  # keep offsets on the displayed text
@@ -145,7 +153,12 @@ class Normaliser:
             word = match.group()
             if _HAN.search(word):
                 continue
-            if self.word_forms(_ARABIC_MARKS.sub("", word), None) & wanted:
+            bare = _ARABIC_MARKS.sub("", word)
+            if bare not in forms:
+                folded = fold_arabic(fold_accents(bare.casefold()))
+                forms[bare] = any(h in folded[:len(h) + 4] for h in heads) and bool(
+                    self.word_forms(bare, None) & wanted)
+            if forms[bare]:
                 spans.append(match.span())
         for run in query.han:
             start = clean.find(run)

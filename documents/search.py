@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS search_pages (
 CREATE INDEX IF NOT EXISTS search_pages_version ON search_pages(version_id, page);
 CREATE INDEX IF NOT EXISTS search_pages_meeting ON search_pages(meeting_id, language, kind);
 CREATE VIRTUAL TABLE IF NOT EXISTS search_terms USING fts5(
-    terms, tokenize = 'unicode61 remove_diacritics 0');
+    terms, tokenize = "unicode61 remove_diacritics 0 tokenchars ':'");
 CREATE VIRTUAL TABLE IF NOT EXISTS search_han USING fts5(han, tokenize = 'trigram');
 """
 

@@ -32,21 +32,26 @@ from documents.conversion import Converter
 from documents.normalise import Normaliser
 from documents.search import SCHEMA, Filters, PageText, index_version, search
 
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
 FILLER: dict[str, list[str]] = {
-    "en": ("the study group agreed that work on the draft text should continue in the next "
+    "en": words("the study group agreed that work on the draft text should continue in the next "
            "meeting of the question with contributions from members on performance quality "
-           "service requirements architecture management interfaces security terminal").split(),
-    "fr": ("la commission d'études a convenu que les travaux sur le projet de texte devraient "
+           "service requirements architecture management interfaces security terminal"),
+    "fr": words("la commission d'études a convenu que les travaux sur le projet de texte devraient "
            "se poursuivre lors de la prochaine réunion avec des contributions des membres sur "
-           "la qualité de service les exigences l'architecture et la gestion").split(),
-    "es": ("la comisión de estudio acordó que el trabajo sobre el proyecto de texto debería "
+           "la qualité de service les exigences l'architecture et la gestion"),
+    "es": words("la comisión de estudio acordó que el trabajo sobre el proyecto de texto debería "
            "continuar en la próxima reunión con contribuciones de los miembros sobre la "
-           "calidad de servicio los requisitos la arquitectura y la gestión").split(),
-    "ru": ("исследовательская комиссия согласилась что работа над проектом текста должна "
+           "calidad de servicio los requisitos la arquitectura y la gestión"),
+    "ru": words("исследовательская комиссия согласилась что работа над проектом текста должна "
            "продолжиться на следующем собрании с вкладами членов по качеству обслуживания "
-           "требованиям архитектуре и управлению").split(),
-    "ar": ("وافقت لجنة الدراسات على أن يستمر العمل في مشروع النص خلال الاجتماع المقبل مع "
-           "مساهمات من الأعضاء بشأن جودة الخدمة والمتطلبات والمعمارية والتشغيل").split(),
+           "требованиям архитектуре и управлению"),
+    "ar": words("وافقت لجنة الدراسات على أن يستمر العمل في مشروع النص خلال الاجتماع المقبل مع "
+           "مساهمات من الأعضاء بشأن جودة الخدمة والمتطلبات والمعمارية والتشغيل"),
     "zh": ["研究组", "同意", "关于", "草案", "文本", "的", "工作", "应", "在", "下次", "会议",
            "上", "继续", "成员", "提交", "服务", "质量", "要求", "架构", "管理", "接口", "终端"],
 }

@@ -40,7 +40,7 @@ def make_docx(pages: list[list[str]]) -> bytes:
     document = docx.Document()
     for n, paragraphs in enumerate(pages):
         if n:
-            document.add_page_break()
+            document.add_page_break()  # type: ignore[no-untyped-call]
         for text in paragraphs:
             document.add_paragraph(text)
     buf = io.BytesIO()

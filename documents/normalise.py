@@ -1,7 +1,8 @@
 """Text into search terms, the same way for a page and for a query, per language and script.
 
 - Arabic: diacritics (tashkeel, tanwin, dagger alef) and tatweel out; alef variants (أ إ آ ٱ)
-  to ا, yeh variants (ى ی ئ) to ي, teh marbuta to heh, waw hamza to waw; a word that starts
+  to ا, yeh variants (ى ی ئ) to ي, teh marbuta to heh, waw hamza to waw; lam-alef written in
+  one order (PDFium returns the ligature as alef-lam: خلال comes back as خالل); a word that starts
   with the article or a clitic plus article (ال، وال، بال، كال، فال، لل) is also indexed without it.
 - Chinese: runs of Han characters are segmented by jieba (search mode: words and the words
   inside them); `han_runs` feeds a trigram side index so any substring of three characters
@@ -43,6 +44,12 @@ def fold_accents(word: str) -> str:
 
 def fold_arabic(word: str) -> str:
     return _ARABIC_MARKS.sub("", word).translate(_ARABIC_FOLD)
+
+
+def _lam_alef(word: str) -> str:
+    """One order for lam and alef: PDFium gives the lam-alef ligature (لا) back as alef-lam
+    (خلال → خالل), so both sides of the index write every لا as ال."""
+    return word.replace("لا", "ال")
 
 
 def _prepare(text: str) -> str:
@@ -89,10 +96,12 @@ class Normaliser:
         lower = word.casefold()
         if _ARABIC_LETTER.search(lower):
             folded = fold_arabic(lower)
-            forms = {folded}
+            if folded.startswith("اال"):  # PDFium's alef-lam for the lam-alef ligature
+                folded = "الا" + folded[3:]
+            forms = {_lam_alef(folded)}
             for prefix in _ARABIC_PREFIXES:
                 if folded.startswith(prefix) and len(folded) - len(prefix) >= 2:
-                    forms.add(folded[len(prefix):])
+                    forms.add(_lam_alef(folded[len(prefix):]))
                     break
             return forms
         forms = {fold_accents(lower)}
@@ -155,8 +164,9 @@ class Normaliser:
                 continue
             bare = _ARABIC_MARKS.sub("", word)
             if bare not in forms:
-                folded = fold_arabic(fold_accents(bare.casefold()))
-                forms[bare] = any(h in folded[:len(h) + 4] for h in heads) and bool(
+                folded = fold_accents(bare.casefold())
+                forms[bare] = (bool(_ARABIC_LETTER.search(folded))
+                               or any(h in folded[:len(h) + 4] for h in heads)) and bool(
                     self.word_forms(bare, None) & wanted)
             if forms[bare]:
                 spans.append(match.span())

@@ -19,6 +19,17 @@ from typing import Any
 from .text import clean_pdf_text, docx_paragraphs, place_paragraphs
 
 WEBP_QUALITY = 60
+FEW_COLOURS = 8192
+
+
+def save_webp(image: Any, path: Path) -> None:
+    """Text and line art (a page of few colours) as lossless WebP: smaller than lossy at
+    these widths (a 400 px text page: about 12 KB against 17 KB) and sharp; pictures and
+    slides with photographs as lossy WebP."""
+    if image.getcolors(FEW_COLOURS) is not None:
+        image.save(path, "WEBP", lossless=True, quality=70, method=4)
+    else:
+        image.save(path, "WEBP", quality=WEBP_QUALITY, method=4)
 
 
 def _say(obj: dict[str, Any]) -> None:
@@ -86,7 +97,7 @@ def render(pdf_path: Path, out_dir: Path, widths: list[int], max_pages: int,
                     bitmap = page.render(scale=scale)
                     image = bitmap.to_pil()
                     name = f"{n}-{width}.webp"
-                    image.save(out_dir / name, "WEBP", quality=WEBP_QUALITY, method=4)
+                    save_webp(image, out_dir / name)
                     images[str(width)] = {"file": name, "width": image.width,
                                           "height": image.height,
                                           "bytes": (out_dir / name).stat().st_size}

@@ -13,6 +13,9 @@ import re
 import unicodedata
 from pathlib import Path
 
+# PDFium gives the lam-alef ligature back as alef-lam: after the article, "الأعضاء" comes
+# back as "األعضاء"; an alef then another alef and lam at a word's start never occurs in Arabic.
+_ALEF_LAM_SWAP = re.compile(r"(?<![\w\u064b-\u065f])ا([اأإآ])ل")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WORD = re.compile(r"\w+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -20,9 +23,11 @@ _ARABIC_MARKS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u064
 
 
 def clean_pdf_text(text: str) -> str:
-    """Map PDFium's artefacts back: U+FFFE (a hyphen at a line end) to '-', U+0005 and
-    other control characters out, CR LF to LF."""
+    """Map PDFium's artefacts back: U+FFFE (a hyphen at a line end) to '-', the article's
+    swapped lam-alef (األعضاء → الأعضاء), U+0005 and other control characters out, CR LF to
+    LF."""
     text = text.replace("\ufffe", "-").replace("\r\n", "\n").replace("\r", "\n")
+    text = _ALEF_LAM_SWAP.sub(lambda m: "ال" + m.group(1), text)
     return _CONTROL.sub("", text)
 
 

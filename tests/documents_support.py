@@ -30,7 +30,8 @@ DOCX_PAGES: list[list[str]] = [
 PDF_PAGES: list[list[str]] = [
     ["国际电信联盟电信标准化部门第十三研究组讨论了未来网络。"],
     ["Квантовое распределение ключей для защищённых сетей.",
-     "Quantum key distribution for secure networks."],
+     "Quantum key distribution for secure networks.",
+     "ناقش الأعضاء خلال الاجتماع توزيع المفاتيح الكمومية."],
 ]
 
 

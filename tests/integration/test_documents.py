@@ -90,6 +90,9 @@ async def test_upload_convert_pages_text_and_search_in_six_languages(
             ("标准化", td_id, 1, "标准化"),
             ("准化部", td_id, 1, "准化部"),  # inside 标准化部门: the trigram index
             ("квантового распределения", td_id, 2, "Квантовое"),
+            # Arabic out of a PDF (PDFium's lam-alef order): found, and the snippet repaired
+            ("الأعضاء", td_id, 2, "الأعضاء"),
+            ("خلال", td_id, 2, "خالل"),
         ]
         for q, document_id, page, word in expect:
             hits = await search(q)

@@ -88,6 +88,10 @@ def test_arabic_folding_and_forms() -> None:
     assert fold_arabic("ـــشبكة") == "شبكه"  # tatweel
     n = Normaliser()
     assert n.word_forms("والشبكة", None) == {"والشبكه", "شبكه"}
+    # PDFium's lam-alef: "األعضاء" and "خالل" out of a PDF match الأعضاء and خلال
+    assert n.word_forms("األعضاء", None) == n.word_forms("الأعضاء", None)
+    assert n.word_forms("خالل", None) == n.word_forms("خلال", None)
+    assert "اعضاء" in n.word_forms("األعضاء", None)
 
 
 def test_latin_and_cyrillic_forms() -> None:
@@ -124,6 +128,7 @@ def test_snippet_segments_mark_matches() -> None:
 
 def test_pdf_text_clean_up_and_paragraph_placement() -> None:
     assert clean_pdf_text("two\ufffefactor\x05 x\r\n") == "two-factor x\n"
+    assert clean_pdf_text("مساهمات من األعضاء") == "مساهمات من الأعضاء"
     pages = ["alpha beta gamma", "delta epsilon", "zeta eta theta"]
     placed = place_paragraphs(pages, ["alpha beta", "epsilon delta", "unknown words",
                                       "theta zeta"])

@@ -19,12 +19,22 @@ from aiohttp import web
 from sfu import aiortc_glue
 from sfu.worker import Worker
 
-from . import captions_http, exports, http_log, metrics, record_http, security, transcript_http
+from . import (
+    captions_http,
+    documents_api,
+    exports,
+    http_log,
+    metrics,
+    record_http,
+    security,
+    transcript_http,
+)
 from .captions import CaptionService
 from .captions_store import CaptionStore
 from .chat import ChatService
 from .chat_store import ChatStore
 from .config import Config
+from .documents import DocumentService, add_schemas
 from .floor import FloorService
 from .interpreting import InterpretationService
 from .invitations import INVITATIONS, InvitationService
@@ -33,6 +43,7 @@ from .media import MediaService
 from .meetings import MeetingService
 from .namespaces.captions import CaptionsNamespace
 from .namespaces.chat import ChatNamespace
+from .namespaces.documents import DocumentsNamespace
 from .namespaces.floor import FloorNamespace
 from .namespaces.interpretation import InterpretationNamespace
 from .namespaces.media import MediaNamespace
@@ -59,6 +70,7 @@ CAPTIONS = web.AppKey("captions", CaptionService)
 CAPTION_STORE = web.AppKey("caption_store", CaptionStore)
 CHAT = web.AppKey("chat", ChatService)
 CHAT_STORE = web.AppKey("chat_store", ChatStore)
+DOCUMENTS = web.AppKey("documents", DocumentService)
 
 
 def create_app(config: Config) -> web.Application:
@@ -98,6 +110,7 @@ def create_app(config: Config) -> web.Application:
     captions_http.add_routes(app, CONFIG, STORE, CAPTIONS, CAPTION_STORE)
     transcript_http.add_routes(app, CONFIG, STORE, CAPTION_STORE)
     record_http.add_routes(app, CONFIG, STORE, CAPTION_STORE, CHAT_STORE, TEMPLATES)
+    documents_api.add_routes(app, DOCUMENTS, CONFIG)
     return app
 
 
@@ -106,6 +119,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     store = Store(config.database_path)
     invitations = InvitationService(config, store)  # trust: adds its schema before open
     caption_store, chat_store = CaptionStore(store), ChatStore(store)  # issue 12: schemas
+    add_schemas(store)  # documents: register, pages, search index
     await store.open()
     recovered = await store.recover_after_restart(time.time())
     if any(recovered.values()):
@@ -128,7 +142,16 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     room_ns.join_listeners.append(media_ns.attach_session)
     room_ns.join_listeners.append(floor_ns.attach_session)
     room_ns.join_listeners.append(interp_ns.attach_session)
-    for namespace in (room_ns, media_ns, floor_ns, interp_ns):
+    # documents: register, conversion, the shared screen, search
+    documents = DocumentService(config.data_dir, store, meetings)
+    await documents.open()
+    docs_ns = DocumentsNamespace(meetings, documents, floor)
+    room_ns.join_listeners.append(docs_ns.attach_session)
+    floor.speaker_listeners.append(
+        lambda meeting_id, grant: documents.floor_moved(
+            meeting_id, None if grant is None else grant.participant_id))
+    app[DOCUMENTS] = documents
+    for namespace in (room_ns, media_ns, floor_ns, interp_ns, docs_ns):
         app[SIO].register_namespace(namespace)
     app[STORE], app[WORKER], app[MEETINGS], app[MEDIA] = store, worker, meetings, media
     app[FLOOR] = floor
@@ -157,6 +180,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await media_ns.close()
         await floor_ns.close()
         await interp_ns.close()
+        await docs_ns.close()
+        await documents.close()
         await meetings.close()
         await floor.close()
         await worker.close()

@@ -5,7 +5,8 @@
 #   bash scripts/setup.sh                 # what `scripts/run.sh` needs
 #   SETUP_TEST=1 bash scripts/setup.sh    # also Debian packages the test suite needs
 #                                         # (chromium, docker-compose, iproute2, redis-server,
-#                                         #  janus for the benchmark's smoke run, gcc)
+#                                         #  janus for the benchmark's smoke run, gcc,
+#                                         #  LibreOffice -nogui and Noto fonts for documents)
 #   SETUP_FORCE=1 bash scripts/setup.sh   # reinstall the Python package and npm packages
 #
 # Quiet on success (one line per step); on failure the failing command's output is shown.
@@ -151,10 +152,18 @@ if [[ "$SETUP_TEST" == "1" ]]; then
             [[ " ${missing[*]:-} " == *" $pkg "* ]] || missing+=("$pkg")
         fi
     done
+    # documents/: LibreOffice headless converts Office uploads; Noto fonts draw Arabic and
+    # Chinese pages (packages without a binary of their own: checked with dpkg-query)
+    for pkg in libreoffice-writer-nogui libreoffice-impress-nogui libreoffice-calc-nogui \
+               fonts-noto-core fonts-noto-cjk; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$pkg")
+        fi
+    done
     if [[ ${#missing[@]} -gt 0 ]]; then
         apt_install "${missing[@]}"
     else
-        say "test prerequisites present (chromium, docker-compose, iproute2, redis-server, janus, gcc)"
+        say "test prerequisites present (chromium, docker-compose, iproute2, redis-server, janus, gcc, libreoffice, noto fonts)"
     fi
 fi
 

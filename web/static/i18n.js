@@ -9,6 +9,7 @@
  */
 
 import core from "./messages/core.js";
+import documents from "./messages/documents.js";
 import captions from "./messages/captions.js";
 import chat from "./messages/chat.js";
 import record from "./messages/record.js";
@@ -21,7 +22,7 @@ import trust from "./messages/trust.js";
  * never collide.
  * @type {Record<string, Record<string, string>>[]}
  */
-const AREAS = [core, trust, captions, chat, record];
+const AREAS = [core, trust, captions, chat, record, documents];
 
 /** The UI languages, in the order the language menus show them. */
 export const UI_LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];

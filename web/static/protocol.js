@@ -1365,6 +1365,16 @@ export class MeetingClient extends EventTarget {
   }
 
   /**
+   * A feature's own namespace (e.g. `/documents`) on this connection, connected once; `bind`
+   * adds its server→client listeners first. See #connectNamespace.
+   * @param {string} name
+   * @param {(socket: import("/vendor/socket.io.esm.min.js").Socket) => void} bind
+   */
+  namespace(name, bind) {
+    return this.#connectNamespace(name, bind);
+  }
+
+  /**
    * Connect one more namespace (once) on the engine.io connection that joined on `/room`.
    * The manager was made with `autoConnect: false`, so `manager.socket()` sends no CONNECT of
    * its own: only the explicit `connect()` below does (two CONNECTs for one namespace are

@@ -27,6 +27,7 @@ import { CaptionFeed, CaptionDisplay } from "./captions.js";
 import { CaptionerConsole } from "./captioner.js";
 import { ChatFeed, ChatPanel } from "./chat.js";
 import { recordLink } from "./record-link.js";
+import { DocumentViewer } from "./documents.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
 const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
@@ -173,7 +174,8 @@ export class RoomView {
         for (const tile of this.#videoTiles.values()) tile.showDebug(on);
       },
     });
-    this.#stoppable.push(this.floorBar, this.quality);
+    this.documents = new DocumentViewer(client, { onError }); // the shared document screen
+    this.#stoppable.push(this.floorBar, this.quality, this.documents);
     for (const part of [this.floorPanel, this.console, this.interpreter]) if (part) this.#stoppable.push(part);
   }
 
@@ -203,7 +205,7 @@ export class RoomView {
     // captions under the floor bar: on screen without scrolling, over no picture
     main.splice(1, 0, this.captions.root);
     main.push(this.captioner?.root ?? null);
-    main.push(this.reception.root, this.listen.root);
+    main.push(this.documents.root, this.reception.root, this.listen.root);
     side.push(this.people.root, this.chat.root, recordLink(client));
     replaceChildren(
       this.root,
@@ -242,6 +244,7 @@ export class RoomView {
     void this.chat.start();
     // The remembered "Low bandwidth" choice: the client sends it as soon as it is subscribed.
     await this.reception.restore();
+    this.documents.start();
 
     const codec = client.meeting?.videoCodec;
     if (!videoCodecSupported(codec)) {

@@ -1,0 +1,1 @@
+"""Documents: the register, conversion into pages, the presenter and search (ARCHITECTURE.md)."""

@@ -59,6 +59,9 @@ class Subscription:
     probe_bps: float = 0.0  # padding to send on top of the media while probing
     padding_owed: float = 0.0  # bytes of probe padding not sent yet
     cut_since: dict[str, float] = field(default_factory=dict)  # video slot -> asked to cut
+    # a plain RTP tap (sfu/plain_transport.py, the webcast): its channel slot carries the
+    # floor's current voice when the channel is "floor" (it has no seats of floor audio)
+    tap: bool = False
 
     def feedback(self, kind: str, value: float) -> None:
         now = time.monotonic()
@@ -174,6 +177,13 @@ class Router:
         self.start()
         return transport
 
+    def plain_transport_added(self, transport: Any) -> None:
+        """A plain RTP subscriber (sfu/plain_transport.py): closed with the router."""
+        if self.closed:
+            raise RuntimeError("router is closed")
+        self.transports[transport.id] = transport
+        self.start()
+
     def transport_closed(self, transport: Transport) -> None:
         self.transports.pop(transport.id, None)
         sub = self.subscriptions.get(transport.participant_id)
@@ -253,7 +263,7 @@ class Router:
 
     def _channel_source(self, sub: Subscription) -> Producer | None:
         if sub.channel == "floor":
-            return None  # the seats carry the floor
+            return self._floor_source if sub.tap else None  # the seats carry the floor
         feed = self.channel_feeds.get(sub.channel)
         if feed is None or feed.kind == "silence":
             return None
@@ -404,7 +414,7 @@ class Router:
                 self._floor_source = floor_source
                 for pid, sub in list(self.subscriptions.items()):
                     if any(v != pid and v not in sub.occupants for v in voices) or (
-                            floor_moved and sub.channel != "floor"):
+                            floor_moved and (sub.channel != "floor" or sub.tap)):
                         self.reassign(pid)
         except asyncio.CancelledError:
             pass

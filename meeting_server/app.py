@@ -29,6 +29,9 @@ from .namespaces.interpretation import InterpretationNamespace
 from .namespaces.media import MediaNamespace
 from .namespaces.room import RoomNamespace
 from .store import Store
+from .webcast import SCHEMA as WEBCAST_SCHEMA
+from .webcast import WebcastService, default_access
+from .webcast_routes import WebcastRoutes
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,8 @@ FLOOR = web.AppKey("floor", FloorService)
 INTERPRETING = web.AppKey("interpreting", InterpretationService)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+WEBCAST = web.AppKey("webcast", WebcastService)
+WEBCAST_ROUTES = web.AppKey("webcast_routes", WebcastRoutes)
 
 
 def create_app(config: Config) -> web.Application:
@@ -73,12 +78,18 @@ def create_app(config: Config) -> web.Application:
     app.router.add_static("/static", str(WEB_DIR / "static"), append_version=False)
     exports.add_routes(app, STORE, CONFIG)
     metrics.add_route(app, WORKER)
+    # the webcast (meeting_server/webcast*.py): pages, HLS files, archive; bound in _services
+    app[WEBCAST_ROUTES] = WebcastRoutes(
+        templates=app[TEMPLATES],
+        hls_js=WEB_DIR / "node_modules" / "hls.js" / "dist" / "hls.mjs")
+    app[WEBCAST_ROUTES].add_to(app)
     return app
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     store = Store(config.database_path)
+    store.add_schema(WEBCAST_SCHEMA)
     await store.open()
     recovered = await store.recover_after_restart(time.time())
     if any(recovered.values()):
@@ -104,10 +115,18 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[STORE], app[WORKER], app[MEETINGS], app[MEDIA] = store, worker, meetings, media
     app[FLOOR] = floor
     app[INTERPRETING] = interpreting
+    # the webcast: one process per meeting, taps on its router, the archive
+    webcast = WebcastService(store, meetings, floor, config.data_dir / "webcast",
+                             default_access=default_access())
+    app[WEBCAST] = webcast
+    app[WEBCAST_ROUTES].bind(config=config, store=store, service=webcast,
+                             meetings=meetings, floor=floor)
+    await webcast.start()
     try:
         yield
     finally:
         logger.info("shutting down: closing meetings and peer connections")
+        await webcast.close()
         await media_ns.close()
         await floor_ns.close()
         await interp_ns.close()

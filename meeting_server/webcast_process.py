@@ -70,6 +70,7 @@ class WebcastProcess:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._log: BinaryIO | None = None
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._ready = asyncio.Event()
         self._prefix = f"[{job.meeting_id} webcast]"
 
@@ -87,6 +88,14 @@ class WebcastProcess:
 
     async def wait_ready(self, timeout: float = 20.0) -> None:
         await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def wait_generation(self, generation: int, timeout: float = 30.0) -> None:
+        """Until a process of at least this generation is ready (a restart)."""
+        if self.generation is not None and self.generation >= generation:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((generation, waiter))
+        await asyncio.wait_for(waiter, timeout)
 
     async def _supervise(self) -> None:
         failures = 0
@@ -134,6 +143,11 @@ class WebcastProcess:
         if kind == "ready":
             self.generation = int(event.get("generation") or 0)
             self._ready.set()
+            for wanted, waiter in list(self._waiters):
+                if wanted <= self.generation:
+                    self._waiters.remove((wanted, waiter))
+                    if not waiter.done():
+                        waiter.set_result(None)
             if self.on_ready is not None:
                 try:
                     self.on_ready(self.generation)

@@ -218,8 +218,7 @@ async def test_webcast_languages_handover_crash_and_archive() -> None:
                 old_pid = process.pid
                 assert old_pid is not None
                 os.kill(old_pid, signal.SIGKILL)
-                await asyncio.sleep(0.1)
-                await process.wait_ready(timeout=30)
+                await process.wait_generation(2, timeout=30)
                 assert process.generation == 2 and process.pid != old_pid
                 assert process.restarts == 1
                 after = await wait_segments(http, f"{base}/audio/fr/index.m3u8",

@@ -75,3 +75,18 @@ def test_default_access_setting() -> None:
     assert default_access({"ROSTRUM_WEBCAST": "public"}) == "public"
     with pytest.raises(ValueError):
         default_access({"ROSTRUM_WEBCAST": "everyone"})
+
+
+def test_webcast_strings_exist_in_all_six_languages() -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "web" / "static" / "messages" /
+            "webcast.js").read_text(encoding="utf-8")
+    blocks = dict(re.findall(r"\n  (\w\w): \{(.*?)\n  \}", text, flags=re.S))
+    assert set(blocks) == {"ar", "zh", "en", "fr", "ru", "es"}
+    keys = {lang: set(re.findall(r'"(webcast\.[\w.]+)":', body)) for lang, body in
+            blocks.items()}
+    assert len(keys["en"]) > 15
+    for lang, found in keys.items():
+        assert found == keys["en"], (lang, found ^ keys["en"])

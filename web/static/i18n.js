@@ -9,6 +9,7 @@
  */
 
 import core from "./messages/core.js";
+import webcast from "./messages/webcast.js";
 
 /**
  * The areas of the UI, each a module under ./messages/ exporting one dictionary per UI
@@ -17,7 +18,7 @@ import core from "./messages/core.js";
  * never collide.
  * @type {Record<string, Record<string, string>>[]}
  */
-const AREAS = [core];
+const AREAS = [core, webcast];
 
 /** The UI languages, in the order the language menus show them. */
 export const UI_LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];

@@ -100,6 +100,7 @@ class WebcastRoutes:
         r = app.router
         r.add_get("/m/{meeting_id}/webcast", self.live_page)
         r.add_get("/m/{meeting_id}/webcast/floor.json", self.banner)
+        r.add_get("/m/{meeting_id}/webcast/access", self.access)
         r.add_get("/m/{meeting_id}/webcast/{path:.*}", self.live_file)
         r.add_get("/m/{meeting_id}/archive", self.archive_page)
         r.add_get("/m/{meeting_id}/archive/chapters.json", self.chapters)
@@ -236,6 +237,13 @@ class WebcastRoutes:
         if record.ended_at is None:
             raise _error(web.HTTPNotFound, "not-found", "the meeting has not been archived yet")
         return self._file(meeting, request.match_info["path"], ended=True)
+
+    async def access(self, request: web.Request) -> web.Response:
+        """204 when this request may read the meeting's webcast (nginx's auth_request asks
+        this before serving a cached segment of an observers-only meeting)."""
+        meeting, record = await self._meeting(request)
+        self._check_cookie(request, meeting, record)
+        return web.Response(status=204, headers={"Cache-Control": "no-store"})
 
     async def banner(self, request: web.Request) -> web.Response:
         """The floor banner: who speaks (name, member state, declared language, since)."""

@@ -71,6 +71,7 @@ async def test_webcast_bad_input() -> None:
                 assert r.status == 200
             status, text = await status_of(http, f"{base}/audio/fr/index.m3u8")
             assert status == 401
+            assert (await status_of(http, f"{base}/access"))[0] == 401
             forged = sign("not-the-secret", mid, int(time.time() + 600))
             status, _ = await status_of(http, f"{base}/audio/fr/index.m3u8",
                                         cookies={cookie_name(mid): forged})
@@ -95,6 +96,7 @@ async def test_webcast_bad_input() -> None:
                 morsel = r.cookies[cookie_name(mid)]
                 assert morsel["httponly"] and morsel["path"] == f"/m/{mid}/"
             assert (await status_of(http, f"{base}/audio/fr/index.m3u8"))[0] == 200
+            assert (await status_of(http, f"{base}/access"))[0] == 204
             status, page = await status_of(http, base)
             assert status == 200 and "webcast.js" in page
 

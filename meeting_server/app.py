@@ -52,6 +52,9 @@ from .planner import MediaPlanner
 from .ratelimit import RATE_LIMITS, RateLimits, http_rate_limit
 from .signaling_server import SignalingServer
 from .store import Store
+from .webcast import SCHEMA as WEBCAST_SCHEMA
+from .webcast import WebcastService, default_access
+from .webcast_routes import WebcastRoutes
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,8 @@ CAPTION_STORE = web.AppKey("caption_store", CaptionStore)
 CHAT = web.AppKey("chat", ChatService)
 CHAT_STORE = web.AppKey("chat_store", ChatStore)
 DOCUMENTS = web.AppKey("documents", DocumentService)
+WEBCAST = web.AppKey("webcast", WebcastService)
+WEBCAST_ROUTES = web.AppKey("webcast_routes", WebcastRoutes)
 
 
 def create_app(config: Config) -> web.Application:
@@ -111,6 +116,11 @@ def create_app(config: Config) -> web.Application:
     transcript_http.add_routes(app, CONFIG, STORE, CAPTION_STORE)
     record_http.add_routes(app, CONFIG, STORE, CAPTION_STORE, CHAT_STORE, TEMPLATES)
     documents_api.add_routes(app, DOCUMENTS, CONFIG)
+    # the webcast (meeting_server/webcast*.py): pages, HLS files, archive; bound in _services
+    app[WEBCAST_ROUTES] = WebcastRoutes(
+        templates=app[TEMPLATES],
+        hls_js=WEB_DIR / "node_modules" / "hls.js" / "dist" / "hls.mjs")
+    app[WEBCAST_ROUTES].add_to(app)
     return app
 
 
@@ -120,6 +130,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     invitations = InvitationService(config, store)  # trust: adds its schema before open
     caption_store, chat_store = CaptionStore(store), ChatStore(store)  # issue 12: schemas
     add_schemas(store)  # documents: register, pages, search index
+    store.add_schema(WEBCAST_SCHEMA)
     await store.open()
     recovered = await store.recover_after_restart(time.time())
     if any(recovered.values()):
@@ -171,12 +182,20 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         app[SIO].register_namespace(text_ns)
     app[CAPTIONS], app[CAPTION_STORE] = captions, caption_store
     app[CHAT], app[CHAT_STORE] = chat, chat_store
+    # the webcast: one process per meeting, taps on its router, the archive
+    webcast = WebcastService(store, meetings, floor, config.data_dir / "webcast",
+                             default_access=default_access())
+    app[WEBCAST] = webcast
+    app[WEBCAST_ROUTES].bind(config=config, store=store, service=webcast,
+                             meetings=meetings, floor=floor)
+    await webcast.start()
     try:
         yield
     finally:
         logger.info("shutting down: closing meetings and peer connections")
         await captions_ns.close()
         await chat_ns.close()
+        await webcast.close()
         await media_ns.close()
         await floor_ns.close()
         await interp_ns.close()

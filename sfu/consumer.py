@@ -84,7 +84,9 @@ class Consumer:
         self.sender = sender
         self.transport: Any = None
         self.mid: str | None = None
-        self.ssrc, self.rtx_ssrc = aiortc_glue.sender_ssrcs(sender)
+        # a plain RTP consumer (sfu/plain_transport.py) has no aiortc sender: its own SSRCs
+        self.ssrc, self.rtx_ssrc = aiortc_glue.sender_ssrcs(sender) if sender is not None \
+            else (random.getrandbits(32), random.getrandbits(32))
         self.payload_type: int | None = None
         self.rtx_payload_type: int | None = None
         self.clock_rate = 48000 if kind == "audio" else 90000

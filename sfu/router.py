@@ -86,6 +86,9 @@ class Subscription:
     # adaptive bitrate: the estimate, the layer per video slot, the "low bandwidth" switch
     downlink: Downlink = field(default_factory=Downlink)
     last_slots: tuple[Slot, ...] | None = None  # as last announced
+    # a plain RTP tap (sfu/plain_transport.py, the webcast): its channel slot carries the
+    # floor's current voice when the channel is "floor" (it has no seats of floor audio)
+    tap: bool = False
 
     @property
     def estimate(self) -> BandwidthEstimate:
@@ -342,6 +345,13 @@ class Router:
         self._emit(TransportStateChanged(self.meeting_id, transport.participant_id,
                                          transport.id, transport.direction, state))
 
+    def plain_transport_added(self, transport: Any) -> None:
+        """A plain RTP subscriber (sfu/plain_transport.py): closed with the router."""
+        if self.closed:
+            raise RuntimeError("router is closed")
+        self.transports[transport.id] = transport
+        self.start()
+
     def transport_closed(self, transport: Transport) -> None:
         self.transports.pop(transport.id, None)
         sub = self.subscriptions.get(transport.participant_id)
@@ -406,7 +416,7 @@ class Router:
     def _channel_source(self, sub: Subscription, view: View) -> Producer | None:
         channel = self.channel_of(sub)
         if channel == FLOOR_CHANNEL:
-            return None  # the seats carry the floor
+            return self._floor_source if sub.tap else None  # the seats carry the floor
         feed = self.plan.feed(channel)
         if feed is None:
             return None
@@ -579,7 +589,8 @@ class Router:
                 view: View | None = None
                 for pid, sub in list(self.subscriptions.items()):
                     if any(v != pid and v not in sub.occupants for v in voices) or (
-                            floor_moved and self.channel_of(sub) != FLOOR_CHANNEL):
+                            floor_moved and (self.channel_of(sub) != FLOOR_CHANNEL
+                                            or sub.tap)):
                         view = view or self.view()
                         self.reassign(pid, view)
         except asyncio.CancelledError:

@@ -9,11 +9,12 @@
  */
 
 import core from "./messages/core.js";
-import documents from "./messages/documents.js";
 import captions from "./messages/captions.js";
 import chat from "./messages/chat.js";
+import documents from "./messages/documents.js";
 import record from "./messages/record.js";
 import trust from "./messages/trust.js";
+import webcast from "./messages/webcast.js";
 
 /**
  * The areas of the UI, each a module under ./messages/ exporting one dictionary per UI
@@ -22,7 +23,7 @@ import trust from "./messages/trust.js";
  * never collide.
  * @type {Record<string, Record<string, string>>[]}
  */
-const AREAS = [core, trust, captions, chat, record, documents];
+const AREAS = [core, trust, captions, chat, record, documents, webcast];
 
 /** The UI languages, in the order the language menus show them. */
 export const UI_LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];

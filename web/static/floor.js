@@ -12,7 +12,7 @@
  */
 
 import { h, reconcile, setText } from "./dom.js";
-import { t, errorMessage, formatDuration } from "./i18n.js";
+import { t, msg, errorMessage, formatDuration } from "./i18n.js";
 
 /** @typedef {import("./protocol.js").MeetingClient} MeetingClient */
 /** @typedef {import("./protocol.js").FloorState} FloorState */
@@ -42,7 +42,7 @@ export function originalSoundOnFloor(_state) {
  * @returns {{text: string, state: "none" | "ok" | "warn" | "over"}}
  */
 export function countdownView(remaining) {
-  if (remaining === null) return { text: t("floor.noLimit"), state: "none" };
+  if (remaining === null) return { text: msg("floor.noLimit"), state: "none" };
   if (remaining < 0) return { text: `−${formatDuration(-remaining)}`, state: "over" };
   return { text: formatDuration(remaining), state: remaining <= WARN_BELOW_S ? "warn" : "ok" };
 }
@@ -100,12 +100,12 @@ export class FloorBar {
     this.speakerName = h("strong", { class: "floorbar__name", attrs: { id: "floor-speaker" } });
     this.detail = h("span", { class: "floorbar__detail" });
     this.kind = h("span", { class: "badge floorbar__kind" });
-    this.countdownElement = h("span", { class: "countdown floorbar__countdown", attrs: { id: "floor-countdown", "aria-label": t("floor.timeLeft") } });
+    this.countdownElement = h("span", { class: "countdown floorbar__countdown", attrs: { id: "floor-countdown", "aria-label": msg("floor.timeLeft") } });
     this.announcer = h("p", { class: "visually-hidden", attrs: { role: "status", "aria-live": "polite" } });
     this.root = h(
       "section",
-      { class: "floorbar", attrs: { id: "floor-bar", "aria-label": t("floor.heading") } },
-      h("span", { class: "floorbar__label", text: t("floor.label") }),
+      { class: "floorbar", attrs: { id: "floor-bar", "aria-label": msg("floor.heading") } },
+      h("span", { class: "floorbar__label", text: msg("floor.label") }),
       h("span", { class: "floorbar__who" }, this.speakerName, this.detail, this.kind),
       this.countdownElement,
       this.announcer,
@@ -174,40 +174,40 @@ export class FloorPanel {
     this.kind = h(
       "select",
       { attrs: { id: "floor-kind", name: "kind" } },
-      ...REQUEST_KINDS.map((kind) => h("option", { props: { value: kind }, text: t(`kind.${kind}`) })),
+      ...REQUEST_KINDS.map((kind) => h("option", { props: { value: kind }, text: msg(`kind.${kind}`) })),
     );
-    this.note = h("input", { attrs: { id: "floor-note", name: "note", maxlength: 200, autocomplete: "off", placeholder: t("floor.notePlaceholder") } });
+    this.note = h("input", { attrs: { id: "floor-note", name: "note", maxlength: 200, autocomplete: "off", placeholder: msg("floor.notePlaceholder") } });
     // The declared language of the intervention: the interpreters see it; the booth of that
     // language knows it may stay off.
     const languages = client.meeting?.languages ?? [];
     this.language = h(
       "select",
       { attrs: { id: "floor-language", name: "language" } },
-      ...languages.map((code) => h("option", { props: { value: code }, attrs: { lang: code }, text: t(`lang.${code}`) })),
+      ...languages.map((code) => h("option", { props: { value: code }, attrs: { lang: code }, text: msg(`lang.${code}`) })),
     );
     const own = client.self?.language ?? "";
     if (languages.includes(own)) this.language.value = own;
-    this.requestButton = h("button", { class: "button button--primary", attrs: { id: "floor-request", type: "submit" }, text: t("floor.request") });
+    this.requestButton = h("button", { class: "button button--primary", attrs: { id: "floor-request", type: "submit" }, text: msg("floor.request") });
     this.form = h(
       "form",
       { class: "floor-form", attrs: { id: "floor-form" }, on: { submit: (e) => this.#request(e) } },
-      h("div", { class: "field" }, h("label", { attrs: { for: "floor-kind" }, text: t("floor.kind") }), this.kind),
-      h("div", { class: "field" }, h("label", { attrs: { for: "floor-language" }, text: t("floor.language") }), this.language),
-      h("div", { class: "field" }, h("label", { attrs: { for: "floor-note" }, text: t("floor.note") }), this.note),
+      h("div", { class: "field" }, h("label", { attrs: { for: "floor-kind" }, text: msg("floor.kind") }), this.kind),
+      h("div", { class: "field" }, h("label", { attrs: { for: "floor-language" }, text: msg("floor.language") }), this.language),
+      h("div", { class: "field" }, h("label", { attrs: { for: "floor-note" }, text: msg("floor.note") }), this.note),
       this.requestButton,
     );
     this.status = h("p", { class: "floor-status", attrs: { id: "floor-status", role: "status", "aria-live": "polite" } });
-    this.myCountdown = h("span", { class: "countdown countdown--large", attrs: { id: "my-countdown", "aria-label": t("floor.timeLeft") } });
-    this.yieldButton = h("button", { class: "button button--danger", attrs: { id: "floor-yield", type: "button" }, text: t("floor.yield"), on: { click: () => this.#yield() } });
+    this.myCountdown = h("span", { class: "countdown countdown--large", attrs: { id: "my-countdown", "aria-label": msg("floor.timeLeft") } });
+    this.yieldButton = h("button", { class: "button button--danger", attrs: { id: "floor-yield", type: "button" }, text: msg("floor.yield"), on: { click: () => this.#yield() } });
     this.speakingBox = h("div", { class: "speaking", attrs: { id: "floor-speaking", hidden: true } }, this.myCountdown, this.yieldButton);
-    this.requests = h("ul", { class: "my-requests", attrs: { id: "my-requests", "aria-label": t("floor.myRequests") } });
-    this.muted = h("p", { class: "notice notice--warn", attrs: { id: "floor-muted", hidden: true }, text: t("floor.mutedByChair") });
+    this.requests = h("ul", { class: "my-requests", attrs: { id: "my-requests", "aria-label": msg("floor.myRequests") } });
+    this.muted = h("p", { class: "notice notice--warn", attrs: { id: "floor-muted", hidden: true }, text: msg("floor.mutedByChair") });
     this.slowDown = h("p", { class: "notice notice--warn", attrs: { id: "slow-down-notice", role: "alert", hidden: true } });
 
     this.root = h(
       "section",
       { class: "panel", attrs: { id: "floor-panel", "aria-labelledby": "floor-panel-heading" } },
-      h("h2", { class: "panel__heading", attrs: { id: "floor-panel-heading" }, text: t("floor.panelHeading") }),
+      h("h2", { class: "panel__heading", attrs: { id: "floor-panel-heading" }, text: msg("floor.panelHeading") }),
       this.status,
       this.speakingBox,
       this.slowDown,
@@ -258,7 +258,7 @@ export class FloorPanel {
           h("button", {
             class: "button button--small",
             attrs: { type: "button", "data-action": "withdraw" },
-            text: t("floor.withdraw"),
+            text: msg("floor.withdraw"),
             on: { click: () => this.#withdraw(r.id) },
           }),
         ),
@@ -374,7 +374,7 @@ export class HandsPanel {
         const button = h("button", {
           class: `button hands__answer hands__answer--${answer}`,
           attrs: { type: "button", id: `hands-${answer}`, "aria-pressed": "false" },
-          text: t(`hands.${answer}`),
+          text: msg(`hands.${answer}`),
           on: { click: () => this.#answer(answer) },
         });
         this.buttons[answer] = button;
@@ -386,7 +386,7 @@ export class HandsPanel {
     this.root = h(
       "section",
       { class: "panel panel--hands", attrs: { id: "hands-panel", "aria-labelledby": "hands-heading", hidden: true } },
-      h("h2", { class: "panel__heading", attrs: { id: "hands-heading" }, text: t("hands.heading") }),
+      h("h2", { class: "panel__heading", attrs: { id: "hands-heading" }, text: msg("hands.heading") }),
       this.question,
       this.answerRow,
       this.totals,

@@ -16,7 +16,7 @@
  */
 
 import { h, reconcile, setText } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage } from "./i18n.js";
 import { Countdown } from "./floor.js";
 import { floorUnderSlider, DEFAULT_FLOOR_UNDER, channelIsOriginal } from "./listen.js";
 
@@ -49,15 +49,15 @@ export class InterpreterConsole {
     this.onError = onError;
 
     this.boothName = h("span", { class: "ic__booth-name", attrs: { id: "ic-booth" } });
-    this.clock = h("time", { class: "ic__clock", attrs: { id: "ic-clock", "aria-label": t("ic.clock") } });
-    this.unassigned = h("p", { class: "notice", attrs: { id: "ic-unassigned" }, text: t("ic.unassigned") });
+    this.clock = h("time", { class: "ic__clock", attrs: { id: "ic-clock", "aria-label": msg("ic.clock") } });
+    this.unassigned = h("p", { class: "notice", attrs: { id: "ic-unassigned" }, text: msg("ic.unassigned") });
 
     // floor
     this.floorName = h("strong", { class: "ic__floor-name", attrs: { id: "ic-floor-speaker" } });
     this.floorLanguage = h("span", { class: "badge ic__floor-language", attrs: { id: "ic-floor-language" } });
-    this.floorCountdown = h("span", { class: "countdown countdown--large", attrs: { id: "ic-floor-countdown", "aria-label": t("floor.timeLeft") } });
-    this.floorNote = h("p", { class: "ic__note", attrs: { id: "ic-floor-note", hidden: true }, text: t("ic.floorInYourLanguage") });
-    this.slowDownButton = h("button", { class: "button", attrs: { type: "button", id: "ic-slow-down" }, text: t("ic.slowDown"), on: { click: () => this.#slowDown() } });
+    this.floorCountdown = h("span", { class: "countdown countdown--large", attrs: { id: "ic-floor-countdown", "aria-label": msg("floor.timeLeft") } });
+    this.floorNote = h("p", { class: "ic__note", attrs: { id: "ic-floor-note", hidden: true }, text: msg("ic.floorInYourLanguage") });
+    this.slowDownButton = h("button", { class: "button", attrs: { type: "button", id: "ic-slow-down" }, text: msg("ic.slowDown"), on: { click: () => this.#slowDown() } });
 
     // incoming
     this.incoming = h("div", { class: "ic__sources", attrs: { role: "radiogroup", "aria-labelledby": "ic-incoming-heading", id: "ic-incoming" } });
@@ -82,25 +82,25 @@ export class InterpreterConsole {
     this.coughButton = h("button", {
       class: "button cough-key",
       attrs: { type: "button", id: "ic-cough", "aria-pressed": "false", "aria-keyshortcuts": "C", "aria-describedby": "ic-cough-help" },
-      text: t("ic.cough"),
+      text: msg("ic.cough"),
     });
-    this.coughHelp = h("span", { class: "panel__help", attrs: { id: "ic-cough-help" }, text: t("ic.coughHelp") });
+    this.coughHelp = h("span", { class: "panel__help", attrs: { id: "ic-cough-help" }, text: msg("ic.coughHelp") });
     this.outgoing = h("p", { class: "ic__outgoing", attrs: { id: "ic-outgoing", role: "status", "aria-live": "polite" } });
 
     // booth and handover
     this.partners = h("ul", { class: "ic__partners", attrs: { id: "ic-partners", "aria-labelledby": "ic-partners-heading" } });
-    this.noPartner = h("p", { class: "panel__help", text: t("ic.alone") });
-    this.handoverRequest = h("button", { class: "button", attrs: { type: "button", id: "ic-handover-request" }, text: t("ic.handoverRequest"), on: { click: () => this.#handover("request") } });
-    this.handoverAccept = h("button", { class: "button button--primary", attrs: { type: "button", id: "ic-handover-accept" }, text: t("ic.handoverAccept"), on: { click: () => this.#handover("accept") } });
-    this.handoverCancel = h("button", { class: "button", attrs: { type: "button", id: "ic-handover-cancel" }, text: t("ic.handoverCancel"), on: { click: () => this.#handover("cancel") } });
-    this.takeOverButton = h("button", { class: "button button--danger", attrs: { type: "button", id: "ic-take-over" }, text: t("ic.takeOver"), on: { click: () => this.#handover("take-over") } });
+    this.noPartner = h("p", { class: "panel__help", text: msg("ic.alone") });
+    this.handoverRequest = h("button", { class: "button", attrs: { type: "button", id: "ic-handover-request" }, text: msg("ic.handoverRequest"), on: { click: () => this.#handover("request") } });
+    this.handoverAccept = h("button", { class: "button button--primary", attrs: { type: "button", id: "ic-handover-accept" }, text: msg("ic.handoverAccept"), on: { click: () => this.#handover("accept") } });
+    this.handoverCancel = h("button", { class: "button", attrs: { type: "button", id: "ic-handover-cancel" }, text: msg("ic.handoverCancel"), on: { click: () => this.#handover("cancel") } });
+    this.takeOverButton = h("button", { class: "button button--danger", attrs: { type: "button", id: "ic-take-over" }, text: msg("ic.takeOver"), on: { click: () => this.#handover("take-over") } });
     this.handoverNote = h("p", { class: "ic__note", attrs: { id: "ic-handover-note", role: "status", "aria-live": "polite" } });
     this.warnings = h("div", { class: "alert", attrs: { id: "ic-warnings", role: "alert", hidden: true } });
 
     const micCard = h(
       "section",
       { class: "ic__card ic__card--mic", attrs: { "aria-labelledby": "ic-mic-heading" } },
-      h("h3", { class: "ic__card-heading", attrs: { id: "ic-mic-heading" }, text: t("ic.outgoingHeading") }),
+      h("h3", { class: "ic__card-heading", attrs: { id: "ic-mic-heading" }, text: msg("ic.outgoingHeading") }),
       this.outgoing,
       this.micButton,
       h("div", { class: "ic__cough" }, this.coughButton, this.coughHelp),
@@ -108,7 +108,7 @@ export class InterpreterConsole {
     const floorCard = h(
       "section",
       { class: "ic__card ic__card--floor", attrs: { "aria-labelledby": "ic-floor-heading" } },
-      h("h3", { class: "ic__card-heading", attrs: { id: "ic-floor-heading" }, text: t("ic.floorHeading") }),
+      h("h3", { class: "ic__card-heading", attrs: { id: "ic-floor-heading" }, text: msg("ic.floorHeading") }),
       h("p", { class: "ic__floor" }, this.floorName, " ", this.floorLanguage),
       this.floorCountdown,
       this.floorNote,
@@ -117,14 +117,14 @@ export class InterpreterConsole {
     const incomingCard = h(
       "section",
       { class: "ic__card ic__card--incoming", attrs: { "aria-labelledby": "ic-incoming-heading" } },
-      h("h3", { class: "ic__card-heading", attrs: { id: "ic-incoming-heading" }, text: t("ic.incomingHeading") }),
+      h("h3", { class: "ic__card-heading", attrs: { id: "ic-incoming-heading" }, text: msg("ic.incomingHeading") }),
       this.incoming,
       this.slider.root,
     );
     const boothCard = h(
       "section",
       { class: "ic__card ic__card--booth", attrs: { "aria-labelledby": "ic-partners-heading" } },
-      h("h3", { class: "ic__card-heading", attrs: { id: "ic-partners-heading" }, text: t("ic.partnersHeading") }),
+      h("h3", { class: "ic__card-heading", attrs: { id: "ic-partners-heading" }, text: msg("ic.partnersHeading") }),
       this.noPartner,
       this.partners,
       this.handoverNote,
@@ -288,7 +288,7 @@ export class InterpreterConsole {
     // warnings of the own booth
     const warnings = booth.warnings;
     this.warnings.hidden = warnings.length === 0;
-    this.warnings.replaceChildren(...warnings.map((w) => h("p", { class: "alert__line", attrs: { "data-warning": w }, text: t(`warning.${w}`) })));
+    this.warnings.replaceChildren(...warnings.map((w) => h("p", { class: "alert__line", attrs: { "data-warning": w }, text: msg(`warning.${w}`) })));
 
     this.#syncMic(live);
     this.#route();

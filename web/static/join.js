@@ -6,7 +6,7 @@
  */
 
 import { h, replaceChildren } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage } from "./i18n.js";
 
 const STORAGE_KEY = "rostrum.join";
 const NONE = "none";
@@ -86,7 +86,7 @@ export class JoinView {
       "select",
       { attrs: { id: "join-language", name: "language" } },
       ...languages.map((code) =>
-        h("option", { props: { value: code, selected: code === language }, attrs: { lang: code }, text: t(`lang.${code}`) }),
+        h("option", { props: { value: code, selected: code === language }, attrs: { lang: code }, text: msg(`lang.${code}`) }),
       ),
     );
     this.camera = h("select", { attrs: { id: "join-camera", name: "camera" }, on: { change: () => this.#reopen() } });
@@ -101,7 +101,7 @@ export class JoinView {
     });
     this.preview = h("video", {
       class: "preview__video",
-      attrs: { id: "join-preview", "aria-label": t("join.preview") },
+      attrs: { id: "join-preview", "aria-label": msg("join.preview") },
       props: { muted: true, autoplay: true, playsInline: true },
     });
     this.meterBar = h("div", { class: "meter__bar" });
@@ -109,12 +109,12 @@ export class JoinView {
       "div",
       {
         class: "meter",
-        attrs: { id: "join-mic-level", role: "meter", "aria-label": t("join.micLevel"), "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": 0 },
+        attrs: { id: "join-mic-level", role: "meter", "aria-label": msg("join.micLevel"), "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": 0 },
       },
       this.meterBar,
     );
     this.message = h("p", { class: "notice notice--error", attrs: { id: "join-error", role: "alert", hidden: true } });
-    this.submit = h("button", { class: "button button--primary", attrs: { id: "join-submit", type: "submit" }, text: t("join.submit") });
+    this.submit = h("button", { class: "button button--primary", attrs: { id: "join-submit", type: "submit" }, text: msg("join.submit") });
     this.savedDevices = { camera: saved.camera, microphone: saved.microphone };
   }
 
@@ -129,7 +129,7 @@ export class JoinView {
     const form = h(
       "form",
       { class: "join", attrs: { id: "join-form", novalidate: true }, on: { submit: (e) => this.#onSubmit(e) } },
-      h("h2", { class: "join__heading", text: t("join.heading") }),
+      h("h2", { class: "join__heading", text: msg("join.heading") }),
       h(
         "div",
         { class: "join__grid" },
@@ -147,8 +147,8 @@ export class JoinView {
           h("div", { class: "preview" }, this.preview),
           field("join-camera", t("join.camera"), this.camera),
           field("join-microphone", t("join.microphone"), this.microphone),
-          h("div", { class: "field" }, h("span", { class: "field__label", attrs: { "aria-hidden": "true" }, text: t("join.micLevel") }), this.meter),
-          h("div", { class: "field field--check" }, this.originalSound, h("label", { attrs: { for: "join-original-sound" }, text: t("join.originalSound") })),
+          h("div", { class: "field" }, h("span", { class: "field__label", attrs: { "aria-hidden": "true" }, text: msg("join.micLevel") }), this.meter),
+          h("div", { class: "field field--check" }, this.originalSound, h("label", { attrs: { for: "join-original-sound" }, text: msg("join.originalSound") })),
         ),
       ),
       this.message,

@@ -7,7 +7,7 @@
  */
 
 import { h, setText } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage } from "./i18n.js";
 import { QualityIndicator } from "./indicator.js";
 
 /** @typedef {import("./protocol.js").MeetingClient} MeetingClient */
@@ -75,14 +75,14 @@ export class ReceptionBar {
       h(
         "span",
         { class: "switch__text" },
-        h("span", { class: "switch__label", attrs: { id: "low-bandwidth-label" }, text: t("reception.lowBandwidth") }),
-        h("span", { class: "switch__help", attrs: { id: "low-bandwidth-help" }, text: t("reception.lowBandwidthHelp") }),
+        h("span", { class: "switch__label", attrs: { id: "low-bandwidth-label" }, text: msg("reception.lowBandwidth") }),
+        h("span", { class: "switch__help", attrs: { id: "low-bandwidth-help" }, text: msg("reception.lowBandwidthHelp") }),
       ),
     );
     this.debugButton = h("button", {
       class: "button button--small",
-      attrs: { id: "debug-toggle", type: "button", "aria-pressed": "false", "aria-keyshortcuts": "D", "aria-controls": "debug-link", title: t("reception.debugHelp") },
-      text: t("reception.debug"),
+      attrs: { id: "debug-toggle", type: "button", "aria-pressed": "false", "aria-keyshortcuts": "D", "aria-controls": "debug-link", title: msg("reception.debugHelp") },
+      text: msg("reception.debug"),
       on: { click: () => this.setDebug(!this.#debug) },
     });
     this.link = h("p", { class: "reception__link", attrs: { id: "debug-link", hidden: true } });
@@ -90,7 +90,7 @@ export class ReceptionBar {
     this.uplink = h("p", { class: "reception__uplink", attrs: { id: "uplink-notice", role: "status", hidden: true } });
     this.root = h(
       "section",
-      { class: "reception", attrs: { id: "reception", "aria-label": t("reception.label") } },
+      { class: "reception", attrs: { id: "reception", "aria-label": msg("reception.label") } },
       this.quality.root,
       this.lowBandwidthButton,
       this.debugButton,

@@ -12,7 +12,7 @@
  */
 
 import { h, replaceChildren } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage } from "./i18n.js";
 import { AudioMixer } from "./mixer.js";
 import { QualityMonitor } from "./quality.js";
 import { ReceptionBar } from "./reception.js";
@@ -128,13 +128,13 @@ export class RoomView {
     this.selfLabel = h("span", { class: "tile__label" });
     this.selfTile = h("figure", { class: "tile tile--self", attrs: { "data-participant": self?.id ?? "" } }, this.selfVideo, this.selfLabel);
     this.selfTile.hidden = stream.getVideoTracks().length === 0;
-    this.grid = h("section", { class: "grid", attrs: { id: "video-grid", "aria-label": t("room.videoArea") } }, this.selfTile);
+    this.grid = h("section", { class: "grid", attrs: { id: "video-grid", "aria-label": msg("room.videoArea") } }, this.selfTile);
     this.audioBox = h("div", { class: "audio-sinks", attrs: { hidden: true } });
     this.notice = h("p", { class: "notice notice--error", attrs: { id: "room-error", role: "alert", hidden: true } });
     this.status = h("p", { class: "notice notice--status", attrs: { id: "room-status", role: "status", "aria-live": "polite", hidden: true } });
     this.micButton = h("button", { class: "button button--toggle", attrs: { id: "toggle-mic", type: "button" }, on: { click: () => this.#toggle("audio") } });
     this.cameraButton = h("button", { class: "button button--toggle", attrs: { id: "toggle-camera", type: "button" }, on: { click: () => this.#toggle("video") } });
-    this.leaveButton = h("button", { class: "button button--danger", attrs: { id: "leave", type: "button" }, text: t("room.leave"), on: { click: () => this.#leave() } });
+    this.leaveButton = h("button", { class: "button button--danger", attrs: { id: "leave", type: "button" }, text: msg("room.leave"), on: { click: () => this.#leave() } });
     if (role === "interpreter") {
       // The console's microphone key is the interpreter's only microphone control.
       this.micButton.hidden = true;
@@ -199,8 +199,8 @@ export class RoomView {
         "div",
         { class: "room", attrs: { "data-layout": this.layout } },
         h("div", { class: "room__main" }, ...main),
-        h("aside", { class: "room__side", attrs: { "aria-label": t("room.side") } }, ...side),
-        h("nav", { class: "controls", attrs: { "aria-label": t("room.controls") } }, this.micButton, this.cameraButton, this.leaveButton),
+        h("aside", { class: "room__side", attrs: { "aria-label": msg("room.side") } }, ...side),
+        h("nav", { class: "controls", attrs: { "aria-label": msg("room.controls") } }, this.micButton, this.cameraButton, this.leaveButton),
       ),
     );
     this.selfVideo.srcObject = this.stream.getVideoTracks().length ? this.stream : null;
@@ -216,7 +216,7 @@ export class RoomView {
       this.#showError(t("room.lost"));
       this.notice.append(
         " ",
-        h("button", { class: "button button--primary", attrs: { type: "button", id: "rejoin" }, text: t("room.rejoin"), on: { click: () => location.reload() } }),
+        h("button", { class: "button button--primary", attrs: { type: "button", id: "rejoin" }, text: msg("room.rejoin"), on: { click: () => location.reload() } }),
       );
       this.#stopLocal();
       for (const button of [this.micButton, this.cameraButton, this.leaveButton]) button.disabled = true;
@@ -286,8 +286,8 @@ export class RoomView {
       h(
         "div",
         { class: "left" },
-        h("p", { class: "notice", attrs: { id: "left-notice", role: "status" }, text: t("room.left") }),
-        h("button", { class: "button button--primary", attrs: { type: "button", id: "rejoin" }, text: t("room.rejoin"), on: { click: () => location.reload() } }),
+        h("p", { class: "notice", attrs: { id: "left-notice", role: "status" }, text: msg("room.left") }),
+        h("button", { class: "button button--primary", attrs: { type: "button", id: "rejoin" }, text: msg("room.rejoin"), on: { click: () => location.reload() } }),
       ),
     );
     this.onLeft();
@@ -309,7 +309,7 @@ export class RoomView {
       h(
         "div",
         { class: "left" },
-        h("h2", { class: "left__heading", attrs: { id: "end-heading" }, text: t(why === "removed" ? "room.removedHeading" : "room.endedHeading") }),
+        h("h2", { class: "left__heading", attrs: { id: "end-heading" }, text: msg(why === "removed" ? "room.removedHeading" : "room.endedHeading") }),
         h("p", { class: "notice", attrs: { id: why === "removed" ? "removed-notice" : "ended-notice", role: "alert" }, text }),
       ),
     );

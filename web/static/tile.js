@@ -8,7 +8,7 @@
  */
 
 import { h, setText } from "./dom.js";
-import { t } from "./i18n.js";
+import { t, msg } from "./i18n.js";
 import { QualityIndicator } from "./indicator.js";
 
 /** @typedef {import("./protocol.js").Participant} Participant */
@@ -69,7 +69,7 @@ export class VideoTile {
     this.debugLost = h("span", { class: "tile__debug-lost" });
     this.debug = h(
       "div",
-      { class: "tile__debug", attrs: { hidden: true, title: t("debug.title") } },
+      { class: "tile__debug", attrs: { hidden: true, title: msg("debug.title") } },
       this.debugLayer,
       this.debugFrames,
       this.debugLost,

@@ -14,7 +14,7 @@
  */
 
 import { h, reconcile, setText, confirmDialog } from "./dom.js";
-import { t, msg, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage, languageName } from "./i18n.js";
 import { Countdown } from "./floor.js";
 import { BoothPanel } from "./booths.js";
 
@@ -82,7 +82,9 @@ export class ChairConsole {
     this.extendButtons = EXTENSIONS.map((seconds) =>
       h("button", {
         class: "button button--small",
-        attrs: { type: "button", "data-extend": seconds, "aria-label": msg(seconds < 0 ? "chair.shortenBy" : "chair.extendBy", { seconds: Math.abs(seconds) }) },
+        // The visible "+30 s" is the name (a label must contain it: WCAG 2.5.3); the words go in
+        // the description.
+        attrs: { type: "button", "data-extend": seconds, title: msg(seconds < 0 ? "chair.shortenBy" : "chair.extendBy", { seconds: Math.abs(seconds) }) },
         text: msg("chair.extendButton", { sign: seconds < 0 ? "−" : "+", seconds: Math.abs(seconds) }),
         on: { click: () => this.#act(() => client.extendFloor(seconds)) },
       }),
@@ -193,7 +195,7 @@ export class ChairConsole {
     });
     client.addEventListener("slow-down", (e) => {
       const { from, name } = /** @type {CustomEvent} */ (e).detail;
-      this.slowDowns.textContent = t("chair.slowDown", { language: from ? t(`lang.${from}`) : "", name: name ?? "" });
+      this.slowDowns.textContent = t("chair.slowDown", { language: from ? languageName(from) : "", name: name ?? "" });
       this.slowDowns.hidden = false;
       clearTimeout(this.slowDownTimer);
       this.slowDownTimer = setTimeout(() => (this.slowDowns.hidden = true), 10000);

@@ -7,8 +7,11 @@
  * - incoming: the floor, or relay from another booth (which booths are live is shown);
  * - a large microphone on/off key (on = live in the booth's channel), a cough key (push to
  *   mute: held with the mouse, a finger, Space/Enter on the key, or the C key anywhere);
- * - handover inside the booth: offer / accept / cancel, or take over at once; the booth
- *   partners' state (live, microphone open, what they hear);
+ * - handover inside the booth: offer / cancel (the one who offers), accept / decline (the
+ *   partner it is offered to), or take over at once; the booth partners' state (live,
+ *   microphone open, what they hear);
+ * - the own microphone's level (a meter), the incoming volume and a limiter against acoustic
+ *   shock (AudioMixer `setVolume`, `setLimiter`);
  * - a clock, the floor speaker with their declared language and time left, a "slow down"
  *   request to the speaker, and the booth's warnings (two microphones open, relay loop).
  * The console's microphone track is enabled exactly while the interpreter is live and not
@@ -16,8 +19,9 @@
  */
 
 import { h, reconcile, setText } from "./dom.js";
-import { t, msg, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage, formatTime, languageName } from "./i18n.js";
 import { Countdown } from "./floor.js";
+import { LevelMeter } from "./meter.js";
 import { floorUnderSlider, DEFAULT_FLOOR_UNDER, channelIsOriginal } from "./listen.js";
 
 /** @typedef {import("./protocol.js").MeetingClient} MeetingClient */
@@ -41,9 +45,10 @@ export class InterpreterConsole {
   /**
    * @param {MeetingClient} client
    * @param {AudioMixer} mixer
-   * @param {{onError: (text: string, kind?: "error" | "status") => void}} options
+   * @param {{onError: (text: string, kind?: "error" | "status") => void, micTrack?: MediaStreamTrack}} options
+   *   `micTrack`: the booth microphone, for the level meter
    */
-  constructor(client, mixer, { onError }) {
+  constructor(client, mixer, { onError, micTrack }) {
     this.client = client;
     this.mixer = mixer;
     this.onError = onError;
@@ -93,6 +98,23 @@ export class InterpreterConsole {
     this.handoverRequest = h("button", { class: "button", attrs: { type: "button", id: "ic-handover-request" }, text: msg("ic.handoverRequest"), on: { click: () => this.#handover("request") } });
     this.handoverAccept = h("button", { class: "button button--primary", attrs: { type: "button", id: "ic-handover-accept" }, text: msg("ic.handoverAccept"), on: { click: () => this.#handover("accept") } });
     this.handoverCancel = h("button", { class: "button", attrs: { type: "button", id: "ic-handover-cancel" }, text: msg("ic.handoverCancel"), on: { click: () => this.#handover("cancel") } });
+    // The partner offered the microphone declines (the same `handover-cancel` on the wire).
+    this.handoverDecline = h("button", { class: "button", attrs: { type: "button", id: "ic-handover-decline" }, text: msg("ic.handoverDecline"), on: { click: () => this.#handover("cancel") } });
+
+    // own microphone level, incoming volume, limiter
+    this.micMeter = new LevelMeter({ id: "ic-mic-level", label: msg("ic.micLevel") });
+    this.volume = h("input", {
+      class: "slider__input",
+      attrs: { id: "ic-volume", type: "range", min: 0, max: 200, step: 5 },
+      props: { value: String(Math.round(mixer.volume * 100)) },
+      on: { input: () => this.#setVolume() },
+    });
+    this.volumeValue = h("output", { class: "slider__value", attrs: { for: "ic-volume" } });
+    this.limiter = h("input", {
+      attrs: { id: "ic-limiter", type: "checkbox" },
+      props: { checked: mixer.limiter },
+      on: { change: () => mixer.setLimiter(this.limiter.checked) },
+    });
     this.takeOverButton = h("button", { class: "button button--danger", attrs: { type: "button", id: "ic-take-over" }, text: msg("ic.takeOver"), on: { click: () => this.#handover("take-over") } });
     this.handoverNote = h("p", { class: "ic__note", attrs: { id: "ic-handover-note", role: "status", "aria-live": "polite" } });
     this.warnings = h("div", { class: "alert", attrs: { id: "ic-warnings", role: "alert", hidden: true } });
@@ -103,6 +125,7 @@ export class InterpreterConsole {
       h("h3", { class: "ic__card-heading", attrs: { id: "ic-mic-heading" }, text: msg("ic.outgoingHeading") }),
       this.outgoing,
       this.micButton,
+      h("div", { class: "field" }, h("span", { class: "field__label", attrs: { "aria-hidden": "true" }, text: msg("ic.micLevel") }), this.micMeter.root),
       h("div", { class: "ic__cough" }, this.coughButton, this.coughHelp),
     );
     const floorCard = h(
@@ -120,6 +143,8 @@ export class InterpreterConsole {
       h("h3", { class: "ic__card-heading", attrs: { id: "ic-incoming-heading" }, text: msg("ic.incomingHeading") }),
       this.incoming,
       this.slider.root,
+      h("div", { class: "field slider" }, h("label", { attrs: { for: "ic-volume" }, text: msg("ic.volume") }), h("div", { class: "slider__row" }, this.volume, this.volumeValue)),
+      h("div", { class: "field field--check" }, this.limiter, h("label", { attrs: { for: "ic-limiter" }, text: msg("ic.limiter") })),
     );
     const boothCard = h(
       "section",
@@ -128,7 +153,7 @@ export class InterpreterConsole {
       this.noPartner,
       this.partners,
       this.handoverNote,
-      h("div", { class: "button-row" }, this.handoverRequest, this.handoverAccept, this.handoverCancel, this.takeOverButton),
+      h("div", { class: "button-row" }, this.handoverRequest, this.handoverAccept, this.handoverDecline, this.handoverCancel, this.takeOverButton),
     );
     this.assigned = h(
       "div",
@@ -155,6 +180,8 @@ export class InterpreterConsole {
     this.#bindCough();
     this.#tickClock();
     this.#clockTimer = setInterval(() => this.#tickClock(), 1000);
+    this.#showVolume();
+    this.micMeter.start(micTrack ?? client.publishedStream?.getAudioTracks()[0], mixer.context);
     client.addEventListener("interpretation", () => this.render());
     client.addEventListener("floor", () => this.render());
     client.addEventListener("participants", () => this.render());
@@ -176,6 +203,7 @@ export class InterpreterConsole {
     this.unassigned.hidden = Boolean(booth);
     this.assigned.hidden = !booth;
     setText(this.boothName, booth ? t(`lang.${booth.language}`) : "");
+    this.boothName.lang = booth?.language ?? "";
     this.root.dataset.booth = booth?.language ?? "";
     const names = new Map(client.participants.map((p) => [p.id, p.name]));
 
@@ -202,9 +230,9 @@ export class InterpreterConsole {
     this.micButton.setAttribute("aria-pressed", String(live));
     this.micButton.dataset.state = coughing ? "cough" : live ? "live" : "off";
     setText(this.micState, t(live ? "ic.micLive" : "ic.micOff"));
-    this.micButton.setAttribute("aria-label", t(live ? "ic.micLiveLabel" : "ic.micOffLabel", { language: t(`lang.${booth.language}`) }));
+    this.micButton.setAttribute("aria-label", t(live ? "ic.micLiveLabel" : "ic.micOffLabel", { language: languageName(booth.language) }));
     this.coughButton.disabled = !live;
-    const language = t(`lang.${booth.language}`);
+    const language = languageName(booth.language);
     setText(
       this.outgoing,
       coughing
@@ -266,7 +294,7 @@ export class InterpreterConsole {
         badge.dataset.state = partnerState;
         setText(badge, t(`ic.partner.${partnerState}`));
         const hears = booth.incoming[id] ?? "floor";
-        setText(detail, hears === "floor" ? t("ic.hearsFloor") : t("ic.hearsRelay", { language: t(`lang.${hears}`) }));
+        setText(detail, hears === "floor" ? t("ic.hearsFloor") : t("ic.hearsRelay", { language: languageName(hears) }));
       },
     );
     const handover = booth.handover;
@@ -274,7 +302,8 @@ export class InterpreterConsole {
     const offeredByMe = Boolean(handover && handover.from === selfId);
     this.handoverRequest.hidden = !live || offeredByMe || partners.length === 0;
     this.handoverAccept.hidden = !offeredToMe;
-    this.handoverCancel.hidden = !(offeredByMe || offeredToMe);
+    this.handoverDecline.hidden = !offeredToMe;
+    this.handoverCancel.hidden = !offeredByMe;
     this.takeOverButton.hidden = live || !booth.live || offeredToMe;
     setText(
       this.handoverNote,
@@ -429,13 +458,25 @@ export class InterpreterConsole {
     }
   }
 
+  #setVolume() {
+    this.mixer.setVolume(Number(this.volume.value) / 100);
+    this.#showVolume();
+  }
+
+  #showVolume() {
+    const percent = t("listen.percent", { value: Number(this.volume.value) });
+    this.volumeValue.value = percent;
+    this.volume.setAttribute("aria-valuetext", percent);
+  }
+
   #tickClock() {
     const now = new Date();
-    setText(this.clock, new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).format(now));
+    setText(this.clock, formatTime(now));
     this.clock.setAttribute("datetime", now.toISOString());
   }
 
   stop() {
+    this.micMeter.stop();
     clearInterval(this.#clockTimer);
     this.countdown.stop();
     if (this.onKeyDown) document.removeEventListener("keydown", this.onKeyDown);

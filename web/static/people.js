@@ -11,7 +11,7 @@
  */
 
 import { h, reconcile, setText, confirmDialog } from "./dom.js";
-import { t, msg, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage, uiLanguage } from "./i18n.js";
 
 /** @typedef {import("./protocol.js").MeetingClient} MeetingClient */
 /** @typedef {import("./protocol.js").Participant} Participant */
@@ -175,7 +175,7 @@ export class ParticipantList {
     const pinned = this.pinned() === p.id;
     const booth = p.role === "interpreter" ? client.interpretation?.booths.find((b) => b.interpreters.includes(p.id)) ?? null : null;
     const boothLive = booth ? booth.live === p.id : false;
-    const signature = JSON.stringify([p.name, p.role, p.organization, p.memberState, p.audio, p.video, speaking, mutedByChair, rights, manage, open, pinned, client.self?.role, booth?.language, boothLive]);
+    const signature = JSON.stringify([p.name, p.role, p.organization, p.memberState, p.audio, p.video, speaking, mutedByChair, rights, manage, open, pinned, client.self?.role, booth?.language, boothLive, uiLanguage()]);
     if (row.dataset.sig === signature) return;
     row.dataset.sig = signature;
     row.dataset.role = p.role;

@@ -48,7 +48,25 @@ export function formatBitrate(bps) {
  * @property {(text: string) => void} onError
  * @property {(on: boolean) => void} onLowBandwidth after the switch changed (the tiles re-render)
  * @property {(on: boolean) => void} onDebug after the debug overlay was shown or hidden
+ * @property {boolean} [debugAllowed] show the debug toggle (the chair and the secretariat, or
+ *   the `debug` flag: see `debugAllowed()`); false hides it and `setDebug` does nothing
+ * @property {HTMLElement} [extra] a control to show in the bar (the room's "Devices")
  */
+
+/**
+ * Whether the debug overlay is offered: to the chair and the secretariat, or to anyone who
+ * opens the page with `?debug=1` (or has `rostrum.debug` = `on` in localStorage).
+ * @param {string} role
+ */
+export function debugAllowed(role) {
+  if (role === "chair" || role === "secretariat") return true;
+  if (new URLSearchParams(location.search).get("debug") === "1") return true;
+  try {
+    return localStorage.getItem("rostrum.debug") === "on";
+  } catch {
+    return false;
+  }
+}
 
 export class ReceptionBar {
   #debug = false;
@@ -58,12 +76,13 @@ export class ReceptionBar {
    * @param {MeetingClient} client
    * @param {ReceptionOptions} options
    */
-  constructor(client, { onError, onLowBandwidth, onDebug }) {
+  constructor(client, { onError, onLowBandwidth, onDebug, debugAllowed = true, extra }) {
     this.client = client;
+    this.debugAllowed = debugAllowed;
     this.onError = onError;
     this.onLowBandwidth = onLowBandwidth;
     this.onDebug = onDebug;
-    this.quality = new QualityIndicator({ id: "local-quality", label: t("quality.local"), className: "reception__quality", visibleLabel: true });
+    this.quality = new QualityIndicator({ id: "local-quality", labelKey: "quality.local", className: "reception__quality", visibleLabel: true });
     this.lowBandwidthButton = h(
       "button",
       {
@@ -85,6 +104,7 @@ export class ReceptionBar {
       text: msg("reception.debug"),
       on: { click: () => this.setDebug(!this.#debug) },
     });
+    this.debugButton.hidden = !debugAllowed;
     this.link = h("p", { class: "reception__link", attrs: { id: "debug-link", hidden: true } });
     // What the SFU lets this publisher send (`uplink`): said only when it is less than all.
     this.uplink = h("p", { class: "reception__uplink", attrs: { id: "uplink-notice", role: "status", hidden: true } });
@@ -93,6 +113,7 @@ export class ReceptionBar {
       { class: "reception", attrs: { id: "reception", "aria-label": msg("reception.label") } },
       this.quality.root,
       this.lowBandwidthButton,
+      extra ?? null,
       this.debugButton,
       this.uplink,
       this.link,
@@ -152,6 +173,7 @@ export class ReceptionBar {
 
   /** @param {boolean} on */
   setDebug(on) {
+    if (!this.debugAllowed) return;
     this.#debug = on;
     this.debugButton.setAttribute("aria-pressed", String(on));
     this.link.hidden = !on;

@@ -28,6 +28,7 @@ from . import (
     record_http,
     security,
     transcript_http,
+    ui_language,
 )
 from .captions import CaptionService
 from .captions_store import CaptionStore
@@ -52,6 +53,7 @@ from .planner import MediaPlanner
 from .ratelimit import RATE_LIMITS, RateLimits, http_rate_limit
 from .signaling_server import SignalingServer
 from .store import Store
+from .tokens import TokenError, verify
 from .webcast import SCHEMA as WEBCAST_SCHEMA
 from .webcast import WebcastService, default_access
 from .webcast_routes import WebcastRoutes
@@ -109,6 +111,12 @@ def create_app(config: Config) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/vendor/socket.io.esm.min.js", socketio_client)
     app.router.add_static("/static", str(WEB_DIR / "static"), append_version=False)
+    # UI language and fonts (issue 13): Noto Sans Arabic and SC from npm, subset by unicode-range
+    app.router.add_get(r"/vendor/fonts/{family:noto-sans-(?:arabic|sc)}/{file:[a-z0-9-]+\.css}",
+                       font_file)
+    app.router.add_get(
+        r"/vendor/fonts/{family:noto-sans-(?:arabic|sc)}/files/{file:[a-z0-9-]+\.woff2?}",
+        font_file)
     exports.add_routes(app, STORE, CONFIG)
     invitations_api(app)
     metrics.add_route(app, WORKER)
@@ -207,8 +215,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await store.close()
 
 
+def _page_language(request: web.Request) -> str:
+    return ui_language.choose(request.cookies.get(ui_language.COOKIE),
+                              request.headers.get("Accept-Language"))
+
+
 async def index(request: web.Request) -> web.Response:
-    return web.Response(text="Rostrum meeting server. Open the join link you were given.\n")
+    language = _page_language(request)
+    return web.Response(text=ui_language.text("index", language) + "\n",
+                        headers={"Content-Language": language})
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -218,15 +233,42 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def meeting_page(request: web.Request) -> web.Response:
     meeting_id = request.match_info["meeting_id"]
+    language = _page_language(request)
     record = await request.app[STORE].get_meeting(meeting_id)
     if record is None:
-        raise web.HTTPNotFound(text="No such meeting.\n")
+        raise web.HTTPNotFound(text=ui_language.text("no-such-meeting", language) + "\n",
+                               headers={"Content-Language": language})
     meeting = {"id": record.id, "title": record.title, "languages": list(record.languages),
-               "videoCodec": record.video_codec}
+               "videoCodec": record.video_codec, "openedAt": record.created_at}
     token = request.query.get("t", "")
+    # The join page names the role the link gives; a bad token is refused on connect.
+    try:
+        invite = verify(request.app[CONFIG].secret, token)
+        role = invite.role if invite.meeting_id == meeting_id else None
+    except TokenError:
+        role = None
     template = request.app[TEMPLATES].get_template("meeting.html")
-    return web.Response(text=template.render(meeting=meeting, token=token),
-                        content_type="text/html")
+    page = template.render(meeting=meeting, token=token, role=role, ui_language=language,
+                           ui_direction=ui_language.direction(language),
+                           noscript=ui_language.text("noscript", language))
+    return web.Response(text=page, content_type="text/html",
+                        headers={"Content-Language": language, "Vary": "Cookie, Accept-Language"})
+
+
+async def font_file(request: web.Request) -> web.StreamResponse:
+    """A file of the Noto Sans Arabic / SC packages installed from npm (@fontsource): the CSS
+    declares one face per unicode-range subset, so a page loads only the subsets it shows."""
+    family, file = request.match_info["family"], request.match_info["file"]
+    package = WEB_DIR / "node_modules" / "@fontsource" / family
+    path = package / file if file.endswith(".css") else package / "files" / file
+    if not package.is_dir():
+        raise web.HTTPServiceUnavailable(
+            text="The fonts are not installed: run scripts/setup.sh (npm ci in web/).\n")
+    if not path.is_file():
+        raise web.HTTPNotFound()
+    kind = "text/css" if file.endswith(".css") else f"font/{path.suffix[1:]}"
+    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=604800",
+                                           "Content-Type": kind})
 
 
 async def socketio_client(request: web.Request) -> web.StreamResponse:

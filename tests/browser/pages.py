@@ -81,10 +81,13 @@ async def join_meeting(
     await page.fill("#join-name", name)
     await page.fill("#join-organization", organization)
     await page.fill("#join-member-state", member_state)
-    # Devices are listed once the preview stream is open.
-    await page.wait_for_function("document.querySelectorAll('#join-microphone option').length > 1")
-    if original_sound:
-        await page.check("#join-original-sound")
+    # Devices are listed once the preview stream is open (roles that never send media, the
+    # observer and the captioner, are not asked for devices at all).
+    if await page.locator("#join-microphone").count():
+        await page.wait_for_function(
+            "document.querySelectorAll('#join-microphone option').length > 1")
+        if original_sound:
+            await page.check("#join-original-sound")
     await page.click("#join-submit")
     await wait_for_view(page, "room")
     return str(await page.evaluate("window.rostrum.client.self.id"))

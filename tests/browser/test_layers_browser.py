@@ -157,7 +157,9 @@ async def test_two_layers_debug_overlay_and_low_bandwidth(
         organization="Ministry of Communications",
         member_state="Senegal",
     )
-    await join_meeting(listener, rostrum_server.join_link(role="observer"), name="Olga Observer")
+    # The debug overlay is offered to a delegate or an observer with the page's debug flag.
+    await join_meeting(listener, rostrum_server.join_link(role="observer") + "&debug=1",
+                       name="Olga Observer")
 
     async def report() -> str:
         state = await client_state(listener)
@@ -353,7 +355,8 @@ async def test_tiles_and_reception_fit_a_phone(
         organization="OFCOM",
         member_state="Switzerland",
     )
-    await join_meeting(listener, rostrum_server.join_link(role="delegate"), name="Chen Wei")
+    await join_meeting(listener, rostrum_server.join_link(role="delegate") + "&debug=1",
+                       name="Chen Wei")
     await listener.wait_for_selector(
         f'#video-grid .tile[data-participant="{publisher_id}"] .tile__quality:not([hidden])',
         timeout=DEADLINE_S * 1000,

@@ -6,7 +6,7 @@
  */
 
 import { h, reconcile, setText } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage } from "./i18n.js";
 
 /** @typedef {import("./protocol.js").MeetingClient} MeetingClient */
 /** @typedef {import("./protocol.js").Participant} Participant */
@@ -38,13 +38,13 @@ export class BoothPanel {
   constructor(client, { onError }) {
     this.client = client;
     this.onError = onError;
-    this.interpreters = h("ul", { class: "assign", attrs: { id: "booth-assign", "aria-label": t("booths.assignLabel") } });
-    this.none = h("p", { class: "panel__help", text: t("booths.noInterpreters") });
-    this.status = h("ul", { class: "booths", attrs: { id: "booth-status", "aria-label": t("booths.statusLabel") } });
+    this.interpreters = h("ul", { class: "assign", attrs: { id: "booth-assign", "aria-label": msg("booths.assignLabel") } });
+    this.none = h("p", { class: "panel__help", text: msg("booths.noInterpreters") });
+    this.status = h("ul", { class: "booths", attrs: { id: "booth-status", "aria-label": msg("booths.statusLabel") } });
     this.root = h(
       "section",
       { class: "panel console__booths", attrs: { id: "booth-panel", "aria-labelledby": "booths-heading" } },
-      h("h2", { class: "panel__heading", attrs: { id: "booths-heading" }, text: t("booths.heading") }),
+      h("h2", { class: "panel__heading", attrs: { id: "booths-heading" }, text: msg("booths.heading") }),
       this.none,
       this.interpreters,
       this.status,
@@ -75,8 +75,8 @@ export class BoothPanel {
         const select = h(
           "select",
           { attrs: { id, "data-interpreter": p.id }, on: { change: () => this.#assign(p.id, select.value || null) } },
-          h("option", { props: { value: "" }, text: t("booths.notAssigned") }),
-          ...languages.map((code) => h("option", { props: { value: code }, attrs: { lang: code }, text: t(`lang.${code}`) })),
+          h("option", { props: { value: "" }, text: msg("booths.notAssigned") }),
+          ...languages.map((code) => h("option", { props: { value: code }, attrs: { lang: code }, text: msg(`lang.${code}`) })),
         );
         return h("li", { class: "assign__row", attrs: { "data-interpreter": p.id } }, h("label", { class: "assign__name", attrs: { for: id } }), select);
       },
@@ -98,7 +98,7 @@ export class BoothPanel {
         h(
           "li",
           { class: "booth", attrs: { "data-booth": b.language } },
-          h("span", { class: "booth__language", attrs: { lang: b.language }, text: t(`lang.${b.language}`) }),
+          h("span", { class: "booth__language", attrs: { lang: b.language }, text: msg(`lang.${b.language}`) }),
           h("span", { class: "booth__feed badge" }),
           h("span", { class: "booth__people" }),
           h("span", { class: "booth__warnings" }),

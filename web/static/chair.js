@@ -14,7 +14,7 @@
  */
 
 import { h, reconcile, setText, confirmDialog } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage, languageName } from "./i18n.js";
 import { Countdown } from "./floor.js";
 import { BoothPanel } from "./booths.js";
 
@@ -77,13 +77,15 @@ export class ChairConsole {
 
     // ---- the floor
     this.speaker = h("p", { class: "console__speaker", attrs: { id: "console-speaker" } });
-    this.countdownElement = h("span", { class: "countdown countdown--large", attrs: { id: "console-countdown", "aria-label": t("floor.timeLeft") } });
-    this.revokeButton = h("button", { class: "button button--danger", attrs: { id: "floor-revoke", type: "button" }, text: t("chair.revoke"), on: { click: () => this.#act(() => client.revokeFloor()) } });
+    this.countdownElement = h("span", { class: "countdown countdown--large", attrs: { id: "console-countdown", "aria-label": msg("floor.timeLeft") } });
+    this.revokeButton = h("button", { class: "button button--danger", attrs: { id: "floor-revoke", type: "button" }, text: msg("chair.revoke"), on: { click: () => this.#act(() => client.revokeFloor()) } });
     this.extendButtons = EXTENSIONS.map((seconds) =>
       h("button", {
         class: "button button--small",
-        attrs: { type: "button", "data-extend": seconds, "aria-label": t(seconds < 0 ? "chair.shortenBy" : "chair.extendBy", { seconds: Math.abs(seconds) }) },
-        text: t("chair.extendButton", { sign: seconds < 0 ? "−" : "+", seconds: Math.abs(seconds) }),
+        // The visible "+30 s" is the name (a label must contain it: WCAG 2.5.3); the words go in
+        // the description.
+        attrs: { type: "button", "data-extend": seconds, title: msg(seconds < 0 ? "chair.shortenBy" : "chair.extendBy", { seconds: Math.abs(seconds) }) },
+        text: msg("chair.extendButton", { sign: seconds < 0 ? "−" : "+", seconds: Math.abs(seconds) }),
         on: { click: () => this.#act(() => client.extendFloor(seconds)) },
       }),
     );
@@ -92,13 +94,13 @@ export class ChairConsole {
     this.floorSection = h(
       "section",
       { class: "panel console__floor", attrs: { id: "console-floor", "aria-labelledby": "console-floor-heading" } },
-      h("h2", { class: "panel__heading", attrs: { id: "console-floor-heading" }, text: t("chair.floorHeading") }),
+      h("h2", { class: "panel__heading", attrs: { id: "console-floor-heading" }, text: msg("chair.floorHeading") }),
       this.expired,
       h("div", { class: "console__now" }, this.speaker, this.countdownElement),
       h(
         "div",
         { class: "console__controls" },
-        h("div", { class: "button-row", attrs: { role: "group", "aria-label": t("chair.timeControls") } }, ...this.extendButtons),
+        h("div", { class: "button-row", attrs: { role: "group", "aria-label": msg("chair.timeControls") } }, ...this.extendButtons),
         this.revokeButton,
       ),
       this.slowDowns,
@@ -107,14 +109,14 @@ export class ChairConsole {
 
     // ---- the speakers' list
     this.queue = h("ol", { class: "queue", attrs: { id: "speakers-list", "aria-labelledby": "queue-heading", "aria-describedby": "queue-help" } });
-    this.queueEmpty = h("p", { class: "queue__empty", attrs: { id: "queue-empty" }, text: t("chair.queueEmpty") });
+    this.queueEmpty = h("p", { class: "queue__empty", attrs: { id: "queue-empty" }, text: msg("chair.queueEmpty") });
     this.queueAnnouncer = h("p", { class: "visually-hidden", attrs: { role: "status", "aria-live": "polite" } });
     this.queueCount = h("span", { class: "panel__count" });
     this.queueSection = h(
       "section",
       { class: "panel console__queue", attrs: { id: "console-queue", "aria-labelledby": "queue-heading" } },
       h("h2", { class: "panel__heading", attrs: { id: "queue-heading" } }, t("chair.queueHeading"), " ", this.queueCount),
-      h("p", { class: "panel__help", attrs: { id: "queue-help" }, text: t("chair.queueHelp") }),
+      h("p", { class: "panel__help", attrs: { id: "queue-help" }, text: msg("chair.queueHelp") }),
       this.queueEmpty,
       this.queue,
       this.queueAnnouncer,
@@ -130,19 +132,19 @@ export class ChairConsole {
       on: { change: () => this.#act(() => client.floorSettings({ closeOnExpiry: this.closeOnExpiry.checked })) },
     });
     this.lockButton = h("button", { class: "button button--toggle", attrs: { id: "meeting-lock", type: "button", "aria-pressed": "false" }, on: { click: () => this.#act(() => client.lockMeeting(!client.floor?.locked)) } });
-    this.muteAllButton = h("button", { class: "button", attrs: { id: "mute-all", type: "button" }, text: t("chair.muteAll"), on: { click: () => this.#muteAll() } });
-    this.endButton = h("button", { class: "button button--danger", attrs: { id: "end-meeting", type: "button" }, text: t("chair.endMeeting"), on: { click: () => this.#endMeeting() } });
+    this.muteAllButton = h("button", { class: "button", attrs: { id: "mute-all", type: "button" }, text: msg("chair.muteAll"), on: { click: () => this.#muteAll() } });
+    this.endButton = h("button", { class: "button button--danger", attrs: { id: "end-meeting", type: "button" }, text: msg("chair.endMeeting"), on: { click: () => this.#endMeeting() } });
     this.settingsSection = h(
       "section",
       { class: "panel console__settings", attrs: { id: "console-settings", "aria-labelledby": "settings-heading" } },
-      h("h2", { class: "panel__heading", attrs: { id: "settings-heading" }, text: t("chair.settingsHeading") }),
+      h("h2", { class: "panel__heading", attrs: { id: "settings-heading" }, text: msg("chair.settingsHeading") }),
       h(
         "div",
         { class: "field field--inline" },
-        h("label", { attrs: { for: "setting-default-limit" }, text: t("chair.defaultLimit") }),
+        h("label", { attrs: { for: "setting-default-limit" }, text: msg("chair.defaultLimit") }),
         this.defaultLimit,
       ),
-      h("div", { class: "field field--check" }, this.closeOnExpiry, h("label", { attrs: { for: "setting-close-on-expiry" }, text: t("chair.closeOnExpiry") })),
+      h("div", { class: "field field--check" }, this.closeOnExpiry, h("label", { attrs: { for: "setting-close-on-expiry" }, text: msg("chair.closeOnExpiry") })),
       h("div", { class: "button-row" }, this.lockButton, this.muteAllButton, this.endButton),
     );
 
@@ -151,25 +153,25 @@ export class ChairConsole {
     this.handsMode = h(
       "select",
       { attrs: { id: "hands-mode" } },
-      h("option", { props: { value: "participant" }, text: t("hands.modeParticipant") }),
-      h("option", { props: { value: "member-state" }, text: t("hands.modeMemberState") }),
+      h("option", { props: { value: "participant" }, text: msg("hands.modeParticipant") }),
+      h("option", { props: { value: "member-state" }, text: msg("hands.modeMemberState") }),
     );
     this.handsForm = h(
       "form",
       { class: "hands-form", attrs: { id: "hands-form" }, on: { submit: (e) => this.#openHands(e) } },
-      h("div", { class: "field" }, h("label", { attrs: { for: "hands-text" }, text: t("hands.question") }), this.handsText),
-      h("div", { class: "field" }, h("label", { attrs: { for: "hands-mode" }, text: t("hands.mode") }), this.handsMode),
-      h("button", { class: "button button--primary", attrs: { type: "submit", id: "hands-open" }, text: t("hands.openButton") }),
+      h("div", { class: "field" }, h("label", { attrs: { for: "hands-text" }, text: msg("hands.question") }), this.handsText),
+      h("div", { class: "field" }, h("label", { attrs: { for: "hands-mode" }, text: msg("hands.mode") }), this.handsMode),
+      h("button", { class: "button button--primary", attrs: { type: "submit", id: "hands-open" }, text: msg("hands.openButton") }),
     );
     this.handsQuestion = h("p", { class: "hands__question", attrs: { id: "console-hands-question" } });
     this.handsTotals = h("p", { class: "hands__totals", attrs: { id: "console-hands-totals", "aria-live": "polite" } });
-    this.handsVoters = h("ul", { class: "hands__voters", attrs: { id: "hands-voters", "aria-label": t("hands.voters") } });
-    this.handsClose = h("button", { class: "button", attrs: { type: "button", id: "hands-close" }, text: t("hands.closeButton"), on: { click: () => this.#closeHands() } });
+    this.handsVoters = h("ul", { class: "hands__voters", attrs: { id: "hands-voters", "aria-label": msg("hands.voters") } });
+    this.handsClose = h("button", { class: "button", attrs: { type: "button", id: "hands-close" }, text: msg("hands.closeButton"), on: { click: () => this.#closeHands() } });
     this.handsLive = h("div", { class: "hands-live", attrs: { hidden: true } }, this.handsQuestion, this.handsTotals, this.handsClose, this.handsVoters);
     this.handsSection = h(
       "section",
       { class: "panel console__hands", attrs: { id: "console-hands", "aria-labelledby": "console-hands-heading" } },
-      h("h2", { class: "panel__heading", attrs: { id: "console-hands-heading" }, text: t("hands.heading") }),
+      h("h2", { class: "panel__heading", attrs: { id: "console-hands-heading" }, text: msg("hands.heading") }),
       this.handsLive,
       this.handsForm,
     );
@@ -179,7 +181,7 @@ export class ChairConsole {
     this.managed = [this.floorSection, this.queueSection, this.settingsSection, this.handsSection];
     this.root = h(
       "div",
-      { class: "console", attrs: { id: "chair-console", role: "region", "aria-label": t("chair.consoleLabel") } },
+      { class: "console", attrs: { id: "chair-console", role: "region", "aria-label": msg("chair.consoleLabel") } },
       h("div", { class: "console__column" }, this.floorSection, this.queueSection),
       h("div", { class: "console__column" }, this.settingsSection, this.handsSection, this.booths.root),
     );
@@ -193,7 +195,7 @@ export class ChairConsole {
     });
     client.addEventListener("slow-down", (e) => {
       const { from, name } = /** @type {CustomEvent} */ (e).detail;
-      this.slowDowns.textContent = t("chair.slowDown", { language: from ? t(`lang.${from}`) : "", name: name ?? "" });
+      this.slowDowns.textContent = t("chair.slowDown", { language: from ? languageName(from) : "", name: name ?? "" });
       this.slowDowns.hidden = false;
       clearTimeout(this.slowDownTimer);
       this.slowDownTimer = setTimeout(() => (this.slowDowns.hidden = true), 10000);
@@ -460,7 +462,7 @@ export class ChairConsole {
   #onExpired({ participantId, name, closed }) {
     this.expiredFor = closed ? null : participantId;
     this.expired.replaceChildren(
-      h("strong", { text: t("chair.expired", { name }) }),
+      h("strong", { text: msg("chair.expired", { name }) }),
       " ",
       h("span", { text: closed ? t("chair.expiredClosed") : t("chair.expiredOpen") }),
     );
@@ -493,7 +495,7 @@ export class ChairConsole {
 
   async #endMeeting() {
     const confirmed = await confirmDialog({
-      title: t("chair.endTitle"),
+      title: msg("chair.endTitle"),
       message: t("chair.endMessage"),
       confirm: t("chair.endMeeting"),
       cancel: t("dialog.cancel"),
@@ -540,7 +542,7 @@ export class ChairConsole {
           "li",
           { class: "hands__voter", attrs: { "data-answer": a.answer } },
           h("span", { text: `${voter}${detail}` }),
-          h("span", { class: `badge badge--${a.answer}`, text: t(`hands.${a.answer}`) }),
+          h("span", { class: `badge badge--${a.answer}`, text: msg(`hands.${a.answer}`) }),
         );
       }),
     );

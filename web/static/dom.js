@@ -1,14 +1,18 @@
 // @ts-check
 /** Small DOM helpers shared by the page modules (join.js, room.js). */
 
+import { Message, keepMessages, forgetTextMessage } from "./i18n.js";
+
 /**
  * @typedef {object} ElementOptions
  * @property {string} [class]
- * @property {Record<string, string | number | boolean | null | undefined>} [attrs] content attributes
- *   (`true` → present and empty, `false`/null → absent)
+ * @property {Record<string, string | number | boolean | Message | null | undefined>} [attrs] content
+ *   attributes (`true` → present and empty, `false`/null → absent; a `Message` from `msg()` is
+ *   written again when the UI language changes)
  * @property {Record<string, any>} [props] IDL properties (e.g. `muted`, `srcObject`, `value`)
  * @property {Record<string, EventListener>} [on] event listeners
- * @property {string} [text] text content (never parsed as HTML)
+ * @property {string | Message} [text] text content (never parsed as HTML; a `Message` is written
+ *   again when the UI language changes)
  */
 
 /**
@@ -22,13 +26,18 @@
 export function h(tag, options = {}, ...children) {
   const el = document.createElement(tag);
   if (options.class) el.className = options.class;
+  /** @type {Record<string, Message>} */
+  const kept = {};
   for (const [name, value] of Object.entries(options.attrs ?? {})) {
     if (value === false || value === null || value === undefined) continue;
+    if (value instanceof Message) kept[name] = value;
     el.setAttribute(name, value === true ? "" : String(value));
   }
   Object.assign(el, options.props ?? {});
   for (const [type, listener] of Object.entries(options.on ?? {})) el.addEventListener(type, listener);
-  if (options.text !== undefined) el.textContent = options.text;
+  if (options.text !== undefined) el.textContent = String(options.text);
+  const text = options.text instanceof Message ? options.text : undefined;
+  if (text || Object.keys(kept).length) keepMessages(el, { text, attrs: kept });
   for (const child of children) if (child) el.append(child);
   return el;
 }
@@ -97,7 +106,19 @@ export function reconcile(parent, items, key, cache, create, update) {
  * @param {string} text
  */
 export function setText(element, text) {
+  if (element instanceof HTMLElement && element.dataset.i18n) forgetTextMessage(element);
   if (element.textContent !== text) element.textContent = text;
+}
+
+/**
+ * Set an attribute to a text that follows the UI language (`msg()`), or to a plain string.
+ * @param {Element} element
+ * @param {string} name
+ * @param {string | Message} value
+ */
+export function setMessageAttribute(element, name, value) {
+  if (value instanceof Message) keepMessages(element, { attrs: { [name]: value } });
+  element.setAttribute(name, String(value));
 }
 
 /**

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The floor as a participant sees it:
- * - `FloorBar` (everyone): who has the floor and the speaking time left. The countdown is
+ * - `FloorBar` (everyone): who has the floor, the speaking time left and the meeting clock
+ *   (the time of day, also while nobody speaks). The countdown is
  *   computed locally from the last floor state: `remainingS` at the state's `serverTime`,
  *   minus the server time elapsed since, the server clock being estimated from the states'
  *   `serverTime` (MeetingClient.floorRemaining).
@@ -12,7 +13,7 @@
  */
 
 import { h, reconcile, setText } from "./dom.js";
-import { t, errorMessage, formatDuration } from "./i18n.js";
+import { t, msg, errorMessage, formatDuration, formatTime, languageName } from "./i18n.js";
 
 /** @typedef {import("./protocol.js").MeetingClient} MeetingClient */
 /** @typedef {import("./protocol.js").FloorState} FloorState */
@@ -42,7 +43,7 @@ export function originalSoundOnFloor(_state) {
  * @returns {{text: string, state: "none" | "ok" | "warn" | "over"}}
  */
 export function countdownView(remaining) {
-  if (remaining === null) return { text: t("floor.noLimit"), state: "none" };
+  if (remaining === null) return { text: msg("floor.noLimit"), state: "none" };
   if (remaining < 0) return { text: `−${formatDuration(-remaining)}`, state: "over" };
   return { text: formatDuration(remaining), state: remaining <= WARN_BELOW_S ? "warn" : "ok" };
 }
@@ -100,22 +101,33 @@ export class FloorBar {
     this.speakerName = h("strong", { class: "floorbar__name", attrs: { id: "floor-speaker" } });
     this.detail = h("span", { class: "floorbar__detail" });
     this.kind = h("span", { class: "badge floorbar__kind" });
-    this.countdownElement = h("span", { class: "countdown floorbar__countdown", attrs: { id: "floor-countdown", "aria-label": t("floor.timeLeft") } });
+    this.countdownElement = h("span", { class: "countdown floorbar__countdown", attrs: { id: "floor-countdown", "aria-label": msg("floor.timeLeft") } });
     this.announcer = h("p", { class: "visually-hidden", attrs: { role: "status", "aria-live": "polite" } });
+    // The meeting clock: not a live region (a screen reader would read it every second).
+    this.clock = h("time", { class: "floorbar__clock", attrs: { id: "floor-clock", "aria-label": msg("room.clock") } });
     this.root = h(
       "section",
-      { class: "floorbar", attrs: { id: "floor-bar", "aria-label": t("floor.heading") } },
-      h("span", { class: "floorbar__label", text: t("floor.label") }),
+      { class: "floorbar", attrs: { id: "floor-bar", "aria-label": msg("floor.heading") } },
+      h("span", { class: "floorbar__label", text: msg("floor.label") }),
       h("span", { class: "floorbar__who" }, this.speakerName, this.detail, this.kind),
       this.countdownElement,
+      this.clock,
       this.announcer,
     );
     this.countdown = new Countdown(this.countdownElement, client);
-    /** @type {string | null} */
-    this.lastSpeaker = null;
+    this.#tick();
+    this.clockTimer = setInterval(() => this.#tick(), 1000);
+    /** @type {string | null | undefined} */
+    this.lastSpeaker = undefined;
     client.addEventListener("floor", () => this.render());
     client.addEventListener("participants", () => this.render());
     this.render();
+  }
+
+  #tick() {
+    const now = new Date();
+    setText(this.clock, formatTime(now, { seconds: false }));
+    this.clock.setAttribute("datetime", now.toISOString());
   }
 
   render() {
@@ -144,7 +156,13 @@ export class FloorBar {
     this.countdown.render();
   }
 
+  /** Announce the floor again (in a new UI language) on the next render. */
+  forgetAnnouncement() {
+    this.lastSpeaker = undefined;
+  }
+
   stop() {
+    clearInterval(this.clockTimer);
     this.countdown.stop();
   }
 }
@@ -174,40 +192,45 @@ export class FloorPanel {
     this.kind = h(
       "select",
       { attrs: { id: "floor-kind", name: "kind" } },
-      ...REQUEST_KINDS.map((kind) => h("option", { props: { value: kind }, text: t(`kind.${kind}`) })),
+      ...REQUEST_KINDS.map((kind) => h("option", { props: { value: kind }, text: msg(`kind.${kind}`) })),
     );
-    this.note = h("input", { attrs: { id: "floor-note", name: "note", maxlength: 200, autocomplete: "off", placeholder: t("floor.notePlaceholder") } });
+    this.note = h("input", { attrs: { id: "floor-note", name: "note", maxlength: 200, autocomplete: "off", placeholder: msg("floor.notePlaceholder") } });
     // The declared language of the intervention: the interpreters see it; the booth of that
     // language knows it may stay off.
     const languages = client.meeting?.languages ?? [];
     this.language = h(
       "select",
       { attrs: { id: "floor-language", name: "language" } },
-      ...languages.map((code) => h("option", { props: { value: code }, attrs: { lang: code }, text: t(`lang.${code}`) })),
+      ...languages.map((code) => h("option", { props: { value: code }, attrs: { lang: code }, text: msg(`lang.${code}`) })),
     );
     const own = client.self?.language ?? "";
     if (languages.includes(own)) this.language.value = own;
-    this.requestButton = h("button", { class: "button button--primary", attrs: { id: "floor-request", type: "submit" }, text: t("floor.request") });
+    this.requestButton = h("button", { class: "button button--primary", attrs: { id: "floor-request", type: "submit" }, text: msg("floor.request") });
     this.form = h(
       "form",
       { class: "floor-form", attrs: { id: "floor-form" }, on: { submit: (e) => this.#request(e) } },
-      h("div", { class: "field" }, h("label", { attrs: { for: "floor-kind" }, text: t("floor.kind") }), this.kind),
-      h("div", { class: "field" }, h("label", { attrs: { for: "floor-language" }, text: t("floor.language") }), this.language),
-      h("div", { class: "field" }, h("label", { attrs: { for: "floor-note" }, text: t("floor.note") }), this.note),
+      h("div", { class: "field" }, h("label", { attrs: { for: "floor-kind" }, text: msg("floor.kind") }), this.kind),
+      h("div", { class: "field" }, h("label", { attrs: { for: "floor-language" }, text: msg("floor.language") }), this.language),
+      h("div", { class: "field" }, h("label", { attrs: { for: "floor-note" }, text: msg("floor.note") }), this.note),
       this.requestButton,
     );
     this.status = h("p", { class: "floor-status", attrs: { id: "floor-status", role: "status", "aria-live": "polite" } });
-    this.myCountdown = h("span", { class: "countdown countdown--large", attrs: { id: "my-countdown", "aria-label": t("floor.timeLeft") } });
-    this.yieldButton = h("button", { class: "button button--danger", attrs: { id: "floor-yield", type: "button" }, text: t("floor.yield"), on: { click: () => this.#yield() } });
-    this.speakingBox = h("div", { class: "speaking", attrs: { id: "floor-speaking", hidden: true } }, this.myCountdown, this.yieldButton);
-    this.requests = h("ul", { class: "my-requests", attrs: { id: "my-requests", "aria-label": t("floor.myRequests") } });
-    this.muted = h("p", { class: "notice notice--warn", attrs: { id: "floor-muted", hidden: true }, text: t("floor.mutedByChair") });
+    this.myCountdown = h("span", { class: "countdown countdown--large", attrs: { id: "my-countdown", "aria-label": msg("floor.timeLeft") } });
+    this.yieldButton = h("button", { class: "button button--danger", attrs: { id: "floor-yield", type: "button" }, text: msg("floor.yield"), on: { click: () => this.#yield() } });
+    // Given the floor with the own microphone off: say so, and one press opens it.
+    this.unmuteButton = h("button", { class: "button button--primary", attrs: { id: "floor-unmute", type: "button", hidden: true }, text: msg("floor.unmute"), on: { click: () => this.#unmute() } });
+    this.speakingBox = h("div", { class: "speaking", attrs: { id: "floor-speaking", hidden: true } }, this.myCountdown, this.unmuteButton, this.yieldButton);
+    // The floor in the room's bottom bar (where a thumb reaches it on a phone, as Zoom and
+    // Webex put "raise hand"): request an intervention, see the place, yield.
+    this.quickButton = h("button", { class: "button button--primary controls__floor", attrs: { id: "floor-quick", type: "button" }, on: { click: () => this.#quick() } });
+    this.requests = h("ul", { class: "my-requests", attrs: { id: "my-requests", "aria-label": msg("floor.myRequests") } });
+    this.muted = h("p", { class: "notice notice--warn", attrs: { id: "floor-muted", hidden: true }, text: msg("floor.mutedByChair") });
     this.slowDown = h("p", { class: "notice notice--warn", attrs: { id: "slow-down-notice", role: "alert", hidden: true } });
 
     this.root = h(
       "section",
       { class: "panel", attrs: { id: "floor-panel", "aria-labelledby": "floor-panel-heading" } },
-      h("h2", { class: "panel__heading", attrs: { id: "floor-panel-heading" }, text: t("floor.panelHeading") }),
+      h("h2", { class: "panel__heading", attrs: { id: "floor-panel-heading" }, text: msg("floor.panelHeading") }),
       this.status,
       this.speakingBox,
       this.slowDown,
@@ -218,10 +241,12 @@ export class FloorPanel {
     this.countdown = new Countdown(this.myCountdown, client);
 
     client.addEventListener("floor", () => this.render());
+    // The own microphone state decides what "you have the floor" says.
+    client.addEventListener("participants", () => this.render());
     client.addEventListener("slow-down", (e) => {
       const { from, name } = /** @type {CustomEvent} */ (e).detail;
       if (this.client.floor?.speaker?.participantId !== this.client.self?.id) return;
-      this.slowDown.textContent = t("floor.slowDown", { language: from ? t(`lang.${from}`) : "", name: name ?? "" });
+      this.slowDown.textContent = t("floor.slowDown", { language: from ? languageName(from) : "", name: name ?? "" });
       this.slowDown.hidden = false;
       clearTimeout(this.slowDownTimer);
       this.slowDownTimer = setTimeout(() => (this.slowDown.hidden = true), 8000);
@@ -237,11 +262,20 @@ export class FloorPanel {
     const mine = (state?.queue ?? []).filter((r) => r.participantId === selfId);
     const speaking = Boolean(state?.speaker && state.speaker.participantId === selfId);
 
+    // Heard only with the own microphone on: a muted speaker is told plainly, not "open".
+    const micOff = speaking && !this.client.self?.audio;
+    const hasMic = Boolean(this.client.publishedStream?.getAudioTracks().length);
     this.speakingBox.hidden = !speaking;
-    if (speaking) setText(this.status, t("floor.youHaveIt"));
+    this.unmuteButton.hidden = !micOff || !hasMic;
+    if (speaking) setText(this.status, t(micOff ? "floor.youHaveItMuted" : "floor.youHaveIt"));
     else if (mine.length) setText(this.status, t("floor.position", { position: mine[0].position, total: state?.queue.length ?? 0 }));
     else setText(this.status, t("floor.notRequested"));
-    this.root.dataset.state = speaking ? "speaking" : mine.length ? "queued" : "idle";
+    this.root.dataset.state = speaking ? (micOff ? "speaking-muted" : "speaking") : mine.length ? "queued" : "idle";
+    const quick = speaking ? "yield" : mine.length ? "queued" : "request";
+    this.quickButton.dataset.action = quick;
+    this.quickButton.className = `button controls__floor ${quick === "yield" ? "button--danger" : quick === "request" ? "button--primary" : ""}`;
+    setText(this.quickButton, quick === "yield" ? t("floor.yield") : quick === "queued" ? t("floor.requested", { position: mine[0].position }) : t("floor.request"));
+    this.quickButton.disabled = this.#busy;
     this.muted.hidden = !(selfId && state?.muted.includes(selfId));
     if (!speaking) this.slowDown.hidden = true;
 
@@ -258,7 +292,7 @@ export class FloorPanel {
           h("button", {
             class: "button button--small",
             attrs: { type: "button", "data-action": "withdraw" },
-            text: t("floor.withdraw"),
+            text: msg("floor.withdraw"),
             on: { click: () => this.#withdraw(r.id) },
           }),
         ),
@@ -334,6 +368,31 @@ export class FloorPanel {
     }
   }
 
+  /** The bottom bar's floor button: request an intervention, show the panel, or yield. */
+  async #quick() {
+    const action = this.quickButton.dataset.action;
+    if (action === "yield") return this.#yield();
+    if (action === "queued") {
+      this.root.scrollIntoView({ block: "nearest" });
+      /** @type {HTMLElement | null} */ (this.requests.querySelector("button"))?.focus();
+      return;
+    }
+    if (this.#busy) return;
+    const free = [...this.kind.options].find((o) => !o.disabled && o.value === "intervention");
+    if (!free) return;
+    this.kind.value = "intervention";
+    this.form.requestSubmit();
+  }
+
+  async #unmute() {
+    try {
+      await this.client.setMediaState({ audio: true });
+    } catch (err) {
+      this.onError(errorMessage(err));
+    }
+    this.render();
+  }
+
   async #yield() {
     this.yieldButton.disabled = true;
     try {
@@ -374,7 +433,7 @@ export class HandsPanel {
         const button = h("button", {
           class: `button hands__answer hands__answer--${answer}`,
           attrs: { type: "button", id: `hands-${answer}`, "aria-pressed": "false" },
-          text: t(`hands.${answer}`),
+          text: msg(`hands.${answer}`),
           on: { click: () => this.#answer(answer) },
         });
         this.buttons[answer] = button;
@@ -386,7 +445,7 @@ export class HandsPanel {
     this.root = h(
       "section",
       { class: "panel panel--hands", attrs: { id: "hands-panel", "aria-labelledby": "hands-heading", hidden: true } },
-      h("h2", { class: "panel__heading", attrs: { id: "hands-heading" }, text: t("hands.heading") }),
+      h("h2", { class: "panel__heading", attrs: { id: "hands-heading" }, text: msg("hands.heading") }),
       this.question,
       this.answerRow,
       this.totals,

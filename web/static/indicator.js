@@ -7,7 +7,7 @@
  */
 
 import { h, setText } from "./dom.js";
-import { t } from "./i18n.js";
+import { t, msg } from "./i18n.js";
 
 /** @typedef {import("./quality.js").Rating} Rating */
 /** @typedef {import("./quality.js").Reason} Reason */
@@ -41,13 +41,14 @@ export class QualityIndicator {
   /**
    * @param {object} [options]
    * @param {string} [options.id]
-   * @param {string} [options.label] the accessible prefix ("Connection", "Your connection")
+   * @param {string} [options.labelKey] message key of the accessible prefix ("Connection", "Your
+   *   connection")
    * @param {string} [options.className] extra classes
    * @param {boolean} [options.visibleLabel] show the prefix too (where the indicator stands
    *   alone); on a tile only screen readers need it
    */
-  constructor({ id, label = t("quality.label"), className = "", visibleLabel = false } = {}) {
-    this.prefix = h("span", { class: visibleLabel ? "quality__label" : "visually-hidden", text: `${label}: ` });
+  constructor({ id, labelKey = "quality.label", className = "", visibleLabel = false } = {}) {
+    this.prefix = h("span", { class: visibleLabel ? "quality__label" : "visually-hidden" }, h("span", { text: msg(labelKey) }), ": ");
     this.text = h("span", { class: "quality__text" });
     this.root = h(
       "span",

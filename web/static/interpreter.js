@@ -7,8 +7,11 @@
  * - incoming: the floor, or relay from another booth (which booths are live is shown);
  * - a large microphone on/off key (on = live in the booth's channel), a cough key (push to
  *   mute: held with the mouse, a finger, Space/Enter on the key, or the C key anywhere);
- * - handover inside the booth: offer / accept / cancel, or take over at once; the booth
- *   partners' state (live, microphone open, what they hear);
+ * - handover inside the booth: offer / cancel (the one who offers), accept / decline (the
+ *   partner it is offered to), or take over at once; the booth partners' state (live,
+ *   microphone open, what they hear);
+ * - the own microphone's level (a meter), the incoming volume and a limiter against acoustic
+ *   shock (AudioMixer `setVolume`, `setLimiter`);
  * - a clock, the floor speaker with their declared language and time left, a "slow down"
  *   request to the speaker, and the booth's warnings (two microphones open, relay loop).
  * The console's microphone track is enabled exactly while the interpreter is live and not
@@ -16,8 +19,9 @@
  */
 
 import { h, reconcile, setText } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage, formatTime, languageName } from "./i18n.js";
 import { Countdown } from "./floor.js";
+import { LevelMeter } from "./meter.js";
 import { floorUnderSlider, DEFAULT_FLOOR_UNDER, channelIsOriginal } from "./listen.js";
 
 /** @typedef {import("./protocol.js").MeetingClient} MeetingClient */
@@ -41,23 +45,24 @@ export class InterpreterConsole {
   /**
    * @param {MeetingClient} client
    * @param {AudioMixer} mixer
-   * @param {{onError: (text: string, kind?: "error" | "status") => void}} options
+   * @param {{onError: (text: string, kind?: "error" | "status") => void, micTrack?: MediaStreamTrack}} options
+   *   `micTrack`: the booth microphone, for the level meter
    */
-  constructor(client, mixer, { onError }) {
+  constructor(client, mixer, { onError, micTrack }) {
     this.client = client;
     this.mixer = mixer;
     this.onError = onError;
 
     this.boothName = h("span", { class: "ic__booth-name", attrs: { id: "ic-booth" } });
-    this.clock = h("time", { class: "ic__clock", attrs: { id: "ic-clock", "aria-label": t("ic.clock") } });
-    this.unassigned = h("p", { class: "notice", attrs: { id: "ic-unassigned" }, text: t("ic.unassigned") });
+    this.clock = h("time", { class: "ic__clock", attrs: { id: "ic-clock", "aria-label": msg("ic.clock") } });
+    this.unassigned = h("p", { class: "notice", attrs: { id: "ic-unassigned" }, text: msg("ic.unassigned") });
 
     // floor
     this.floorName = h("strong", { class: "ic__floor-name", attrs: { id: "ic-floor-speaker" } });
     this.floorLanguage = h("span", { class: "badge ic__floor-language", attrs: { id: "ic-floor-language" } });
-    this.floorCountdown = h("span", { class: "countdown countdown--large", attrs: { id: "ic-floor-countdown", "aria-label": t("floor.timeLeft") } });
-    this.floorNote = h("p", { class: "ic__note", attrs: { id: "ic-floor-note", hidden: true }, text: t("ic.floorInYourLanguage") });
-    this.slowDownButton = h("button", { class: "button", attrs: { type: "button", id: "ic-slow-down" }, text: t("ic.slowDown"), on: { click: () => this.#slowDown() } });
+    this.floorCountdown = h("span", { class: "countdown countdown--large", attrs: { id: "ic-floor-countdown", "aria-label": msg("floor.timeLeft") } });
+    this.floorNote = h("p", { class: "ic__note", attrs: { id: "ic-floor-note", hidden: true }, text: msg("ic.floorInYourLanguage") });
+    this.slowDownButton = h("button", { class: "button", attrs: { type: "button", id: "ic-slow-down" }, text: msg("ic.slowDown"), on: { click: () => this.#slowDown() } });
 
     // incoming
     this.incoming = h("div", { class: "ic__sources", attrs: { role: "radiogroup", "aria-labelledby": "ic-incoming-heading", id: "ic-incoming" } });
@@ -82,33 +87,51 @@ export class InterpreterConsole {
     this.coughButton = h("button", {
       class: "button cough-key",
       attrs: { type: "button", id: "ic-cough", "aria-pressed": "false", "aria-keyshortcuts": "C", "aria-describedby": "ic-cough-help" },
-      text: t("ic.cough"),
+      text: msg("ic.cough"),
     });
-    this.coughHelp = h("span", { class: "panel__help", attrs: { id: "ic-cough-help" }, text: t("ic.coughHelp") });
+    this.coughHelp = h("span", { class: "panel__help", attrs: { id: "ic-cough-help" }, text: msg("ic.coughHelp") });
     this.outgoing = h("p", { class: "ic__outgoing", attrs: { id: "ic-outgoing", role: "status", "aria-live": "polite" } });
 
     // booth and handover
     this.partners = h("ul", { class: "ic__partners", attrs: { id: "ic-partners", "aria-labelledby": "ic-partners-heading" } });
-    this.noPartner = h("p", { class: "panel__help", text: t("ic.alone") });
-    this.handoverRequest = h("button", { class: "button", attrs: { type: "button", id: "ic-handover-request" }, text: t("ic.handoverRequest"), on: { click: () => this.#handover("request") } });
-    this.handoverAccept = h("button", { class: "button button--primary", attrs: { type: "button", id: "ic-handover-accept" }, text: t("ic.handoverAccept"), on: { click: () => this.#handover("accept") } });
-    this.handoverCancel = h("button", { class: "button", attrs: { type: "button", id: "ic-handover-cancel" }, text: t("ic.handoverCancel"), on: { click: () => this.#handover("cancel") } });
-    this.takeOverButton = h("button", { class: "button button--danger", attrs: { type: "button", id: "ic-take-over" }, text: t("ic.takeOver"), on: { click: () => this.#handover("take-over") } });
+    this.noPartner = h("p", { class: "panel__help", text: msg("ic.alone") });
+    this.handoverRequest = h("button", { class: "button", attrs: { type: "button", id: "ic-handover-request" }, text: msg("ic.handoverRequest"), on: { click: () => this.#handover("request") } });
+    this.handoverAccept = h("button", { class: "button button--primary", attrs: { type: "button", id: "ic-handover-accept" }, text: msg("ic.handoverAccept"), on: { click: () => this.#handover("accept") } });
+    this.handoverCancel = h("button", { class: "button", attrs: { type: "button", id: "ic-handover-cancel" }, text: msg("ic.handoverCancel"), on: { click: () => this.#handover("cancel") } });
+    // The partner offered the microphone declines (the same `handover-cancel` on the wire).
+    this.handoverDecline = h("button", { class: "button", attrs: { type: "button", id: "ic-handover-decline" }, text: msg("ic.handoverDecline"), on: { click: () => this.#handover("cancel") } });
+
+    // own microphone level, incoming volume, limiter
+    this.micMeter = new LevelMeter({ id: "ic-mic-level", label: msg("ic.micLevel") });
+    this.volume = h("input", {
+      class: "slider__input",
+      attrs: { id: "ic-volume", type: "range", min: 0, max: 200, step: 5 },
+      props: { value: String(Math.round(mixer.volume * 100)) },
+      on: { input: () => this.#setVolume() },
+    });
+    this.volumeValue = h("output", { class: "slider__value", attrs: { for: "ic-volume" } });
+    this.limiter = h("input", {
+      attrs: { id: "ic-limiter", type: "checkbox" },
+      props: { checked: mixer.limiter },
+      on: { change: () => mixer.setLimiter(this.limiter.checked) },
+    });
+    this.takeOverButton = h("button", { class: "button button--danger", attrs: { type: "button", id: "ic-take-over" }, text: msg("ic.takeOver"), on: { click: () => this.#handover("take-over") } });
     this.handoverNote = h("p", { class: "ic__note", attrs: { id: "ic-handover-note", role: "status", "aria-live": "polite" } });
     this.warnings = h("div", { class: "alert", attrs: { id: "ic-warnings", role: "alert", hidden: true } });
 
     const micCard = h(
       "section",
       { class: "ic__card ic__card--mic", attrs: { "aria-labelledby": "ic-mic-heading" } },
-      h("h3", { class: "ic__card-heading", attrs: { id: "ic-mic-heading" }, text: t("ic.outgoingHeading") }),
+      h("h3", { class: "ic__card-heading", attrs: { id: "ic-mic-heading" }, text: msg("ic.outgoingHeading") }),
       this.outgoing,
       this.micButton,
+      h("div", { class: "field" }, h("span", { class: "field__label", attrs: { "aria-hidden": "true" }, text: msg("ic.micLevel") }), this.micMeter.root),
       h("div", { class: "ic__cough" }, this.coughButton, this.coughHelp),
     );
     const floorCard = h(
       "section",
       { class: "ic__card ic__card--floor", attrs: { "aria-labelledby": "ic-floor-heading" } },
-      h("h3", { class: "ic__card-heading", attrs: { id: "ic-floor-heading" }, text: t("ic.floorHeading") }),
+      h("h3", { class: "ic__card-heading", attrs: { id: "ic-floor-heading" }, text: msg("ic.floorHeading") }),
       h("p", { class: "ic__floor" }, this.floorName, " ", this.floorLanguage),
       this.floorCountdown,
       this.floorNote,
@@ -117,18 +140,20 @@ export class InterpreterConsole {
     const incomingCard = h(
       "section",
       { class: "ic__card ic__card--incoming", attrs: { "aria-labelledby": "ic-incoming-heading" } },
-      h("h3", { class: "ic__card-heading", attrs: { id: "ic-incoming-heading" }, text: t("ic.incomingHeading") }),
+      h("h3", { class: "ic__card-heading", attrs: { id: "ic-incoming-heading" }, text: msg("ic.incomingHeading") }),
       this.incoming,
       this.slider.root,
+      h("div", { class: "field slider" }, h("label", { attrs: { for: "ic-volume" }, text: msg("ic.volume") }), h("div", { class: "slider__row" }, this.volume, this.volumeValue)),
+      h("div", { class: "field field--check" }, this.limiter, h("label", { attrs: { for: "ic-limiter" }, text: msg("ic.limiter") })),
     );
     const boothCard = h(
       "section",
       { class: "ic__card ic__card--booth", attrs: { "aria-labelledby": "ic-partners-heading" } },
-      h("h3", { class: "ic__card-heading", attrs: { id: "ic-partners-heading" }, text: t("ic.partnersHeading") }),
+      h("h3", { class: "ic__card-heading", attrs: { id: "ic-partners-heading" }, text: msg("ic.partnersHeading") }),
       this.noPartner,
       this.partners,
       this.handoverNote,
-      h("div", { class: "button-row" }, this.handoverRequest, this.handoverAccept, this.handoverCancel, this.takeOverButton),
+      h("div", { class: "button-row" }, this.handoverRequest, this.handoverAccept, this.handoverDecline, this.handoverCancel, this.takeOverButton),
     );
     this.assigned = h(
       "div",
@@ -155,6 +180,8 @@ export class InterpreterConsole {
     this.#bindCough();
     this.#tickClock();
     this.#clockTimer = setInterval(() => this.#tickClock(), 1000);
+    this.#showVolume();
+    this.micMeter.start(micTrack ?? client.publishedStream?.getAudioTracks()[0], mixer.context);
     client.addEventListener("interpretation", () => this.render());
     client.addEventListener("floor", () => this.render());
     client.addEventListener("participants", () => this.render());
@@ -176,6 +203,7 @@ export class InterpreterConsole {
     this.unassigned.hidden = Boolean(booth);
     this.assigned.hidden = !booth;
     setText(this.boothName, booth ? t(`lang.${booth.language}`) : "");
+    this.boothName.lang = booth?.language ?? "";
     this.root.dataset.booth = booth?.language ?? "";
     const names = new Map(client.participants.map((p) => [p.id, p.name]));
 
@@ -202,9 +230,9 @@ export class InterpreterConsole {
     this.micButton.setAttribute("aria-pressed", String(live));
     this.micButton.dataset.state = coughing ? "cough" : live ? "live" : "off";
     setText(this.micState, t(live ? "ic.micLive" : "ic.micOff"));
-    this.micButton.setAttribute("aria-label", t(live ? "ic.micLiveLabel" : "ic.micOffLabel", { language: t(`lang.${booth.language}`) }));
+    this.micButton.setAttribute("aria-label", t(live ? "ic.micLiveLabel" : "ic.micOffLabel", { language: languageName(booth.language) }));
     this.coughButton.disabled = !live;
-    const language = t(`lang.${booth.language}`);
+    const language = languageName(booth.language);
     setText(
       this.outgoing,
       coughing
@@ -266,7 +294,7 @@ export class InterpreterConsole {
         badge.dataset.state = partnerState;
         setText(badge, t(`ic.partner.${partnerState}`));
         const hears = booth.incoming[id] ?? "floor";
-        setText(detail, hears === "floor" ? t("ic.hearsFloor") : t("ic.hearsRelay", { language: t(`lang.${hears}`) }));
+        setText(detail, hears === "floor" ? t("ic.hearsFloor") : t("ic.hearsRelay", { language: languageName(hears) }));
       },
     );
     const handover = booth.handover;
@@ -274,7 +302,8 @@ export class InterpreterConsole {
     const offeredByMe = Boolean(handover && handover.from === selfId);
     this.handoverRequest.hidden = !live || offeredByMe || partners.length === 0;
     this.handoverAccept.hidden = !offeredToMe;
-    this.handoverCancel.hidden = !(offeredByMe || offeredToMe);
+    this.handoverDecline.hidden = !offeredToMe;
+    this.handoverCancel.hidden = !offeredByMe;
     this.takeOverButton.hidden = live || !booth.live || offeredToMe;
     setText(
       this.handoverNote,
@@ -288,7 +317,7 @@ export class InterpreterConsole {
     // warnings of the own booth
     const warnings = booth.warnings;
     this.warnings.hidden = warnings.length === 0;
-    this.warnings.replaceChildren(...warnings.map((w) => h("p", { class: "alert__line", attrs: { "data-warning": w }, text: t(`warning.${w}`) })));
+    this.warnings.replaceChildren(...warnings.map((w) => h("p", { class: "alert__line", attrs: { "data-warning": w }, text: msg(`warning.${w}`) })));
 
     this.#syncMic(live);
     this.#route();
@@ -429,13 +458,25 @@ export class InterpreterConsole {
     }
   }
 
+  #setVolume() {
+    this.mixer.setVolume(Number(this.volume.value) / 100);
+    this.#showVolume();
+  }
+
+  #showVolume() {
+    const percent = t("listen.percent", { value: Number(this.volume.value) });
+    this.volumeValue.value = percent;
+    this.volume.setAttribute("aria-valuetext", percent);
+  }
+
   #tickClock() {
     const now = new Date();
-    setText(this.clock, new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).format(now));
+    setText(this.clock, formatTime(now));
     this.clock.setAttribute("datetime", now.toISOString());
   }
 
   stop() {
+    this.micMeter.stop();
     clearInterval(this.#clockTimer);
     this.countdown.stop();
     if (this.onKeyDown) document.removeEventListener("keydown", this.onKeyDown);

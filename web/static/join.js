@@ -1,15 +1,22 @@
 // @ts-check
 /**
- * The join form: name, organization, member state, listening language, camera and microphone
- * choice (from `enumerateDevices`), a camera preview and a live microphone level meter.
- * Renders and binds only: joining itself is the caller's `onJoin` (meeting.js → protocol.js).
+ * The join form: which meeting and which role the link gives, name, organization, member
+ * state, listening language, camera and microphone choice (from `enumerateDevices`), a camera
+ * preview and a live microphone level meter. What a role never uses is never asked for:
+ * observers and captioners get no device part and no device is opened; interpreters get their
+ * microphone only (no camera, and no listening language: they choose what they hear on their
+ * console). Renders and binds only: joining itself is the caller's `onJoin` (meeting.js →
+ * protocol.js).
  */
 
 import { h, replaceChildren } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage, formatDateTime } from "./i18n.js";
 
 const STORAGE_KEY = "rostrum.join";
 const NONE = "none";
+
+/** Roles that send media (docs/protocol.md: observers publish nothing, captioners text). */
+export const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
 
 /**
  * @typedef {object} JoinDetails
@@ -22,7 +29,8 @@ const NONE = "none";
 
 /**
  * @typedef {object} JoinOptions
- * @property {import("./protocol.js").Meeting} meeting
+ * @property {import("./protocol.js").Meeting & {openedAt?: number}} meeting
+ * @property {string} role the role the invitation gives
  * @property {(details: JoinDetails) => Promise<void>} onJoin resolves when joined; a rejection is
  *   shown on the form and the form stays usable
  */
@@ -61,10 +69,15 @@ export class JoinView {
    * @param {HTMLElement} root
    * @param {JoinOptions} options
    */
-  constructor(root, { meeting, onJoin }) {
+  constructor(root, { meeting, role, onJoin }) {
     this.root = root;
     this.meeting = meeting;
+    this.role = role;
     this.onJoin = onJoin;
+    /** The role sends media: the device part is shown and the devices are opened. */
+    this.wantsDevices = PUBLISHING_ROLES.has(role);
+    /** Interpreters send their booth microphone only. */
+    this.wantsCamera = this.wantsDevices && role !== "interpreter";
     const saved = loadSaved();
     const languages = meeting.languages?.length ? meeting.languages : ["en"];
     const browserLanguage = (navigator.language || "en").slice(0, 2);
@@ -86,7 +99,7 @@ export class JoinView {
       "select",
       { attrs: { id: "join-language", name: "language" } },
       ...languages.map((code) =>
-        h("option", { props: { value: code, selected: code === language }, attrs: { lang: code }, text: t(`lang.${code}`) }),
+        h("option", { props: { value: code, selected: code === language }, attrs: { lang: code }, text: msg(`lang.${code}`) }),
       ),
     );
     this.camera = h("select", { attrs: { id: "join-camera", name: "camera" }, on: { change: () => this.#reopen() } });
@@ -101,7 +114,7 @@ export class JoinView {
     });
     this.preview = h("video", {
       class: "preview__video",
-      attrs: { id: "join-preview", "aria-label": t("join.preview") },
+      attrs: { id: "join-preview", "aria-label": msg("join.preview") },
       props: { muted: true, autoplay: true, playsInline: true },
     });
     this.meterBar = h("div", { class: "meter__bar" });
@@ -109,12 +122,12 @@ export class JoinView {
       "div",
       {
         class: "meter",
-        attrs: { id: "join-mic-level", role: "meter", "aria-label": t("join.micLevel"), "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": 0 },
+        attrs: { id: "join-mic-level", role: "meter", "aria-label": msg("join.micLevel"), "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": 0 },
       },
       this.meterBar,
     );
     this.message = h("p", { class: "notice notice--error", attrs: { id: "join-error", role: "alert", hidden: true } });
-    this.submit = h("button", { class: "button button--primary", attrs: { id: "join-submit", type: "submit" }, text: t("join.submit") });
+    this.submit = h("button", { class: "button button--primary", attrs: { id: "join-submit", type: "submit" }, text: msg("join.submit") });
     this.savedDevices = { camera: saved.camera, microphone: saved.microphone };
   }
 
@@ -122,40 +135,54 @@ export class JoinView {
   async start() {
     /**
      * @param {string} id
-     * @param {string} label
+     * @param {string | import("./i18n.js").Message} label
      * @param {HTMLElement} control
      */
     const field = (id, label, control) => h("div", { class: "field" }, h("label", { attrs: { for: id }, text: label }), control);
+    const opened = this.meeting.openedAt ? formatDateTime(this.meeting.openedAt * 1000) : "";
+    const interpreter = this.role === "interpreter";
+    const media = this.wantsDevices
+      ? h(
+          "div",
+          { class: "join__media", attrs: { id: "join-devices" } },
+          interpreter ? h("p", { class: "join__note", attrs: { id: "join-devices-note" }, text: msg("join.interpreterDevices") }) : null,
+          this.wantsCamera ? h("div", { class: "preview" }, this.preview) : null,
+          this.wantsCamera ? field("join-camera", msg("join.camera"), this.camera) : null,
+          field("join-microphone", msg("join.microphone"), this.microphone),
+          h("div", { class: "field" }, h("span", { class: "field__label", attrs: { "aria-hidden": "true" }, text: msg("join.micLevel") }), this.meter),
+          h("div", { class: "field field--check" }, this.originalSound, h("label", { attrs: { for: "join-original-sound" }, text: msg("join.originalSound") })),
+        )
+      : h("div", { class: "join__media" }, h("p", { class: "join__note", attrs: { id: "join-devices-note" }, text: msg("join.listenOnly") }));
     const form = h(
       "form",
       { class: "join", attrs: { id: "join-form", novalidate: true }, on: { submit: (e) => this.#onSubmit(e) } },
-      h("h2", { class: "join__heading", text: t("join.heading") }),
+      h("h2", { class: "join__heading", text: msg("join.heading") }),
+      h(
+        "div",
+        { class: "join__meeting", attrs: { id: "join-meeting" } },
+        h("p", { class: "join__title" }, h("bdi", { text: this.meeting.title })),
+        opened ? h("p", { class: "join__when", attrs: { id: "join-opened" }, text: msg("join.opened", { date: opened }) }) : null,
+        h("p", { class: "join__role", attrs: { id: "join-role", "data-role": this.role } }, h("span", { text: msg("join.as", { role: msg(`role.${this.role}`) }) })),
+      ),
       h(
         "div",
         { class: "join__grid" },
         h(
           "div",
           { class: "join__fields" },
-          field("join-name", t("join.name"), this.name),
-          field("join-organization", t("join.organization"), this.organization),
-          field("join-member-state", t("join.memberState"), this.memberState),
-          field("join-language", t("join.language"), this.language),
+          field("join-name", msg("join.name"), this.name),
+          field("join-organization", msg("join.organization"), this.organization),
+          field("join-member-state", msg("join.memberState"), this.memberState),
+          interpreter ? null : field("join-language", msg("join.language"), this.language),
         ),
-        h(
-          "div",
-          { class: "join__media" },
-          h("div", { class: "preview" }, this.preview),
-          field("join-camera", t("join.camera"), this.camera),
-          field("join-microphone", t("join.microphone"), this.microphone),
-          h("div", { class: "field" }, h("span", { class: "field__label", attrs: { "aria-hidden": "true" }, text: t("join.micLevel") }), this.meter),
-          h("div", { class: "field field--check" }, this.originalSound, h("label", { attrs: { for: "join-original-sound" }, text: t("join.originalSound") })),
-        ),
+        media,
       ),
       this.message,
       h("div", { class: "join__actions" }, this.submit),
     );
     replaceChildren(this.root, form);
     this.name.focus();
+    if (!this.wantsDevices) return;
     this.#opening = this.#openDevices({ initial: true });
     await this.#opening;
   }
@@ -189,7 +216,7 @@ export class JoinView {
    */
   async #openDevices({ initial = false } = {}) {
     const generation = ++this.#generation;
-    const wantCamera = initial ? this.savedDevices.camera ?? "" : this.camera.value;
+    const wantCamera = !this.wantsCamera ? NONE : initial ? this.savedDevices.camera ?? "" : this.camera.value;
     const wantMic = initial ? this.savedDevices.microphone ?? "" : this.microphone.value;
     const original = this.originalSound.checked;
     // A saved device may be gone: prefer it; a device picked in the list is required.
@@ -257,20 +284,20 @@ export class JoinView {
     /**
      * @param {HTMLSelectElement} select
      * @param {"videoinput" | "audioinput"} kind
-     * @param {string} noneLabel
+     * @param {string | import("./i18n.js").Message} noneLabel
      */
     const fill = (select, kind, noneLabel) => {
       const ofKind = devices.filter((d) => d.kind === kind && d.deviceId);
       replaceChildren(
         select,
         ...ofKind.map((d, i) =>
-          h("option", { props: { value: d.deviceId, selected: d.deviceId === current[kind] }, text: d.label || t("join.deviceFallback", { n: i + 1 }) }),
+          h("option", { props: { value: d.deviceId, selected: d.deviceId === current[kind] }, text: d.label || msg("join.deviceFallback", { n: i + 1 }) }),
         ),
         h("option", { props: { value: NONE, selected: current[kind] === NONE }, text: noneLabel }),
       );
     };
-    fill(this.camera, "videoinput", t("join.noCamera"));
-    fill(this.microphone, "audioinput", t("join.noMicrophone"));
+    fill(this.camera, "videoinput", msg("join.noCamera"));
+    fill(this.microphone, "audioinput", msg("join.noMicrophone"));
   }
 
   /**

@@ -11,7 +11,7 @@
  */
 
 import { h, setText } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage } from "./i18n.js";
 
 /** @typedef {import("./protocol.js").MeetingClient} MeetingClient */
 /** @typedef {import("./mixer.js").AudioMixer} AudioMixer */
@@ -100,21 +100,29 @@ export class ListenPanel {
     this.select = h(
       "select",
       { attrs: { id: "listen-channel", name: "channel" }, on: { change: () => this.#choose(this.select.value) } },
-      h("option", { props: { value: "floor" }, text: t("listen.floor") }),
-      ...languages.map((code) => h("option", { props: { value: code }, attrs: { lang: code }, text: t(`lang.${code}`) })),
+      h("option", { props: { value: "floor" }, text: msg("listen.floor") }),
+      ...languages.map((code) => h("option", { props: { value: code }, attrs: { lang: code }, text: msg(`lang.${code}`) })),
     );
     this.select.value = this.#channel;
-    this.original = h("span", { class: "badge badge--original", attrs: { id: "listen-original", hidden: true }, text: t("listen.original") });
+    // The same choice in the room's bottom bar, where a thumb reaches it on a phone.
+    this.quickSelect = h(
+      "select",
+      { class: "controls__channel", attrs: { id: "listen-channel-quick", name: "channelQuick", "aria-label": msg("listen.channel") }, on: { change: () => this.#choose(this.quickSelect.value) } },
+      h("option", { props: { value: "floor" }, text: msg("listen.floor") }),
+      ...languages.map((code) => h("option", { props: { value: code }, attrs: { lang: code }, text: msg(`lang.${code}`) })),
+    );
+    this.quickSelect.value = this.#channel;
+    this.original = h("span", { class: "badge badge--original", attrs: { id: "listen-original", hidden: true }, text: msg("listen.original") });
     this.status = h("span", { class: "listen__status", attrs: { id: "listen-status", role: "status", "aria-live": "polite" } });
     this.slider = floorUnderSlider("floor-under", this.#floorUnder, (level, final) => this.#setFloorUnder(level, final));
     this.root = h(
       "section",
       { class: "listen", attrs: { id: "listen-panel", "aria-labelledby": "listen-heading" } },
-      h("h2", { class: "visually-hidden", attrs: { id: "listen-heading" }, text: t("listen.heading") }),
+      h("h2", { class: "visually-hidden", attrs: { id: "listen-heading" }, text: msg("listen.heading") }),
       h(
         "div",
         { class: "field listen__channel" },
-        h("label", { attrs: { for: "listen-channel" }, text: t("listen.channel") }),
+        h("label", { attrs: { for: "listen-channel" }, text: msg("listen.channel") }),
         h("div", { class: "listen__row" }, this.select, this.original),
       ),
       this.slider.root,
@@ -139,8 +147,11 @@ export class ListenPanel {
   render() {
     const inBooth = this.#inBooth();
     this.root.hidden = inBooth;
+    this.quickSelect.hidden = inBooth;
     if (inBooth) return;
     const channel = this.#channel;
+    if (this.select.value !== channel) this.select.value = channel;
+    if (this.quickSelect.value !== channel) this.quickSelect.value = channel;
     const original = channelIsOriginal(this.client, channel);
     this.original.hidden = channel === "floor" || !original;
     setText(this.status, t(`listen.status.${channelStatus(this.client, channel)}`));
@@ -158,7 +169,6 @@ export class ListenPanel {
       await this.client.listen(channel, this.#floorUnder);
     } catch (err) {
       this.#channel = before;
-      this.select.value = before;
       this.onError(errorMessage(err));
     }
     this.render();

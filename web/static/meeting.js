@@ -22,15 +22,30 @@ import { JoinView } from "./join.js";
 import { RoomView, ConnectionIndicator } from "./room.js";
 import { dominantFrequency, frequenciesOnAudioSlots, mixerReport } from "./diagnostics.js";
 import { h, replaceChildren } from "./dom.js";
-import { errorMessage } from "./i18n.js";
+import { errorMessage, preferredLanguage, setUiLanguage, uiLanguage, UI_LANGUAGE_KEY } from "./i18n.js";
+import { UiLanguageMenu } from "./uilanguage.js";
 import { deviceKey, hideInviteToken, inviteToken } from "./invite.js";
 
-/** @typedef {{meeting: import("./protocol.js").Meeting, token: string}} PageContext */
+/** @typedef {{meeting: import("./protocol.js").Meeting & {openedAt?: number}, token: string, role: string | null}} PageContext */
 
 const contextElement = /** @type {HTMLElement} */ (document.getElementById("rostrum-context"));
 const context = /** @type {PageContext} */ (JSON.parse(contextElement.textContent ?? "{}"));
 const app = /** @type {HTMLElement} */ (document.getElementById("app"));
 const client = new MeetingClient();
+
+// The UI language: the remembered choice, else the browser's (the server rendered the page in
+// the language of the cookie or of Accept-Language, which is usually the same).
+{
+  let remembered = false;
+  try {
+    remembered = localStorage.getItem(UI_LANGUAGE_KEY) !== null;
+  } catch {
+    // storage disabled
+  }
+  const lang = preferredLanguage();
+  if (lang !== uiLanguage() || remembered) setUiLanguage(lang, { remember: remembered });
+}
+new UiLanguageMenu(/** @type {HTMLElement} */ (document.getElementById("ui-language-slot")));
 
 const hook = {
   client,
@@ -78,6 +93,7 @@ async function main() {
 
   const join = new JoinView(app, {
     meeting: context.meeting,
+    role: context.role ?? "delegate",
     onJoin: async ({ name, organization, memberState, language }) => {
       try {
         await client.join({ name, organization, memberState, language });

@@ -11,7 +11,10 @@
  *   channel slot at full level, the seats at the listener's "floor under" level.
  *
  * How: each audio slot's track goes into a WebAudio graph,
- *   MediaStreamSource → GainNode (the route's level) → AnalyserNode (its meter) → bus → speakers,
+ *   MediaStreamSource → GainNode (the route's level) → AnalyserNode (its meter) → bus,
+ *   bus → AnalyserNode (the mix's meter), and bus → volume (GainNode, the listener's incoming
+ *   volume) → limiter (DynamicsCompressorNode at −6 dBFS, ratio 20, 1 ms attack: a guard
+ *   against acoustic shock, which interpreters' consoles must have) → speakers,
  * so the level really applied is measurable (`levels()`, used by the browser tests). Chromium
  * pulls a remote WebRTC track into WebAudio only while the track also plays in a media
  * element, so each slot also has a muted `<audio>` element.
@@ -58,6 +61,12 @@ export class AudioMixer {
   #bus = null;
   /** @type {AnalyserNode | null} */
   #busMeter = null;
+  /** @type {GainNode | null} */
+  #volume = null;
+  /** @type {DynamicsCompressorNode | null} */
+  #limiter = null;
+  #volumeLevel = 1;
+  #limiterOn = true;
   #choice = { channel: "floor", original: true, floorUnder: 0.2 };
   /** Muted by the user (the whole room). */
   #muted = false;
@@ -76,7 +85,16 @@ export class AudioMixer {
       this.#bus = context.createGain();
       this.#busMeter = context.createAnalyser();
       this.#busMeter.fftSize = 8192;
-      this.#bus.connect(this.#busMeter).connect(context.destination);
+      this.#bus.connect(this.#busMeter);
+      this.#volume = context.createGain();
+      this.#limiter = context.createDynamicsCompressor();
+      this.#limiter.threshold.value = -6;
+      this.#limiter.knee.value = 0;
+      this.#limiter.ratio.value = 20;
+      this.#limiter.attack.value = 0.001;
+      this.#limiter.release.value = 0.1;
+      this.#bus.connect(this.#volume);
+      this.#wireOutput();
       context.addEventListener("statechange", () => this.#apply());
       this.resume();
       // Autoplay policy: a context made before any gesture starts suspended.
@@ -153,6 +171,54 @@ export class AudioMixer {
     return { ...this.#choice };
   }
 
+  /** Connect the volume to the speakers through the limiter, or directly when it is off. */
+  #wireOutput() {
+    const context = this.#context;
+    if (!context || !this.#volume || !this.#limiter) return;
+    this.#volume.disconnect();
+    this.#limiter.disconnect();
+    if (this.#limiterOn) this.#volume.connect(this.#limiter).connect(context.destination);
+    else this.#volume.connect(context.destination);
+  }
+
+  /** The listener's incoming volume, 0..2 (1: as received). @param {number} level */
+  setVolume(level) {
+    this.#volumeLevel = Math.max(0, Math.min(2, level));
+    this.#apply();
+  }
+
+  get volume() {
+    return this.#volumeLevel;
+  }
+
+  /** The limiter against sudden loud sounds (on by default). @param {boolean} on */
+  setLimiter(on) {
+    this.#limiterOn = on;
+    this.#wireOutput();
+  }
+
+  get limiter() {
+    return this.#limiterOn;
+  }
+
+  /**
+   * Play through another output device (`setSinkId`, where the browser has it).
+   * @param {string} deviceId "" for the default
+   */
+  async setOutputDevice(deviceId) {
+    const context = /** @type {any} */ (this.#context);
+    if (context?.setSinkId) await context.setSinkId(deviceId);
+    for (const route of this.#routes.values()) {
+      const element = /** @type {any} */ (route.element);
+      if (element.setSinkId) await element.setSinkId(deviceId).catch(() => {});
+    }
+  }
+
+  /** The audio context, for a speaker test tone through the same output (or null). */
+  get context() {
+    return this.#context;
+  }
+
   /** Silence everything (the user's own "mute the room"). @param {boolean} muted */
   setMuted(muted) {
     this.#muted = muted;
@@ -163,6 +229,10 @@ export class AudioMixer {
     const levels = routeLevels(this.#choice);
     const viaWebAudio = this.webAudio;
     const now = this.#context?.currentTime ?? 0;
+    if (this.#volume) {
+      this.#volume.gain.cancelScheduledValues(now);
+      this.#volume.gain.setTargetAtTime(this.#volumeLevel, now, 0.03);
+    }
     for (const route of this.#routes.values()) {
       const level = this.#muted ? 0 : levels[route.role];
       route.level = level;
@@ -173,7 +243,7 @@ export class AudioMixer {
       }
       // Elements only pull the track for WebAudio (muted), unless they are the player.
       route.element.muted = viaWebAudio || level === 0;
-      route.element.volume = viaWebAudio ? 1 : level;
+      route.element.volume = viaWebAudio ? 1 : Math.min(1, level * this.#volumeLevel);
     }
   }
 

@@ -11,7 +11,7 @@
  */
 
 import { h, reconcile, setText, confirmDialog } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage, uiLanguage } from "./i18n.js";
 
 /** @typedef {import("./protocol.js").MeetingClient} MeetingClient */
 /** @typedef {import("./protocol.js").Participant} Participant */
@@ -175,7 +175,7 @@ export class ParticipantList {
     const pinned = this.pinned() === p.id;
     const booth = p.role === "interpreter" ? client.interpretation?.booths.find((b) => b.interpreters.includes(p.id)) ?? null : null;
     const boothLive = booth ? booth.live === p.id : false;
-    const signature = JSON.stringify([p.name, p.role, p.organization, p.memberState, p.audio, p.video, speaking, mutedByChair, rights, manage, open, pinned, client.self?.role, booth?.language, boothLive]);
+    const signature = JSON.stringify([p.name, p.role, p.organization, p.memberState, p.audio, p.video, speaking, mutedByChair, rights, manage, open, pinned, client.self?.role, booth?.language, boothLive, uiLanguage()]);
     if (row.dataset.sig === signature) return;
     row.dataset.sig = signature;
     row.dataset.role = p.role;
@@ -185,13 +185,13 @@ export class ParticipantList {
     const [name, badges, affiliation] = /** @type {HTMLElement[]} */ ([...text.children]);
     setText(name, p.id === selfId ? `${p.name} (${t("room.you")})` : p.name);
     badges.replaceChildren(
-      h("span", { class: "badge person__role", attrs: { "data-role": p.role }, text: t(`role.${p.role}`) }),
-      speaking ? h("span", { class: "badge badge--speaking", text: t("people.speaking") }) : "",
-      mutedByChair ? h("span", { class: "badge badge--muted", text: t("people.mutedByChair") }) : "",
-      booth ? h("span", { class: "badge", attrs: { lang: booth.language }, text: t(`lang.${booth.language}`) }) : "",
-      boothLive ? h("span", { class: "badge badge--live", text: t("booths.live") }) : "",
-      !mutedByChair && !p.audio && ["delegate", "secretariat", "chair"].includes(p.role) ? h("span", { class: "badge badge--quiet", text: t("room.micMuted") }) : "",
-      rights ? h("span", { class: "badge badge--rights", text: t("people.rights") }) : "",
+      h("span", { class: "badge person__role", attrs: { "data-role": p.role }, text: msg(`role.${p.role}`) }),
+      speaking ? h("span", { class: "badge badge--speaking", text: msg("people.speaking") }) : "",
+      mutedByChair ? h("span", { class: "badge badge--muted", text: msg("people.mutedByChair") }) : "",
+      booth ? h("span", { class: "badge", attrs: { lang: booth.language }, text: msg(`lang.${booth.language}`) }) : "",
+      boothLive ? h("span", { class: "badge badge--live", text: msg("booths.live") }) : "",
+      !mutedByChair && !p.audio && ["delegate", "secretariat", "chair"].includes(p.role) ? h("span", { class: "badge badge--quiet", text: msg("room.micMuted") }) : "",
+      rights ? h("span", { class: "badge badge--rights", text: msg("people.rights") }) : "",
     );
     const where = p.memberState && p.organization ? p.organization : "";
     setText(affiliation, where);
@@ -205,8 +205,8 @@ export class ParticipantList {
       buttons.push(
         h("button", {
           class: "button button--small",
-          attrs: { type: "button", "data-action": mutedByChair ? "unmute" : "mute", "aria-label": t(mutedByChair ? "people.unmuteName" : "people.muteName", { name: p.name }) },
-          text: t(mutedByChair ? "people.unmute" : "people.mute"),
+          attrs: { type: "button", "data-action": mutedByChair ? "unmute" : "mute", "aria-label": msg(mutedByChair ? "people.unmuteName" : "people.muteName", { name: p.name }) },
+          text: msg(mutedByChair ? "people.unmute" : "people.mute"),
           on: { click: () => this.#act(() => client.muteParticipant(p.id, !mutedByChair)) },
         }),
       );
@@ -215,7 +215,7 @@ export class ParticipantList {
       buttons.push(
         h("button", {
           class: "button button--small button--icon",
-          attrs: { type: "button", "data-action": "more", "aria-expanded": String(open), "aria-label": t("people.more", { name: p.name }) },
+          attrs: { type: "button", "data-action": "more", "aria-expanded": String(open), "aria-label": msg("people.more", { name: p.name }) },
           text: "⋯",
           on: { click: () => this.#toggleMenu(p.id) },
         }),
@@ -237,8 +237,8 @@ export class ParticipantList {
   #pinButton(p, pinned) {
     return h("button", {
       class: "button button--small",
-      attrs: { type: "button", "data-action": "pin", "aria-pressed": String(pinned), "aria-label": t(pinned ? "people.unpinName" : "people.pinName", { name: p.name }) },
-      text: t(pinned ? "room.unpin" : "room.pin"),
+      attrs: { type: "button", "data-action": "pin", "aria-pressed": String(pinned), "aria-label": msg(pinned ? "people.unpinName" : "people.pinName", { name: p.name }) },
+      text: msg(pinned ? "room.unpin" : "room.pin"),
       on: { click: () => this.#act(async () => this.onPin?.(pinned ? null : p.id)) },
     });
   }
@@ -257,7 +257,7 @@ export class ParticipantList {
         h("button", {
           class: "button button--small button--primary",
           attrs: { type: "button", "data-action": "give-floor" },
-          text: t("people.giveFloor"),
+          text: msg("people.giveFloor"),
           on: { click: () => this.#act(() => client.grantFloor({ participantId: p.id })) },
         }),
       );
@@ -267,7 +267,7 @@ export class ParticipantList {
         h("button", {
           class: "button button--small",
           attrs: { type: "button", "data-action": "rights", "aria-pressed": String(rights) },
-          text: t(rights ? "people.takeRights" : "people.giveRights"),
+          text: msg(rights ? "people.takeRights" : "people.giveRights"),
           on: { click: () => this.#act(() => client.setRights(p.id, !rights)) },
         }),
       );
@@ -278,7 +278,7 @@ export class ParticipantList {
         h("button", {
           class: "button button--small button--danger",
           attrs: { type: "button", "data-action": "remove" },
-          text: t("people.remove"),
+          text: msg("people.remove"),
           on: { click: () => this.#remove(p) },
         }),
       );
@@ -287,7 +287,7 @@ export class ParticipantList {
       "div",
       {
         class: "person__menu",
-        attrs: { role: "group", "aria-label": t("people.actionsFor", { name: p.name }) },
+        attrs: { role: "group", "aria-label": msg("people.actionsFor", { name: p.name }) },
         on: {
           keydown: (event) => {
             if (/** @type {KeyboardEvent} */ (event).key === "Escape") this.#toggleMenu(p.id); // close, focus "⋯"
@@ -310,7 +310,7 @@ export class ParticipantList {
   /** @param {Participant} p */
   async #remove(p) {
     const confirmed = await confirmDialog({
-      title: t("people.removeTitle"),
+      title: msg("people.removeTitle"),
       message: t("people.removeMessage", { name: p.name }),
       confirm: t("people.remove"),
       cancel: t("dialog.cancel"),

@@ -7,7 +7,7 @@
  */
 
 import { h, setText } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { t, msg, errorMessage } from "./i18n.js";
 import { QualityIndicator } from "./indicator.js";
 
 /** @typedef {import("./protocol.js").MeetingClient} MeetingClient */
@@ -48,7 +48,25 @@ export function formatBitrate(bps) {
  * @property {(text: string) => void} onError
  * @property {(on: boolean) => void} onLowBandwidth after the switch changed (the tiles re-render)
  * @property {(on: boolean) => void} onDebug after the debug overlay was shown or hidden
+ * @property {boolean} [debugAllowed] show the debug toggle (the chair and the secretariat, or
+ *   the `debug` flag: see `debugAllowed()`); false hides it and `setDebug` does nothing
+ * @property {HTMLElement} [extra] a control to show in the bar (the room's "Devices")
  */
+
+/**
+ * Whether the debug overlay is offered: to the chair and the secretariat, or to anyone who
+ * opens the page with `?debug=1` (or has `rostrum.debug` = `on` in localStorage).
+ * @param {string} role
+ */
+export function debugAllowed(role) {
+  if (role === "chair" || role === "secretariat") return true;
+  if (new URLSearchParams(location.search).get("debug") === "1") return true;
+  try {
+    return localStorage.getItem("rostrum.debug") === "on";
+  } catch {
+    return false;
+  }
+}
 
 export class ReceptionBar {
   #debug = false;
@@ -58,12 +76,13 @@ export class ReceptionBar {
    * @param {MeetingClient} client
    * @param {ReceptionOptions} options
    */
-  constructor(client, { onError, onLowBandwidth, onDebug }) {
+  constructor(client, { onError, onLowBandwidth, onDebug, debugAllowed = true, extra }) {
     this.client = client;
+    this.debugAllowed = debugAllowed;
     this.onError = onError;
     this.onLowBandwidth = onLowBandwidth;
     this.onDebug = onDebug;
-    this.quality = new QualityIndicator({ id: "local-quality", label: t("quality.local"), className: "reception__quality", visibleLabel: true });
+    this.quality = new QualityIndicator({ id: "local-quality", labelKey: "quality.local", className: "reception__quality", visibleLabel: true });
     this.lowBandwidthButton = h(
       "button",
       {
@@ -75,24 +94,26 @@ export class ReceptionBar {
       h(
         "span",
         { class: "switch__text" },
-        h("span", { class: "switch__label", attrs: { id: "low-bandwidth-label" }, text: t("reception.lowBandwidth") }),
-        h("span", { class: "switch__help", attrs: { id: "low-bandwidth-help" }, text: t("reception.lowBandwidthHelp") }),
+        h("span", { class: "switch__label", attrs: { id: "low-bandwidth-label" }, text: msg("reception.lowBandwidth") }),
+        h("span", { class: "switch__help", attrs: { id: "low-bandwidth-help" }, text: msg("reception.lowBandwidthHelp") }),
       ),
     );
     this.debugButton = h("button", {
       class: "button button--small",
-      attrs: { id: "debug-toggle", type: "button", "aria-pressed": "false", "aria-keyshortcuts": "D", "aria-controls": "debug-link", title: t("reception.debugHelp") },
-      text: t("reception.debug"),
+      attrs: { id: "debug-toggle", type: "button", "aria-pressed": "false", "aria-keyshortcuts": "D", "aria-controls": "debug-link", title: msg("reception.debugHelp") },
+      text: msg("reception.debug"),
       on: { click: () => this.setDebug(!this.#debug) },
     });
+    this.debugButton.hidden = !debugAllowed;
     this.link = h("p", { class: "reception__link", attrs: { id: "debug-link", hidden: true } });
     // What the SFU lets this publisher send (`uplink`): said only when it is less than all.
     this.uplink = h("p", { class: "reception__uplink", attrs: { id: "uplink-notice", role: "status", hidden: true } });
     this.root = h(
       "section",
-      { class: "reception", attrs: { id: "reception", "aria-label": t("reception.label") } },
+      { class: "reception", attrs: { id: "reception", "aria-label": msg("reception.label") } },
       this.quality.root,
       this.lowBandwidthButton,
+      extra ?? null,
       this.debugButton,
       this.uplink,
       this.link,
@@ -152,6 +173,7 @@ export class ReceptionBar {
 
   /** @param {boolean} on */
   setDebug(on) {
+    if (!this.debugAllowed) return;
     this.#debug = on;
     this.debugButton.setAttribute("aria-pressed", String(on));
     this.link.hidden = !on;

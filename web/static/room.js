@@ -5,17 +5,22 @@
  * picture, and the connection quality), the audio mixer (seats and the interpretation
  * channel), the own preview, mic/camera toggles, the reception bar (own connection quality,
  * "Low bandwidth", the debug overlay, also on the `D` key), the language selector, the
- * participant list, a Leave button; and by role: the delegate's floor panel and show of
- * hands, the chair's console, the interpreter's console. The connection indicator in the top
+ * participant list, a Leave button (confirmed); and by role: the delegate's floor panel and
+ * show of hands, the chair's console, the interpreter's console. The bottom bar holds what a
+ * thumb must reach on a phone: the floor (request, place, yield), the microphone and camera
+ * (for roles that send media: observers and captioners get none), the listening language, and
+ * Leave apart from them. "Devices" picks the speaker and plays a test tone. The debug overlay
+ * is offered to the chair and the secretariat, or with `?debug=1`. A change of UI language
+ * re-renders every part in place (`rostrum:uilanguage`). The connection indicator in the top
  * bar is `ConnectionIndicator`. Renders and binds only; all signaling goes through
  * `MeetingClient`.
  */
 
-import { h, replaceChildren } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { h, replaceChildren, confirmDialog } from "./dom.js";
+import { t, msg, errorMessage, languageName, UI_LANGUAGE_EVENT } from "./i18n.js";
 import { AudioMixer } from "./mixer.js";
 import { QualityMonitor } from "./quality.js";
-import { ReceptionBar } from "./reception.js";
+import { ReceptionBar, debugAllowed } from "./reception.js";
 import { VideoTile } from "./tile.js";
 import { FloorBar, FloorPanel, HandsPanel, REQUESTING_ROLES } from "./floor.js";
 import { ListenPanel } from "./listen.js";
@@ -55,6 +60,7 @@ export class ConnectionIndicator {
       }),
     );
     client.addEventListener("connectionstate", () => this.render());
+    window.addEventListener(UI_LANGUAGE_EVENT, () => this.render());
     this.render();
   }
 
@@ -128,19 +134,26 @@ export class RoomView {
       for (const track of stream.getAudioTracks()) track.enabled = false;
     }
     this.stream = stream;
-    this.canPublish = Boolean(self && PUBLISHING_ROLES.has(self.role)) && stream.getTracks().length > 0;
+    /** The role sends media at all (observers and captioners never do: no device controls). */
+    this.publishes = PUBLISHING_ROLES.has(role);
+    this.canPublish = Boolean(self && this.publishes) && stream.getTracks().length > 0;
 
     this.selfVideo = h("video", { class: "tile__video tile__video--mirror", props: { muted: true, autoplay: true, playsInline: true } });
     this.selfLabel = h("span", { class: "tile__label" });
     this.selfTile = h("figure", { class: "tile tile--self", attrs: { "data-participant": self?.id ?? "" } }, this.selfVideo, this.selfLabel);
     this.selfTile.hidden = stream.getVideoTracks().length === 0;
-    this.grid = h("section", { class: "grid", attrs: { id: "video-grid", "aria-label": t("room.videoArea") } }, this.selfTile);
+    this.grid = h("section", { class: "grid", attrs: { id: "video-grid", "aria-label": msg("room.videoArea") } }, this.selfTile);
     this.audioBox = h("div", { class: "audio-sinks", attrs: { hidden: true } });
     this.notice = h("p", { class: "notice notice--error", attrs: { id: "room-error", role: "alert", hidden: true } });
     this.status = h("p", { class: "notice notice--status", attrs: { id: "room-status", role: "status", "aria-live": "polite", hidden: true } });
     this.micButton = h("button", { class: "button button--toggle", attrs: { id: "toggle-mic", type: "button" }, on: { click: () => this.#toggle("audio") } });
     this.cameraButton = h("button", { class: "button button--toggle", attrs: { id: "toggle-camera", type: "button" }, on: { click: () => this.#toggle("video") } });
-    this.leaveButton = h("button", { class: "button button--danger", attrs: { id: "leave", type: "button" }, text: t("room.leave"), on: { click: () => this.#leave() } });
+    this.leaveButton = h("button", { class: "button button--leave", attrs: { id: "leave", type: "button" }, text: msg("room.leave"), on: { click: () => this.#confirmLeave() } });
+    this.devicesButton = h("button", { class: "button button--small", attrs: { id: "devices", type: "button", "aria-haspopup": "dialog" }, text: msg("room.devices"), on: { click: () => this.#devices() } });
+    if (!this.publishes) {
+      this.micButton.hidden = true;
+      this.cameraButton.hidden = true;
+    }
     if (role === "interpreter") {
       // The console's microphone key is the interpreter's only microphone control.
       this.micButton.hidden = true;
@@ -160,7 +173,7 @@ export class RoomView {
     // The chair's console has its own show of hands; interpreters do not answer one.
     this.hands = this.layout === "manager" || this.layout === "interpreter" ? null : new HandsPanel(client, { onError });
     this.console = this.layout === "manager" ? new ChairConsole(client, { onError }) : null;
-    this.interpreter = role === "interpreter" ? new InterpreterConsole(client, this.mixer, { onError }) : null;
+    this.interpreter = role === "interpreter" ? new InterpreterConsole(client, this.mixer, { onError, micTrack: stream.getAudioTracks()[0] }) : null;
     this.captionFeed = new CaptionFeed(client);
     this.captions = new CaptionDisplay(this.captionFeed, { onError });
     this.captioner = role === "captioner" ? new CaptionerConsole(client, this.captionFeed, this.captions, { onError }) : null;
@@ -168,6 +181,8 @@ export class RoomView {
     this.quality = new QualityMonitor(client);
     this.reception = new ReceptionBar(client, {
       onError,
+      debugAllowed: debugAllowed(role),
+      extra: this.devicesButton,
       onLowBandwidth: () => this.#renderTiles(),
       onDebug: (on) => {
         this.grid.dataset.debug = String(on);
@@ -179,9 +194,19 @@ export class RoomView {
     for (const part of [this.floorPanel, this.console, this.interpreter]) if (part) this.#stoppable.push(part);
   }
 
+  /** The UI language changed: every part writes its texts again. */
+  #onLanguage = () => {
+    this.floorBar.forgetAnnouncement();
+    for (const part of [this.floorBar, this.floorPanel, this.hands, this.console, this.console?.booths, this.interpreter, this.listen]) part?.render();
+    this.people.render();
+    this.#renderControls();
+    this.#renderTiles();
+  };
+
   /** The `D` key shows or hides the debug overlay. @param {KeyboardEvent} event */
   #onKey = (event) => {
     if (event.key !== "d" && event.key !== "D") return;
+    if (!this.reception.debugAllowed) return;
     if (event.ctrlKey || event.metaKey || event.altKey || event.repeat || typingIn(event.target)) return;
     event.preventDefault();
     this.reception.setDebug(!this.reception.debug);
@@ -195,7 +220,9 @@ export class RoomView {
     const main = [this.floorBar.root, this.notice, this.status];
     /** @type {Array<HTMLElement | null>} */
     const side = [this.floorPanel?.root ?? null, this.hands?.root ?? null];
-    if (this.layout === "manager") main.push(/** @type {ChairConsole} */ (this.console).root, stage);
+    // The chair sees the speaker first (at 1366x768 the console would push the video below
+    // the fold), then the console.
+    if (this.layout === "manager") main.push(stage, /** @type {ChairConsole} */ (this.console).root);
     else if (this.layout === "interpreter") {
       // The console first; the speakers' video beside it (under it on a phone).
       main.push(/** @type {InterpreterConsole} */ (this.interpreter).root);
@@ -213,11 +240,21 @@ export class RoomView {
         "div",
         { class: "room", attrs: { "data-layout": this.layout } },
         h("div", { class: "room__main" }, ...main),
-        h("aside", { class: "room__side", attrs: { "aria-label": t("room.side") } }, ...side),
-        h("nav", { class: "controls", attrs: { "aria-label": t("room.controls") } }, this.micButton, this.cameraButton, this.leaveButton),
+        h("aside", { class: "room__side", attrs: { "aria-label": msg("room.side") } }, ...side),
+        h(
+          "nav",
+          { class: "controls", attrs: { "aria-label": msg("room.controls") } },
+          this.floorPanel?.quickButton ?? null,
+          this.micButton,
+          this.cameraButton,
+          this.listen.quickSelect,
+          this.leaveButton,
+        ),
       ),
     );
     this.selfVideo.srcObject = this.stream.getVideoTracks().length ? this.stream : null;
+    // The room starts at its top (the floor bar), not where the join form was scrolled to.
+    window.scrollTo(0, 0);
 
     client.addEventListener("participants", () => this.#renderParticipants());
     client.addEventListener("floor", () => this.#renderTiles());
@@ -230,7 +267,7 @@ export class RoomView {
       this.#showError(t("room.lost"));
       this.notice.append(
         " ",
-        h("button", { class: "button button--primary", attrs: { type: "button", id: "rejoin" }, text: t("room.rejoin"), on: { click: () => location.reload() } }),
+        h("button", { class: "button button--primary", attrs: { type: "button", id: "rejoin" }, text: msg("room.rejoin"), on: { click: () => location.reload() } }),
       );
       this.#stopLocal();
       for (const button of [this.micButton, this.cameraButton, this.leaveButton]) button.disabled = true;
@@ -238,6 +275,7 @@ export class RoomView {
     });
     this.quality.addEventListener("sample", (e) => this.#showSample(/** @type {CustomEvent} */ (e).detail));
     document.addEventListener("keydown", this.#onKey);
+    window.addEventListener(UI_LANGUAGE_EVENT, this.#onLanguage);
     this.#renderParticipants();
     this.#renderControls();
     void this.captions.start();
@@ -295,6 +333,26 @@ export class RoomView {
     this.#renderControls();
   }
 
+  /** Leave only once confirmed: an interpreter on air must not drop out with one tap. */
+  async #confirmLeave() {
+    const booth = this.client.interpretation?.booths.find((b) => b.live === this.client.self?.id);
+    const live = booth ? ` ${t("room.leaveLive", { language: languageName(booth.language) })}` : "";
+    const confirmed = await confirmDialog({
+      title: t("room.leaveTitle"),
+      message: `${t("room.leaveMessage")}${live}`,
+      confirm: t("room.leave"),
+      cancel: t("dialog.cancel"),
+      danger: true,
+    });
+    if (confirmed) await this.#leave();
+  }
+
+  /** The speaker (output device) and a test tone through it. */
+  async #devices() {
+    const { DevicesDialog } = await import("./devices.js");
+    new DevicesDialog(this.mixer).open();
+  }
+
   async #leave() {
     this.leaveButton.disabled = true;
     try {
@@ -308,8 +366,8 @@ export class RoomView {
       h(
         "div",
         { class: "left" },
-        h("p", { class: "notice", attrs: { id: "left-notice", role: "status" }, text: t("room.left") }),
-        h("button", { class: "button button--primary", attrs: { type: "button", id: "rejoin" }, text: t("room.rejoin"), on: { click: () => location.reload() } }),
+        h("p", { class: "notice", attrs: { id: "left-notice", role: "status" }, text: msg("room.left") }),
+        h("button", { class: "button button--primary", attrs: { type: "button", id: "rejoin" }, text: msg("room.rejoin"), on: { click: () => location.reload() } }),
       ),
     );
     this.onLeft();
@@ -331,7 +389,7 @@ export class RoomView {
       h(
         "div",
         { class: "left" },
-        h("h2", { class: "left__heading", attrs: { id: "end-heading" }, text: t(why === "removed" ? "room.removedHeading" : "room.endedHeading") }),
+        h("h2", { class: "left__heading", attrs: { id: "end-heading" }, text: msg(why === "removed" ? "room.removedHeading" : "room.endedHeading") }),
         h("p", { class: "notice", attrs: { id: why === "removed" ? "removed-notice" : "ended-notice", role: "alert" }, text }),
       ),
     );
@@ -340,6 +398,7 @@ export class RoomView {
 
   #stopLocal() {
     document.removeEventListener("keydown", this.#onKey);
+    window.removeEventListener(UI_LANGUAGE_EVENT, this.#onLanguage);
     for (const track of this.stream.getTracks()) track.stop();
     for (const part of this.#stoppable) part.stop();
     this.#stoppable = [];

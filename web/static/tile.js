@@ -8,7 +8,7 @@
  */
 
 import { h, setText } from "./dom.js";
-import { t } from "./i18n.js";
+import { t, msg } from "./i18n.js";
 import { QualityIndicator } from "./indicator.js";
 
 /** @typedef {import("./protocol.js").Participant} Participant */
@@ -69,7 +69,7 @@ export class VideoTile {
     this.debugLost = h("span", { class: "tile__debug-lost" });
     this.debug = h(
       "div",
-      { class: "tile__debug", attrs: { hidden: true, title: t("debug.title") } },
+      { class: "tile__debug", attrs: { hidden: true, title: msg("debug.title") } },
       this.debugLayer,
       this.debugFrames,
       this.debugLost,
@@ -100,8 +100,14 @@ export class VideoTile {
     root.classList.toggle("tile--floor", speaking);
     setText(this.initials, participant ? initials(participant.name) : "");
     const affiliation = participant ? [participant.memberState, participant.organization].filter(Boolean).join(", ") : "";
+    // A long name is cut on a small tile: the whole of it stays readable on hover (title)
+    // and for screen readers (the figure's label).
+    const whole = [participant?.name, affiliation].filter(Boolean).join(" · ");
+    if (this.label.title !== whole) this.label.title = whole;
+    if (whole) root.setAttribute("aria-label", whole);
+    else root.removeAttribute("aria-label");
     this.label.replaceChildren(
-      h("strong", { text: participant?.name ?? (participantId ? "…" : t("room.emptySlot")) }),
+      h("strong", { class: "tile__name", text: participant?.name ?? (participantId ? "…" : t("room.emptySlot")) }),
       affiliation ? h("span", { class: "tile__affiliation", text: ` · ${affiliation}` }) : "",
       participant && !participant.audio ? h("span", { class: "tile__state", text: ` · ${t("room.micMuted")}` }) : "",
       note ? h("span", { class: "tile__state", text: ` · ${note}` }) : "",

@@ -31,7 +31,8 @@ class SubscribePayload(Payload):
 
 
 class ClaimPayload(Payload):
-    language: str = Field(min_length=2, max_length=8)
+    language: str = Field(min_length=2, max_length=8,
+                          pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
     takeOver: bool = False
 
 
@@ -46,7 +47,8 @@ class CorrectPayload(Payload):
 
 
 class IngestUrlPayload(Payload):
-    language: str = Field(min_length=2, max_length=8)
+    language: str = Field(min_length=2, max_length=8,
+                          pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 
 
 def language_room(meeting_id: str, language: str) -> str:

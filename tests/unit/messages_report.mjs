@@ -10,7 +10,8 @@ const LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];
 // Plural forms that may leave the number out ("one participant", "مشاركان").
 const COUNTLESS_FORMS = new Set(["zero", "one", "two"]);
 // Latin words a text in Arabic, Chinese or Russian may keep: names, units, keys on a keyboard.
-const LATIN_ALLOWED = /JavaScript|Rostrum|kbit\/s|Mbit\/s|\bAlt\b|\b[A-Z0-9]+\b/g;
+// Names that stay in Latin script in every language: products, keys of the keyboard, acronyms.
+const LATIN_ALLOWED = /JavaScript|Rostrum|Zoom|kbit\/s|Mbit\/s|\b(?:Alt|Enter|Esc|Tab|Shift)\b|\b[A-Z0-9]+\b/g;
 
 const placeholders = (text) => new Set([...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
 const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x));
@@ -85,7 +86,7 @@ for (const file of files) {
       if (!known) problem(module, "extra-key", { lang, key });
       else if (form !== undefined && !categories.includes(form)) problem(module, "unused-plural-form", { lang, key });
       // Untranslated: Latin words left in a text written in another script.
-      if (["ar", "zh", "ru"].includes(lang) && !key.startsWith("lang.") && typeof dict[key] === "string") {
+      if (["ar", "zh", "ru"].includes(lang) && !/(^|\.)lang\./.test(key) && typeof dict[key] === "string") {
         const rest = dict[key].replace(/\{\w+\}/g, "").replace(LATIN_ALLOWED, "");
         if (/[A-Za-z]{2,}/.test(rest)) problem(module, "latin-in-translation", { lang, key, text: dict[key] });
       }

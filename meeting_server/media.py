@@ -65,18 +65,16 @@ class MediaService:
     def __init__(self, meetings: MeetingService, seats: int) -> None:
         self.meetings = meetings
         self.seats = seats
-        self._routers_seen: set[int] = set()
         self.slots_sink: SlotsSink | None = None
         self.uplink_sink: UplinkSink | None = None
         # told when a participant's subscribe connection is negotiated
         self.subscribed_listeners: list[Callable[[Participant], None]] = []
+        # every router's events, from the moment its meeting goes live (a router seen by
+        # id could be missed: a closed router's id may be reused by the next one)
+        meetings.live_listeners.append(lambda live: live.router.on_event(self._on_event))
 
     def _router(self, participant: Participant) -> Router:
-        router = self.meetings.meeting_of(participant).router
-        if id(router) not in self._routers_seen:
-            self._routers_seen.add(id(router))
-            router.on_event(self._on_event)
-        return router
+        return self.meetings.meeting_of(participant).router
 
     def _on_event(self, event: RouterEvent) -> None:
         """The SFU's events that reach a participant: their slots, their uplink level."""

@@ -95,3 +95,31 @@ async def test_an_interpreter_in_a_booth_is_never_seated_and_hears_the_plan_s_ch
         finally:
             for peer in peers:
                 await peer.close()
+
+
+async def test_a_meeting_that_empties_and_fills_again_gets_a_fresh_router_and_plan() -> None:
+    async with running_server(floor_mode="chaired") as srv:
+        first = TestPeer(srv.base_url, srv.token("chair"), "Chair")
+        await first.join()
+        old_router = srv.app[MEETINGS].live[srv.meeting_id].router
+        await first.call("/room", "leave")
+        await first.close()
+        assert srv.meeting_id not in srv.app[MEETINGS].live and old_router.closed
+        chair = TestPeer(srv.base_url, srv.token("chair"), "Chair")
+        listener = TestPeer(srv.base_url, srv.token("delegate"), "Listener")
+        try:
+            await chair.join()
+            await listener.join()
+            router = srv.app[MEETINGS].live[srv.meeting_id].router
+            assert router is not old_router
+            assert router.plan.forwarded == {chair.participant_id}
+            assert (await listener.subscribe())["ok"]
+            assert (await chair.publish(audio=ToneTrack(300)))["ok"]
+            # the new router's events reach the listener: a slots event seats the chair
+            await listener.wait_for(lambda: any(
+                e[1] == "slots" and any(s["participantId"] == chair.participant_id
+                                        and s["forwarded"] for s in e[2]["slots"])
+                for e in listener.events), timeout=5, what="a slots event from the new router")
+        finally:
+            await chair.close()
+            await listener.close()

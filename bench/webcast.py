@@ -329,7 +329,7 @@ async def _viewers(base: str, viewers: int, seconds: float, seed: int, results: 
 
 
 NGINX_CONF = """
-worker_processes 1;
+{user}worker_processes 1;
 error_log {prefix}/error.log warn;
 pid {prefix}/nginx.pid;
 events {{ worker_connections 8192; }}
@@ -366,8 +366,10 @@ def _start_nginx(data: Path, upstream: int) -> tuple[subprocess.Popen[bytes], in
     prefix = data / "nginx"
     prefix.mkdir()
     port = _free_tcp_port()
+    # the data folder is private (mkdtemp): workers run as root when the bench does
+    user = "user root;\n" if os.geteuid() == 0 else ""
     (prefix / "nginx.conf").write_text(NGINX_CONF.format(prefix=prefix, upstream=upstream,
-                                                         port=port))
+                                                         port=port, user=user))
     process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
                                 "-g", "daemon off;"], stderr=subprocess.DEVNULL)
     _wait_http(f"http://127.0.0.1:{port}")

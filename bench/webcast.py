@@ -453,6 +453,7 @@ def _run_viewers(base: str, viewers: int, seconds: float, server_pids: list[int]
     for p in procs:
         p.join(10)
     fetch = sorted(x for g in gathered for x in g["fetch"])
+    listed = _listed_segments(base)
     in_time = sum(g["in_time"] for g in gathered)
     late = sum(g["late"] for g in gathered)
     failed = sum(g["failed"] for g in gathered)
@@ -463,7 +464,18 @@ def _run_viewers(base: str, viewers: int, seconds: float, server_pids: list[int]
           f"({in_time}/{total}, late {late}, failed {failed}); requests {len(fetch)} "
           f"({len(fetch) / elapsed:.0f}/s), fetch p50 {p50 * 1000:.0f} ms p99 "
           f"{p99 * 1000:.0f} ms; server CPU {server_cpu * 100:.0f} % of a core; machine "
-          f"{100 * (busy1 - busy0) / max(1e-9, total1 - total0):.0f} % busy")
+          f"{100 * (busy1 - busy0) / max(1e-9, total1 - total0):.0f} % busy; "
+          f"the low rung lists {listed} segments")
+
+
+def _listed_segments(base: str) -> int:
+    import urllib.request
+
+    from webcast.playlist import parse_media
+
+    with urllib.request.urlopen(f"{base}/video/lo/index.m3u8", timeout=5) as r:
+        playlist = parse_media(r.read().decode())
+    return playlist.media_sequence + len(playlist.segments)
 
 
 def _free_tcp_port() -> int:

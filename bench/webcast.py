@@ -14,7 +14,8 @@
                                     real pace; the share of segments fetched in time (within a
                                     segment's duration of being listed), p50/p99 fetch times,
                                     the server's CPU; next to a run with a tenth of the viewers
-``--smoke`` shortens every run (CI).
+``--smoke`` shortens every run (CI); ``--nginx`` adds the viewers' run with Debian's nginx
+(proxy_cache, as docs/operations.md configures it) in front of the server.
 """
 
 from __future__ import annotations
@@ -327,7 +328,61 @@ async def _viewers(base: str, viewers: int, seconds: float, seed: int, results: 
     results.put({"fetch": fetch_times, **segments})
 
 
-def bench_viewers(viewers: int, smoke: bool) -> None:
+NGINX_CONF = """
+{user}worker_processes 1;
+error_log {prefix}/error.log warn;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    proxy_cache_path {prefix}/cache levels=1:2 keys_zone=webcast:50m max_size=2g
+                     inactive=2h use_temp_path=off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    upstream rostrum {{ server 127.0.0.1:{upstream}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://rostrum;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache webcast;
+            proxy_cache_key $uri;
+            proxy_cache_lock on;
+            proxy_cache_valid 200 1s;
+        }}
+    }}
+}}
+"""
+
+
+def _start_nginx(data: Path, upstream: int) -> tuple[subprocess.Popen[bytes], int]:
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        raise SystemExit("nginx is missing: SETUP_TEST=1 bash scripts/setup.sh installs it")
+    prefix = data / "nginx"
+    prefix.mkdir()
+    port = _free_tcp_port()
+    # the data folder is private (mkdtemp): workers run as root when the bench does
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    (prefix / "nginx.conf").write_text(NGINX_CONF.format(prefix=prefix, upstream=upstream,
+                                                         port=port, user=user))
+    process = subprocess.Popen([binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
+                                "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+    _wait_http(f"http://127.0.0.1:{port}")
+    return process, port
+
+
+def _children(pid: int) -> list[int]:
+    from bench.procstat import tree_pids
+
+    return [p for p in tree_pids(pid) if p != pid]
+
+
+def bench_viewers(viewers: int, smoke: bool, with_nginx: bool = False) -> None:
     from meeting_server.tokens import issue
 
     seconds = 10.0 if smoke else 40.0
@@ -357,9 +412,19 @@ def bench_viewers(viewers: int, smoke: bool) -> None:
         time.sleep(6.0)  # a few segments
         base = f"{base_url}/m/demo/webcast"
         print(f"viewers fetching the low rung (320x180) and one language each, at real pace, "
-              f"for {seconds:.0f} s; server: aiohttp on the embedded default, one process")
+              f"for {seconds:.0f} s")
+        print("server: aiohttp on the embedded default, one process")
         for count in (max(1, viewers // 10), viewers):
-            _run_viewers(base, count, seconds, server.pid)
+            _run_viewers(base, count, seconds, [server.pid])
+        if with_nginx:
+            nginx, nginx_port = _start_nginx(data, port)
+            try:
+                print("server: nginx (Debian's, proxy_cache as in docs/operations.md) in front")
+                _run_viewers(f"http://127.0.0.1:{nginx_port}/m/demo/webcast", viewers,
+                             seconds, [server.pid, *_children(nginx.pid), nginx.pid])
+            finally:
+                nginx.terminate()
+                nginx.wait(10)
     finally:
         if feeder is not None:
             feeder.terminate()
@@ -370,24 +435,25 @@ def bench_viewers(viewers: int, smoke: bool) -> None:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def _run_viewers(base: str, viewers: int, seconds: float, server_pid: int) -> None:
+def _run_viewers(base: str, viewers: int, seconds: float, server_pids: list[int]) -> None:
     ctx = multiprocessing.get_context("spawn")
     results: Any = ctx.Queue()
     workers = 2 if viewers >= 200 else 1
     procs = [ctx.Process(target=viewer_process,
                          args=(base, viewers // workers + (i < viewers % workers), seconds,
                                i, results)) for i in range(workers)]
-    cpu0, t0 = cpu_seconds(server_pid), time.monotonic()
+    cpu0, t0 = sum(cpu_seconds(p) for p in server_pids), time.monotonic()
     busy0, total0 = machine_cpu()
     for p in procs:
         p.start()
     gathered = [results.get(timeout=seconds + 120) for _ in procs]
     elapsed = time.monotonic() - t0
-    server_cpu = (cpu_seconds(server_pid) - cpu0) / elapsed
+    server_cpu = (sum(cpu_seconds(p) for p in server_pids) - cpu0) / elapsed
     busy1, total1 = machine_cpu()
     for p in procs:
         p.join(10)
     fetch = sorted(x for g in gathered for x in g["fetch"])
+    listed = _listed_segments(base)
     in_time = sum(g["in_time"] for g in gathered)
     late = sum(g["late"] for g in gathered)
     failed = sum(g["failed"] for g in gathered)
@@ -398,7 +464,18 @@ def _run_viewers(base: str, viewers: int, seconds: float, server_pid: int) -> No
           f"({in_time}/{total}, late {late}, failed {failed}); requests {len(fetch)} "
           f"({len(fetch) / elapsed:.0f}/s), fetch p50 {p50 * 1000:.0f} ms p99 "
           f"{p99 * 1000:.0f} ms; server CPU {server_cpu * 100:.0f} % of a core; machine "
-          f"{100 * (busy1 - busy0) / max(1e-9, total1 - total0):.0f} % busy")
+          f"{100 * (busy1 - busy0) / max(1e-9, total1 - total0):.0f} % busy; "
+          f"the low rung lists {listed} segments")
+
+
+def _listed_segments(base: str) -> int:
+    import urllib.request
+
+    from webcast.playlist import parse_media
+
+    with urllib.request.urlopen(f"{base}/video/lo/index.m3u8", timeout=5) as r:
+        playlist = parse_media(r.read().decode())
+    return playlist.media_sequence + len(playlist.segments)
 
 
 def _free_tcp_port() -> int:
@@ -426,6 +503,8 @@ def main() -> None:
     parser.add_argument("what", choices=("cpu", "delay", "viewers", "all"))
     parser.add_argument("--viewers", type=int, default=2000)
     parser.add_argument("--smoke", action="store_true", help="short runs (CI)")
+    parser.add_argument("--nginx", action="store_true",
+                        help="also with Debian's nginx (proxy_cache) in front")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     if args.what in ("cpu", "all"):
@@ -433,7 +512,7 @@ def main() -> None:
     if args.what in ("delay", "all"):
         asyncio.run(bench_delay(args.smoke))
     if args.what in ("viewers", "all"):
-        bench_viewers(200 if args.smoke else args.viewers, args.smoke)
+        bench_viewers(200 if args.smoke else args.viewers, args.smoke, args.nginx)
 
 
 if __name__ == "__main__":

@@ -100,6 +100,7 @@ class WebcastService:
         self.default_access = default_access
         self.running: dict[str, MeetingWebcast] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._ending: set[asyncio.Future[None]] = set()  # webcasts finishing their archive
         self._watch_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         meetings.live_listeners.append(self._meeting_live)
@@ -325,10 +326,15 @@ class WebcastService:
             pass
 
     async def _check(self, meeting_id: str, running: MeetingWebcast) -> None:
+        if running.ending:
+            return
         meeting = await self.store.get_meeting(meeting_id)
         if meeting is None or meeting.ended_at is not None:
-            await self.end(meeting_id, meeting.ended_at if meeting and meeting.ended_at
-                           else time.time())
+            # in a task of its own: a process's last segments must not hold up the others
+            ending = asyncio.ensure_future(self.end(
+                meeting_id, meeting.ended_at if meeting and meeting.ended_at else time.time()))
+            self._ending.add(ending)
+            ending.add_done_callback(self._ending.discard)
             return
         if running.router is not None and running.router.closed:
             await self._detach(running)
@@ -340,13 +346,16 @@ class WebcastService:
     async def end(self, meeting_id: str, ended_at: float) -> None:
         """The meeting ended: the process finishes its playlists (EXT-X-ENDLIST); the
         archive stays."""
-        running = self.running.pop(meeting_id, None)
-        if running is None:
+        running = self.running.get(meeting_id)
+        if running is None or running.ending:
             return
         running.ending = True
         await self._detach(running)
-        await running.process.end()
-        await self._finish_archive(meeting_id, ended_at)
+        try:
+            await running.process.end()
+            await self._finish_archive(meeting_id, ended_at)
+        finally:
+            self.running.pop(meeting_id, None)
 
     async def _finish_archive(self, meeting_id: str, ended_at: float) -> None:
         folder = self.folder(meeting_id)
@@ -374,6 +383,8 @@ class WebcastService:
         if self._watch_task is not None:
             self._watch_task.cancel()
             await asyncio.gather(self._watch_task, return_exceptions=True)
+        if self._ending:  # archives being finished: let them finish
+            await asyncio.wait(list(self._ending), timeout=25)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -37,6 +37,7 @@ from .store import MeetingRecord, Store
 from .tokens import TokenError, verify
 from .webcast import WebcastRecord, WebcastService
 from .webcast_access import AccessError, check, cookie_name, sign
+from .webcast_cache import FileCache
 
 MANAGERS = frozenset({"chair", "secretariat"})
 ACCESS_TTL_S = 24 * 3600
@@ -62,6 +63,7 @@ class WebcastRoutes:
         self.templates = templates
         self.hls_js = hls_js
         self._downloads: dict[Path, asyncio.Future[Path]] = {}
+        self.cache = FileCache()
         self._bound: tuple[Config, Store, WebcastService, MeetingService, FloorService] | \
             None = None
 
@@ -207,19 +209,26 @@ class WebcastRoutes:
 
     # files
 
-    def _file(self, meeting: MeetingRecord, path: str, ended: bool) -> web.FileResponse:
+    async def _file(self, meeting: MeetingRecord, path: str, ended: bool) -> web.Response:
         try:
             target = resolve(self.service.folder(meeting.id), path)
         except BadPath as exc:
             raise _error(web.HTTPNotFound, "not-found", str(exc)) from None
-        if not target.is_file():
-            raise _error(web.HTTPNotFound, "not-found", "no such webcast file (yet)")
+        if not ended and target.name == "index.m3u8":
+            # live: the sliding window (webcast.publish), not the whole meeting
+            window = target.with_name("live.m3u8")
+            if window.is_file():
+                target = window
         suffix = target.suffix
-        if suffix == ".m3u8":
+        playlist = suffix == ".m3u8"
+        data = await self.cache.read(target, immutable=not playlist)
+        if data is None:
+            raise _error(web.HTTPNotFound, "not-found", "no such webcast file (yet)")
+        if playlist:
             cache = ENDED_PLAYLIST_CACHE if ended else LIVE_PLAYLIST_CACHE
         else:
             cache = SEGMENT_CACHE
-        return web.FileResponse(target, headers={
+        return web.Response(body=data, headers={
             "Content-Type": CONTENT_TYPES[suffix], "Cache-Control": cache,
             "Access-Control-Allow-Origin": "*"})
 
@@ -229,14 +238,14 @@ class WebcastRoutes:
             raise _error(web.HTTPGone, "meeting-closed",
                          f"the meeting has ended: its archive is /m/{meeting.id}/archive")
         self._check_cookie(request, meeting, record)
-        return self._file(meeting, request.match_info["path"], ended=False)
+        return await self._file(meeting, request.match_info["path"], ended=False)
 
     async def archive_file(self, request: web.Request) -> web.StreamResponse:
         meeting, record = await self._meeting(request)
         self._check_cookie(request, meeting, record)
         if record.ended_at is None:
             raise _error(web.HTTPNotFound, "not-found", "the meeting has not been archived yet")
-        return self._file(meeting, request.match_info["path"], ended=True)
+        return await self._file(meeting, request.match_info["path"], ended=True)
 
     async def access(self, request: web.Request) -> web.Response:
         """204 when this request may read the meeting's webcast (nginx's auth_request asks
@@ -339,6 +348,7 @@ class WebcastRoutes:
         meeting_id = self._manager(request)
         try:
             await self.service.delete_archive(meeting_id)
+            self.cache.forget(self.service.folder(meeting_id))
         except RostrumError as exc:
             status = web.HTTPConflict if exc.code == "conflict" else web.HTTPNotFound
             raise _error(status, exc.code, exc.message) from None

@@ -6,7 +6,8 @@
 #   SETUP_TEST=1 bash scripts/setup.sh    # also Debian packages the test suite needs
 #                                         # (chromium, docker-compose, iproute2, redis-server,
 #                                         #  janus for the benchmark's smoke run, gcc,
-#                                         #  LibreOffice -nogui and Noto fonts for documents)
+#                                         #  LibreOffice -nogui and Noto fonts for documents,
+#                                         #  nginx for the webcast viewers' benchmark)
 #   SETUP_FORCE=1 bash scripts/setup.sh   # reinstall the Python package and npm packages
 #
 # Quiet on success (one line per step); on failure the failing command's output is shown.
@@ -144,9 +145,10 @@ if [[ "$SETUP_TEST" == "1" ]]; then
         [redis-cli]=redis-tools
         [janus]=janus
         [cc]=gcc
+        [nginx]=nginx
     )
     missing=()
-    for bin in chromium docker-compose ip tc redis-server redis-cli janus cc; do
+    for bin in chromium docker-compose ip tc redis-server redis-cli janus cc nginx; do
         if ! command -v "$bin" >/dev/null 2>&1; then
             pkg="${PROVIDER[$bin]}"
             [[ " ${missing[*]:-} " == *" $pkg "* ]] || missing+=("$pkg")
@@ -163,7 +165,7 @@ if [[ "$SETUP_TEST" == "1" ]]; then
     if [[ ${#missing[@]} -gt 0 ]]; then
         apt_install "${missing[@]}"
     else
-        say "test prerequisites present (chromium, docker-compose, iproute2, redis-server, janus, gcc, libreoffice, noto fonts)"
+        say "test prerequisites present (chromium, docker-compose, iproute2, redis-server, janus, gcc, libreoffice, noto fonts, nginx)"
     fi
 fi
 

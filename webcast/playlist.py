@@ -38,6 +38,7 @@ class MediaPlaylist:
     ended: bool = False
     independent_segments: bool = True
     version: int = 7
+    discontinuity_sequence: int = 0
 
     @property
     def duration(self) -> float:
@@ -77,7 +78,7 @@ def parse_media(text: str) -> MediaPlaylist:
     if not lines or lines[0] != "#EXTM3U":
         raise PlaylistError("not an HLS playlist (no #EXTM3U)")
     segments: list[Segment] = []
-    target, sequence, version = 2, 0, 7
+    target, sequence, version, discontinuities = 2, 0, 7, 0
     kind: str | None = None
     ended = independent = False
     map_uri: str | None = None
@@ -96,6 +97,8 @@ def parse_media(text: str) -> MediaPlaylist:
             target = int(line.split(":", 1)[1])
         elif line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
             sequence = int(line.split(":", 1)[1])
+        elif line.startswith("#EXT-X-DISCONTINUITY-SEQUENCE:"):
+            discontinuities = int(line.split(":", 1)[1])
         elif line.startswith("#EXT-X-VERSION:"):
             version = int(line.split(":", 1)[1])
         elif line.startswith("#EXT-X-PLAYLIST-TYPE:"):
@@ -119,7 +122,8 @@ def parse_media(text: str) -> MediaPlaylist:
                 raise PlaylistError(f"segment {line!r} without EXTINF")
             segments.append(Segment(line, duration, map_uri, discontinuity, pdt))
             duration, discontinuity, pdt = None, False, None
-    return MediaPlaylist(tuple(segments), target, sequence, kind, ended, independent, version)
+    return MediaPlaylist(tuple(segments), target, sequence, kind, ended, independent, version,
+                         discontinuities)
 
 
 def write_media(playlist: MediaPlaylist) -> str:
@@ -127,6 +131,8 @@ def write_media(playlist: MediaPlaylist) -> str:
     out = ["#EXTM3U", f"#EXT-X-VERSION:{playlist.version}",
            f"#EXT-X-TARGETDURATION:{target}",
            f"#EXT-X-MEDIA-SEQUENCE:{playlist.media_sequence}"]
+    if playlist.discontinuity_sequence:
+        out.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{playlist.discontinuity_sequence}")
     if playlist.playlist_type:
         out.append(f"#EXT-X-PLAYLIST-TYPE:{playlist.playlist_type}")
     if playlist.independent_segments:
@@ -159,6 +165,26 @@ def join_generations(generations: Iterable[MediaPlaylist], *, ended: bool = Fals
             segments.append(replace(segment, discontinuity=segment.discontinuity or (
                 i == 0 and bool(segments))))
     return MediaPlaylist(tuple(segments), target, 0, "VOD" if ended else "EVENT", ended)
+
+
+def window(playlist: MediaPlaylist, count: int) -> MediaPlaylist:
+    """The live playlist: the last ``count`` segments (a sliding window, so what 2,000
+    viewers fetch every segment stays small however long the meeting), numbered on from the
+    whole (EXT-X-MEDIA-SEQUENCE, EXT-X-DISCONTINUITY-SEQUENCE); no playlist type (an EVENT
+    playlist never drops a segment)."""
+    if count < 1:
+        raise ValueError("a window holds at least one segment")
+    first = max(0, len(playlist.segments) - count)
+    dropped = playlist.segments[:first]
+    kept = playlist.segments[first:]
+    if kept and kept[0].discontinuity:
+        # the discontinuity before the window's first segment is counted, not written
+        dropped = (*dropped, kept[0])
+        kept = (replace(kept[0], discontinuity=False), *kept[1:])
+    return replace(playlist, segments=kept, media_sequence=playlist.media_sequence + first,
+                   discontinuity_sequence=playlist.discontinuity_sequence
+                   + sum(s.discontinuity for s in dropped),
+                   playlist_type=None)
 
 
 def end(playlist: MediaPlaylist) -> MediaPlaylist:

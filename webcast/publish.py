@@ -1,6 +1,8 @@
-"""Writing a rendition's public playlist from its generations' playlists (file I/O around
+"""Writing a rendition's public playlists from its generations' playlists (file I/O around
 the pure ``playlist`` module; used by the webcast process while it runs and by the control
-plane when it ends a meeting whose process is gone)."""
+plane when it ends a meeting whose process is gone): ``index.m3u8`` has every segment (the
+archive; VOD once ended), ``live.m3u8`` the last ``LIVE_WINDOW`` (what the live URL of
+``index.m3u8`` serves while the meeting runs)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,16 @@ import os
 from pathlib import Path
 
 from .layout import generations
-from .playlist import MediaPlaylist, PlaylistError, join_generations, parse_media, write_media
+from .playlist import (
+    MediaPlaylist,
+    PlaylistError,
+    join_generations,
+    parse_media,
+    window,
+    write_media,
+)
+
+LIVE_WINDOW = 15  # segments in the live playlist (30 s): what every viewer re-fetches
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +71,8 @@ class RenditionPublisher:
         joined = join_generations([*self._earlier, *current], ended=ended)
         self.segments = len(joined.segments)
         write_atomic(self.folder / "index.m3u8", write_media(joined))
+        if not ended:
+            write_atomic(self.folder / "live.m3u8", write_media(window(joined, LIVE_WINDOW)))
         return True
 
 

@@ -16,6 +16,7 @@ from webcast.playlist import (
     parse_attributes,
     parse_master,
     parse_media,
+    window,
     write_master,
     write_media,
 )
@@ -154,3 +155,28 @@ def test_resolve_webcast_files(path: str) -> None:
 def test_resolve_refuses_anything_else(path: str) -> None:
     with pytest.raises(BadPath):
         resolve(Path("/data/webcast/m1"), path)
+
+
+def test_the_live_window_numbers_on_from_the_whole() -> None:
+    gen1 = MediaPlaylist(tuple(Segment(f"g1-{i:05d}.m4s", 2.0, "init-g1.mp4")
+                               for i in range(5)))
+    gen2 = MediaPlaylist(tuple(Segment(f"g2-{i:05d}.m4s", 2.0, "init-g2.mp4")
+                               for i in range(5)))
+    whole = join_generations([gen1, gen2])
+    live = parse_media(write_media(window(whole, 7)))
+    assert [s.uri for s in live.segments] == [s.uri for s in whole.segments[3:]]
+    assert live.media_sequence == 3 and live.discontinuity_sequence == 0
+    assert live.playlist_type is None  # not EVENT: segments leave it
+    assert live.segments[0].map_uri == "init-g1.mp4"
+    assert [s.discontinuity for s in live.segments] == [False, False, True, False, False,
+                                                        False, False]
+    # the window slides past the discontinuity: it is counted, and the map is written
+    later = parse_media(write_media(window(whole, 5)))
+    assert later.media_sequence == 5 and later.discontinuity_sequence == 1
+    assert not any(s.discontinuity for s in later.segments)
+    assert later.segments[0].map_uri == "init-g2.mp4"
+    further = parse_media(write_media(window(whole, 3)))
+    assert further.media_sequence == 7 and further.discontinuity_sequence == 1
+    assert window(MediaPlaylist(), 3).segments == ()
+    with pytest.raises(ValueError):
+        window(whole, 0)

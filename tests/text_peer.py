@@ -1,5 +1,5 @@
 """A test participant that also speaks `/captions` and `/chat` (tests/peers.py's TestPeer
-connects the media and floor namespaces only)."""
+connects the media, floor and interpretation namespaces only)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class TextPeer(TestPeer):
 
     async def connect(self) -> None:
         await self.sio.connect(self.base_url,
-                               namespaces=["/room", "/floor", "/interpretation",
+                               namespaces=["/room", "/media", "/floor", "/interpretation",
                                            *TEXT_NAMESPACES],
                                auth={"token": self.token}, transports=["websocket"],
                                wait_timeout=10)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.harness import running_server
-from tests.peers import TestPeer
+from tests.text_peer import TextPeer
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 ROLES = ("chair", "secretariat", "delegate", "interpreter", "captioner", "observer")
@@ -41,6 +41,16 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "cough": {"on": False},
     "mic-open": {"open": False},
     "incoming": {"source": "floor"},
+    # captions and chat (keyed by namespace where an event name is shared)
+    "subscribe": {"language": "en"},
+    "claim": {"language": "en"},
+    "interim": {"text": "role check"},
+    "final": {"text": "role check"},
+    "correct": {"id": 1, "text": "role check"},
+    "ingest-url": {"language": "en"},
+    "send": {"text": "role check"},
+    "/chat remove": {"id": 999999},
+    "/chat settings": {"publicEnabled": True},
 }
 NOT_RUN = {"join", "leave", "end-meeting", "mute-all", "handover-*"}  # destructive or covered
 
@@ -62,15 +72,15 @@ def table() -> list[tuple[str, list[str], dict[str, str]]]:
 
 def test_the_table_covers_every_namespace() -> None:
     namespaces = {ns for ns, _, _ in table()}
-    assert namespaces == {"/room", "/media", "/floor", "/interpretation"}
+    assert namespaces == {"/room", "/media", "/floor", "/interpretation", "/captions", "/chat"}
 
 
 async def test_every_event_against_every_role_matches_the_table() -> None:
     async with running_server(floor_mode="chaired") as srv:
-        peers: dict[str, TestPeer] = {}
+        peers: dict[str, TextPeer] = {}
         try:
             for role in ROLES:
-                peers[role] = TestPeer(srv.base_url, srv.token(role), role.title())
+                peers[role] = TextPeer(srv.base_url, srv.token(role), role.title())
                 await peers[role].join()
             checked = 0
             for namespace, events, cells in table():
@@ -81,7 +91,8 @@ async def test_every_event_against_every_role_matches_the_table() -> None:
                         if cell.startswith("in a booth"):
                             continue  # depends on the booth state: test_interpretation.py
                         reply = await peers[role].call(namespace, event,
-                                                       PAYLOADS.get(event, {}))
+                                                       PAYLOADS.get(f"{namespace} {event}",
+                                                                    PAYLOADS.get(event, {})))
                         code = reply.get("error", {}).get("code") if not reply["ok"] else None
                         if cell == "`forbidden`" or cell == "with `rights`":
                             assert code == "forbidden", (namespace, event, role, reply)

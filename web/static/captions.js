@@ -286,6 +286,13 @@ export class CaptionDisplay {
   render() {
     const { feed } = this;
     const language = feed.language;
+    // the menu says which languages someone is captioning now
+    for (const option of this.language.select.options) {
+      if (!option.value) continue;
+      const name = t(`lang.${option.value}`);
+      const text = feed.deskOf(option.value) ? t("captions.captioned", { language: name }) : name;
+      if (option.textContent !== text) option.textContent = text;
+    }
     this.language.select.value = language ?? "";
     this.root.dataset.on = String(language !== null);
     this.text.hidden = language === null;

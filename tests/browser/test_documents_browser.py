@@ -55,9 +55,12 @@ async def test_presenter_turns_the_page_and_a_delegate_follows(
                                           "en"))["versionId"]
     chair = await new_page(await launch_browser(None))
     delegate = await new_page(await launch_browser(None))
-    logs = {"chair": PageLog(chair, "chair"), "delegate": PageLog(delegate, "delegate")}
+    phone = await new_page(await launch_browser(None, viewport={"width": 390, "height": 844}))
+    logs = {"chair": PageLog(chair, "chair"), "delegate": PageLog(delegate, "delegate"),
+            "phone": PageLog(phone, "phone")}
     await join_meeting(chair, srv.join_link("chair"), name="Chair")
     await join_meeting(delegate, srv.join_link("delegate"), name="Delegate")
+    await join_meeting(phone, srv.join_link("observer"), name="Phone")
 
     # the chair opens the document from the register and shows it
     await chair.click("#documents details:last-of-type > summary")
@@ -72,6 +75,12 @@ async def test_presenter_turns_the_page_and_a_delegate_follows(
     await chair.click("#documents-next")
     seen = await wait_page(delegate, 2, logs["delegate"])
     assert "المُقَسِّمَ" in seen["reading"]  # the DOCX's exact Arabic, for screen readers
+    # a phone follows too, with the small image and nothing scrolling sideways
+    seen = await wait_page(phone, 2, logs["phone"])
+    assert "/2/400.webp" in seen["image"], seen["image"]
+    overflow = await phone.evaluate(
+        "document.scrollingElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, overflow
 
     # the delegate browses on, then returns to the presenter
     await delegate.click("#documents-next")
@@ -96,7 +105,8 @@ async def test_presenter_turns_the_page_and_a_delegate_follows(
         return out;
     }""", [doc_id, version])
     assert [r["error"]["code"] for r in replies] == ["forbidden"] * 5, replies
-    for page, log in ((chair, logs["chair"]), (delegate, logs["delegate"])):
+    for page, log in ((chair, logs["chair"]), (delegate, logs["delegate"]),
+                      (phone, logs["phone"])):
         seen = await wait_page(page, 2, log)
         assert seen["following"] == "true"
     state = await delegate.evaluate("""async () => {

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.english_left import ENGLISH_LEFT
 from tests.browser.pages import PageLog, join_meeting, new_page, wait_for_view
 from tests.requirements import require
 
@@ -44,11 +45,16 @@ async def set_language(page: Any, lang: str) -> None:
     await page.wait_for_function("(l) => document.documentElement.lang === l", arg=lang)
 
 
+
+
 async def check(page: Any, state: str, lang: str, found: list[dict[str, Any]]) -> None:
     if not await page.evaluate("typeof window.axe !== 'undefined'"):
         await page.add_script_tag(path=str(AXE))
     for violation in await page.evaluate(RUN_AXE):
         found.append({"state": state, "lang": lang, **violation})
+    if lang != "en":
+        left = await page.evaluate(ENGLISH_LEFT, lang)
+        assert left == [], (state, lang, left)
 
 
 async def test_axe_on_every_page_state_in_six_languages(
@@ -76,14 +82,14 @@ async def test_axe_on_every_page_state_in_six_languages(
                 await check(pages[name], f"{name} join", lang, found)
                 checked += 1
 
-        await join_meeting(chair, rostrum_server.join_link(role="chair"), name="Ms Chair")
+        await join_meeting(chair, rostrum_server.join_link(role="chair"), name="Fatima Ibrahim")
         await join_meeting(delegate, rostrum_server.join_link(role="delegate"),
                            name="Amina Diallo", member_state="Senegal")
         interpreter_id = await join_meeting(interpreter,
                                             rostrum_server.join_link(role="interpreter"),
-                                            name="Ines Interpreter")
+                                            name="Ines Moreau")
         await join_meeting(observer, rostrum_server.join_link(role="observer"),
-                           name="Olga Observer")
+                           name="Olga Petrova")
         await chair.evaluate("(id) => window.rostrum.client.assignBooth(id, 'fr')",
                              interpreter_id)
         await interpreter.wait_for_selector("#ic-mic", state="visible")
@@ -92,8 +98,8 @@ async def test_axe_on_every_page_state_in_six_languages(
         await chair.wait_for_selector('#speakers-list [data-action="grant"]')
         await chair.click('#speakers-list [data-action="grant"]')
         await delegate.wait_for_selector("#floor-yield", state="visible")
-        await delegate.select_option("#floor-kind", "point-of-order")
-        await delegate.click("#floor-request")
+        await chair.evaluate("""() => window.rostrum.client.requestFloor(
+            {kind: 'point-of-order', note: 'agenda item 4', language: 'en'})""")
         await chair.wait_for_selector('#speakers-list [data-action="grant"]')
 
         for lang in LANGUAGES:

@@ -18,21 +18,13 @@ from typing import Any
 
 import pytest
 
+from tests.browser.english_left import ENGLISH_LEFT
 from tests.browser.pages import PageLog, new_page, poll, wait_for_view
 
 pytestmark = [pytest.mark.browser, pytest.mark.network]
 
 WIDE = {"width": 1280, "height": 800}
 
-# English UI texts still on screen in another language (placeholders and autonyms aside).
-ENGLISH_LEFT = """async (lang) => {
-    const { MESSAGES } = await import('/static/i18n.js');
-    const text = document.body.innerText;
-    return Object.entries(MESSAGES.en)
-        .filter(([key, value]) => !key.startsWith('lang.') && !value.includes('{')
-                && value.length >= 4 && value !== MESSAGES[lang][key] && text.includes(value))
-        .map(([key, value]) => `${key}: ${value}`);
-}"""
 
 FONT_LOADED = """async (family) => {
     await document.fonts.ready;

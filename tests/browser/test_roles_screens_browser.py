@@ -86,7 +86,9 @@ async def test_delegate_and_chair_screens(
         await delegate.keyboard.press("d")
         assert await delegate.get_attribute("#debug-toggle", "aria-pressed") == "false"
 
-        # The delegate mutes, asks for the floor from the bottom bar, and is given it.
+        # The delegate mutes (once publishing: the room then says the microphone is on), asks
+        # for the floor from the bottom bar, and is given it.
+        await delegate.wait_for_function("window.rostrum.client.self.audio === true")
         await delegate.click("#toggle-mic")
         await delegate.wait_for_function("window.rostrum.client.self.audio === false")
         await delegate.click("#floor-quick")

@@ -115,7 +115,7 @@ export class ChairConsole {
     this.queueSection = h(
       "section",
       { class: "panel console__queue", attrs: { id: "console-queue", "aria-labelledby": "queue-heading" } },
-      h("h2", { class: "panel__heading", attrs: { id: "queue-heading" } }, t("chair.queueHeading"), " ", this.queueCount),
+      h("h2", { class: "panel__heading", attrs: { id: "queue-heading" } }, h("span", { text: msg("chair.queueHeading") }), " ", this.queueCount),
       h("p", { class: "panel__help", attrs: { id: "queue-help" }, text: msg("chair.queueHelp") }),
       this.queueEmpty,
       this.queue,
@@ -282,7 +282,7 @@ export class ChairConsole {
   /** @param {FloorRequest} r */
   #entry(r) {
     const id = r.id;
-    const button = (/** @type {string} */ action, /** @type {string} */ text, /** @type {() => void} */ onClick, cls = "button button--small") =>
+    const button = (/** @type {string} */ action, /** @type {string | import("./i18n.js").Message} */ text, /** @type {() => void} */ onClick, cls = "button button--small") =>
       h("button", { class: cls, attrs: { type: "button", "data-action": action }, text, on: { click: onClick } });
     const element = h(
       "li",
@@ -310,8 +310,8 @@ export class ChairConsole {
       h(
         "div",
         { class: "queue__actions" },
-        button("grant", t("chair.grant"), () => this.#act(() => this.client.grantFloor({ requestId: id })), "button button--small button--primary"),
-        button("deny", t("chair.deny"), () => this.#act(() => this.client.denyRequest(id))),
+        button("grant", msg("chair.grant"), () => this.#act(() => this.client.grantFloor({ requestId: id })), "button button--small button--primary"),
+        button("deny", msg("chair.deny"), () => this.#act(() => this.client.denyRequest(id))),
         button("up", "↑", () => this.#move(id, -1)),
         button("down", "↓", () => this.#move(id, +1)),
       ),
@@ -341,8 +341,9 @@ export class ChairConsole {
     const label = t("chair.entryLabel", { position: r.position, name: r.name, kind: t(`kind.${r.kind}`) });
     element.setAttribute("aria-label", label);
     const [grant, deny, up, down] = /** @type {HTMLButtonElement[]} */ ([...actions.children]);
-    grant.setAttribute("aria-label", t("chair.grantTo", { name: r.name }));
-    deny.setAttribute("aria-label", t("chair.denyTo", { name: r.name }));
+    // The name starts with the visible text (WCAG 2.5.3, in every language), then who.
+    grant.setAttribute("aria-label", `${t("chair.grant")}: ${r.name}`);
+    deny.setAttribute("aria-label", `${t("chair.deny")}: ${r.name}`);
     up.setAttribute("aria-label", t("chair.moveUp", { name: r.name }));
     down.setAttribute("aria-label", t("chair.moveDown", { name: r.name }));
     up.disabled = r.position <= 1;

@@ -7,7 +7,7 @@
  */
 
 import { h, setText } from "./dom.js";
-import { t, msg } from "./i18n.js";
+import { t, msg, UI_LANGUAGE_EVENT } from "./i18n.js";
 
 /** @typedef {import("./quality.js").Rating} Rating */
 /** @typedef {import("./quality.js").Reason} Reason */
@@ -57,11 +57,16 @@ export class QualityIndicator {
       this.prefix,
       this.text,
     );
+    /** @type {Rating | null} */
+    this.last = null;
+    // The rating's words follow a change of UI language at once, not at the next sample.
+    window.addEventListener(UI_LANGUAGE_EVENT, () => this.show(this.last));
   }
 
   /** @param {Rating | null} rating null: not known yet (hidden) */
   show(rating) {
     const { root } = this;
+    this.last = rating;
     if (!rating) {
       root.hidden = true;
       root.dataset.quality = "";

@@ -73,7 +73,7 @@ export class InterpreterConsole {
         this.#floorUnder = level;
         this.#route();
       },
-      t("ic.floorUnderRelay"),
+      msg("ic.floorUnderRelay"),
     );
 
     // microphone
@@ -168,7 +168,7 @@ export class InterpreterConsole {
       h(
         "header",
         { class: "ic__header" },
-        h("h2", { class: "ic__heading", attrs: { id: "ic-heading" } }, t("ic.heading"), " ", this.boothName),
+        h("h2", { class: "ic__heading", attrs: { id: "ic-heading" } }, h("span", { text: msg("ic.heading") }), " ", this.boothName),
         this.clock,
       ),
       this.warnings,

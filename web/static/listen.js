@@ -51,9 +51,9 @@ export function channelStatus(client, channel) {
  * @param {string} id
  * @param {number} value 0..1
  * @param {(level: number, final: boolean) => void} onChange `final` on release
- * @param {string} [label]
+ * @param {string | import("./i18n.js").Message} [label]
  */
-export function floorUnderSlider(id, value, onChange, label = t("listen.floorUnder")) {
+export function floorUnderSlider(id, value, onChange, label = msg("listen.floorUnder")) {
   const output = h("output", { class: "slider__value", attrs: { for: id } });
   const input = h("input", {
     class: "slider__input",

@@ -113,6 +113,8 @@ export class RoomView {
   #stoppable = [];
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #noticeTimer = undefined;
+  /** Publishing and sending the first media state (the toggles wait for it). */
+  #publishing = true;
 
   /**
    * @param {HTMLElement} root
@@ -294,7 +296,15 @@ export class RoomView {
       // Once publishing, tell the others what we send (a participant joins with both off).
       const audio = this.stream.getAudioTracks().some((track) => track.enabled);
       const video = this.stream.getVideoTracks().some((track) => track.enabled);
-      tasks.push(client.publish(this.stream).then(() => client.setMediaState({ audio, video })));
+      tasks.push(
+        client
+          .publish(this.stream)
+          .then(() => client.setMediaState({ audio, video }))
+          .finally(() => {
+            this.#publishing = false;
+            this.#renderControls();
+          }),
+      );
     }
     tasks.push(
       client.subscribe().then(() => {
@@ -313,10 +323,11 @@ export class RoomView {
     const videoOn = Boolean(self?.video) && this.stream.getVideoTracks().length > 0;
     this.micButton.textContent = t(audioOn ? "room.mic.on" : "room.mic.off");
     this.micButton.setAttribute("aria-pressed", String(!audioOn));
-    this.micButton.disabled = !this.canPublish || this.stream.getAudioTracks().length === 0;
+    // Until the first media state is sent, a toggle would be overwritten by it: wait.
+    this.micButton.disabled = !this.canPublish || this.#publishing || this.stream.getAudioTracks().length === 0;
     this.cameraButton.textContent = t(videoOn ? "room.camera.on" : "room.camera.off");
     this.cameraButton.setAttribute("aria-pressed", String(!videoOn));
-    this.cameraButton.disabled = !this.canPublish || this.stream.getVideoTracks().length === 0;
+    this.cameraButton.disabled = !this.canPublish || this.#publishing || this.stream.getVideoTracks().length === 0;
     this.selfTile.classList.toggle("tile--camera-off", !videoOn);
     this.selfLabel.textContent = `${t("room.you")} · ${self?.name ?? ""}${audioOn ? "" : ` · ${t("room.micMuted")}`}`;
   }

@@ -69,4 +69,7 @@ def _add(request: web.Request, response: web.StreamResponse) -> None:
     if request.secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.path.startswith(NO_STORE_PREFIXES):
-        response.headers["Cache-Control"] = "no-store"
+        # pages and answers that may carry a token are never cached, unless the handler
+        # chose a cache policy itself (the webcast's segments and playlists carry no token:
+        # access is a cookie, so a CDN may cache them)
+        response.headers.setdefault("Cache-Control", "no-store")

@@ -1,4 +1,5 @@
-"""`python -m meeting_server [--demo]`: run the server on the embedded defaults."""
+"""`python -m meeting_server [--demo]`: run the server on the embedded defaults;
+`python -m meeting_server backup DEST` / `restore BACKUP`: see backup.py."""
 
 from __future__ import annotations
 
@@ -44,11 +45,16 @@ def tls_context(config: Config) -> ssl.SSLContext | None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = argv if argv is not None else sys.argv[1:]
+    if args and args[0] in ("backup", "restore"):
+        from .backup import main as backup_main
+
+        sys.exit(backup_main(args))
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aioice").setLevel(logging.WARNING)
     logging.getLogger("aiortc").setLevel(logging.WARNING)
-    config = from_env_and_args(argv if argv is not None else sys.argv[1:])
+    config = from_env_and_args(args)
     app = create_app(config)
     if config.demo:
         app.on_startup.append(_demo)

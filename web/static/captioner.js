@@ -12,7 +12,7 @@
  */
 
 import { h, replaceChildren } from "./dom.js";
-import { t, direction, errorMessage } from "./i18n.js";
+import { t, direction, errorMessage, msg } from "./i18n.js";
 
 /** How many of the last lines offer "Correct" (the server allows 10). */
 const CORRECTABLE = 5;
@@ -44,15 +44,15 @@ export class CaptionerConsole {
     this.select = h(
       "select",
       { attrs: { id: "captioner-language" }, on: { change: () => this.render() } },
-      ...languages.map((code) => h("option", { props: { value: code }, attrs: { lang: code }, text: t(`lang.${code}`) })),
+      ...languages.map((code) => h("option", { props: { value: code }, attrs: { lang: code }, text: msg(`lang.${code}`) })),
     );
     this.select.value = preferred ?? "";
-    this.startButton = h("button", { class: "button button--primary", attrs: { id: "captioner-start", type: "button" }, text: t("captions.console.start"), on: { click: () => void this.#claim(false) } });
-    this.takeOverButton = h("button", { class: "button", attrs: { id: "captioner-take-over", type: "button", hidden: true }, text: t("captions.console.takeOver"), on: { click: () => void this.#claim(true) } });
-    this.stopButton = h("button", { class: "button", attrs: { id: "captioner-stop", type: "button", hidden: true }, text: t("captions.console.stop"), on: { click: () => void this.#release() } });
+    this.startButton = h("button", { class: "button button--primary", attrs: { id: "captioner-start", type: "button" }, text: msg("captions.console.start"), on: { click: () => void this.#claim(false) } });
+    this.takeOverButton = h("button", { class: "button", attrs: { id: "captioner-take-over", type: "button", hidden: true }, text: msg("captions.console.takeOver"), on: { click: () => void this.#claim(true) } });
+    this.stopButton = h("button", { class: "button", attrs: { id: "captioner-stop", type: "button", hidden: true }, text: msg("captions.console.stop"), on: { click: () => void this.#release() } });
     this.status = h("p", { class: "captioner__status", attrs: { id: "captioner-status", role: "status", "aria-live": "polite" } });
     this.floor = h("p", { class: "captioner__floor", attrs: { id: "captioner-floor" } });
-    this.hint = h("p", { class: "captioner__hint", attrs: { id: "captioner-hint", hidden: true }, text: t("captions.console.correcting") });
+    this.hint = h("p", { class: "captioner__hint", attrs: { id: "captioner-hint", hidden: true }, text: msg("captions.console.correcting") });
     this.input = h("input", {
       class: "captioner__input",
       attrs: { id: "captioner-line", type: "text", autocomplete: "off", spellcheck: "true", maxlength: 1000, disabled: true },
@@ -62,17 +62,17 @@ export class CaptionerConsole {
       },
     });
     this.recent = h("ol", { class: "captioner__recent", attrs: { id: "captioner-recent" } });
-    this.cartButton = h("button", { class: "button", attrs: { id: "captioner-cart", type: "button" }, text: t("captions.console.cartShow"), on: { click: () => void this.#showCart() } });
-    this.cartUrl = h("input", { class: "captioner__cart-url", attrs: { id: "captioner-cart-url", type: "text", readonly: true, hidden: true, "aria-label": t("captions.console.cart") } });
-    this.cartHint = h("p", { class: "captioner__hint", attrs: { hidden: true }, text: t("captions.console.cartHint") });
+    this.cartButton = h("button", { class: "button", attrs: { id: "captioner-cart", type: "button" }, text: msg("captions.console.cartShow"), on: { click: () => void this.#showCart() } });
+    this.cartUrl = h("input", { class: "captioner__cart-url", attrs: { id: "captioner-cart-url", type: "text", readonly: true, hidden: true, "aria-label": msg("captions.console.cart") } });
+    this.cartHint = h("p", { class: "captioner__hint", attrs: { hidden: true }, text: msg("captions.console.cartHint") });
     this.root = h(
       "section",
       { class: "captioner", attrs: { id: "captioner-console", "aria-labelledby": "captioner-heading" } },
-      h("h2", { class: "captioner__heading", attrs: { id: "captioner-heading" }, text: t("captions.console.heading") }),
+      h("h2", { class: "captioner__heading", attrs: { id: "captioner-heading" }, text: msg("captions.console.heading") }),
       h(
         "div",
         { class: "captioner__row" },
-        h("label", { attrs: { for: "captioner-language" }, text: t("captions.console.language") }),
+        h("label", { attrs: { for: "captioner-language" }, text: msg("captions.console.language") }),
         this.select,
         this.startButton,
         this.takeOverButton,
@@ -80,12 +80,12 @@ export class CaptionerConsole {
       ),
       this.status,
       this.floor,
-      h("label", { class: "captioner__label", attrs: { for: "captioner-line" }, text: t("captions.console.line") }),
+      h("label", { class: "captioner__label", attrs: { for: "captioner-line" }, text: msg("captions.console.line") }),
       this.input,
       this.hint,
-      h("h3", { class: "captioner__subheading", text: t("captions.console.recent") }),
+      h("h3", { class: "captioner__subheading", text: msg("captions.console.recent") }),
       this.recent,
-      h("details", { class: "captioner__cart" }, h("summary", { text: t("captions.console.cart") }), this.cartButton, this.cartUrl, this.cartHint),
+      h("details", { class: "captioner__cart" }, h("summary", { text: msg("captions.console.cart") }), this.cartButton, this.cartUrl, this.cartHint),
     );
     feed.addEventListener("desks", () => this.render());
     feed.addEventListener("lines", () => this.#renderRecent());
@@ -247,7 +247,7 @@ export class CaptionerConsole {
           { class: "captioner__recent-line", attrs: { "data-caption-id": caption.id } },
           h("span", { class: "captioner__recent-text", text: caption.text }),
           " ",
-          h("button", { class: "button button--small", attrs: { type: "button" }, text: t("captions.console.correct"), on: { click: () => this.#startCorrection(caption) } }),
+          h("button", { class: "button button--small", attrs: { type: "button" }, text: msg("captions.console.correct"), on: { click: () => this.#startCorrection(caption) } }),
         ),
       ),
     );

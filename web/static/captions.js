@@ -16,7 +16,8 @@
  */
 
 import { h, reconcile } from "./dom.js";
-import { t, direction, errorMessage } from "./i18n.js";
+import { t, direction, errorMessage, msg } from "./i18n.js";
+import { inviteToken } from "./invite.js";
 
 const NAMESPACE = "/captions";
 /** Lines kept in memory (the transcript export has them all). */
@@ -167,8 +168,8 @@ function loadPrefs() {
 
 /**
  * @param {string} id
- * @param {string} label
- * @param {Array<[string, string]>} options value, text
+ * @param {string | import("./i18n.js").Message} label
+ * @param {Array<[string, string | import("./i18n.js").Message]>} options value, text
  * @param {(value: string) => void} onChange
  */
 function selectField(id, label, options, onChange) {
@@ -204,26 +205,26 @@ export class CaptionDisplay {
     const languages = feed.languages;
     this.language = selectField(
       "captions-language",
-      t("captions.language"),
-      [["", t("captions.none")], ...languages.map((code) => /** @type {[string, string]} */ ([code, t(`lang.${code}`)]))],
+      msg("captions.language"),
+      [["", msg("captions.none")], ...languages.map((code) => /** @type {[string, string]} */ ([code, t(`lang.${code}`)]))],
       (value) => void this.choose(value || null),
     );
-    this.size = selectField("captions-size", t("captions.size"), SIZES.map((s) => [s, t(`captions.size.${s}`)]), (value) => this.#style({ size: value }));
+    this.size = selectField("captions-size", msg("captions.size"), SIZES.map((s) => [s, msg(`captions.size.${s}`)]), (value) => this.#style({ size: value }));
     this.contrast = selectField(
       "captions-contrast",
-      t("captions.contrast"),
-      CONTRASTS.map((c) => [c, t(`captions.contrast.${c}`)]),
+      msg("captions.contrast"),
+      CONTRASTS.map((c) => [c, msg(`captions.contrast.${c}`)]),
       (value) => this.#style({ contrast: value }),
     );
     this.finals = h("div", { class: "captions__finals", attrs: { id: "captions-finals", role: "log", "aria-live": "polite", "aria-relevant": "additions text" } });
     this.typing = h("p", { class: "captions__typing", attrs: { id: "captions-typing", "aria-hidden": "true" } });
     this.note = h("p", { class: "captions__note", attrs: { id: "captions-note" } });
     // the whole transcript of the chosen language, as text (docs/protocol.md, "Transcript")
-    this.transcript = h("a", { class: "captions__transcript", attrs: { id: "captions-transcript", target: "_blank", rel: "noopener" }, text: t("captions.transcript") });
+    this.transcript = h("a", { class: "captions__transcript", attrs: { id: "captions-transcript", target: "_blank", rel: "noopener" }, text: msg("captions.transcript") });
     this.text = h("div", { class: "captions__text", attrs: { id: "captions-text", tabindex: "0" }, on: { scroll: () => this.#onScroll() } }, this.finals, this.typing);
     this.root = h(
       "section",
-      { class: "captions", attrs: { id: "captions", "aria-label": t("captions.region") } },
+      { class: "captions", attrs: { id: "captions", "aria-label": msg("captions.region") } },
       h("div", { class: "captions__bar" }, this.language.root, this.size.root, this.contrast.root, this.transcript),
       this.note,
       this.text,
@@ -299,8 +300,9 @@ export class CaptionDisplay {
     // without captions the band is one menu; size and contrast come with the text
     this.size.root.hidden = language === null;
     this.contrast.root.hidden = language === null;
-    const token = new URLSearchParams(location.search).get("t");
     const meetingId = feed.client.meeting?.id;
+    // the address lost its token after the join (invite.js): this tab keeps it
+    const token = meetingId ? inviteToken(meetingId, "") : "";
     this.transcript.hidden = language === null || !token || !meetingId;
     if (language !== null && token && meetingId) {
       this.transcript.href = `/api/meetings/${encodeURIComponent(meetingId)}/transcript.txt?lang=${encodeURIComponent(language)}&t=${encodeURIComponent(token)}`;

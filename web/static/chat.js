@@ -10,7 +10,7 @@
  */
 
 import { h, reconcile } from "./dom.js";
-import { t, errorMessage } from "./i18n.js";
+import { t, errorMessage, msg } from "./i18n.js";
 
 const NAMESPACE = "/chat";
 const KEEP = 300;
@@ -141,23 +141,23 @@ export class ChatPanel {
     this.onError = onError;
     this.channel = h("select", { attrs: { id: "chat-channel" }, on: { change: () => this.render() } });
     this.to = h("select", { attrs: { id: "chat-to" }, on: { change: () => this.render() } });
-    this.toField = h("div", { class: "chat__field", attrs: { hidden: true } }, h("label", { attrs: { for: "chat-to" }, text: t("chat.to") }), this.to);
+    this.toField = h("div", { class: "chat__field", attrs: { hidden: true } }, h("label", { attrs: { for: "chat-to" }, text: msg("chat.to") }), this.to);
     this.publicSwitch = h("input", { attrs: { id: "chat-public", type: "checkbox" }, on: { change: () => void this.#setPublic() } });
-    this.moderation = h("label", { class: "chat__switch", attrs: { hidden: true } }, this.publicSwitch, " ", t("chat.publicOn"));
+    this.moderation = h("label", { class: "chat__switch", attrs: { hidden: true } }, this.publicSwitch, " ", h("span", { text: msg("chat.publicOn") }));
     this.notice = h("p", { class: "chat__notice", attrs: { id: "chat-notice", role: "status", hidden: true } });
     this.list = h("ol", { class: "chat__messages", attrs: { id: "chat-messages", "aria-live": "polite", "aria-relevant": "additions" } });
-    this.empty = h("p", { class: "chat__empty", text: t("chat.empty") });
+    this.empty = h("p", { class: "chat__empty", text: msg("chat.empty") });
     this.input = h("textarea", {
       class: "chat__input",
-      attrs: { id: "chat-input", rows: 2, maxlength: 1000, "aria-label": t("chat.message") },
+      attrs: { id: "chat-input", rows: 2, maxlength: 1000, "aria-label": msg("chat.message") },
       on: { keydown: (e) => this.#key(/** @type {KeyboardEvent} */ (e)) },
     });
     this.error = h("p", { class: "chat__error", attrs: { id: "chat-error", role: "alert", hidden: true } });
-    this.sendButton = h("button", { class: "button button--primary", attrs: { id: "chat-send", type: "submit" }, text: t("chat.send") });
+    this.sendButton = h("button", { class: "button button--primary", attrs: { id: "chat-send", type: "submit" }, text: msg("chat.send") });
     const form = h(
       "form",
       { class: "chat__form", on: { submit: (e) => { e.preventDefault(); void this.#send(); } } },
-      h("div", { class: "chat__row" }, h("div", { class: "chat__field" }, h("label", { attrs: { for: "chat-channel" }, text: t("chat.channel") }), this.channel), this.toField),
+      h("div", { class: "chat__row" }, h("div", { class: "chat__field" }, h("label", { attrs: { for: "chat-channel" }, text: msg("chat.channel") }), this.channel), this.toField),
       this.input,
       this.error,
       this.sendButton,
@@ -165,7 +165,7 @@ export class ChatPanel {
     this.root = h(
       "section",
       { class: "chat", attrs: { id: "chat", "aria-labelledby": "chat-heading" } },
-      h("h2", { class: "chat__heading", attrs: { id: "chat-heading" }, text: t("chat.heading") }),
+      h("h2", { class: "chat__heading", attrs: { id: "chat-heading" }, text: msg("chat.heading") }),
       this.moderation,
       this.notice,
       this.list,
@@ -219,15 +219,15 @@ export class ChatPanel {
 
   #renderChannels() {
     const { feed } = this;
-    /** @type {Array<[string, string]>} */
+    /** @type {Array<[string, import("./i18n.js").Message]>} */
     const options = [
-      ["meeting", t("chat.channel.meeting")],
-      ["secretariat", t("chat.channel.secretariat")],
+      ["meeting", msg("chat.channel.meeting")],
+      ["secretariat", msg("chat.channel.secretariat")],
     ];
-    if (feed.booth) options.push(["booth", t("chat.channel.booth", { language: t(`lang.${feed.booth}`) })]);
+    if (feed.booth) options.push(["booth", msg("chat.channel.booth", { language: t(`lang.${feed.booth}`) })]);
     const current = this.channel.value || "meeting";
     const wanted = options.map(([v]) => v).join();
-    if ([...this.channel.options].map((o) => o.value).join() !== wanted || this.channel.options[options.length - 1]?.text !== options[options.length - 1][1]) {
+    if ([...this.channel.options].map((o) => o.value).join() !== wanted || this.channel.options[options.length - 1]?.text !== String(options[options.length - 1][1])) {
       this.channel.replaceChildren(...options.map(([value, text]) => h("option", { props: { value }, text })));
     }
     this.channel.value = options.some(([v]) => v === current) ? current : "meeting";
@@ -238,7 +238,7 @@ export class ChatPanel {
     const current = this.to.value;
     const others = this.client.participants.filter((p) => p.role !== "chair" && p.role !== "secretariat");
     this.to.replaceChildren(
-      h("option", { props: { value: "" }, text: t("chat.to.team") }),
+      h("option", { props: { value: "" }, text: msg("chat.to.team") }),
       ...others.map((p) => h("option", { props: { value: p.id }, text: p.memberState ? `${p.name} (${p.memberState})` : p.name })),
     );
     this.to.value = others.some((p) => p.id === current) ? current : "";
@@ -273,7 +273,7 @@ export class ChatPanel {
     const who = mine ? t("chat.you") : m.from.memberState ? `${m.from.name} (${m.from.memberState})` : m.from.name;
     const role = m.from.role === "chair" || m.from.role === "secretariat" ? ` · ${t(`role.${m.from.role}`)}` : "";
     const meta = h("span", { class: "chat__meta" }, h("strong", { class: "chat__from", text: who + role }), " ", h("time", { text: clock(m.at) }));
-    if (m.channel === "secretariat" && m.thread && this.feed.team) meta.append(" ", h("span", { class: "chat__to", text: t("chat.toWhom", { name: m.thread.name }) }));
+    if (m.channel === "secretariat" && m.thread && this.feed.team) meta.append(" ", h("span", { class: "chat__to", text: msg("chat.toWhom", { name: m.thread.name }) }));
     const item = h(
       "li",
       { class: `chat__message${mine ? " chat__message--mine" : ""}`, attrs: { "data-message-id": m.id } },
@@ -285,7 +285,7 @@ export class ChatPanel {
         h("button", {
           class: "button button--small chat__remove",
           attrs: { type: "button", hidden: !this.feed.mayModerate },
-          text: t("chat.remove"),
+          text: msg("chat.remove"),
           on: { click: () => void this.feed.remove(m.id).catch((err) => this.onError(errorMessage(err))) },
         }),
       );

@@ -10,7 +10,7 @@
  */
 
 import { h, replaceChildren } from "./dom.js";
-import { t, errorMessage, uiLanguage } from "./i18n.js";
+import { t, errorMessage, uiLanguage, msg } from "./i18n.js";
 
 const LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];
 const MANAGERS = new Set(["chair", "secretariat"]);
@@ -66,17 +66,17 @@ export class DocumentViewer {
     this.role = client.self?.role ?? "observer";
 
     this.status = h("p", { class: "documents__status", attrs: { id: "documents-status", role: "status", "aria-live": "polite" } });
-    this.returnButton = h("button", { class: "button button--primary", attrs: { type: "button", id: "documents-return", hidden: true }, text: t("documents.return"), on: { click: () => this.returnToPresenter() } });
-    this.showButton = h("button", { class: "button", attrs: { type: "button", id: "documents-show", hidden: true }, text: t("documents.show"), on: { click: () => this.#showLocal() } });
-    this.prevButton = h("button", { class: "button", attrs: { type: "button", id: "documents-prev", "aria-label": t("documents.previous") }, text: "‹", on: { click: () => this.turn(-1) } });
-    this.nextButton = h("button", { class: "button", attrs: { type: "button", id: "documents-next", "aria-label": t("documents.next") }, text: "›", on: { click: () => this.turn(1) } });
+    this.returnButton = h("button", { class: "button button--primary", attrs: { type: "button", id: "documents-return", hidden: true }, text: msg("documents.return"), on: { click: () => this.returnToPresenter() } });
+    this.showButton = h("button", { class: "button", attrs: { type: "button", id: "documents-show", hidden: true }, text: msg("documents.show"), on: { click: () => this.#showLocal() } });
+    this.prevButton = h("button", { class: "button", attrs: { type: "button", id: "documents-prev", "aria-label": msg("documents.previous") }, text: "‹", on: { click: () => this.turn(-1) } });
+    this.nextButton = h("button", { class: "button", attrs: { type: "button", id: "documents-next", "aria-label": msg("documents.next") }, text: "›", on: { click: () => this.turn(1) } });
     this.pageLabel = h("span", { class: "documents__page", attrs: { id: "documents-page" } });
-    this.zoomOut = h("button", { class: "button", attrs: { type: "button", "aria-label": t("documents.zoomOut") }, text: "−", on: { click: () => this.setZoom(this.#zoom / 1.25) } });
-    this.zoomIn = h("button", { class: "button", attrs: { type: "button", "aria-label": t("documents.zoomIn") }, text: "+", on: { click: () => this.setZoom(this.#zoom * 1.25) } });
-    this.zoomFit = h("button", { class: "button", attrs: { type: "button" }, text: t("documents.zoomFit"), on: { click: () => this.setZoom(1) } });
-    this.highlightButton = h("button", { class: "button", attrs: { type: "button", id: "documents-highlight", hidden: true }, text: t("documents.highlight"), on: { click: () => this.#highlightSelection() } });
-    this.clearButton = h("button", { class: "button", attrs: { type: "button", hidden: true }, text: t("documents.clearHighlight"), on: { click: () => this.#sendHighlight([]) } });
-    this.giveButton = h("button", { class: "button", attrs: { type: "button", id: "documents-give", hidden: true }, text: t("documents.give"), on: { click: () => this.#give() } });
+    this.zoomOut = h("button", { class: "button", attrs: { type: "button", "aria-label": msg("documents.zoomOut") }, text: "−", on: { click: () => this.setZoom(this.#zoom / 1.25) } });
+    this.zoomIn = h("button", { class: "button", attrs: { type: "button", "aria-label": msg("documents.zoomIn") }, text: "+", on: { click: () => this.setZoom(this.#zoom * 1.25) } });
+    this.zoomFit = h("button", { class: "button", attrs: { type: "button" }, text: msg("documents.zoomFit"), on: { click: () => this.setZoom(1) } });
+    this.highlightButton = h("button", { class: "button", attrs: { type: "button", id: "documents-highlight", hidden: true }, text: msg("documents.highlight"), on: { click: () => this.#highlightSelection() } });
+    this.clearButton = h("button", { class: "button", attrs: { type: "button", hidden: true }, text: msg("documents.clearHighlight"), on: { click: () => this.#sendHighlight([]) } });
+    this.giveButton = h("button", { class: "button", attrs: { type: "button", id: "documents-give", hidden: true }, text: msg("documents.give"), on: { click: () => this.#give() } });
 
     this.image = h("img", { class: "documents__image", attrs: { id: "documents-image", alt: "", decoding: "async" } });
     this.textLayer = h("div", { class: "documents__text", attrs: { id: "documents-text", lang: "" } });
@@ -87,7 +87,7 @@ export class DocumentViewer {
     this.pointer = h("div", { class: "documents__pointer", attrs: { "aria-hidden": "true", hidden: true } });
     this.sheet = h("div", { class: "documents__sheet", attrs: { id: "documents-sheet" } }, this.image, this.marks, this.textLayer, this.pointer, this.reading);
     this.frame = h("div", { class: "documents__frame", attrs: { id: "documents-frame", tabindex: 0 } }, this.sheet);
-    this.empty = h("p", { class: "documents__empty", text: t("documents.none") });
+    this.empty = h("p", { class: "documents__empty", text: msg("documents.none") });
 
     this.registerList = h("ul", { class: "documents__register", attrs: { id: "documents-register" } });
     this.uploadForm = this.#uploadForm();
@@ -97,13 +97,13 @@ export class DocumentViewer {
     this.root = h(
       "section",
       { class: "documents", attrs: { id: "documents", "aria-labelledby": "documents-heading" } },
-      h("h2", { class: "documents__heading", attrs: { id: "documents-heading" }, text: t("documents.heading") }),
+      h("h2", { class: "documents__heading", attrs: { id: "documents-heading" }, text: msg("documents.heading") }),
       h("div", { class: "documents__bar" }, this.prevButton, this.pageLabel, this.nextButton, this.zoomOut, this.zoomIn, this.zoomFit),
       h("div", { class: "documents__follow" }, this.status, this.returnButton, this.showButton, this.highlightButton, this.clearButton, this.giveButton),
       this.empty,
       this.frame,
-      h("details", { class: "documents__panel" }, h("summary", { text: t("documents.search.label") }), this.searchForm, this.searchResults),
-      h("details", { class: "documents__panel" }, h("summary", { text: t("documents.register") }), this.registerList, this.uploadForm),
+      h("details", { class: "documents__panel" }, h("summary", { text: msg("documents.search.label") }), this.searchForm, this.searchResults),
+      h("details", { class: "documents__panel" }, h("summary", { text: msg("documents.register") }), this.registerList, this.uploadForm),
     );
     this.frame.hidden = true;
     this.#bindGestures();
@@ -469,7 +469,7 @@ export class DocumentViewer {
     }
     replaceChildren(
       this.registerList,
-      ...(this.#register.length ? [] : [h("li", { text: t("documents.empty") })]),
+      ...(this.#register.length ? [] : [h("li", { text: msg("documents.empty") })]),
       ...this.#register.map((doc) => {
         return h(
           "li",
@@ -477,7 +477,7 @@ export class DocumentViewer {
           h("span", { class: "documents__number", text: doc.number }),
           h("span", { class: "documents__title", text: ` ${doc.title}` }),
           doc.source ? h("span", { class: "documents__source", text: ` · ${doc.source}` }) : null,
-          doc.status === "submitted" ? h("span", { class: "documents__badge", text: t("documents.submitted") }) : null,
+          doc.status === "submitted" ? h("span", { class: "documents__badge", text: msg("documents.submitted") }) : null,
           h(
             "span",
             { class: "documents__versions" },
@@ -491,7 +491,7 @@ export class DocumentViewer {
             ),
           ),
           doc.status === "submitted" && MANAGERS.has(this.role)
-            ? h("button", { class: "button button--small", attrs: { type: "button" }, text: t("documents.accept"), on: { click: () => this.#accept(doc.id) } })
+            ? h("button", { class: "button button--small", attrs: { type: "button" }, text: msg("documents.accept"), on: { click: () => this.#accept(doc.id) } })
             : null,
         );
       }),
@@ -511,11 +511,11 @@ export class DocumentViewer {
   #uploadForm() {
     const mayUpload = MANAGERS.has(this.role) || this.role === "delegate";
     const field = (/** @type {string} */ name, /** @type {string} */ label, /** @type {HTMLElement} */ input) =>
-      h("label", { class: "documents__field" }, h("span", { text: t(label) }), input);
+      h("label", { class: "documents__field" }, h("span", { text: msg(label) }), input);
     const number = h("input", { attrs: { name: "number", required: true, maxlength: 40, autocomplete: "off" } });
     const title = h("input", { attrs: { name: "title", maxlength: 300 } });
     const source = h("input", { attrs: { name: "source", maxlength: 200 } });
-    const language = h("select", { attrs: { name: "language" } }, ...LANGUAGES.map((l) => h("option", { attrs: { value: l, lang: l }, text: t(`documents.lang.${l}`) })));
+    const language = h("select", { attrs: { name: "language" } }, ...LANGUAGES.map((l) => h("option", { attrs: { value: l, lang: l }, text: msg(`documents.lang.${l}`) })));
     language.value = uiLanguage();
     const revision = h("input", { attrs: { name: "revision", type: "number", min: 0, max: 20, value: 0 } });
     const file = h("input", { attrs: { name: "file", type: "file", required: true, accept: ".pdf,.docx,.pptx,.xlsx,.odt,.odp,.ods" } });
@@ -524,14 +524,14 @@ export class DocumentViewer {
     const form = h(
       "form",
       { class: "documents__upload", attrs: { id: "documents-upload", hidden: !mayUpload } },
-      h("h3", { text: t("documents.upload.heading") }),
+      h("h3", { text: msg("documents.upload.heading") }),
       field("number", "documents.upload.number", number),
       field("title", "documents.upload.title", title),
       field("source", "documents.upload.source", source),
       field("language", "documents.upload.language", language),
       field("revision", "documents.upload.revision", revision),
       field("file", "documents.upload.file", file),
-      h("button", { class: "button button--primary", attrs: { type: "submit" }, text: t(MANAGERS.has(this.role) ? "documents.upload.submit" : "documents.upload.submitContribution") }),
+      h("button", { class: "button button--primary", attrs: { type: "submit" }, text: msg(MANAGERS.has(this.role) ? "documents.upload.submit" : "documents.upload.submitContribution") }),
       progress,
       note,
     );
@@ -583,14 +583,14 @@ export class DocumentViewer {
   // search
 
   #searchForm() {
-    const query = h("input", { attrs: { id: "documents-query", name: "q", type: "search", required: true, maxlength: 200, "aria-label": t("documents.search.label") } });
+    const query = h("input", { attrs: { id: "documents-query", name: "q", type: "search", required: true, maxlength: 200, "aria-label": msg("documents.search.label") } });
     const language = h(
       "select",
-      { attrs: { id: "documents-query-language", name: "language", "aria-label": t("documents.upload.language") } },
-      h("option", { attrs: { value: "" }, text: t("documents.search.allLanguages") }),
-      ...LANGUAGES.map((l) => h("option", { attrs: { value: l, lang: l }, text: t(`documents.lang.${l}`) })),
+      { attrs: { id: "documents-query-language", name: "language", "aria-label": msg("documents.upload.language") } },
+      h("option", { attrs: { value: "" }, text: msg("documents.search.allLanguages") }),
+      ...LANGUAGES.map((l) => h("option", { attrs: { value: l, lang: l }, text: msg(`documents.lang.${l}`) })),
     );
-    const form = h("form", { class: "documents__search", attrs: { role: "search" } }, query, language, h("button", { class: "button", attrs: { type: "submit" }, text: t("documents.search.submit") }));
+    const form = h("form", { class: "documents__search", attrs: { role: "search" } }, query, language, h("button", { class: "button", attrs: { type: "submit" }, text: msg("documents.search.submit") }));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
@@ -620,14 +620,14 @@ export class DocumentViewer {
             h("span", { class: "documents__number", text: `${t("documents.pageImage", { number: hit.number, page: hit.page })} · ${t(`documents.lang.${hit.language}`)}` }),
             h("span", { class: "documents__title", text: ` ${hit.title}` }),
             h("p", { class: "documents__snippet", attrs: { lang: hit.language, dir: hit.language === "ar" ? "rtl" : "auto" } }, ...hit.snippet.map((/** @type {{text: string, match: boolean}} */ s) => (s.match ? h("mark", { text: s.text }) : s.text))),
-            h("button", { class: "button button--small", attrs: { type: "button" }, text: t("documents.search.openPage", { page: hit.page }), on: { click: () => this.browse(hit.documentId, hit.versionId, hit.page) } }),
+            h("button", { class: "button button--small", attrs: { type: "button" }, text: msg("documents.search.openPage", { page: hit.page }), on: { click: () => this.browse(hit.documentId, hit.versionId, hit.page) } }),
             hit.otherLanguages.length
               ? h(
                   "span",
                   { class: "documents__also" },
                   ` ${t("documents.search.alsoIn")} `,
                   ...hit.otherLanguages.map((/** @type {any} */ o) =>
-                    h("button", { class: "button button--small", attrs: { type: "button", lang: o.language }, text: t(`documents.lang.${o.language}`), on: { click: () => this.browse(hit.documentId, o.versionId, o.page) } }),
+                    h("button", { class: "button button--small", attrs: { type: "button", lang: o.language }, text: msg(`documents.lang.${o.language}`), on: { click: () => this.browse(hit.documentId, o.versionId, o.page) } }),
                   ),
                 )
               : null,

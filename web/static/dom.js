@@ -102,12 +102,15 @@ export function reconcile(parent, items, key, cache, create, update) {
 
 /**
  * Set an element's text only when it changed (no needless layout or screen-reader chatter).
+ * A `msg()` text is kept on the element, so a change of UI language rewrites it.
  * @param {Element} element
- * @param {string} text
+ * @param {string | Message} text
  */
 export function setText(element, text) {
   if (element instanceof HTMLElement && element.dataset.i18n) forgetTextMessage(element);
-  if (element.textContent !== text) element.textContent = text;
+  if (text instanceof Message) keepMessages(element, { text });
+  const value = String(text);
+  if (element.textContent !== value) element.textContent = value;
 }
 
 /**

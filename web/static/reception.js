@@ -161,7 +161,7 @@ export class ReceptionBar {
     const level = this.client.uplinkLevel;
     this.uplink.dataset.level = level;
     this.uplink.hidden = level === "full";
-    setText(this.uplink, level === "full" ? "" : t(level === "low" ? "reception.uplinkLow" : "reception.uplinkAudio"));
+    setText(this.uplink, level === "full" ? "" : msg(level === "low" ? "reception.uplinkLow" : "reception.uplinkAudio"));
   }
 
   #renderSwitch() {

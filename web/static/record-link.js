@@ -5,7 +5,8 @@
  */
 
 import { h } from "./dom.js";
-import { t } from "./i18n.js";
+import { t, msg } from "./i18n.js";
+import { inviteToken } from "./invite.js";
 
 /**
  * @param {import("./protocol.js").MeetingClient} client joined already
@@ -14,8 +15,9 @@ import { t } from "./i18n.js";
 export function recordLink(client) {
   const role = client.self?.role;
   const meeting = client.meeting;
-  const token = new URLSearchParams(location.search).get("t");
+  // the address lost its token after the join (invite.js): this tab keeps it
+  const token = meeting ? inviteToken(meeting.id, "") : "";
   if (!meeting || !token || (role !== "chair" && role !== "secretariat")) return null;
   const href = `/m/${encodeURIComponent(meeting.id)}/record?t=${encodeURIComponent(token)}&lang=${encodeURIComponent(document.documentElement.lang || "en")}`;
-  return h("p", { class: "record-link" }, h("a", { attrs: { id: "record-link", href, target: "_blank", rel: "noopener" }, text: t("record.open") }));
+  return h("p", { class: "record-link" }, h("a", { attrs: { id: "record-link", href, target: "_blank", rel: "noopener" }, text: msg("record.open") }));
 }

@@ -192,7 +192,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[CHAT], app[CHAT_STORE] = chat, chat_store
     # the webcast: one process per meeting, taps on its router, the archive
     webcast = WebcastService(store, meetings, floor, config.data_dir / "webcast",
-                             default_access=default_access())
+                             default_access=default_access(), captions=caption_store)
     app[WEBCAST] = webcast
     app[WEBCAST_ROUTES].bind(config=config, store=store, service=webcast,
                              meetings=meetings, floor=floor)

@@ -34,12 +34,14 @@ from webcast.playlist import PlaylistError, parse_media
 from webcast.publish import end_rendition
 from webcast.retention import Archived, expired
 
+from .captions_store import CaptionStore
 from .errors import RostrumError
 from .floor import FloorService
 from .meetings import LiveMeeting, MeetingService
 from .speakers_list import Grant
 from .store import Store
 from .webcast_process import WebcastProcess, free_even_ports
+from .webcast_subtitles import SubtitleWriter
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +88,13 @@ class MeetingWebcast:
     router: Router | None = None
     taps: list[PlainTransport] = field(default_factory=list)
     ending: bool = False
+    subtitles: SubtitleWriter | None = None  # the caption renditions, when captions exist
 
 
 class WebcastService:
     def __init__(self, store: Store, meetings: MeetingService, floor: FloorService,
-                 root: Path, *, default_access: str = "off") -> None:
+                 root: Path, *, default_access: str = "off",
+                 captions: CaptionStore | None = None) -> None:
         if default_access not in ACCESS:
             raise ValueError(f"webcast access must be one of {ACCESS}")
         self.store = store
@@ -98,6 +102,7 @@ class WebcastService:
         self.floor = floor
         self.root = root
         self.default_access = default_access
+        self.captions = captions  # final captions: the WebVTT renditions (webcast_subtitles)
         self.running: dict[str, MeetingWebcast] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ending: set[asyncio.Future[None]] = set()  # webcasts finishing their archive
@@ -235,9 +240,14 @@ class WebcastService:
                 job = Job(meeting_id=meeting_id, title=live.record.title,
                           folder=str(self.folder(meeting_id)), channels=channels,
                           audio_ports=tuple(ports[1:]), video_port=ports[0],
-                          video_codec=live.record.video_codec)
+                          video_codec=live.record.video_codec,
+                          subtitles=tuple(c for c in live.record.languages if c != FLOOR)
+                          if self.captions is not None else ())
                 process = WebcastProcess(job, self.folder(meeting_id))
                 running = MeetingWebcast(meeting_id, job, process)
+                if self.captions is not None and job.subtitles:
+                    running.subtitles = SubtitleWriter(meeting_id, self.folder(meeting_id),
+                                                       job.subtitles, self.captions)
                 process.on_ready = lambda _gen, r=running: self._request_keyframes(r)
                 self.running[meeting_id] = running
                 process.start()
@@ -342,6 +352,8 @@ class WebcastService:
         if live is not None and not live.router.closed and running.router is not live.router:
             await self._attach(running, live.router)
         self._update_pin(running)
+        if running.subtitles is not None:
+            await running.subtitles.update()
 
     async def end(self, meeting_id: str, ended_at: float) -> None:
         """The meeting ended: the process finishes its playlists (EXT-X-ENDLIST); the
@@ -360,14 +372,20 @@ class WebcastService:
     async def _finish_archive(self, meeting_id: str, ended_at: float) -> None:
         folder = self.folder(meeting_id)
         job_dirs: list[str] = []
+        job: Job | None = None
         try:
-            job_dirs = rendition_dirs(Job.from_json((folder / "job.json").read_text("utf-8")))
+            job = Job.from_json((folder / "job.json").read_text("utf-8"))
+            job_dirs = rendition_dirs(job)
         except (OSError, ValueError, KeyError, TypeError):
             logger.warning("[%s] no webcast job to finish", meeting_id)
         for name in job_dirs:
             path = folder / name
             if path.is_dir():
                 end_rendition(path)
+        if job is not None and job.subtitles and self.captions is not None:
+            # the caption renditions of the archive: every segment, VOD like the media
+            await SubtitleWriter(meeting_id, folder, job.subtitles,
+                                 self.captions).update(ended=True)
         await self._update(meeting_id, ended_at=ended_at)
         logger.info("[%s] webcast archived", meeting_id)
 

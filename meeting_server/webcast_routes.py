@@ -45,7 +45,7 @@ SEGMENT_CACHE = "public, max-age=31536000, immutable"
 LIVE_PLAYLIST_CACHE = "public, max-age=1"  # about half a segment: a CDN stays at the edge
 ENDED_PLAYLIST_CACHE = "public, max-age=3600"
 CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4",
-                 ".m4s": "video/iso.segment"}
+                 ".m4s": "video/iso.segment", ".vtt": "text/vtt; charset=utf-8"}
 
 
 class WebcastSettingsPayload(Payload):

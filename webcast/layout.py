@@ -6,6 +6,9 @@ A meeting's webcast folder::
         master.m3u8                 the master playlist (renditions and variants)
         video/hi/ video/lo/         the H.264 ladder
         audio/<channel>/            one AAC rendition per channel (floor, ar, zh, en, ...)
+        subtitles/<language>/       one WebVTT caption rendition per caption language,
+                                    written by the control plane (meeting_server/
+                                    webcast_subtitles.py), not by the process
             index.m3u8              the public playlist: every generation joined
             g<N>.m3u8               FFmpeg's playlist of generation N (one process run)
             init-g<N>.mp4           generation N's init segment
@@ -23,16 +26,18 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .playlist import AudioRendition, MasterPlaylist, Variant
+from .playlist import AudioRendition, MasterPlaylist, SubtitleRendition, Variant
 
 FLOOR = "floor"
 # native names of the channels (the NAME of each EXT-X-MEDIA), and their LANGUAGE
 NATIVE_NAMES = {"floor": "Floor", "ar": "العربية", "zh": "中文", "en": "English",
                 "fr": "Français", "ru": "Русский", "es": "Español"}
 AUDIO_GROUP = "aud"
+SUBTITLES_GROUP = "subs"
 MEETING_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CHANNEL = re.compile(r"^(floor|[a-z]{2,3}(-[A-Za-z0-9]{2,8})?)$")
 FILE = re.compile(r"^(index\.m3u8|init-g\d{1,6}\.mp4|g\d{1,6}-\d{5,9}\.m4s)$")
+SUBTITLE_FILE = re.compile(r"^(index\.m3u8|g\d{1,6}-\d{5,9}\.vtt)$")
 GENERATION_PLAYLIST = re.compile(r"^g(\d{1,6})\.m3u8$")
 
 
@@ -70,6 +75,7 @@ class Job:
     audio_bitrate: int = 64_000
     host: str = "127.0.0.1"
     extra: dict[str, str] = field(default_factory=dict)
+    subtitles: tuple[str, ...] = ()  # the caption languages (WebVTT renditions)
 
     def __post_init__(self) -> None:
         if not MEETING_ID.match(self.meeting_id):
@@ -81,6 +87,9 @@ class Job:
         for channel in self.channels:
             if not CHANNEL.match(channel):
                 raise ValueError(f"bad channel {channel!r}")
+        for language in self.subtitles:
+            if language == FLOOR or not CHANNEL.match(language):
+                raise ValueError(f"bad caption language {language!r}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -91,6 +100,7 @@ class Job:
         data["channels"] = tuple(data["channels"])
         data["audio_ports"] = tuple(data["audio_ports"])
         data["rungs"] = tuple(Rung(**r) for r in data["rungs"])
+        data["subtitles"] = tuple(data.get("subtitles", ()))
         return Job(**data)
 
 
@@ -108,13 +118,18 @@ def master_playlist(job: Job) -> MasterPlaylist:
     variants = [Variant(uri=f"video/{r.name}/index.m3u8", bandwidth=int(r.bitrate * 1.1)
                         + audio_bps, codecs=f"{r.codecs},{AAC_CODEC}",
                         audio_group=AUDIO_GROUP, resolution=(r.width, r.height),
-                        frame_rate=float(job.fps))
+                        frame_rate=float(job.fps),
+                        subtitles_group=SUBTITLES_GROUP if job.subtitles else None)
                 for r in job.rungs]
     # the audio-only variant for the slowest links: the floor's playlist, the group's
     # renditions selectable
     variants.append(Variant(uri=f"audio/{FLOOR}/index.m3u8", bandwidth=audio_bps,
                             codecs=AAC_CODEC, audio_group=AUDIO_GROUP))
-    return MasterPlaylist(renditions, tuple(variants))
+    subtitles = tuple(
+        SubtitleRendition(group_id=SUBTITLES_GROUP, name=NATIVE_NAMES.get(lang, lang),
+                          language=lang, uri=f"subtitles/{lang}/index.m3u8")
+        for lang in job.subtitles)
+    return MasterPlaylist(renditions, tuple(variants), subtitles=subtitles)
 
 
 def resolve(meeting_folder: Path, path: str) -> Path:
@@ -129,6 +144,9 @@ def resolve(meeting_folder: Path, path: str) -> Path:
         return meeting_folder.joinpath(*parts)
     if len(parts) == 3 and parts[0] == "audio" and CHANNEL.match(parts[1]) \
             and FILE.match(parts[2]):
+        return meeting_folder.joinpath(*parts)
+    if len(parts) == 3 and parts[0] == "subtitles" and CHANNEL.match(parts[1]) \
+            and parts[1] != FLOOR and SUBTITLE_FILE.match(parts[2]):
         return meeting_folder.joinpath(*parts)
     raise BadPath("no such webcast file")
 

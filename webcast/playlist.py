@@ -206,6 +206,18 @@ class AudioRendition:
 
 
 @dataclass(frozen=True)
+class SubtitleRendition:
+    """A WebVTT caption rendition (EXT-X-MEDIA:TYPE=SUBTITLES)."""
+
+    group_id: str
+    name: str
+    language: str
+    uri: str
+    default: bool = False
+    autoselect: bool = True
+
+
+@dataclass(frozen=True)
 class Variant:
     uri: str
     bandwidth: int
@@ -213,7 +225,7 @@ class Variant:
     audio_group: str | None = None
     resolution: tuple[int, int] | None = None
     frame_rate: float | None = None
-    subtitles_group: str | None = None  # WebVTT caption renditions, once captions exist
+    subtitles_group: str | None = None  # the group of its WebVTT caption renditions
 
 
 @dataclass(frozen=True)
@@ -221,6 +233,7 @@ class MasterPlaylist:
     renditions: tuple[AudioRendition, ...] = ()
     variants: tuple[Variant, ...] = ()
     version: int = 7
+    subtitles: tuple[SubtitleRendition, ...] = ()
 
 
 def write_master(master: MasterPlaylist) -> str:
@@ -232,6 +245,12 @@ def write_master(master: MasterPlaylist) -> str:
             f"DEFAULT={'YES' if r.default else 'NO'},"
             f"AUTOSELECT={'YES' if r.autoselect else 'NO'},CHANNELS={_quoted(r.channels)},"
             f"URI={_quoted(r.uri)}")
+    for t in master.subtitles:
+        out.append(
+            f"#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID={_quoted(t.group_id)},"
+            f"LANGUAGE={_quoted(t.language)},NAME={_quoted(t.name)},"
+            f"DEFAULT={'YES' if t.default else 'NO'},"
+            f"AUTOSELECT={'YES' if t.autoselect else 'NO'},URI={_quoted(t.uri)}")
     for v in master.variants:
         attrs = [f"BANDWIDTH={v.bandwidth}", f"CODECS={_quoted(v.codecs)}"]
         if v.resolution is not None:

@@ -170,12 +170,11 @@ async def test_webcast_languages_handover_crash_and_archive() -> None:
                 assert status == 200
                 assert headers["Content-Type"] == "application/vnd.apple.mpegurl"
                 master = parse_master(body.decode())
-                media = {m["LANGUAGE"]: m for m in master.media}
+                media = {m["LANGUAGE"]: m for m in master.media if m["TYPE"] == "AUDIO"}
                 assert set(media) == {"mul", *LANGUAGES}
                 assert media["fr"]["NAME"] == "Français" and media["ar"]["NAME"] == "العربية"
                 assert media["zh"]["NAME"] == "中文" and media["es"]["NAME"] == "Español"
-                assert all(m["TYPE"] == "AUDIO" and m["GROUP-ID"] == "aud"
-                           for m in master.media)
+                assert all(m["GROUP-ID"] == "aud" for m in media.values())
                 assert media["mul"]["DEFAULT"] == "YES"
                 resolutions = sorted(a.get("RESOLUTION", "") for a, _ in master.variants)
                 assert resolutions == ["", "320x180", "640x360"]

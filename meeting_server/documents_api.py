@@ -43,7 +43,7 @@ class AcceptPayload(StrictPayload):
 
 
 class UploadFields(StrictPayload):
-    language: str = Field(min_length=2, max_length=2)
+    language: str = Field(min_length=2, max_length=2, pattern=r"^[a-z]{2}$")
     revision: int = Field(default=0, ge=0, le=20)
     name: str = Field(default="", max_length=80)
 

@@ -30,7 +30,7 @@ class ShowPayload(StrictPayload):
     documentId: str = Field(min_length=16, max_length=16, pattern=r"^[0-9a-f]+$")
     versionId: str | None = Field(default=None, min_length=16, max_length=16,
                                   pattern=r"^[0-9a-f]+$")
-    language: str | None = Field(default=None, min_length=2, max_length=2)
+    language: str | None = Field(default=None, min_length=2, max_length=2, pattern=r"^[a-z]{2}$")
     page: int = Field(default=1, ge=1, le=10000)
 
 

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from .config import Config
 from .store import Store
-from .tokens import TokenError, verify
+from .tokens import Invite, TokenError, verify
 
 READERS = frozenset({"chair", "secretariat"})
 ATTENDANCE_COLUMNS = ("participant_id", "name", "organization", "member_state", "role",
@@ -28,18 +28,23 @@ def _iso(ts: Any) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(ts)))
 
 
+def request_invite(request: web.Request, secret: str) -> Invite:
+    """The invite of an HTTP request (``Authorization: Bearer`` or ``?t=``); 401 if none."""
+    token = request.query.get("t", "")
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        token = header[7:]
+    try:
+        return verify(secret, token)
+    except TokenError as exc:
+        raise web.HTTPUnauthorized(text=f"{exc}\n") from None
+
+
 def add_routes(app: web.Application, store_key: Any, config_key: Any) -> None:
     def authorise(request: web.Request) -> str:
         meeting_id = request.match_info["meeting_id"]
-        token = request.query.get("t", "")
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            token = header[7:]
         config: Config = request.app[config_key]
-        try:
-            invite = verify(config.secret, token)
-        except TokenError as exc:
-            raise web.HTTPUnauthorized(text=f"{exc}\n") from None
+        invite = request_invite(request, config.secret)
         if invite.meeting_id != meeting_id or invite.role not in READERS:
             raise web.HTTPForbidden(text="only the chair or the secretariat of this meeting\n")
         return meeting_id

@@ -17,8 +17,8 @@ from aiohttp import web
 from . import transcript
 from .captions_store import CaptionStore
 from .config import Config
+from .exports import request_invite
 from .store import Store
-from .tokens import TokenError, verify
 
 TYPES = {"vtt": "text/vtt", "srt": "application/x-subrip", "txt": "text/plain"}
 
@@ -28,15 +28,8 @@ def add_routes(app: web.Application, config_key: Any, store_key: Any,
     async def export(request: web.Request) -> web.Response:
         meeting_id = request.match_info["meeting_id"]
         fmt = request.match_info["fmt"]
-        token = request.query.get("t", "")
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            token = header[7:]
         config: Config = request.app[config_key]
-        try:
-            invite = verify(config.secret, token)
-        except TokenError as exc:
-            raise web.HTTPUnauthorized(text=f"{exc}\n") from None
+        invite = request_invite(request, config.secret)
         if invite.meeting_id != meeting_id:
             raise web.HTTPForbidden(text="this token is for another meeting\n")
         store: Store = request.app[store_key]

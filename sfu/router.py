@@ -422,7 +422,10 @@ class Router:
             return None
         if feed.mic is not None:
             return view.producers.get(feed.mic, {}).get("mic")
-        return self._floor_source if feed.follows_floor else None  # neither: a cough
+        # the floor passing through: a subscriber's seats already carry the floor's voices
+        # and its page plays them for an "original" channel, so a copy on the channel slot
+        # would only double the audio on its link (a tap has no seats: it gets the copy)
+        return self._floor_source if feed.follows_floor and sub.tap else None
 
     # subscriptions
 

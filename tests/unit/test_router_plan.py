@@ -133,9 +133,18 @@ def test_slots_follow_the_plan() -> None:
     channel = next(s for s in router.slots("ines") if s.purpose == "channel")
     assert (channel.channel, channel.participant_id, channel.forwarded, channel.original) == (
         "en", "ivo", True, False)
-    # fr passes the floor through: the floor holder's voice is not forwarded, so the chair's
+    # fr passes the floor through: a subscriber's channel slot carries nothing (its seats carry
+    # the floor, and its page plays them for an original channel); a webcast tap, which has no
+    # seats, gets the floor's voice: the floor holder's is not forwarded, so the chair's
     router.listen("caro", "fr")
     fr = next(s for s in router.slots("caro") if s.purpose == "channel")
+    assert (fr.channel, fr.participant_id, fr.original) == ("fr", None, True)
+    tap = Subscription("webcast-fr", [], None,
+                       StandInConsumer("tap-c", "audio", "channel", 0),  # type: ignore[arg-type]
+                       tap=True)
+    tap.channel = "fr"
+    router.subscription_added(tap)
+    fr = next(s for s in router.slots("webcast-fr") if s.purpose == "channel")
     assert (fr.channel, fr.participant_id, fr.original) == ("fr", "chair", True)
     # the floor moves to ana: her seat says forwarded, in a new slots event
     before = len(events)
@@ -147,5 +156,5 @@ def test_slots_follow_the_plan() -> None:
     assert "ben" in told
     assert next(s for s in router.slots("ben") if s.participant_id == "ana"
                 and s.kind == "audio").forwarded
-    fr = next(s for s in router.slots("caro") if s.purpose == "channel")
+    fr = next(s for s in router.slots("webcast-fr") if s.purpose == "channel")
     assert fr.participant_id == "ana"  # the floor holder is the floor's voice now

@@ -36,6 +36,7 @@ async def wait_page(page: Any, number: int, log: PageLog, timeout: float = 10) -
                 const image = document.getElementById('documents-image');
                 return root && root.dataset.page === String(n) && image.complete
                     && image.naturalWidth > 0 && (image.currentSrc || image.src).includes(`/pages/${n}/`)
+                    && root.dataset.textPage === String(n)
                     && document.getElementById('documents-text').textContent.length > 0;
             }""", arg=number, timeout=timeout * 1000)
     except Exception as exc:

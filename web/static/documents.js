@@ -317,6 +317,11 @@ export class DocumentViewer {
     this.textLayer.dir = version.language === "ar" ? "rtl" : "ltr";
     this.#drawMarks();
     this.#renderFollow();
+    // the last page's text must not stand for this one (a screen reader would read it under
+    // the new page's number) while this page's text loads
+    replaceChildren(this.textLayer);
+    replaceChildren(this.reading);
+    delete this.root.dataset.textPage;
     try {
       const layer = await this.#api(`/versions/${showing.versionId}/pages/${showing.page}/text`);
       if (this.#local !== showing) return;
@@ -337,6 +342,7 @@ export class DocumentViewer {
       this.reading.dir = this.textLayer.dir;
       replaceChildren(this.reading, ...(layer.exact ? layer.text.split("\n").map((/** @type {string} */ line) => h("p", { text: line })) : []));
       this.#sizeText();
+      this.root.dataset.textPage = String(showing.page);
     } catch (err) {
       this.onError(errorMessage(err));
     }

@@ -57,7 +57,7 @@ LISTEN = """async () => {
     for (let b = 1; b < sum.length; b++) if (sum[b] > sum[best]) best = b;
     const db = 10 * Math.log10(sum[best] / 8);
     return {frequency: best * ctx.sampleRate / analyser.fftSize, db, time: video.currentTime,
-            paused: video.paused};
+            paused: video.paused, rate: ctx.sampleRate, playbackRate: video.playbackRate};
 }"""
 
 
@@ -133,6 +133,9 @@ async def test_webcast_page_plays_switches_to_french_and_seeks_chapters(
                 "window.rostrumWebcast && window.rostrumWebcast.video.currentTime > 0.5",
                 timeout=30_000)
             floor = await _heard(page, FLOOR_HZ)
+            print(f"webcast browser: the floor heard at {floor['frequency']:.1f} Hz (bins of "
+                  f"{floor['rate'] / 8192:.2f} Hz at {floor['rate']} Hz, playback rate "
+                  f"{floor['playbackRate']})")
             assert not floor["paused"]
             # the page speaks French (UI), and the menu switches the audio rendition
             assert "Langue" in await page.inner_text(".webcast__controls")

@@ -481,15 +481,20 @@ def bench_viewers(viewers: int, smoke: bool, with_nginx: bool = False,
     data = Path(tempfile.mkdtemp(prefix="rostrum-bench-viewers-"))
     secret = secrets.token_urlsafe(16)
     port = _free_tcp_port()
+    # --secret=...: a secret starting with "-" is not taken for an option
     server = subprocess.Popen([sys.executable, "-m", "meeting_server", "--demo",
                                "--data-dir", str(data), "--port", str(port),
-                               "--secret", secret], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                               f"--secret={secret}"], stdout=subprocess.DEVNULL,
+                              stderr=(data / "server.log").open("wb"))
     webcast = None
     feeder = None
     try:
         base_url = f"http://127.0.0.1:{port}"
-        _wait_http(base_url)
+        try:
+            _wait_http(base_url)
+        except RuntimeError:
+            print((data / "server.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+            raise
         import urllib.request
 
         request = urllib.request.Request(

@@ -182,7 +182,8 @@ RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
 EXEMPT_PREFIXES = ("/static/", "/vendor/", "/socket.io/")  # Socket.IO is limited per event
 # the webcast's HLS files: cacheable, served from memory, and a venue's hundreds of observers
 # share one address (each player asks about two files a second)
-EXEMPT_FILES = re.compile(r"/m/[^/]+/(?:webcast|archive)/[^?]+\.(?:m3u8|mp4|m4s|vtt)")
+# (not the downloads: each is a remux)
+EXEMPT_FILES = re.compile(r"/m/[^/]+/(?:webcast|archive)/(?!download/)[^?]+\.(?:m3u8|mp4|m4s|vtt)")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -118,6 +118,10 @@ def start_webcast(folder: Path, meeting_id: str = "bench") -> tuple[subprocess.P
     assert process.stdout is not None
     ready = json.loads(process.stdout.readline())
     assert ready["event"] == "ready", ready
+    # its figures every 5 s would fill the pipe in about ten minutes and stop the process
+    import threading
+
+    threading.Thread(target=process.stdout.read, daemon=True).start()
     return process, ports
 
 
@@ -264,68 +268,150 @@ def _summary(values: list[float]) -> str:
 
 # viewers
 
+class _Connection(asyncio.Protocol):
+    """One viewer's keep-alive HTTP/1.1 connection, as cheap as Python gets (no client
+    library: 2,000 viewers' requests must leave the two cores to the servers)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.header_end = -1
+        self.need = -1
+        self.status = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.need < 0:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buffer[:end]).lower()
+            at = head.find(b"\r\ncontent-length:")
+            if at < 0:
+                self._fail(ConnectionError("no Content-Length"))
+                return
+            line_end = head.find(b"\r\n", at + 2)
+            self.status = int(head[9:12])
+            self.header_end = end + 4
+            self.need = self.header_end + int(head[at + 17:line_end if line_end > 0 else None])
+        if len(self.buffer) >= self.need:
+            body = bytes(self.buffer[self.header_end:self.need])
+            del self.buffer[:self.need]
+            self.need = -1
+            if self.waiter is not None and not self.waiter.done():
+                self.waiter.set_result((self.status, body))
+
+    def _fail(self, exc: Exception) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc)
+        if self.transport is not None:
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self._fail(ConnectionError("closed"))
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+        return await self.waiter
+
+
 def viewer_process(base: str, viewers: int, seconds: float, seed: int,
                    results: Any) -> None:
     asyncio.run(_viewers(base, viewers, seconds, seed, results))
 
 
 async def _viewers(base: str, viewers: int, seconds: float, seed: int, results: Any) -> None:
-    import aiohttp
+    from urllib.parse import urlsplit
 
     from webcast.playlist import parse_media
 
+    url = urlsplit(base)
+    host, port, prefix = url.hostname or "127.0.0.1", url.port or 80, url.path
+    loop = asyncio.get_running_loop()
     rng = random.Random(seed)
     fetch_times: list[float] = []
     segments = {"in_time": 0, "late": 0, "failed": 0}
+    per_viewer: list[int] = []
+    statuses: dict[int, int] = {}  # what the failed requests got (0: no answer)
+    parsed: dict[bytes, list[tuple[str, str | None]]] = {}  # the same playlist, parsed once
+    cpu0 = time.process_time()
     stop_at = time.monotonic() + seconds
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=20)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
 
-        async def get(url: str) -> bytes | None:
+    def listing(body: bytes) -> list[tuple[str, str | None]]:
+        found = parsed.get(body)
+        if found is None:
+            if len(parsed) > 256:
+                parsed.clear()
+            found = parsed[body] = [(s.uri, s.map_uri)
+                                    for s in parse_media(body.decode()).segments]
+        return found
+
+    async def viewer() -> None:
+        language = rng.choice(CHANNELS)
+        await asyncio.sleep(rng.random() * 2.0)  # viewers do not arrive in step
+        connection: _Connection | None = None
+        have: dict[str, set[str]] = {"video/lo": set(), f"audio/{language}": set()}
+        fetched = 0
+        first = {rendition: True for rendition in have}
+
+        async def get(path: str) -> bytes | None:
+            nonlocal connection
             t0 = time.monotonic()
             try:
-                async with http.get(url) as r:
-                    body = await r.read()
-                    ok = r.status == 200
-            except (TimeoutError, aiohttp.ClientError):
-                ok, body = False, b""
+                if connection is None or connection.transport is None:
+                    _, connection = await loop.create_connection(_Connection, host, port)
+                status, body = await asyncio.wait_for(connection.get(prefix + path), 20)
+            except (OSError, ConnectionError, TimeoutError, ValueError):
+                status, body = 0, b""
+                if connection is not None and connection.transport is not None:
+                    connection.transport.close()
+                connection = None
             fetch_times.append(time.monotonic() - t0)
-            return body if ok else None
+            if status != 200:
+                statuses[status] = statuses.get(status, 0) + 1
+            return body if status == 200 else None
 
-        async def viewer() -> None:
-            language = rng.choice(CHANNELS)
-            await asyncio.sleep(rng.random() * 2.0)  # viewers do not arrive in step
-            have: dict[str, set[str]] = {"video/lo": set(), f"audio/{language}": set()}
-            first = True
-            while time.monotonic() < stop_at:
-                started = time.monotonic()
-                for rendition, done in have.items():
-                    body = await get(f"{base}/{rendition}/index.m3u8")
-                    if body is None:
-                        continue
-                    playlist = parse_media(body.decode())
-                    listed_at = time.monotonic()
-                    wanted = [s for s in playlist.segments if s.uri not in done]
-                    if first:  # start at the live edge, as a player does
-                        done.update(s.uri for s in wanted[:-1])
-                        wanted = wanted[-1:]
-                        if wanted and wanted[0].map_uri:
-                            await get(f"{base}/{rendition}/{wanted[0].map_uri}")
-                    for segment in wanted:
-                        data = await get(f"{base}/{rendition}/{segment.uri}")
-                        done.add(segment.uri)
-                        if data is None:
-                            segments["failed"] += 1
-                        elif time.monotonic() - listed_at <= 2.0:
-                            segments["in_time"] += 1
-                        else:
-                            segments["late"] += 1
-                first = False
-                await asyncio.sleep(max(0.0, 2.0 - (time.monotonic() - started)))
+        while time.monotonic() < stop_at:
+            started = time.monotonic()
+            for rendition, done in have.items():
+                body = await get(f"/{rendition}/index.m3u8")
+                if body is None:
+                    continue
+                listed = listing(body)
+                listed_at = time.monotonic()
+                wanted = [s for s in listed if s[0] not in done]
+                if first[rendition] and wanted:  # start at the live edge, as a player does
+                    first[rendition] = False
+                    done.update(uri for uri, _ in wanted[:-1])
+                    wanted = wanted[-1:]
+                    if wanted[0][1]:
+                        await get(f"/{rendition}/{wanted[0][1]}")
+                for uri, _ in wanted:
+                    data = await get(f"/{rendition}/{uri}")
+                    done.add(uri)
+                    fetched += 1
+                    if data is None:
+                        segments["failed"] += 1
+                    elif time.monotonic() - listed_at <= 2.0:
+                        segments["in_time"] += 1
+                    else:
+                        segments["late"] += 1
+            await asyncio.sleep(max(0.0, 2.0 - (time.monotonic() - started)))
+        per_viewer.append(fetched)
+        if connection is not None and connection.transport is not None:
+            connection.transport.close()
 
-        await asyncio.gather(*(viewer() for _ in range(viewers)))
-    results.put({"fetch": fetch_times, **segments})
+    await asyncio.gather(*(viewer() for _ in range(viewers)))
+    results.put({"fetch": fetch_times, "per_viewer": per_viewer,
+                 "cpu": time.process_time() - cpu0, "statuses": statuses, **segments})
 
 
 NGINX_CONF = """
@@ -333,8 +419,11 @@ NGINX_CONF = """
 error_log {prefix}/error.log warn;
 pid {prefix}/nginx.pid;
 events {{ worker_connections 8192; }}
+worker_rlimit_nofile 16384;
 http {{
     access_log off;
+    sendfile on;
+    tcp_nopush on;
     proxy_cache_path {prefix}/cache levels=1:2 keys_zone=webcast:50m max_size=2g
                      inactive=2h use_temp_path=off;
     client_body_temp_path {prefix}/body;
@@ -353,6 +442,8 @@ http {{
             proxy_cache_key $uri;
             proxy_cache_lock on;
             proxy_cache_valid 200 1s;
+            proxy_cache_use_stale updating;
+            proxy_cache_background_update on;
         }}
     }}
 }}
@@ -382,22 +473,28 @@ def _children(pid: int) -> list[int]:
     return [p for p in tree_pids(pid) if p != pid]
 
 
-def bench_viewers(viewers: int, smoke: bool, with_nginx: bool = False) -> None:
+def bench_viewers(viewers: int, smoke: bool, with_nginx: bool = False,
+                  workers: int = 1) -> None:
     from meeting_server.tokens import issue
 
     seconds = 10.0 if smoke else 40.0
     data = Path(tempfile.mkdtemp(prefix="rostrum-bench-viewers-"))
     secret = secrets.token_urlsafe(16)
     port = _free_tcp_port()
+    # --secret=...: a secret starting with "-" is not taken for an option
     server = subprocess.Popen([sys.executable, "-m", "meeting_server", "--demo",
                                "--data-dir", str(data), "--port", str(port),
-                               "--secret", secret], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                               f"--secret={secret}"], stdout=subprocess.DEVNULL,
+                              stderr=(data / "server.log").open("wb"))
     webcast = None
     feeder = None
     try:
         base_url = f"http://127.0.0.1:{port}"
-        _wait_http(base_url)
+        try:
+            _wait_http(base_url)
+        except RuntimeError:
+            print((data / "server.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+            raise
         import urllib.request
 
         request = urllib.request.Request(
@@ -406,23 +503,30 @@ def bench_viewers(viewers: int, smoke: bool, with_nginx: bool = False) -> None:
                      "Content-Type": "application/json"}, method="POST")
         urllib.request.urlopen(request).read()
         webcast, ports = start_webcast(data / "webcast" / "demo", meeting_id="demo")
+        # the camera and the voices go on until the last run is over (terminated below)
         feeder = multiprocessing.get_context("spawn").Process(
-            target=feed, args=(ports[0], ports[1:], 3 * seconds + 20))
+            target=feed, args=(ports[0], ports[1:], 24 * 3600.0))
         feeder.start()
         time.sleep(6.0)  # a few segments
         base = f"{base_url}/m/demo/webcast"
         print(f"viewers fetching the low rung (320x180) and one language each, at real pace, "
-              f"for {seconds:.0f} s")
-        print("server: aiohttp on the embedded default, one process")
-        for count in (max(1, viewers // 10), viewers):
-            _run_viewers(base, count, seconds, [server.pid])
+              f"for {seconds:.0f} s; the load generator: {workers} process(es), one "
+              f"keep-alive connection per viewer, on the same two cores")
+        runs = [("aiohttp alone", base, [server.pid], count)
+                for count in (max(1, viewers // 10), viewers)]
+        nginx = None
         if with_nginx:
             nginx, nginx_port = _start_nginx(data, port)
-            try:
-                print("server: nginx (Debian's, proxy_cache as in docs/operations.md) in front")
-                _run_viewers(f"http://127.0.0.1:{nginx_port}/m/demo/webcast", viewers,
-                             seconds, [server.pid, *_children(nginx.pid), nginx.pid])
-            finally:
+            runs.append(("nginx in front", f"http://127.0.0.1:{nginx_port}/m/demo/webcast",
+                         [server.pid, nginx.pid], viewers))
+        try:
+            print("  server          viewers | in time (of all)        late  failed | "
+                  "segs/viewer (expected) | req/s  p50    p99    | server CPU  load gen "
+                  "CPU  machine | webcast process listed")
+            for label, url, pids, count in runs:
+                _run_viewers(label, url, count, seconds, pids, workers)
+        finally:
+            if nginx is not None:
                 nginx.terminate()
                 nginx.wait(10)
     finally:
@@ -435,37 +539,61 @@ def bench_viewers(viewers: int, smoke: bool, with_nginx: bool = False) -> None:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def _run_viewers(base: str, viewers: int, seconds: float, server_pids: list[int]) -> None:
+def _run_viewers(label: str, base: str, viewers: int, seconds: float, server_pids: list[int],
+                 workers: int) -> None:
     ctx = multiprocessing.get_context("spawn")
     results: Any = ctx.Queue()
-    workers = 2 if viewers >= 200 else 1
+    workers = min(workers, viewers)
+    listed_before = _listed_segments(base)
     procs = [ctx.Process(target=viewer_process,
                          args=(base, viewers // workers + (i < viewers % workers), seconds,
                                i, results)) for i in range(workers)]
-    cpu0, t0 = sum(cpu_seconds(p) for p in server_pids), time.monotonic()
+    # the server, and nginx with its workers (its cache loader exits after a while)
+    pids = sorted({server_pids[0], *(c for p in server_pids[1:] for c in (p, *_children(p)))})
+    cpu0, t0 = {p: _cpu(p) for p in pids}, time.monotonic()
     busy0, total0 = machine_cpu()
     for p in procs:
         p.start()
     gathered = [results.get(timeout=seconds + 120) for _ in procs]
     elapsed = time.monotonic() - t0
-    server_cpu = (sum(cpu_seconds(p) for p in server_pids) - cpu0) / elapsed
+    server_cpu = sum(max(0.0, _cpu(p) - cpu0[p]) for p in pids) / elapsed
     busy1, total1 = machine_cpu()
     for p in procs:
         p.join(10)
     fetch = sorted(x for g in gathered for x in g["fetch"])
-    listed = _listed_segments(base)
+    per_viewer = sorted(x for g in gathered for x in g["per_viewer"])
+    listed_after = _listed_segments(base)
     in_time = sum(g["in_time"] for g in gathered)
     late = sum(g["late"] for g in gathered)
     failed = sum(g["failed"] for g in gathered)
     total = max(1, in_time + late + failed)
+    generator_cpu = sum(g["cpu"] for g in gathered) / elapsed
     p99 = fetch[min(len(fetch) - 1, int(0.99 * len(fetch)))] if fetch else float("nan")
     p50 = statistics.median(fetch) if fetch else float("nan")
-    print(f"  {viewers:5d} viewers: segments in time {100 * in_time / total:6.2f} % "
-          f"({in_time}/{total}, late {late}, failed {failed}); requests {len(fetch)} "
-          f"({len(fetch) / elapsed:.0f}/s), fetch p50 {p50 * 1000:.0f} ms p99 "
-          f"{p99 * 1000:.0f} ms; server CPU {server_cpu * 100:.0f} % of a core; machine "
-          f"{100 * (busy1 - busy0) / max(1e-9, total1 - total0):.0f} % busy; "
-          f"the low rung lists {listed} segments")
+    # two renditions, a segment every 2 s, the first one at the live edge
+    expected = 2 * (seconds / 2.0)
+    print(f"  {label:15s} {viewers:5d} | {100 * in_time / total:6.2f} % "
+          f"({in_time:6d}/{total:6d}) {late:6d} {failed:6d} | "
+          f"p50 {statistics.median(per_viewer) if per_viewer else 0:4.0f} "
+          f"min {per_viewer[0] if per_viewer else 0:3d} ({expected:.0f}) | "
+          f"{len(fetch) / elapsed:5.0f} {p50 * 1000:5.0f}ms {p99 * 1000:5.0f}ms | "
+          f"{server_cpu * 100:4.0f} %      {generator_cpu * 100:4.0f} %      "
+          f"{100 * (busy1 - busy0) / max(1e-9, total1 - total0):3.0f} % | "
+          f"{listed_after - listed_before} new segments during the run", flush=True)
+    statuses: dict[int, int] = {}
+    for g in gathered:
+        for status, n in g["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + n
+    if statuses:
+        print(f"    failed requests by status (0: no answer): {statuses}", flush=True)
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds of a process, 0 once it is gone."""
+    try:
+        return cpu_seconds(pid)
+    except OSError:
+        return 0.0
 
 
 def _listed_segments(base: str) -> int:
@@ -487,7 +615,7 @@ def _free_tcp_port() -> int:
 def _wait_http(base: str) -> None:
     import urllib.request
 
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a loaded machine starts the server slowly
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"{base}/healthz", timeout=1).read()
@@ -505,6 +633,8 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="short runs (CI)")
     parser.add_argument("--nginx", action="store_true",
                         help="also with Debian's nginx (proxy_cache) in front")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="load generator processes (viewers' share of the cores)")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     if args.what in ("cpu", "all"):
@@ -512,7 +642,8 @@ def main() -> None:
     if args.what in ("delay", "all"):
         asyncio.run(bench_delay(args.smoke))
     if args.what in ("viewers", "all"):
-        bench_viewers(200 if args.smoke else args.viewers, args.smoke, args.nginx)
+        bench_viewers(200 if args.smoke else args.viewers, args.smoke, args.nginx,
+                      args.workers)
 
 
 if __name__ == "__main__":

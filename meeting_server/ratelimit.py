@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -179,13 +180,18 @@ def client_address(remote: str | None, forwarded_for: str | None,
 
 RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
 EXEMPT_PREFIXES = ("/static/", "/vendor/", "/socket.io/")  # Socket.IO is limited per event
+# the webcast's HLS files: cacheable, served from memory, and a venue's hundreds of observers
+# share one address (each player asks about two files a second)
+# (not the downloads: each is a remux)
+EXEMPT_FILES = re.compile(r"/m/[^/]+/(?:webcast|archive)/(?!download/)[^?]+\.(?:m3u8|mp4|m4s|vtt)")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
 async def http_rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.path.startswith(EXEMPT_PREFIXES):
+    if not request.path.startswith(EXEMPT_PREFIXES) and not EXEMPT_FILES.fullmatch(
+            request.path):
         limits = request.app[RATE_LIMITS]
         address = limits.address_of(request.remote, request.headers.get("X-Forwarded-For"))
         wait = limits.http(address)

@@ -108,12 +108,21 @@ class WebcastService:
         self._ending: set[asyncio.Future[None]] = set()  # webcasts finishing their archive
         self._watch_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # the records, read once: every HLS request asks (2,000 viewers, two a second each);
+        # this service is their only writer (_update), which drops the entry
+        self._records: dict[str, WebcastRecord] = {}
+        self._writes = 0  # a read that overlapped a write is not cached
         meetings.live_listeners.append(self._meeting_live)
         floor.speaker_listeners.append(self._speaker_changed)
 
     # records
 
     async def record(self, meeting_id: str) -> WebcastRecord:
+        cached = self._records.get(meeting_id)
+        if cached is not None:
+            return cached
+        writes = self._writes
+
         def run(db: Any) -> WebcastRecord:
             row = db.execute("SELECT meeting_id, access, retention_days, started_at, "
                              "ended_at, deleted_at FROM webcasts WHERE meeting_id = ?",
@@ -121,7 +130,12 @@ class WebcastService:
             if row is None:
                 return WebcastRecord(meeting_id, self.default_access, None, None, None, None)
             return WebcastRecord(*row)
-        return await self.store.run(run)
+        record = await self.store.run(run)
+        if writes == self._writes:
+            if len(self._records) >= 10_000:
+                self._records.clear()
+            self._records[meeting_id] = record
+        return record
 
     async def _update(self, meeting_id: str, **fields: Any) -> None:
         current = await self.record(meeting_id)
@@ -139,7 +153,13 @@ class WebcastService:
                            "excluded.deleted_at",
                            (meeting_id, values["access"], values["retention_days"],
                             values["started_at"], values["ended_at"], values["deleted_at"]))
-        await self.store.run(run)
+        self._writes += 1
+        self._records.pop(meeting_id, None)
+        try:
+            await self.store.run(run)
+        finally:
+            self._writes += 1
+            self._records.pop(meeting_id, None)
 
     async def set_settings(self, meeting_id: str, access: str | None,
                            retention_days: int | None, clear_retention: bool = False) -> None:

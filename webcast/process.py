@@ -194,6 +194,7 @@ class Webcast:
         self.stop_event = threading.Event()
         self.ended = False
         self.reader_error: str | None = None
+        self.read_timeouts = 0  # FFmpeg's 10 s "nothing received" timeouts, read through
         self.video: list[Output] = []
         self.audio: list[Output] = []
         self.slate = [slate(job.title, r.width, r.height) for r in job.rungs]
@@ -247,27 +248,38 @@ class Webcast:
         resamplers = [AudioResampler(format="flt", layout="mono", rate=RATE)
                       for _ in self.channels]
         try:
-            for packet in container.demux():
-                if self.stop_event.is_set():
-                    break
-                if packet.size == 0:
-                    continue
-                index = packet.stream.index
+            while not self.stop_event.is_set():
                 try:
-                    frames = packet.decode()
-                except av.error.FFmpegError:
-                    continue  # a lost packet; the next keyframe (or Opus frame) recovers
-                for frame in frames:
-                    if index == 0:
-                        self.picture.put(frame)
-                    else:
-                        for out in resamplers[index - 1].resample(frame):
-                            self.channels[index - 1].push(
-                                out.to_ndarray().reshape(-1).astype(np.float32))
+                    self._demux(container, resamplers)
+                except av.error.TimeoutError:
+                    # FFmpeg's RTP reader gives up after 10 s without a packet on any tap
+                    # (nobody speaks, no camera): the taps are still there, read on
+                    self.read_timeouts += 1
+                    continue
+                break
         except Exception as exc:  # reported; the supervisor restarts the process
             self.reader_error = repr(exc)
             logger.exception("reader failed")
             self.stop_event.set()
+
+    def _demux(self, container: Any, resamplers: list[AudioResampler]) -> None:
+        for packet in container.demux():
+            if self.stop_event.is_set():
+                return
+            if packet.size == 0:
+                continue
+            index = packet.stream.index
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                continue  # a lost packet; the next keyframe (or Opus frame) recovers
+            for frame in frames:
+                if index == 0:
+                    self.picture.put(frame)
+                else:
+                    for out in resamplers[index - 1].resample(frame):
+                        self.channels[index - 1].push(
+                            out.to_ndarray().reshape(-1).astype(np.float32))
 
     # the output clock
 
@@ -333,6 +345,7 @@ class Webcast:
         emit("figures", generation=self.generation,
              pictures=self.picture.decoded, size=self.picture.size,
              segments=self.audio[0].publisher.segments if self.audio else 0,
+             readTimeouts=self.read_timeouts,
              channels={c: {"received": b.received, "underruns": b.underruns,
                            "dropped": b.dropped}
                        for c, b in zip(self.job.channels, self.channels, strict=True)})

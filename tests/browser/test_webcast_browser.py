@@ -1,6 +1,8 @@
 """The webcast page in Chromium: hls.js plays the meeting's webcast; switching the language
 menu to French makes the page hear the French booth (tone B) instead of the floor (tone A);
-on the ended meeting's archive page the chapter list seeks to the chosen intervention.
+the captions menu (native names) turns on the French WebVTT rendition and a French caption is
+drawn as an active cue; on the ended meeting's archive page the chapter list seeks to the
+chosen intervention.
 
 "Hears" is measured with WebAudio on the page's media element (an AnalyserNode, fftSize
 8192). The publishers are aiortc peers through the real server and SFU; the webcast is the
@@ -15,12 +17,17 @@ from typing import Any
 import aiohttp
 import pytest
 
+from meeting_server.captions_ingest import ingest_secret
 from tests.peers import PatternTrack, TestPeer, ToneTrack
 from webcast.playlist import parse_media
 
 pytestmark = [pytest.mark.browser, pytest.mark.network]
 
 FLOOR_HZ, FRENCH_HZ = 440.0, 880.0
+CAPTION = "LA DÉLÉGUÉE DE LA FRANCE A LA PAROLE"
+ACTIVE_CUES = """() => [...window.rostrumWebcast.video.textTracks]
+    .filter((t) => t.mode === "showing")
+    .flatMap((t) => [...(t.activeCues || [])].map((c) => c.text))"""
 TOLERANCE_HZ = 15.0
 
 LISTEN = """async () => {
@@ -50,7 +57,7 @@ LISTEN = """async () => {
     for (let b = 1; b < sum.length; b++) if (sum[b] > sum[best]) best = b;
     const db = 10 * Math.log10(sum[best] / 8);
     return {frequency: best * ctx.sampleRate / analyser.fftSize, db, time: video.currentTime,
-            paused: video.paused};
+            paused: video.paused, rate: ctx.sampleRate, playbackRate: video.playbackRate};
 }"""
 
 
@@ -126,6 +133,9 @@ async def test_webcast_page_plays_switches_to_french_and_seeks_chapters(
                 "window.rostrumWebcast && window.rostrumWebcast.video.currentTime > 0.5",
                 timeout=30_000)
             floor = await _heard(page, FLOOR_HZ)
+            print(f"webcast browser: the floor heard at {floor['frequency']:.1f} Hz (bins of "
+                  f"{floor['rate'] / 8192:.2f} Hz at {floor['rate']} Hz, playback rate "
+                  f"{floor['playbackRate']})")
             assert not floor["paused"]
             # the page speaks French (UI), and the menu switches the audio rendition
             assert "Langue" in await page.inner_text(".webcast__controls")
@@ -136,7 +146,27 @@ async def test_webcast_page_plays_switches_to_french_and_seeks_chapters(
                 "() => { const h = window.rostrumWebcast.hls;"
                 " return h.audioTracks[h.audioTrack].lang; }")
             assert lang == "fr"
-            await asyncio.sleep(3.0)
+
+            # captions: the menu offers off and each caption language by its native name;
+            # French on, a French caption is drawn over the picture (an active cue)
+            options = await page.locator("#webcast-captions option").all_inner_texts()
+            assert options[0] == "Désactivés" and "Français" in options, options
+            assert await page.inner_text("label[for=webcast-captions]") == "Sous-titres"
+            token = ingest_secret(srv.config.secret, srv.meeting_id, "fr")
+            posted = await http.post(
+                f"{srv.base_url}/api/captions/{srv.meeting_id}/fr/closedcaption",
+                params={"token": token, "seq": "1", "lang": "fr-FR"},
+                data=CAPTION.encode(), headers={"Content-Type": "text/plain; charset=utf-8"})
+            assert posted.status == 200, await posted.text()
+            await page.select_option("#webcast-captions", "fr")
+            await page.wait_for_function(
+                f"({ACTIVE_CUES})().some((text) => text.includes({CAPTION!r}))",
+                timeout=25_000)
+            assert await page.evaluate(
+                "() => { const h = window.rostrumWebcast.hls;"
+                " return h.subtitleTracks[h.subtitleTrack].lang; }") == "fr"
+
+            await asyncio.sleep(1.0)
             banner = await page.inner_text(".webcast__banner")
             assert "Mr Okafor (Nigeria)" in banner, banner
 

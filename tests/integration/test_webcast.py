@@ -110,7 +110,14 @@ def master_check(url: str) -> dict[str, Any]:
     size (run in a thread: FFmpeg's HLS demuxer blocks)."""
     found: dict[str, Any] = {}
     with av.open(url, options={"live_start_index": "-2"}, timeout=20) as container:
-        audio = {s.index: s.metadata.get("language") for s in container.streams.audio}
+        # one stream per language: the floor's playlist is also the audio-only variant, so
+        # FFmpeg opens it twice ('mul' twice); the frames of both copies interleaved in one
+        # buffer measured 431 Hz for a 440 Hz tone
+        audio: dict[int, str] = {}
+        for stream in container.streams.audio:
+            lang = stream.metadata.get("language")
+            if lang and lang not in audio.values():
+                audio[stream.index] = lang
         video = [s for s in container.streams.video]
         buffers: dict[str, list[np.ndarray]] = {lang: [] for lang in audio.values() if lang}
         sizes: dict[int, tuple[int, int]] = {}
@@ -185,7 +192,7 @@ async def test_webcast_languages_handover_crash_and_archive() -> None:
                 print("webcast master:", found)
                 assert abs(found["tones"]["fr"] - B) < 15, found
                 assert abs(found["tones"]["es"] - A) < 15, found
-                assert abs(found["tones"]["mul"] - A) < 15, found
+                assert abs(found["tones"]["mul"] - A) < 5, found
                 assert (640, 360) in found["sizes"], found
                 # caching: segments for good, playlists about a segment
                 _, _, seg_headers = await get(http, f"{base}/audio/fr/g1-00000.m4s")

@@ -90,3 +90,18 @@ def test_webcast_strings_exist_in_all_six_languages() -> None:
     assert len(keys["en"]) > 15
     for lang, found in keys.items():
         assert found == keys["en"], (lang, found ^ keys["en"])
+
+
+def test_only_the_webcast_hls_files_pass_the_per_address_http_limit() -> None:
+    from meeting_server.ratelimit import EXEMPT_FILES
+
+    for path in ("/m/sg17/webcast/master.m3u8", "/m/sg17/webcast/audio/fr/index.m3u8",
+                 "/m/sg17/webcast/video/lo/g1-00012.m4s", "/m/sg17/webcast/audio/fr/init-g1.mp4",
+                 "/m/sg17/archive/subtitles/fr/g2-00003.vtt"):
+        assert EXEMPT_FILES.fullmatch(path), path
+    for path in ("/m/sg17/webcast", "/m/sg17/webcast/access", "/m/sg17/webcast/floor.json",
+                 "/m/sg17/archive/chapters.json", "/m/sg17/archive/download/fr.m4a",
+                 "/m/sg17/archive/download/fr.mp4",
+                 "/api/meetings/sg17/webcast", "/m/sg17/webcast/x.m3u8/access",
+                 "/m/sg17/room.m3u8", "/api/x/m/a/webcast/b.m3u8"):
+        assert not EXEMPT_FILES.fullmatch(path), path

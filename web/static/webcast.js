@@ -5,8 +5,10 @@
  * rendition (each channel of the meeting is one), "audio only" picks the audio-only
  * variant (chosen by itself on a slow or data-saving connection), the floor banner says who
  * speaks. Safari and iOS play HLS natively (AAC audio): there the menu uses the media
- * element's audioTracks. The archive page adds the interventions as jump points and the
- * downloads of each language.
+ * element's audioTracks. The captions menu (off, or a caption language by its native name)
+ * picks one of the WebVTT subtitle renditions, which the browser draws over the picture.
+ * The archive page adds the interventions as jump points and the downloads of each
+ * language.
  */
 
 import Hls from "/vendor/hls.mjs";
@@ -77,8 +79,17 @@ function main() {
   }));
   audioOnly.checked = slowLink();
 
+  // the captions menu: filled from the master playlist's subtitle renditions, hidden
+  // while there are none
+  const captions = /** @type {HTMLSelectElement} */ (el("select", { id: "webcast-captions" }));
+  const captionsBox = el("span", { class: "webcast__captions", hidden: "" }, [
+    el("label", { for: "webcast-captions" }, [t("webcast.captions")]), captions,
+  ]);
+  let wantedCaptions = new URLSearchParams(location.search).get("captions") ?? "";
+
   const controls = el("div", { class: "webcast__controls" }, [
     el("label", { for: "webcast-language" }, [t("webcast.language")]), language,
+    captionsBox,
     el("label", { class: "webcast__check" }, [audioOnly, t("webcast.audioOnly")]),
   ]);
   const tap = el("button", { type: "button", class: "webcast__tap", hidden: "" },
@@ -101,6 +112,40 @@ function main() {
     }
   }
 
+  /** @returns {{lang: string, name: string}[]} the caption renditions, as announced */
+  function captionTracks() {
+    if (hls) return hls.subtitleTracks.map((/** @type {any} */ s) => ({ lang: s.lang ?? "", name: s.name ?? s.lang }));
+    const tracks = [...video.textTracks].filter((tr) => tr.kind === "subtitles" || tr.kind === "captions");
+    return tracks.map((tr) => ({ lang: tr.language, name: tr.label || tr.language }));
+  }
+
+  function fillCaptions() {
+    const tracks = captionTracks();
+    captions.textContent = "";
+    captions.append(el("option", { value: "" }, [t("webcast.captionsOff")]));
+    for (const track of tracks) {
+      const option = el("option", { value: track.lang, lang: track.lang }, [track.name]);
+      captions.append(option);
+    }
+    captions.value = tracks.some((tr) => tr.lang === wantedCaptions) ? wantedCaptions : "";
+    captionsBox.hidden = tracks.length === 0;
+    applyCaptions();
+  }
+
+  function applyCaptions() {
+    const lang = captions.value;
+    if (hls) {
+      hls.subtitleDisplay = lang !== "";
+      const index = lang ? hls.subtitleTracks.findIndex((/** @type {any} */ s) => s.lang === lang) : -1;
+      if (hls.subtitleTrack !== index) hls.subtitleTrack = index;
+    } else {
+      for (const track of video.textTracks) {
+        if (track.kind !== "subtitles" && track.kind !== "captions") continue;
+        track.mode = lang && track.language === lang ? "showing" : "disabled";
+      }
+    }
+  }
+
   function applyAudioOnly() {
     video.classList.toggle("webcast__video--audio", audioOnly.checked);
     if (!hls) return;
@@ -118,6 +163,7 @@ function main() {
     hls = new Hls({ lowLatencyMode: false, liveSyncDurationCount: 2, backBufferLength: 60 });
     hls.on(Hls.Events.MANIFEST_PARSED, () => { applyAudioOnly(); applyLanguage(); play(); });
     hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, applyLanguage);
+    hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, fillCaptions);
     hls.on(Hls.Events.LEVEL_LOADED, () => {
       notice.hidden = true;
       status.textContent = context.archive ? t("webcast.archive") : t("webcast.live");
@@ -135,19 +181,20 @@ function main() {
     hls.attachMedia(video);
   } else if (native) {
     video.src = context.master;
-    video.addEventListener("loadedmetadata", () => { applyLanguage(); play(); });
+    video.addEventListener("loadedmetadata", () => { applyLanguage(); fillCaptions(); play(); });
   } else {
     notice.textContent = t("webcast.error", { message: "HLS" });
     notice.hidden = false;
   }
   language.addEventListener("change", applyLanguage);
   audioOnly.addEventListener("change", applyAudioOnly);
+  captions.addEventListener("change", () => { wantedCaptions = captions.value; applyCaptions(); });
 
   if (!context.archive) followBanner(banner);
   else showArchive(root, video, banner);
 
   /** For tests and the debug console. */
-  /** @type {any} */ (window).rostrumWebcast = { hls, video, language, audioOnly, applyLanguage };
+  /** @type {any} */ (window).rostrumWebcast = { hls, video, language, audioOnly, captions, applyLanguage };
 }
 
 /** @param {HTMLElement} banner */

@@ -7,6 +7,8 @@
 /** @type {Record<string, Record<string, string>>} */
 export default {
   en: {
+    "webcast.captions": "Captions",
+    "webcast.captionsOff": "Off",
     "webcast.title": "Webcast",
     "webcast.live": "Live",
     "webcast.connecting": "Connecting…",
@@ -32,6 +34,8 @@ export default {
     "webcast.endedAt": "Ended {date}",
   },
   fr: {
+    "webcast.captions": "Sous-titres",
+    "webcast.captionsOff": "Désactivés",
     "webcast.title": "Webdiffusion",
     "webcast.live": "En direct",
     "webcast.connecting": "Connexion…",
@@ -57,6 +61,8 @@ export default {
     "webcast.endedAt": "Terminée le {date}",
   },
   es: {
+    "webcast.captions": "Subtítulos",
+    "webcast.captionsOff": "Desactivados",
     "webcast.title": "Transmisión web",
     "webcast.live": "En directo",
     "webcast.connecting": "Conectando…",
@@ -82,6 +88,8 @@ export default {
     "webcast.endedAt": "Terminada el {date}",
   },
   ru: {
+    "webcast.captions": "Субтитры",
+    "webcast.captionsOff": "Выкл.",
     "webcast.title": "Веб-трансляция",
     "webcast.live": "В прямом эфире",
     "webcast.connecting": "Подключение…",
@@ -107,6 +115,8 @@ export default {
     "webcast.endedAt": "Завершено {date}",
   },
   ar: {
+    "webcast.captions": "الترجمة المكتوبة",
+    "webcast.captionsOff": "إيقاف",
     "webcast.title": "البث الشبكي",
     "webcast.live": "مباشر",
     "webcast.connecting": "جارٍ الاتصال…",
@@ -132,6 +142,8 @@ export default {
     "webcast.endedAt": "انتهت في {date}",
   },
   zh: {
+    "webcast.captions": "字幕",
+    "webcast.captionsOff": "关闭",
     "webcast.title": "网播",
     "webcast.live": "直播",
     "webcast.connecting": "正在连接…",

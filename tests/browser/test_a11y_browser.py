@@ -42,6 +42,15 @@ RUN_AXE = """async () => {
 }"""
 
 
+# An element's text, and what it should say in the page's UI language now (`t(key, vars)`; a
+# var naming a `lang.*` key is that language's name).
+SHOWN_AND_WANTED = """([selector, key, vars]) => import('/static/i18n.js').then(({ t }) => {
+    const filled = Object.fromEntries(Object.entries(vars).map(([k, v]) =>
+        [k, typeof v === 'string' && v.startsWith('lang.') ? t(v) : v]));
+    return [document.querySelector(selector)?.textContent ?? null, t(key, filled)];
+})"""
+
+
 @pytest.fixture
 def floor_mode() -> str:
     return "chaired"
@@ -212,11 +221,25 @@ async def test_axe_and_phone_on_captioner_webcast_documents_and_record(
         await captioner.press("#captioner-line", "Enter")
         await captioner.wait_for_selector("#captioner-recent button")
 
+        # Texts a view wrote once (no render on a change of language) must follow it too.
+        notices = {
+            "chair": [("#documents-status", "documents.presenting", {}),
+                      ("#documents-page span", "documents.page", {"page": 1, "pages": 3})],
+            "delegate": [("#documents-status", "documents.following", {})],
+            "captioner": [("#captioner-status", "captions.console.live",
+                           {"language": "lang.en"}),
+                          ("#captioner-floor", "captions.console.floor",
+                           {"name": "Amina Diallo"})],
+        }
         for lang in LANGUAGES:
             for name, state in (("chair", "documents presenter"),
                                 ("delegate", "documents follower"),
                                 ("captioner", "captioner console")):
                 await set_language(pages[name], lang)
+                for selector, key, variables in notices[name]:
+                    shown, wanted = await pages[name].evaluate(SHOWN_AND_WANTED,
+                                                               [selector, key, variables])
+                    assert shown == wanted, (state, lang, selector, shown, wanted)
                 await check(pages[name], state, lang, found)
                 if name != "chair":
                     await on_phone(pages[name], state, lang)

@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from . import record
+from . import record, ui_language
 from .captions_store import CaptionStore
 from .chat_store import ChatStore
 from .config import Config
@@ -131,7 +131,8 @@ def add_routes(app: web.Application, config_key: Any, store_key: Any, caption_st
         if meeting is None:
             raise web.HTTPNotFound(text="no such meeting\n")
         templates: jinja2.Environment = request.app[templates_key]
-        ui = request.query.get("lang", "en")
+        ui = request.query.get("lang") or ui_language.choose(  # else the remembered choice
+            request.cookies.get(ui_language.COOKIE), request.headers.get("Accept-Language"))
         ui = ui if ui in UI_LANGUAGES else "en"
         html = templates.get_template("record.html").render(
             meeting={"id": meeting.id, "title": meeting.title,

@@ -3,7 +3,7 @@ header rows of the attendance register, the floor log and the record's tables, a
 plain-text transcript's own words, in each of the six languages, chosen by ?lang=/?ui=, the
 UI language cookie or Accept-Language; a script that names no language keeps the machine
 keys; JSON keeps its keys in every language; an unknown language is refused and changes
-nothing. The real server, real Socket.IO peers."""
+nothing. The record page follows the cookie as well. The real server, real Socket.IO peers."""
 
 from __future__ import annotations
 
@@ -80,6 +80,11 @@ async def test_export_headers_in_the_requesters_language() -> None:
                 # ?ui= wins over ?lang= and the cookie
                 r = await get("attendance.csv?lang=fr&ui=ru", Cookie="rostrum_lang=zh")
                 assert header(await r.text())[3] == MEMBER_STATE["ru"]
+                # the record page (its download links carry ?ui=) follows the cookie, too
+                r = await http.get(f"{url}/m/{server.meeting_id}/record",
+                                   params={"t": server.token("chair")},
+                                   headers={"Cookie": "rostrum_lang=ru"})
+                assert 'lang="ru" dir="ltr"' in await r.text()
                 # an unknown language: a clear error
                 for path in ("attendance.csv?lang=de", "floor-log.json?lang=xx",
                              "record.csv?table=languages&lang=en-GB",

@@ -14,6 +14,7 @@ per language.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,12 @@ async def test_axe_and_phone_on_captioner_webcast_documents_and_record(
     then the same page at 360 px: nothing scrolls sideways, every target at least 24 px."""
     require(AXE.is_file(), "axe-core from npm (scripts/setup.sh: npm ci in web/)")
     srv = rostrum_server
+    started = time.monotonic()
+    phases: dict[str, float] = {}
+
+    def phase(name: str) -> None:
+        phases[name] = round(time.monotonic() - started - sum(phases.values()), 1)
+
     async with aiohttp.ClientSession() as http:
         reply = await http.post(f"{srv.base_url}/api/meetings/{srv.meeting_id}/webcast",
                                 json={"access": "public"},
@@ -176,6 +183,7 @@ async def test_axe_and_phone_on_captioner_webcast_documents_and_record(
             "document"]["id"]
         version = (await api.upload_ready(doc_id, make_docx(DOCX_PAGES), "td77.docx",
                                           "en"))["versionId"]
+    phase("document converted")
     chair = await new_page(await launch_browser(make_tone(440.0)))
     delegate = await new_page(await launch_browser(make_tone(550.0)))
     captioner_context = await launch_browser(None)
@@ -220,6 +228,7 @@ async def test_axe_and_phone_on_captioner_webcast_documents_and_record(
         await captioner.fill("#captioner-line", "Rostrum 2026.")
         await captioner.press("#captioner-line", "Enter")
         await captioner.wait_for_selector("#captioner-recent button")
+        phase("browsers joined")
 
         # Texts a view wrote once (no render on a change of language) must follow it too.
         notices = {
@@ -245,6 +254,7 @@ async def test_axe_and_phone_on_captioner_webcast_documents_and_record(
                     await on_phone(pages[name], state, lang)
                 checked += 1
 
+        phase("room pages checked")
         webcast = f"{srv.base_url}/m/{srv.meeting_id}/webcast"
         record = f"{srv.base_url}/m/{srv.meeting_id}/record?t={srv.token('secretariat')}"
         for n, lang in enumerate(LANGUAGES):
@@ -266,6 +276,8 @@ async def test_axe_and_phone_on_captioner_webcast_documents_and_record(
             await on_phone(viewer, "record", lang)
             checked += 2
 
+        phase("webcast and record pages checked")
+        print("seconds per phase:", phases)
         print(f"phone (360 px): {checked - 6} page states; misfits: {len(misfits)}")
         report(found, checked)
         assert misfits == [], "\n".join(str(m) for m in misfits)

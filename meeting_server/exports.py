@@ -67,8 +67,13 @@ def language_headers(language: str | None) -> dict[str, str]:
 
 
 def csv_text(rows: list[dict[str, Any]], columns: tuple[str, ...], language: str | None) -> str:
-    """CSV with the header row in ``language`` (export_labels.header_row)."""
+    """CSV with the header row in ``language`` (export_labels.header_row). For a person (a
+    language named) the text starts with a byte-order mark, so that a spreadsheet opens the
+    UTF-8 as UTF-8 (Arabic, Chinese and Russian headers and names are not garbled); a script's
+    CSV (keys) has none, as before."""
     buf = io.StringIO()
+    if language is not None:
+        buf.write("\ufeff")
     writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
     writer.writerow(export_labels.header_row(columns, language))
     for row in rows:

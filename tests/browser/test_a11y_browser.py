@@ -228,11 +228,16 @@ async def test_axe_and_phone_on_captioner_webcast_documents_and_record(
         await captioner.fill("#captioner-line", "Rostrum 2026.")
         await captioner.press("#captioner-line", "Enter")
         await captioner.wait_for_selector("#captioner-recent button")
+        # A notice of the room (a refused setting), left in the chair's page.
+        await chair.fill("#setting-default-limit", "99")
+        await chair.press("#setting-default-limit", "Enter")
+        await chair.wait_for_selector("#room-error", state="visible")
         phase("browsers joined")
 
         # Texts a view wrote once (no render on a change of language) must follow it too.
         notices = {
-            "chair": [("#documents-status", "documents.presenting", {}),
+            "chair": [("#room-error", "chair.defaultLimitInvalid", {}),
+                      ("#documents-status", "documents.presenting", {}),
                       ("#documents-page span", "documents.page", {"page": 1, "pages": 3})],
             "delegate": [("#documents-status", "documents.following", {})],
             "captioner": [("#captioner-status", "captions.console.live",

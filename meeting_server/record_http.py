@@ -10,18 +10,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from typing import Any
 
 import jinja2
 from aiohttp import web
 
-from . import record
+from . import record, ui_language
 from .captions_store import CaptionStore
 from .chat_store import ChatStore
 from .config import Config
+from .exports import csv_text, export_language, language_headers
 from .store import Store
 from .tokens import TokenError, verify
 
@@ -38,14 +37,14 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...], name: str) -> web.Response:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row)
-    return web.Response(text=buf.getvalue(), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+def _csv(request: web.Request, rows: list[dict[str, Any]], columns: tuple[str, ...],
+         name: str) -> web.Response:
+    """The header row in the requester's UI language (exports.export_language)."""
+    language = export_language(request)
+    return web.Response(text=csv_text(rows, columns, language), content_type="text/csv",
+                        charset="utf-8", headers={
+                            "Content-Disposition": f'attachment; filename="{name}"',
+                            **language_headers(language)})
 
 
 def table_rows(rec: dict[str, Any], table: str) -> list[dict[str, Any]]:
@@ -103,7 +102,8 @@ def add_routes(app: web.Application, config_key: Any, store_key: Any, caption_st
         rec = await build(request, meeting_id)
         if fmt == "json":
             return web.json_response(rec)
-        return _csv(table_rows(rec, table), TABLES[table], f"record-{meeting_id}-{table}.csv")
+        return _csv(request, table_rows(rec, table), TABLES[table],
+                    f"record-{meeting_id}-{table}.csv")
 
     async def series_export(request: web.Request) -> web.Response:
         meetings = request.query.getall("m", [])
@@ -119,7 +119,7 @@ def add_routes(app: web.Application, config_key: Any, store_key: Any, caption_st
         rows = [{"member_state": s["memberState"], "meetings": s["meetings"],
                  "present_s": s["presentS"], "interventions": s["interventions"],
                  "speaking_s": s["speakingS"]} for s in series["byMemberState"]]
-        return _csv(rows, ("member_state", "meetings", "present_s", "interventions",
+        return _csv(request, rows, ("member_state", "meetings", "present_s", "interventions",
                            "speaking_s"), "record-series.csv")
 
     async def page(request: web.Request) -> web.Response:
@@ -131,7 +131,8 @@ def add_routes(app: web.Application, config_key: Any, store_key: Any, caption_st
         if meeting is None:
             raise web.HTTPNotFound(text="no such meeting\n")
         templates: jinja2.Environment = request.app[templates_key]
-        ui = request.query.get("lang", "en")
+        ui = request.query.get("lang") or ui_language.choose(  # else the remembered choice
+            request.cookies.get(ui_language.COOKIE), request.headers.get("Accept-Language"))
         ui = ui if ui in UI_LANGUAGES else "en"
         html = templates.get_template("record.html").render(
             meeting={"id": meeting.id, "title": meeting.title,

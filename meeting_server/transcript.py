@@ -11,7 +11,7 @@ at least `MIN_CUE_S` and at most `LINGER_S` after it was made final. Times are s
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .captions_store import Caption
@@ -138,16 +138,19 @@ def passages(captions: Sequence[Caption]) -> list[Passage]:
     return out
 
 
-def plain_text(captions: Sequence[Caption], *, title: str = "", language: str = "") -> str:
+def plain_text(captions: Sequence[Caption], *, title: str = "", language: str = "",
+               words: Mapping[str, str] | None = None) -> str:
     """Readable transcript: a heading per speaker's turn with its time (UTC), then the turn's
-    lines as one paragraph."""
-    head = [title or "Transcript"]
+    lines as one paragraph. ``words``: the file's own words in the reader's UI language
+    (``title``, ``no-speaker``; export_labels.transcript_words), English without."""
+    words = words or {"title": "Transcript", "no-speaker": "(no speaker on the floor)"}
+    head = [title or words["title"]]
     if language:
         head[0] += f" ({language})"
     out = [head[0], "=" * len(head[0]), ""]
     for passage in passages(captions):
         when = time.strftime("%H:%M:%S", time.gmtime(passage.start))
-        who = passage.speaker or "(no speaker on the floor)"
+        who = passage.speaker or words["no-speaker"]
         tag = f" [{passage.language}]" if not language else ""
         out += [f"[{when} UTC]{tag} {who}", passage.text, ""]
     return "\n".join(out)

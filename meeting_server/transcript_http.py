@@ -5,7 +5,9 @@
     GET /api/meetings/{id}/transcript.txt[?lang=en] plain text (every language without lang)
 
 with a token of that meeting, any role (the captions were shown to everyone in it), in ``t``
-or ``Authorization: Bearer``. Times count from the meeting's first arrival (or first line).
+or ``Authorization: Bearer``. The text file's own words (its heading, "no speaker on the
+floor") are in the requester's UI language (``?ui=``, the cookie, ``Accept-Language``;
+exports.export_language). Times count from the meeting's first arrival (or first line).
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from . import transcript
+from . import export_labels, transcript
 from .captions_store import CaptionStore
 from .config import Config
-from .exports import request_invite
+from .exports import export_language, language_headers, request_invite
 from .store import Store
 
 TYPES = {"vtt": "text/vtt", "srt": "application/x-subrip", "txt": "text/plain"}
@@ -41,6 +43,7 @@ def add_routes(app: web.Application, config_key: Any, store_key: Any,
             raise web.HTTPBadRequest(text=f"{language!r} is not a language of this meeting\n")
         if language is None and fmt != "txt":
             raise web.HTTPBadRequest(text="a subtitle file is for one language: add ?lang=\n")
+        ui = export_language(request, lang_param=False)
         captions: CaptionStore = request.app[caption_store_key]
         lines = await captions.final_captions(meeting_id, language)
         arrivals = [a.joined_at for a in await store.attendance(meeting_id)]
@@ -50,9 +53,11 @@ def add_routes(app: web.Application, config_key: Any, store_key: Any,
         elif fmt == "srt":
             body = transcript.srt(lines, origin)
         else:
-            body = transcript.plain_text(lines, title=record.title, language=language or "")
+            body = transcript.plain_text(lines, title=record.title, language=language or "",
+                                         words=export_labels.transcript_words(ui))
         name = f"transcript-{meeting_id}{'-' + language if language else ''}.{fmt}"
         return web.Response(text=body, content_type=TYPES[fmt], charset="utf-8", headers={
-            "Content-Disposition": f'attachment; filename="{name}"'})
+            "Content-Disposition": f'attachment; filename="{name}"',
+            **(language_headers(ui) if fmt == "txt" else {})})
 
     app.router.add_get(r"/api/meetings/{meeting_id}/transcript.{fmt:vtt|srt|txt}", export)

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.browser.pages import PageLog, join_meeting, new_page, poll, wait_for_view
+from tests.browser.phone import PHONE, as_phone, assert_fits
 
 pytestmark = [pytest.mark.browser, pytest.mark.network]
 
@@ -262,50 +263,6 @@ async def test_observer_captioner_interpreter_and_secretariat_screens(
         raise
 
 
-PHONE = {"width": 360, "height": 740}
-MIN_TARGET_PX = 24  # WCAG 2.2, 2.5.8 (minimum target size)
-
-# Sideways overflow, and every visible control smaller than the minimum target (a visually
-# hidden radio counts through its label, which is what a finger hits).
-PHONE_PROBE = """(min) => {
-    const visible = (el) => {
-        const r = el.getBoundingClientRect();
-        const s = getComputedStyle(el);
-        return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.opacity !== '0';
-    };
-    const small = [];
-    for (const el of document.querySelectorAll('button, select, input, a[href], [tabindex="0"]')) {
-        let target = el;
-        if (el.matches('input[type=radio]') && getComputedStyle(el).opacity === '0') {
-            target = document.querySelector(`label[for="${el.id}"]`) ?? el;
-        }
-        if (!visible(target) || el.closest('[hidden], dialog:not([open])')) continue;
-        const r = target.getBoundingClientRect();
-        if (r.width < min || r.height < min) {
-            small.push({el: el.id || el.className || el.tagName, w: r.width, h: r.height});
-        }
-    }
-    return {overflow: document.scrollingElement.scrollWidth - window.innerWidth, small,
-            scrollY: window.scrollY};
-}"""
-
-
-async def _as_phone(page: Any) -> None:
-    """Chromium's mobile emulation: a 360 px phone with touch."""
-    cdp = await page.context.new_cdp_session(page)
-    await cdp.send("Emulation.setDeviceMetricsOverride", {
-        "width": PHONE["width"], "height": PHONE["height"], "deviceScaleFactor": 2,
-        "mobile": True})
-    await cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
-
-
-async def _assert_fits(page: Any, what: str) -> dict[str, Any]:
-    probe = dict(await page.evaluate(PHONE_PROBE, MIN_TARGET_PX))
-    assert probe["overflow"] <= 0, (what, probe)
-    assert probe["small"] == [], (what, probe)
-    return probe
-
-
 async def test_phone_screens_of_delegate_observer_and_interpreter(
     launch_browser: Any, make_tone: Any, rostrum_server: Any
 ) -> None:
@@ -318,23 +275,23 @@ async def test_phone_screens_of_delegate_observer_and_interpreter(
     try:
         await join_meeting(chair, rostrum_server.join_link(role="chair"), name="Ms Chair")
         for name, page in pages.items():
-            await _as_phone(page)
+            await as_phone(page)
             await page.goto(rostrum_server.join_link(role=name))
             await wait_for_view(page, "join")
-            await _assert_fits(page, f"{name} join")
+            await assert_fits(page, f"{name} join")
             # The join form is long on a phone: the participant scrolls down to Join.
             await page.evaluate("window.scrollTo(0, document.scrollingElement.scrollHeight)")
             ids = await join_meeting(page, rostrum_server.join_link(role=name),
                                      name=f"Phone {name}")
             # The room opens at its top, the floor bar (speaker, clock) in view.
-            probe = await _assert_fits(page, f"{name} room")
+            probe = await assert_fits(page, f"{name} room")
             assert probe["scrollY"] == 0, (name, probe)
             bar = await _box(page, "#floor-bar")
             assert bar["y"] >= 0 and bar["y"] + bar["height"] <= PHONE["height"], (name, bar)
             if name == "interpreter":
                 await chair.evaluate("(id) => window.rostrum.client.assignBooth(id, 'es')", ids)
                 await page.wait_for_selector("#ic-mic", state="visible")
-                await _assert_fits(page, "interpreter console")
+                await assert_fits(page, "interpreter console")
 
         # The floor request and the listening language sit in the bottom bar, in thumb reach
         # (the lower part of the screen), also after scrolling down the page.

@@ -11,8 +11,8 @@
  * and the readers are never more than one round trip behind.
  */
 
-import { h, replaceChildren } from "./dom.js";
-import { t, direction, errorMessage, msg } from "./i18n.js";
+import { h, replaceChildren, setText } from "./dom.js";
+import { direction, errorMessage, msg } from "./i18n.js";
 
 /** How many of the last lines offer "Correct" (the server allows 10). */
 const CORRECTABLE = 5;
@@ -224,7 +224,8 @@ export class CaptionerConsole {
       this.render();
       return;
     }
-    this.status.textContent = live !== null ? t("captions.console.live", { language: t(`lang.${live}`) }) : other ? t("captions.console.busy", { name: other }) : t("captions.console.idle");
+    // msg(): the console is not rebuilt on a change of UI language, its texts follow it
+    setText(this.status, live !== null ? msg("captions.console.live", { language: msg(`lang.${live}`) }) : other ? msg("captions.console.busy", { name: other }) : msg("captions.console.idle"));
     this.input.lang = language;
     this.input.dir = direction(language);
     this.#renderFloor();
@@ -233,7 +234,7 @@ export class CaptionerConsole {
 
   #renderFloor() {
     const name = this.client.floor?.speaker?.name;
-    this.floor.textContent = name ? t("captions.console.floor", { name }) : "";
+    setText(this.floor, name ? msg("captions.console.floor", { name }) : "");
     this.floor.hidden = !name;
   }
 

@@ -15,7 +15,7 @@
  * correction, another language); `typing` `{language}` when the line being typed changes.
  */
 
-import { h, reconcile } from "./dom.js";
+import { h, reconcile, setText } from "./dom.js";
 import { t, direction, errorMessage, msg } from "./i18n.js";
 import { inviteToken } from "./invite.js";
 
@@ -290,9 +290,8 @@ export class CaptionDisplay {
     // the menu says which languages someone is captioning now
     for (const option of this.language.select.options) {
       if (!option.value) continue;
-      const name = t(`lang.${option.value}`);
-      const text = feed.deskOf(option.value) ? t("captions.captioned", { language: name }) : name;
-      if (option.textContent !== text) option.textContent = text;
+      const name = msg(`lang.${option.value}`);
+      setText(option, feed.deskOf(option.value) ? msg("captions.captioned", { language: name }) : name);
     }
     this.language.select.value = language ?? "";
     this.root.dataset.on = String(language !== null);
@@ -316,7 +315,7 @@ export class CaptionDisplay {
     const desk = feed.deskOf(language);
     const empty = feed.lines.length === 0 && !feed.typing;
     this.note.hidden = !(empty || !desk);
-    this.note.textContent = desk ? t("captions.waiting") : t("captions.noCaptioner");
+    setText(this.note, desk ? msg("captions.waiting") : msg("captions.noCaptioner"));
 
     // Each line keeps its element (a screen reader announces only the new line, and a
     // correction rewrites one line in place); a line names its speaker when the speaker
@@ -344,7 +343,7 @@ export class CaptionDisplay {
         const parts = [];
         if (label) parts.push(h("span", { class: "captions__speaker", text: `${label}: ` }));
         parts.push(caption.text);
-        if (caption.revisedAt) parts.push(h("span", { class: "captions__revised", text: ` (${t("captions.corrected")})` }));
+        if (caption.revisedAt) parts.push(h("span", { class: "captions__revised" }, " (", h("span", { text: msg("captions.corrected") }), ")"));
         element.replaceChildren(...parts);
       },
     );

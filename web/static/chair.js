@@ -69,7 +69,7 @@ export class ChairConsole {
 
   /**
    * @param {MeetingClient} client
-   * @param {{onError: (text: string, kind?: "error" | "status") => void}} options
+   * @param {{onError: (text: string | import("./i18n.js").Message, kind?: "error" | "status") => void}} options
    */
   constructor(client, { onError }) {
     this.client = client;
@@ -195,7 +195,7 @@ export class ChairConsole {
     });
     client.addEventListener("slow-down", (e) => {
       const { from, name } = /** @type {CustomEvent} */ (e).detail;
-      this.slowDowns.textContent = t("chair.slowDown", { language: from ? languageName(from) : "", name: name ?? "" });
+      setText(this.slowDowns, msg("chair.slowDown", { language: from ? languageName(from) : "", name: name ?? "" }));
       this.slowDowns.hidden = false;
       clearTimeout(this.slowDownTimer);
       this.slowDownTimer = setTimeout(() => (this.slowDowns.hidden = true), 10000);
@@ -479,7 +479,7 @@ export class ChairConsole {
   async #saveDefaultLimit() {
     const minutes = Number(this.defaultLimit.value);
     if (!Number.isFinite(minutes) || minutes < 0 || minutes > 60) {
-      this.onError(t("chair.defaultLimitInvalid"));
+      this.onError(msg("chair.defaultLimitInvalid"));
       return;
     }
     const seconds = Math.round(minutes * 60);
@@ -490,7 +490,7 @@ export class ChairConsole {
     await this.#act(async () => {
       const n = await this.client.muteAll();
       this.slowDowns.hidden = true;
-      this.onError(t("chair.mutedN", { count: n }), "status");
+      this.onError(msg("chair.mutedN", { count: n }), "status");
     });
   }
 

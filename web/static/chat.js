@@ -9,7 +9,7 @@
  * Events of `ChatFeed` (`CustomEvent`): `messages` after any change of the list or settings.
  */
 
-import { h, reconcile } from "./dom.js";
+import { h, reconcile, setText } from "./dom.js";
 import { t, errorMessage, msg } from "./i18n.js";
 
 const NAMESPACE = "/chat";
@@ -254,7 +254,7 @@ export class ChatPanel {
     this.publicSwitch.checked = feed.publicEnabled;
     const closed = !feed.publicEnabled && channel === "meeting";
     this.notice.hidden = feed.publicEnabled;
-    this.notice.textContent = t("chat.off");
+    setText(this.notice, msg("chat.off"));
     this.input.disabled = closed && !feed.team;
     this.sendButton.disabled = this.input.disabled;
     const shown = feed.messages.filter((m) => m.channel === channel);
@@ -270,9 +270,10 @@ export class ChatPanel {
   /** @param {ChatMessage} m */
   #item(m) {
     const mine = m.from.participantId === this.client.self?.id;
-    const who = mine ? t("chat.you") : m.from.memberState ? `${m.from.name} (${m.from.memberState})` : m.from.name;
-    const role = m.from.role === "chair" || m.from.role === "secretariat" ? ` · ${t(`role.${m.from.role}`)}` : "";
-    const meta = h("span", { class: "chat__meta" }, h("strong", { class: "chat__from", text: who + role }), " ", h("time", { text: clock(m.at) }));
+    // msg(): "You" and the role follow a change of UI language in messages already shown
+    const who = mine ? h("span", { text: msg("chat.you") }) : m.from.memberState ? `${m.from.name} (${m.from.memberState})` : m.from.name;
+    const role = m.from.role === "chair" || m.from.role === "secretariat" ? h("span", { text: msg(`role.${m.from.role}`) }) : null;
+    const meta = h("span", { class: "chat__meta" }, h("strong", { class: "chat__from" }, who, role && " · ", role), " ", h("time", { text: clock(m.at) }));
     if (m.channel === "secretariat" && m.thread && this.feed.team) meta.append(" ", h("span", { class: "chat__to", text: msg("chat.toWhom", { name: m.thread.name }) }));
     const item = h(
       "li",

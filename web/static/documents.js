@@ -9,7 +9,7 @@
  * documents HTTP API with the invite token (docs/protocol.md, "Documents").
  */
 
-import { h, replaceChildren } from "./dom.js";
+import { h, replaceChildren, setText, setMessageAttribute } from "./dom.js";
 import { t, errorMessage, uiLanguage, msg } from "./i18n.js";
 
 const LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];
@@ -278,11 +278,12 @@ export class DocumentViewer {
     this.highlightButton.hidden = !presenting || !this.#local;
     this.clearButton.hidden = !presenting || !this.#screen?.highlight?.length;
     this.giveButton.hidden = this.role !== "chair";
-    this.giveButton.textContent = t(this.#screen?.presenterDelegate ? "documents.take" : "documents.give");
-    if (!shown && !this.#local) this.status.textContent = "";
-    else if (presenting) this.status.textContent = t("documents.presenting");
-    else if (this.#following) this.status.textContent = t("documents.following");
-    else this.status.textContent = shown ? t("documents.away", { page: shown.page }) : "";
+    // msg(): these texts follow a change of UI language without a new render
+    setText(this.giveButton, msg(this.#screen?.presenterDelegate ? "documents.take" : "documents.give"));
+    if (!shown && !this.#local) setText(this.status, "");
+    else if (presenting) setText(this.status, msg("documents.presenting"));
+    else if (this.#following) setText(this.status, msg("documents.following"));
+    else setText(this.status, shown ? msg("documents.away", { page: shown.page }) : "");
     this.root.dataset.following = String(this.#following);
   }
 
@@ -307,8 +308,8 @@ export class DocumentViewer {
       this.image.sizes = `${Math.ceil(this.frame.clientWidth * this.#zoom) || 400}px`;
       this.image.src = images[0].url;
     }
-    this.image.alt = t("documents.pageImage", { number: version.number, page: showing.page });
-    this.pageLabel.textContent = `${version.number} · ${t("documents.page", { page: showing.page, pages: version.pages.length })}`;
+    setMessageAttribute(this.image, "alt", msg("documents.pageImage", { number: version.number, page: showing.page }));
+    replaceChildren(this.pageLabel, `${version.number} · `, h("span", { text: msg("documents.page", { page: showing.page, pages: version.pages.length }) }));
     this.prevButton.disabled = showing.page <= 1;
     this.nextButton.disabled = showing.page >= version.pages.length;
     this.root.dataset.page = String(showing.page);
@@ -491,9 +492,10 @@ export class DocumentViewer {
               h("button", {
                 class: "button button--small",
                 attrs: { type: "button", lang: v.language, "data-version": v.id },
-                text: `${t(`documents.lang.${v.language}`)}${v.revisionLabel ? ` ${v.revisionLabel}` : ""}${v.superseded ? ` (${t("documents.superseded")})` : ""}`,
                 on: { click: () => this.browse(doc.id, v.id, 1) },
-              }),
+              }, `${t(`documents.lang.${v.language}`)}${v.revisionLabel ? ` ${v.revisionLabel}` : ""}`,
+              // "superseded" is in the UI language (and follows a change of it)
+              v.superseded ? " (" : null, v.superseded ? h("span", { text: msg("documents.superseded") }) : null, v.superseded ? ")" : null),
             ),
           ),
           doc.status === "submitted" && MANAGERS.has(this.role)
@@ -560,7 +562,7 @@ export class DocumentViewer {
         progress.hidden = false;
         await this.#follow(body.job, doc.number, progress, note);
       } catch (err) {
-        note.textContent = t("documents.upload.failed", { message: errorMessage(err) });
+        setText(note, msg("documents.upload.failed", { message: errorMessage(err) }));
       }
     });
     return form;
@@ -576,13 +578,13 @@ export class DocumentViewer {
   async #follow(job, number, progress, note) {
     while (job.state === "running" && !this.#stopped) {
       progress.value = job.progress;
-      note.textContent = t("documents.upload.progress", { number, percent: Math.round(job.progress * 100) });
+      setText(note, msg("documents.upload.progress", { number, percent: Math.round(job.progress * 100) }));
       await new Promise((resolve) => (this.#pollTimer = setTimeout(resolve, 500)));
       job = (await this.#api(`/documents/jobs/${job.id}`)).job;
     }
     progress.hidden = true;
-    if (job.state === "ready") note.textContent = t("documents.upload.ready", { number, pages: job.pages });
-    else if (job.error) note.textContent = t("documents.upload.failed", { message: job.error.message });
+    if (job.state === "ready") setText(note, msg("documents.upload.ready", { number, pages: job.pages }));
+    else if (job.error) setText(note, msg("documents.upload.failed", { message: job.error.message }));
     await this.#loadRegister();
   }
 

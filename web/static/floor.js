@@ -246,7 +246,7 @@ export class FloorPanel {
     client.addEventListener("slow-down", (e) => {
       const { from, name } = /** @type {CustomEvent} */ (e).detail;
       if (this.client.floor?.speaker?.participantId !== this.client.self?.id) return;
-      this.slowDown.textContent = t("floor.slowDown", { language: from ? languageName(from) : "", name: name ?? "" });
+      setText(this.slowDown, msg("floor.slowDown", { language: from ? languageName(from) : "", name: name ?? "" }));
       this.slowDown.hidden = false;
       clearTimeout(this.slowDownTimer);
       this.slowDownTimer = setTimeout(() => (this.slowDown.hidden = true), 8000);

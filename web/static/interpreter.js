@@ -45,7 +45,7 @@ export class InterpreterConsole {
   /**
    * @param {MeetingClient} client
    * @param {AudioMixer} mixer
-   * @param {{onError: (text: string, kind?: "error" | "status") => void, micTrack?: MediaStreamTrack}} options
+   * @param {{onError: (text: string | import("./i18n.js").Message, kind?: "error" | "status") => void, micTrack?: MediaStreamTrack}} options
    *   `micTrack`: the booth microphone, for the level meter
    */
   constructor(client, mixer, { onError, micTrack }) {
@@ -452,7 +452,7 @@ export class InterpreterConsole {
   async #slowDown() {
     try {
       const n = await this.client.slowDown();
-      this.onError(t("ic.slowDownSent", { count: n }), "status");
+      this.onError(msg("ic.slowDownSent", { count: n }), "status");
     } catch (err) {
       this.onError(errorMessage(err));
     }

@@ -87,7 +87,7 @@ const minutes = (s) => formatDuration(s);
 function render(record, meeting, token) {
   const floor = record.floor;
   const attendance = record.attendance;
-  const q = `t=${encodeURIComponent(token)}`;
+  const q = `t=${encodeURIComponent(token)}&ui=${uiLanguage()}`; // ui: the language of the CSV headers
   const api = `/api/meetings/${encodeURIComponent(meeting.id)}`;
   const summary = h(
     "dl",

@@ -16,7 +16,7 @@
  * `MeetingClient`.
  */
 
-import { h, replaceChildren, confirmDialog } from "./dom.js";
+import { h, replaceChildren, confirmDialog, setText } from "./dom.js";
 import { t, msg, errorMessage, languageName, UI_LANGUAGE_EVENT } from "./i18n.js";
 import { AudioMixer } from "./mixer.js";
 import { QualityMonitor } from "./quality.js";
@@ -113,6 +113,7 @@ export class RoomView {
   #stoppable = [];
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #noticeTimer = undefined;
+  #statusCount = 0;
   /** Publishing and sending the first media state (the toggles wait for it). */
   #publishing = true;
 
@@ -162,7 +163,7 @@ export class RoomView {
       this.cameraButton.hidden = true;
     }
 
-    const onError = (/** @type {string} */ text, /** @type {"error" | "status"} */ kind = "error") => this.#notify(text, kind);
+    const onError = (/** @type {string | import("./i18n.js").Message} */ text, /** @type {"error" | "status"} */ kind = "error") => this.#notify(text, kind);
     this.mixer = new AudioMixer({ sinkParent: this.audioBox });
     this.floorBar = new FloorBar(client);
     this.people = new ParticipantList(client, {
@@ -266,8 +267,9 @@ export class RoomView {
     client.addEventListener("meeting-ended", (e) => this.#end("ended", /** @type {CustomEvent} */ (e).detail));
     client.addEventListener("disconnected", (e) => {
       if (this.#ended || /** @type {CustomEvent} */ (e).detail?.ended) return; // the end screen says why
-      this.#showError(t("room.lost"));
+      this.#showError(""); // the text in a span of its own: a language switch keeps the button
       this.notice.append(
+        h("span", { text: msg("room.lost") }),
         " ",
         h("button", { class: "button button--primary", attrs: { type: "button", id: "rejoin" }, text: msg("room.rejoin"), on: { click: () => location.reload() } }),
       );
@@ -288,7 +290,7 @@ export class RoomView {
 
     const codec = client.meeting?.videoCodec;
     if (!videoCodecSupported(codec)) {
-      this.status.textContent = t("trust.videoCodecMissing", { codec: codec ?? "" });
+      setText(this.status, msg("trust.videoCodecMissing", { codec: codec ?? "" }));
       this.status.hidden = false;
     }
     const tasks = [];
@@ -416,15 +418,15 @@ export class RoomView {
     this.mixer.close();
   }
 
-  /** @param {string} text */
+  /** A `msg()` text follows a change of UI language while shown. @param {string | import("./i18n.js").Message} text */
   #showError(text) {
-    this.notice.textContent = text;
+    setText(this.notice, text);
     this.notice.hidden = false;
   }
 
   /**
    * An error (stays until the next) or a passing status message.
-   * @param {string} text
+   * @param {string | import("./i18n.js").Message} text
    * @param {"error" | "status"} kind
    */
   #notify(text, kind) {
@@ -434,10 +436,11 @@ export class RoomView {
       this.#noticeTimer = setTimeout(() => (this.notice.hidden = true), 8000);
       return;
     }
-    this.status.textContent = text;
+    setText(this.status, text);
     this.status.hidden = false;
+    const shown = ++this.#statusCount;
     setTimeout(() => {
-      if (this.status.textContent === text) this.status.hidden = true;
+      if (this.#statusCount === shown) this.status.hidden = true;
     }, 5000);
   }
 

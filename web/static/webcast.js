@@ -12,7 +12,7 @@
  */
 
 import Hls from "/vendor/hls.mjs";
-import { UI_LANGUAGES, direction, formatDuration, t } from "./i18n.js";
+import { UI_LANGUAGES, direction, formatDuration, preferredLanguage, t } from "./i18n.js";
 
 /**
  * @typedef {{id: string, name: string}} Channel
@@ -27,8 +27,8 @@ const context = JSON.parse(document.getElementById("webcast-context")?.textConte
 const hlsLanguage = (/** @type {string} */ channel) => (channel === "floor" ? "mul" : channel);
 
 function chooseUiLanguage() {
-  const wanted = new URLSearchParams(location.search).get("lang")
-    ?? navigator.language.slice(0, 2);
+  // ?lang=, else the UI language chosen in the room (remembered), else the browser's
+  const wanted = new URLSearchParams(location.search).get("lang") ?? preferredLanguage();
   const lang = UI_LANGUAGES.includes(wanted) ? wanted : "en";
   document.documentElement.lang = lang;
   document.documentElement.dir = direction(lang);

@@ -100,6 +100,7 @@ class MuxSocket(asyncio.DatagramProtocol):
         self.mux = mux
         self.transport: asyncio.DatagramTransport | None = None
         self.stats = MuxStats()
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._by_ufrag: dict[str, _Registration] = {}
         self._by_address: dict[Address, Endpoint] = {}
         self._by_transaction: dict[bytes, Endpoint] = {}
@@ -208,6 +209,8 @@ class MuxSocket(asyncio.DatagramProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        if not self.closed.done():
+            self.closed.set_result(None)
 
 
 class UdpMux:
@@ -257,10 +260,12 @@ class UdpMux:
         logger.info("WebRTC media on UDP port %d (%s)", self.port, ", ".join(self.addresses))
 
     async def close(self) -> None:
-        for mux_socket in self.sockets:
+        sockets, self.sockets = self.sockets, []
+        for mux_socket in sockets:
             if mux_socket.transport is not None:
                 mux_socket.transport.close()
-        self.sockets.clear()
+        for mux_socket in sockets:
+            await mux_socket.closed  # the socket is released: the port can be bound again
 
     def new_ufrag(self) -> str:
         """A local ufrag no registered agent of this mux uses."""

@@ -435,3 +435,18 @@ def send_raw_datagram(pc: RTCPeerConnection, data: bytes) -> Address | None:
         return None
     pair.protocol.transport.sendto(data, pair.remote_addr)
     return pair.local_addr
+
+
+def gather_on_mux(connection: aioice.ice.Connection, mux: UdpMux) -> None:
+    """Make a bare aioice Connection gather on ``mux`` (bench/: the receive path alone)."""
+    _gather_on_mux(connection, mux)
+
+
+def ice_protocols(connection: aioice.ice.Connection) -> list[aioice.ice.StunProtocol]:
+    """A bare aioice Connection's protocols, one per local candidate (bench/)."""
+    return list(connection._protocols)
+
+
+def ice_queue(connection: aioice.ice.Connection) -> asyncio.Queue[Any]:
+    """Where a bare aioice Connection queues what it received (bench/)."""
+    return connection._queue

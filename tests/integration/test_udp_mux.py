@@ -211,3 +211,55 @@ async def test_a_valid_check_from_a_new_address_is_answered_and_teaches_the_addr
             moved.close()
             await alice.close()
             await bob.close()
+
+
+async def test_a_nominated_check_from_a_new_address_moves_the_connection() -> None:
+    """The publisher's address changes (a NAT rebinding): a valid check with USE-CANDIDATE
+    from the new address, answered both ways, makes aioice (the controlled side) nominate the
+    new pair, and the SFU's RTCP to the publisher leaves for the new address, through the
+    mux, as aioice on its own socket would."""
+    async with running_server() as srv:
+        mux = srv.app[WORKER].udp_mux
+        assert mux is not None
+        target = ("127.0.0.1", mux.port)
+        alice, bob, _, video_mid = await _media_and_peers(srv)
+        moved = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        moved.bind(("127.0.0.1", 0))
+        moved.settimeout(0.5)
+        loop = asyncio.get_running_loop()
+        try:
+            sfu_ufrag, sfu_pwd = _ice_credentials(alice.publish_pc.remoteDescription.sdp)
+            alice_ufrag, alice_pwd = _ice_credentials(alice.publish_pc.localDescription.sdp)
+            moved.sendto(_binding(f"{sfu_ufrag}:{alice_ufrag}", sfu_pwd.encode(),
+                                  use_candidate=True), target)
+            answered = srtcp = 0
+            deadline = loop.time() + 6
+            while loop.time() < deadline and not srtcp:
+                try:
+                    data, _ = await loop.run_in_executor(None, moved.recvfrom, 2048)
+                except TimeoutError:
+                    continue
+                if data[0] < 4:
+                    message = aioice.stun.parse_message(data)
+                    if message.message_class == aioice.stun.Class.REQUEST:
+                        # the SFU's triggered check to the new address: answer it as Alice
+                        assert message.attributes["USERNAME"] == f"{alice_ufrag}:{sfu_ufrag}"
+                        reply = aioice.stun.Message(
+                            message_method=aioice.stun.Method.BINDING,
+                            message_class=aioice.stun.Class.RESPONSE,
+                            transaction_id=message.transaction_id)
+                        reply.attributes["XOR-MAPPED-ADDRESS"] = moved.getsockname()
+                        reply.add_message_integrity(alice_pwd.encode())
+                        moved.sendto(bytes(reply), target)
+                        answered += 1
+                elif 127 < data[0] < 192:
+                    srtcp += 1  # the SFU's SRTCP to Alice, now sent to the new address
+            assert answered >= 1 and srtcp >= 1, (answered, srtcp)
+            # Alice's media from her old address still reaches Bob
+            packets = bob.taps[video_mid].packets
+            await asyncio.sleep(1.0)
+            assert bob.taps[video_mid].packets > packets + 10
+        finally:
+            moved.close()
+            await alice.close()
+            await bob.close()

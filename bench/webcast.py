@@ -391,7 +391,7 @@ def bench_viewers(viewers: int, smoke: bool, with_nginx: bool = False) -> None:
     port = _free_tcp_port()
     server = subprocess.Popen([sys.executable, "-m", "meeting_server", "--demo",
                                "--data-dir", str(data), "--port", str(port),
-                               "--secret", secret], stdout=subprocess.DEVNULL,
+                               "--secret", secret, "--rtc-port", "0"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     webcast = None
     feeder = None

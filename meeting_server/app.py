@@ -147,7 +147,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     worker = Worker(ice_servers=config.ice_servers, rtc_addresses=config.rtc_addresses,
                     seats=max(config.audio_slots, config.video_slots),
                     keyframe_interval_s=config.keyframe_interval_s, rtc_port=config.rtc_port)
-    await worker.start()  # binds the one UDP port of the worker's WebRTC connections
+    try:
+        await worker.start()  # binds the one UDP port of the worker's WebRTC connections
+    except BaseException:  # the port is taken: say so and leave nothing open
+        await store.close()
+        raise
     meetings = MeetingService(config, store, worker)
     media = MediaService(meetings, seats=max(config.audio_slots, config.video_slots))
     floor = FloorService(meetings, store)

@@ -40,7 +40,12 @@ class Worker:
         """Bind the worker's UDP port (``MuxError`` when it cannot)."""
         if self.rtc_port is None or self.udp_mux is not None:
             return
-        mux = UdpMux(self.rtc_addresses or aiortc_glue.default_host_addresses(), self.rtc_port)
+        addresses = self.rtc_addresses or aiortc_glue.default_host_addresses()
+        if not addresses:  # loopback only, and not named: no host candidate at all
+            logger.warning("no local address for WebRTC host candidates (set "
+                           "ROSTRUM_RTC_ADDRESSES): only relayed candidates are offered")
+            return
+        mux = UdpMux(addresses, self.rtc_port)
         await mux.start()
         self.udp_mux = mux
 

@@ -10,9 +10,11 @@ import socket
 from typing import Any
 
 import aioice.stun
+import pytest
 
 from meeting_server.app import WORKER
 from sfu import aiortc_glue
+from sfu.udp_mux import MuxError
 from tests.harness import running_server
 from tests.peers import PatternTrack, TestPeer, ToneTrack
 
@@ -261,5 +263,25 @@ async def test_a_nominated_check_from_a_new_address_moves_the_connection() -> No
             assert bob.taps[video_mid].packets > packets + 10
         finally:
             moved.close()
+            await alice.close()
+            await bob.close()
+
+
+async def test_a_taken_port_stops_the_start_and_per_connection_keeps_the_old_sockets() -> None:
+    async with running_server() as srv:
+        mux = srv.app[WORKER].udp_mux
+        assert mux is not None
+        with pytest.raises(MuxError, match=f"cannot bind UDP 127.0.0.1 port {mux.port}"):
+            async with running_server(rtc_port=mux.port):
+                pass
+    # ROSTRUM_RTC_PORT=per-connection: aioice's socket per connection, as before the mux
+    async with running_server(rtc_port=None) as srv:
+        assert srv.app[WORKER].udp_mux is None
+        alice, bob, _, _ = await _media_and_peers(srv)
+        try:
+            ports = _host_ports(alice.publish_pc.remoteDescription.sdp) | \
+                _host_ports(bob.subscribe_pc.remoteDescription.sdp)
+            assert len(ports) == 2, ports  # one socket each
+        finally:
             await alice.close()
             await bob.close()

@@ -2,13 +2,20 @@
 
 aiortc gives ICE, DTLS, SRTP and SDP; the SFU supplies its own packet path. These hook points
 were read from aiortc 1.16.0 and aioice 0.13.0, which pyproject.toml pins: a version bump must
-re-read ``RTCRtpReceiver.receive/_handle_rtp_packet/_handle_rtcp_packet``,
-``RTCRtpSender.send/stop/_handle_rtcp_packet``, ``RTCDtlsTransport._send_rtp``,
-``aioice.ice.get_host_addresses`` and, for the worker's UDP mux (:func:`use_udp_mux`),
-``RTCPeerConnection.__createDtlsTransport/__iceTransports``, ``RTCIceGatherer._connection``,
-``aioice.ice.Connection._local_username/_protocols/_transport_policy/get_component_candidates``
-and ``aioice.ice.StunProtocol`` (its ``transport``, ``transactions``, ``receiver``,
-``send_stun``, ``datagram_received``, ``connection_made/connection_lost``).
+re-read every name this module uses that is not their public API:
+
+- aiortc ``RTCPeerConnection.__configuration/__createDtlsTransport/__iceTransports``;
+  ``RTCRtpReceiver.receive/stop/_handle_rtp_packet/_handle_rtcp_packet``;
+  ``RTCRtpSender.send/stop/_handle_rtcp_packet/_ssrc/_rtx_ssrc/_stream_id``;
+  ``RTCDtlsTransport._send_rtp/_state/_tx_srtp/_rtp_router.ssrc_table/_register_rtp_receiver/
+  _unregister_rtp_receiver/_register_rtp_sender/_unregister_rtp_sender``;
+  ``RTCIceTransport.transport`` and ``RTCIceGatherer._connection``;
+- aioice ``get_host_addresses``, ``server_reflexive_candidate``, ``Connection.query_consent/
+  _query_consent_task/_nominated/build_request/close`` (consent), ``Connection._local_username/
+  _protocols/_transport_policy/_queue/get_component_candidates/data_received`` (the worker's
+  UDP mux, :func:`use_udp_mux`), and ``StunProtocol`` as a base class (its ``transport``,
+  ``transactions``, ``receiver``, ``local_candidate``, ``send_stun``, ``datagram_received``,
+  ``connection_made/connection_lost``, and ``CandidatePair.protocol/remote_addr/local_addr``).
 
 aioice is configured process-wide in one place, explicitly, by whoever runs the SFU (the
 server's start-up today, a worker process's main later): :func:`install_ice_policy` replaces

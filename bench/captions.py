@@ -200,7 +200,7 @@ def start_server(data: Path, port: int) -> tuple[subprocess.Popen[bytes], dict[s
     """The server in its own process (as in production), its log to a file (a pipe nobody
     reads would fill and stall it), the demo meeting's tokens read from that log."""
     env = {**os.environ, "ROSTRUM_DATA_DIR": str(data), "ROSTRUM_PORT": str(port),
-           "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "REDIS_URL": ""}
+           "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "REDIS_URL": "", "ROSTRUM_RTC_PORT": "0"}
     log = (data / "server.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "meeting_server", "--demo"], cwd=ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT)

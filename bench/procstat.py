@@ -116,3 +116,31 @@ def sample(pids: list[int], at: float, cpus: list[int] | None = None) -> Sample:
     per_cpu = {c: cpu_busy(c) for c in (cpus or [])}
     return Sample(at=at, cpu=cpu, wait=wait, cpu_busy=per_cpu, machine_busy=busy,
                   machine_total=total)
+
+
+def descriptors(pid: int) -> tuple[int, int]:
+    """Open file descriptors of ``pid``, and how many of them are UDP sockets (their inodes
+    looked up in the process's /proc/<pid>/net/udp and udp6)."""
+    inodes: list[str] = []
+    total = 0
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return 0, 0
+    for name in names:
+        total += 1
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{name}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.append(target[8:-1])
+    udp: set[str] = set()
+    for table in ("udp", "udp6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}") as f:
+                next(f, None)
+                udp.update(line.split()[9] for line in f if len(line.split()) > 9)
+        except OSError:
+            pass
+    return total, sum(1 for inode in inodes if inode in udp)

@@ -6,6 +6,8 @@
     python -m bench.run --smoke              # CI: every system once at small N (< 1 minute)
     python -m bench.run --systems rostrum --scenarios fanout --n 10,50 --window 8
     python -m bench.run --profile rostrum:fanout:100   # py-spy on the SFU at that point
+    python -m bench.run --systems rostrum-per-connection,rostrum --scenarios fanout \
+        --n 50,100 --rx-path                 # before/after the worker's one UDP port
 
 Every system under test runs in its own process, pinned to CPU 0 when the machine has two or
 more; the load generator (one publisher process, --sub-procs subscriber processes) is pinned
@@ -91,8 +93,9 @@ class GenProc:
     def __init__(self, role: str, system: Process, media: Path, times: Path, log: Path,
                  cpus: set[int] | None) -> None:
         self.role = role
+        kind = "rostrum" if system.name.startswith("rostrum") else system.name
         self.args = [sys.executable, "-m", "bench.loadgen", "--role", role, "--system",
-                     system.name, "--url", system.url, "--room", str(system.room),
+                     kind, "--url", system.url, "--room", str(system.room),
                      "--media", str(media), "--times", str(times)]
         self.log = log
         self.cpus = cpus
@@ -173,6 +176,8 @@ class Row:
     sfu_runq_wait_pct: float = 0.0  # SFU threads runnable but waiting for a CPU
     sfu_cpu_other_pct: float = -1.0  # others' use of the SFU's own CPU (when pinned to one)
     streams: str = ""
+    sfu_fds: int = 0  # open file descriptors of the SFU process at the end of the window
+    sfu_udp_sockets: int = 0  # of which UDP sockets (ICE: one per connection, or the mux)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -274,6 +279,7 @@ async def measure_point(system: Process, scenario: Scenario, n: int, pub: GenPro
     await asyncio.sleep(max(0.0, t1 - time.monotonic()))
     after = procstat.sample(pids, time.monotonic(), own)
     row.rss_mb = procstat.rss_bytes(system.pid) / 2**20
+    row.sfu_fds, row.sfu_udp_sockets = procstat.descriptors(system.pid)
     await asyncio.sleep(1.2)  # late packets of the window (and the GC log's next write)
     if gc_log is not None:
         gc_pauses(row, gc_log, t0, t1)
@@ -364,8 +370,11 @@ class Prober:
 
 def make_system(name: str, janus_event_loops: int, rostrum_src: str = "",
                 gc_log: Path | None = None) -> Process:
-    if name == "rostrum":
-        return Rostrum(Path(rostrum_src) if rostrum_src else None, gc_log)
+    if name in ("rostrum", "rostrum-per-connection"):
+        # rostrum: the worker's one UDP port; rostrum-per-connection: aioice's socket per
+        # connection (ROSTRUM_RTC_PORT=per-connection), the path before the mux
+        return Rostrum(Path(rostrum_src) if rostrum_src else None, gc_log,
+                       rtc_port="0" if name == "rostrum" else "per-connection")
     if name == "janus":
         return Janus(event_loops=janus_event_loops)
     return Relay()
@@ -413,7 +422,7 @@ async def run_ramp(system_name: str, scenario: Scenario, ns: list[int], opts: ar
         for spec in scenario.publishers:
             peer = {"name": spec["name"], "audio": spec["audio"], "video": spec["video"],
                     "feed": spec["feed"], "booth": spec.get("booth")}
-            if system_name == "rostrum":
+            if system_name.startswith("rostrum"):
                 peer["token"] = system.tokens[spec["role"]]
             peers.append(peer)
         await pub.call({"op": "publish", "peers": peers}, timeout=120)
@@ -421,7 +430,7 @@ async def run_ramp(system_name: str, scenario: Scenario, ns: list[int], opts: ar
         for n in ns:
             add = split(n - current, len(subs))
             cmd: dict[str, Any] = {"op": "add", "concurrency": opts.concurrency}
-            if system_name == "rostrum":
+            if system_name.startswith("rostrum"):
                 cmd["token"] = system.tokens["observer"]
                 cmd["listen"] = scenario.listen
             elif system_name == "janus":
@@ -564,8 +573,9 @@ def markdown(rows: list[Row], info: dict[str, Any], opts: argparse.Namespace,
                      f"{best.rss_mb:.0f} MB |")
     lines += ["", "| system | scenario | N | streams/sub | packets/s | SFU CPU | µs/packet | "
               "loss mean / p95 / max | delay p50 / p99 | SFU RSS | generator CPU (pub/sub) | "
-              "others on SFU's CPU | slowest control answer (join / window) | notes |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "others on SFU's CPU | slowest control answer (join / window) | "
+              "SFU fds / UDP sockets | notes |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r.system} | {r.scenario} | {r.n} | {r.streams} | {r.pps:.0f} | "
@@ -575,7 +585,7 @@ def markdown(rows: list[Row], info: dict[str, Any], opts: argparse.Namespace,
             f"{'/'.join(f'{c:.0f}' for c in r.gen_cpu_pct)} % | "
             f"{'n/a' if r.sfu_cpu_other_pct < 0 else f'{r.sfu_cpu_other_pct:.0f} %'} | "
             f"{r.setup_worst_answer_ms:.0f} / {r.window_worst_answer_ms:.0f} ms | "
-            f"{'; '.join(r.notes)} |")
+            f"{r.sfu_fds} / {r.sfu_udp_sockets} | {'; '.join(r.notes)} |")
     for s in skipped:
         lines.append(f"\nskipped: {s}")
     return "\n".join(lines) + "\n"
@@ -629,6 +639,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rostrum-src", default="",
                         help="run Rostrum from this checkout (default: this one), e.g. to "
                              "measure a patched forwarding path")
+    parser.add_argument("--rx-path", action="store_true",
+                        help="also time the receive path's first stage (socket callback to "
+                             "the ICE queue) on aioice's own socket and on the worker's UDP "
+                             "mux, side by side (bench/rx_path.py)")
     parser.add_argument("--out", default=str(OUT_DIR))
     opts = parser.parse_args(argv)
     if opts.smoke:
@@ -695,6 +709,11 @@ async def main_async(opts: argparse.Namespace) -> int:
                       flush=True)
                 skipped.append(f"{system}/{scenario.name} failed: {exc}")
     text = markdown(rows, info, opts, sorted(set(skipped)))
+    if opts.rx_path:
+        from . import rx_path
+
+        rx = await rx_path.measure(packets=20_000 if opts.smoke else 100_000)
+        text += "\n" + rx_path.markdown(rx)
     problems = sanity(rows)
     write_results(out, stamp, text, {"machine": info, "rows": [asdict(r) for r in rows],
                                      "skipped": skipped, "argv": sys.argv[1:]})

@@ -145,10 +145,14 @@ class Process:
 class Rostrum(Process):
     name = "rostrum"
 
-    def __init__(self, source: Path | None = None, gc_log: Path | None = None) -> None:
+    def __init__(self, source: Path | None = None, gc_log: Path | None = None,
+                 rtc_port: str = "0") -> None:
         super().__init__()
         self.source = source or ROOT  # a checkout of Rostrum (another one: an A/B test)
         self.gc_log = gc_log  # set: run under bench/gcwatch.py, GC pauses written there
+        self.rtc_port = rtc_port  # ROSTRUM_RTC_PORT: 0, a free port for the worker's mux
+        if rtc_port == "per-connection":
+            self.name = "rostrum-per-connection"
 
     async def start(self, log_dir: Path, cpus: set[int] | None) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="rostrum-bench-"))
@@ -156,6 +160,7 @@ class Rostrum(Process):
         env = {**os.environ, "ROSTRUM_DATA_DIR": str(self._tmp), "ROSTRUM_PORT": str(port),
                "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "ROSTRUM_SECRET": "bench-secret",
                "REDIS_URL": "", "ROSTRUM_ICE_SERVERS": "", "PYTHONUNBUFFERED": "1",
+               "ROSTRUM_RTC_PORT": self.rtc_port,
                "PYTHONPATH": str(self.source)}
         module = "meeting_server"
         if self.gc_log is not None:

@@ -484,7 +484,7 @@ def bench_viewers(viewers: int, smoke: bool, with_nginx: bool = False,
     # --secret=...: a secret starting with "-" is not taken for an option
     server = subprocess.Popen([sys.executable, "-m", "meeting_server", "--demo",
                                "--data-dir", str(data), "--port", str(port),
-                               f"--secret={secret}"], stdout=subprocess.DEVNULL,
+                               f"--secret={secret}", "--rtc-port", "0"], stdout=subprocess.DEVNULL,
                               stderr=(data / "server.log").open("wb"))
     webcast = None
     feeder = None

@@ -146,7 +146,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     aiortc_glue.install_ice_policy(config.rtc_addresses)  # process-wide aioice settings
     worker = Worker(ice_servers=config.ice_servers, rtc_addresses=config.rtc_addresses,
                     seats=max(config.audio_slots, config.video_slots),
-                    keyframe_interval_s=config.keyframe_interval_s)
+                    keyframe_interval_s=config.keyframe_interval_s, rtc_port=config.rtc_port)
+    try:
+        await worker.start()  # binds the one UDP port of the worker's WebRTC connections
+    except BaseException:  # the port is taken: say so and leave nothing open
+        await store.close()
+        raise
     meetings = MeetingService(config, store, worker)
     media = MediaService(meetings, seats=max(config.audio_slots, config.video_slots))
     floor = FloorService(meetings, store)

@@ -48,6 +48,11 @@ class Config:
     # Local addresses ICE may gather host candidates on. Empty means every non-loopback
     # interface (aioice's default). Tests set loopback or a namespace's veth address.
     rtc_addresses: tuple[str, ...] = ()
+    # The one UDP port every WebRTC connection of the SFU worker uses, on each of
+    # rtc_addresses (sfu/udp_mux.py). 0: any free port (tests). None: aioice's own ephemeral
+    # socket per connection, as before the mux (ROSTRUM_RTC_PORT=per-connection; kept for one
+    # release so that bench/ can measure the old path beside the new one).
+    rtc_port: int | None = 40000
     redis_url: str | None = None
     redis_channel: str = "rostrum"
     # lifetime of the links the server prints; no token is accepted whose expiry lies more
@@ -141,6 +146,9 @@ def from_env_and_args(
                         help="JSON list of RTCIceServer objects (empty: none)")
     parser.add_argument("--rtc-addresses", default=env.get("ROSTRUM_RTC_ADDRESSES", ""),
                         help="comma-separated local addresses for ICE host candidates")
+    parser.add_argument("--rtc-port", default=env.get("ROSTRUM_RTC_PORT", "40000"),
+                        help="the one UDP port of the SFU worker for every WebRTC connection"
+                             " (0: any free port; 'per-connection': a socket per connection)")
     parser.add_argument("--redis-url", default=env.get("REDIS_URL", "") or None)
     parser.add_argument("--token-ttl", type=int,
                         default=int(env.get("ROSTRUM_TOKEN_TTL_S", str(7 * 24 * 3600))),
@@ -176,6 +184,15 @@ def from_env_and_args(
         value = getattr(args, name)
         if value and not Path(value).is_file():
             parser.error(f"--{name.replace('_', '-')}: no such file {value}")
+    rtc_port: int | None = None
+    if args.rtc_port.strip() != "per-connection":
+        try:
+            rtc_port = int(args.rtc_port)
+        except ValueError:
+            rtc_port = -1
+        if not 0 <= rtc_port <= 65535:
+            parser.error("--rtc-port must be a UDP port (0..65535, 0: any free port) or "
+                         "'per-connection'")
     data_dir = Path(args.data_dir)
     return Config(
         host=args.host,
@@ -185,6 +202,7 @@ def from_env_and_args(
         public_url=args.public_url,
         ice_servers=parse_ice_servers(args.ice_servers),
         rtc_addresses=_split(args.rtc_addresses),
+        rtc_port=rtc_port,
         redis_url=args.redis_url,
         token_ttl_s=args.token_ttl,
         max_token_lifetime_s=args.max_token_lifetime,

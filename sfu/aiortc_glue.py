@@ -2,9 +2,20 @@
 
 aiortc gives ICE, DTLS, SRTP and SDP; the SFU supplies its own packet path. These hook points
 were read from aiortc 1.16.0 and aioice 0.13.0, which pyproject.toml pins: a version bump must
-re-read ``RTCRtpReceiver.receive/_handle_rtp_packet/_handle_rtcp_packet``,
-``RTCRtpSender.send/stop/_handle_rtcp_packet``, ``RTCDtlsTransport._send_rtp`` and
-``aioice.ice.get_host_addresses``.
+re-read every name this module uses that is not their public API:
+
+- aiortc ``RTCPeerConnection.__configuration/__createDtlsTransport/__iceTransports``;
+  ``RTCRtpReceiver.receive/stop/_handle_rtp_packet/_handle_rtcp_packet``;
+  ``RTCRtpSender.send/stop/_handle_rtcp_packet/_ssrc/_rtx_ssrc/_stream_id``;
+  ``RTCDtlsTransport._send_rtp/_state/_tx_srtp/_rtp_router.ssrc_table/_register_rtp_receiver/
+  _unregister_rtp_receiver/_register_rtp_sender/_unregister_rtp_sender``;
+  ``RTCIceTransport.transport`` and ``RTCIceGatherer._connection``;
+- aioice ``get_host_addresses``, ``server_reflexive_candidate``, ``Connection.query_consent/
+  _query_consent_task/_nominated/build_request/close`` (consent), ``Connection._local_username/
+  _protocols/_transport_policy/_queue/get_component_candidates/data_received`` (the worker's
+  UDP mux, :func:`use_udp_mux`), and ``StunProtocol`` as a base class (its ``transport``,
+  ``transactions``, ``receiver``, ``local_candidate``, ``send_stun``, ``datagram_received``,
+  ``connection_made/connection_lost``, and ``CandidatePair.protocol/remote_addr/local_addr``).
 
 aioice is configured process-wide in one place, explicitly, by whoever runs the SFU (the
 server's start-up today, a worker process's main later): :func:`install_ice_policy` replaces
@@ -28,6 +39,7 @@ from typing import Any, Protocol
 
 import aioice.ice
 import aioice.stun
+from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
@@ -38,6 +50,8 @@ from aiortc import (
 )
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtp import AnyRtcpPacket, RtpPacket
+
+from .udp_mux import Address, MuxSocket, UdpMux
 
 logger = logging.getLogger(__name__)
 
@@ -125,17 +139,149 @@ def restrict_host_addresses(addresses: Iterable[str]) -> None:
     aioice.ice.get_host_addresses = get_host_addresses
 
 
-def create_peer_connection(ice_servers: Iterable[IceServer]) -> RTCPeerConnection:
+def create_peer_connection(ice_servers: Iterable[IceServer], udp_mux: UdpMux | None = None
+                           ) -> RTCPeerConnection:
     """The only way the project makes a peer connection: ICE servers always come from the
-    configuration (an empty list, never aiortc's default public STUN server).
+    configuration (an empty list, never aiortc's default public STUN server). With
+    ``udp_mux``, its host candidates are the mux's sockets (:func:`use_udp_mux`).
 
     Max-bundle: every m-line on one ICE/DTLS transport. With aiortc's default (balanced), a
     second m-line of the same kind stays on the kind's own transport even after the remote
     side accepts BUNDLE, so it never connects (seen with aiortc 1.16)."""
     servers = [RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
                for s in ice_servers]
-    return RTCPeerConnection(RTCConfiguration(iceServers=servers,
-                                              bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=servers,
+                                            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+    if udp_mux is not None:
+        use_udp_mux(pc, udp_mux)
+    return pc
+
+
+def default_host_addresses() -> list[str]:
+    """The addresses aioice would gather host candidates on: every non-loopback interface."""
+    return _original_get_host_addresses(use_ipv4=True, use_ipv6=True)
+
+
+# The worker's UDP mux (sfu/udp_mux.py). aiortc makes one aioice Connection per ICE transport
+# (one per peer connection under max-bundle) when the first transceiver is added; the
+# connection binds its host sockets when it gathers (setLocalDescription). Wrapping the peer
+# connection's own __createDtlsTransport lets each new Connection, before any SDP is written,
+# take a ufrag unique on the mux and gather on the mux's sockets; server-reflexive (through
+# the mux socket) and relayed candidates (TURN keeps a socket of its own to its server) are
+# gathered as aioice does.
+
+
+class _SharedTransport(asyncio.DatagramTransport):
+    """What one aioice protocol sees of a mux socket: sends go out on it directly; closing
+    forgets the protocol's routes and leaves the socket open."""
+
+    def __init__(self, mux_socket: MuxSocket, protocol: _MuxProtocol) -> None:
+        super().__init__()
+        assert mux_socket.transport is not None
+        self._mux_socket = mux_socket
+        self._protocol = protocol
+        self._closing = False
+        self.sendto = mux_socket.transport.sendto  # type: ignore[method-assign]
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        transport = self._mux_socket.transport
+        return default if transport is None else transport.get_extra_info(name, default)
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._mux_socket.unregister(self._protocol)
+        self._protocol.connection_lost(None)
+
+    def abort(self) -> None:
+        self.close()
+
+
+class _MuxProtocol(aioice.ice.StunProtocol):
+    """aioice's per-socket protocol on a mux socket (the mux's ``Endpoint``)."""
+
+    def __init__(self, connection: aioice.ice.Connection, mux_socket: MuxSocket,
+                 candidate: Candidate) -> None:
+        super().__init__(connection)
+        self.mux_socket = mux_socket
+        self.local_candidate = candidate
+        self.connection_made(_SharedTransport(mux_socket, self))
+        self._deliver = connection.data_received
+        self._component = candidate.component
+
+    def stun_received(self, data: bytes, addr: Address) -> None:
+        self.datagram_received(data, addr)
+
+    def media_received(self, data: bytes) -> None:
+        self._deliver(data, self._component)
+
+    def awaiting(self, transaction_id: bytes) -> bool:
+        return transaction_id in self.transactions
+
+    def send_stun(self, message: aioice.stun.Message, addr: tuple[str, int]) -> None:
+        if message.message_class == aioice.stun.Class.REQUEST:
+            self.mux_socket.expect_response(message.transaction_id, self)
+        super().send_stun(message, addr)
+
+    def __repr__(self) -> str:
+        return f"mux-protocol({self.id} {self.local_candidate.host}:{self.local_candidate.port})"
+
+
+def use_udp_mux(pc: RTCPeerConnection, mux: UdpMux) -> None:
+    """Make every ICE agent of ``pc`` gather its host candidates on ``mux`` (and bind no UDP
+    socket of its own, unless a TURN server is configured)."""
+    create = pc._RTCPeerConnection__createDtlsTransport  # type: ignore[attr-defined]
+    ice_transports = pc._RTCPeerConnection__iceTransports  # type: ignore[attr-defined]
+
+    def create_dtls_transport() -> Any:
+        known = set(ice_transports)
+        dtls_transport = create()
+        for ice_transport in set(ice_transports) - known:
+            _gather_on_mux(ice_transport.iceGatherer._connection, mux)
+        return dtls_transport
+
+    pc._RTCPeerConnection__createDtlsTransport = create_dtls_transport  # type: ignore[attr-defined]
+
+
+def _gather_on_mux(connection: aioice.ice.Connection, mux: UdpMux) -> None:
+    connection._local_username = mux.new_ufrag()
+    gather_others = connection.get_component_candidates
+
+    async def get_component_candidates(component: int, addresses: list[str],
+                                       timeout: int = 5) -> list[Candidate]:
+        candidates: list[Candidate] = []
+        protocols: list[_MuxProtocol] = []
+        if connection._transport_policy == aioice.ice.TransportPolicy.ALL:
+            for mux_socket in mux.sockets:
+                host, port = mux_socket.address
+                candidate = Candidate(
+                    foundation=candidate_foundation("host", "udp", host), component=component,
+                    transport="udp", priority=candidate_priority(component, "host"),
+                    host=host, port=port, type="host")
+                protocol = _MuxProtocol(connection, mux_socket, candidate)
+                mux_socket.register(connection.local_username, connection.local_password,
+                                    protocol)
+                protocols.append(protocol)
+                candidates.append(candidate)
+            connection._protocols += protocols
+        stun_server = connection.stun_server
+        reflexive = [aioice.ice.server_reflexive_candidate(p, stun_server) for p in protocols
+                     if stun_server and ":" not in p.local_candidate.host]
+        # aioice's own gathering with no host address: only the TURN server's relay
+        relayed = asyncio.ensure_future(
+            gather_others(component=component, addresses=[], timeout=timeout))
+        for result in await asyncio.gather(*(asyncio.wait_for(r, timeout) for r in reflexive),
+                                           return_exceptions=True):
+            if isinstance(result, tuple):
+                candidates.append(result[0])
+        candidates += await relayed
+        return candidates
+
+    connection.get_component_candidates = get_component_candidates  # type: ignore[method-assign]
 
 
 def ice_servers_in_use(pc: RTCPeerConnection) -> list[Any]:
@@ -270,3 +416,44 @@ def rtp_sender(transport: Any) -> Callable[[bytes], bool]:
 
 def transport_connected(transport: Any) -> bool:
     return bool(transport.state == "connected")
+
+
+def _ice_connection(pc: RTCPeerConnection) -> aioice.ice.Connection | None:
+    for ice_transport in pc._RTCPeerConnection__iceTransports:  # type: ignore[attr-defined]
+        return ice_transport.iceGatherer._connection  # type: ignore[no-any-return]
+    return None  # one ICE transport under max-bundle
+
+
+def ice_local_addresses(pc: RTCPeerConnection) -> list[Address]:
+    """The local UDP addresses of a peer connection's ICE sockets (for tests and bench/)."""
+    connection = _ice_connection(pc)
+    if connection is None:
+        return []
+    return [p.transport.get_extra_info("sockname")[:2] for p in connection._protocols]
+
+
+def send_raw_datagram(pc: RTCPeerConnection, data: bytes) -> Address | None:
+    """Send ``data`` as it is (no SRTP) from the nominated ICE pair's socket to its remote
+    address; the local address it left from, None when not connected (tests: a datagram from
+    an address the other side knows)."""
+    connection = _ice_connection(pc)
+    pair = None if connection is None else connection._nominated.get(1)
+    if pair is None:
+        return None
+    pair.protocol.transport.sendto(data, pair.remote_addr)
+    return pair.local_addr
+
+
+def gather_on_mux(connection: aioice.ice.Connection, mux: UdpMux) -> None:
+    """Make a bare aioice Connection gather on ``mux`` (bench/: the receive path alone)."""
+    _gather_on_mux(connection, mux)
+
+
+def ice_protocols(connection: aioice.ice.Connection) -> list[aioice.ice.StunProtocol]:
+    """A bare aioice Connection's protocols, one per local candidate (bench/)."""
+    return list(connection._protocols)
+
+
+def ice_queue(connection: aioice.ice.Connection) -> asyncio.Queue[Any]:
+    """Where a bare aioice Connection queues what it received (bench/)."""
+    return connection._queue

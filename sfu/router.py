@@ -66,6 +66,7 @@ from .producer import Producer
 from .sdp import SdpError
 from .slots import Seating
 from .transport import Transport
+from .udp_mux import UdpMux
 from .uplink import Uplink
 
 logger = logging.getLogger(__name__)
@@ -127,9 +128,10 @@ ALLOCATION_INTERVAL_S = 0.5
 class Router:
     def __init__(self, meeting_id: str, *, ice_servers: tuple[Any, ...] = (),
                  video_codec: str = "VP8", audio_seats: int = 3, video_seats: int = 4,
-                 keyframe_interval_s: float = 0.5) -> None:
+                 keyframe_interval_s: float = 0.5, udp_mux: UdpMux | None = None) -> None:
         self.meeting_id = meeting_id
         self.ice_servers = ice_servers
+        self.udp_mux = udp_mux  # the worker's one UDP port (None: a socket per connection)
         self.video_codec = video_codec
         self.seats = max(audio_seats, video_seats)
         self.keyframe_interval_s = keyframe_interval_s

@@ -58,7 +58,7 @@ class Transport:
         self.id = transport_id
         self.participant_id = participant_id
         self.direction = direction
-        self.pc = aiortc_glue.create_peer_connection(router.ice_servers)
+        self.pc = aiortc_glue.create_peer_connection(router.ice_servers, router.udp_mux)
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
         self.subscription: Subscription | None = None

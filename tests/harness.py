@@ -55,6 +55,7 @@ async def running_server(*, host: str = "127.0.0.1", public_host: str | None = N
     folder = Path(tempfile.mkdtemp(prefix="rostrum-test-")) if data_dir is None else data_dir
     port = port or free_port(host)
     public = public_host or ("127.0.0.1" if host == "0.0.0.0" else host)
+    overrides.setdefault("rtc_port", 0)  # a free UDP port: tests run side by side
     config = Config(host=host, port=port, data_dir=folder,
                     secret=secret or secrets.token_urlsafe(16),
                     public_url=f"http://{public}:{port}",

@@ -55,7 +55,7 @@ async def test_the_server_speaks_https_itself(tmp_path: Path) -> None:
     cert, key = self_signed(tmp_path)
     port = free_port()
     env = {**os.environ, "ROSTRUM_DATA_DIR": str(tmp_path / "data"), "ROSTRUM_PORT": str(port),
-           "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "REDIS_URL": "",
+           "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "REDIS_URL": "", "ROSTRUM_RTC_PORT": "0",
            "ROSTRUM_TLS_CERT": str(cert), "ROSTRUM_TLS_KEY": str(key)}
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log:

@@ -132,7 +132,7 @@ def test_ctrl_c_closes_peer_connections_cleanly(tmp_path: Path) -> None:
     everything and exits 0 within a few seconds."""
     port = free_port()
     env = {**os.environ, "ROSTRUM_DATA_DIR": str(tmp_path), "ROSTRUM_PORT": str(port),
-           "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "ROSTRUM_SECRET": "s3cret",
+           "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "ROSTRUM_SECRET": "s3cret", "ROSTRUM_RTC_PORT": "0",
            "REDIS_URL": ""}  # the embedded defaults: no Redis
     proc = subprocess.Popen([sys.executable, "-m", "meeting_server", "--demo"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def start(data: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
     env = {**os.environ, "ROSTRUM_DATA_DIR": str(data), "ROSTRUM_PORT": str(port),
-           "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "REDIS_URL": ""}
+           "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "REDIS_URL": "", "ROSTRUM_RTC_PORT": "0"}
     proc = subprocess.Popen([sys.executable, "-m", "meeting_server", "--demo"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)

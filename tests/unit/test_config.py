@@ -190,7 +190,8 @@ def test_defaults(tmp_path: Path) -> None:
 def test_defaults_match_dataclass_defaults(tmp_path: Path) -> None:
     config = from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x"], {})
     default = Config()
-    for name in ("host", "port", "ice_servers", "rtc_addresses", "redis_url", "public_url",
+    for name in ("host", "port", "ice_servers", "rtc_addresses", "rtc_port", "redis_url",
+                 "public_url",
                  "token_ttl_s", "audio_slots", "video_slots", "demo"):
         assert getattr(config, name) == getattr(default, name), name
 
@@ -362,3 +363,19 @@ def test_database_path_and_overrides(tmp_path: Path) -> None:
 def test_config_default_has_no_ice_servers() -> None:
     # aiortc's default asks a public STUN server: the project default must stay empty
     assert Config().ice_servers == ()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("40000", 40000), ("0", 0), (" 5004 ", 5004), ("per-connection", None)])
+def test_rtc_port(tmp_path: Path, text: str, expected: int | None) -> None:
+    config = from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x"],
+                               {"ROSTRUM_RTC_PORT": text})
+    assert config.rtc_port == expected
+
+
+@pytest.mark.parametrize("text", ["65536", "-1", "udp", "", "40000-40010"])
+def test_rtc_port_refuses_what_is_not_a_port(tmp_path: Path, text: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x", "--rtc-port", text], {})
+    assert "--rtc-port must be a UDP port" in capsys.readouterr().err

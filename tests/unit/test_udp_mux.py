@@ -1,0 +1,149 @@
+"""sfu/udp_mux.py: routing rules on real sockets, with recording endpoints in place of aioice."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+
+import aioice.stun
+import pytest
+
+from sfu.udp_mux import MuxError, UdpMux
+
+PEER = ("127.0.0.1", 50001)
+OTHER = ("127.0.0.1", 50002)
+
+
+@dataclass
+class Recorder:
+    name: str
+    stun: list[tuple[bytes, tuple[str, int]]] = field(default_factory=list)
+    media: list[bytes] = field(default_factory=list)
+    pending: set[bytes] = field(default_factory=set)
+
+    def stun_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.stun.append((data, addr))
+
+    def media_received(self, data: bytes) -> None:
+        self.media.append(data)
+
+    def awaiting(self, transaction_id: bytes) -> bool:
+        return transaction_id in self.pending
+
+
+def check(username: str, key: bytes | None) -> bytes:
+    message = aioice.stun.Message(message_method=aioice.stun.Method.BINDING,
+                                  message_class=aioice.stun.Class.REQUEST)
+    message.attributes["USERNAME"] = username
+    if key is not None:
+        message.add_message_integrity(key)
+    return bytes(message)
+
+
+def response(transaction_id: bytes) -> bytes:
+    message = aioice.stun.Message(message_method=aioice.stun.Method.BINDING,
+                                  message_class=aioice.stun.Class.RESPONSE,
+                                  transaction_id=transaction_id)
+    message.attributes["XOR-MAPPED-ADDRESS"] = PEER
+    return bytes(message)
+
+
+async def started(port: int = 0) -> UdpMux:
+    mux = UdpMux(["127.0.0.1"], port)
+    await mux.start()
+    return mux
+
+
+async def test_checks_route_by_ufrag_and_teach_the_address() -> None:
+    mux = await started()
+    try:
+        s = mux.sockets[0]
+        alice, bob = Recorder("alice"), Recorder("bob")
+        s.register("aliceufr", "alice-password-22-chars", alice)
+        s.register("bobufrag", "bob-password-22-charsxx", bob)
+        rtp = b"\x80" + bytes(40)
+        s.datagram_received(rtp, PEER)  # before any check: nobody's
+        assert alice.media == [] and mux.stats().unknown_address == 1
+        s.datagram_received(check("aliceufr:remote", b"wrong"), PEER)
+        s.datagram_received(check("aliceufr:remote", None), PEER)
+        s.datagram_received(check("nobody:remote", b"alice-password-22-chars"), PEER)
+        assert alice.stun == [] and s.endpoint_at(PEER) is None
+        assert mux.stats().bad_integrity == 2 and mux.stats().unknown_ufrag == 1
+        good = check("aliceufr:remote", b"alice-password-22-chars")
+        s.datagram_received(good, PEER)
+        assert alice.stun == [(good, PEER)] and s.endpoint_at(PEER) is alice
+        s.datagram_received(rtp, PEER)
+        s.datagram_received(b"\x16\xfe\xfd" + bytes(20), PEER)  # DTLS
+        assert alice.media == [rtp, b"\x16\xfe\xfd" + bytes(20)] and bob.media == []
+        # a valid check of another agent from the same address moves the address
+        s.datagram_received(check("bobufrag:remote", b"bob-password-22-charsxx"), PEER)
+        s.datagram_received(rtp, PEER)
+        assert bob.media == [rtp] and len(alice.media) == 2
+        # first bytes outside RFC 7983's ranges, and empty datagrams, are nobody's
+        for data in (b"", b"\x40" + bytes(30), b"\xff" * 30, b"\x04" + bytes(30)):
+            s.datagram_received(data, PEER)
+        assert bob.media == [rtp] and mux.stats().malformed == 4
+        s.unregister(bob)
+        s.datagram_received(rtp, PEER)
+        assert bob.media == [rtp] and s.routes() == (1, 0)
+    finally:
+        await mux.close()
+
+
+async def test_answers_route_by_transaction_once() -> None:
+    mux = await started()
+    try:
+        s = mux.sockets[0]
+        alice = Recorder("alice")
+        s.register("aliceufr", "alice-password-22-chars", alice)
+        s.datagram_received(response(b"t" * 12), OTHER)
+        assert alice.stun == [] and mux.stats().unknown_transaction == 1
+        s.expect_response(b"t" * 12, alice)
+        s.datagram_received(response(b"t" * 12), OTHER)
+        s.datagram_received(response(b"t" * 12), OTHER)  # a retransmitted answer
+        assert len(alice.stun) == 1 and mux.stats().unknown_transaction == 2
+        assert s.endpoint_at(OTHER) is None  # an answer teaches no address
+    finally:
+        await mux.close()
+
+
+async def test_timed_out_transactions_are_forgotten() -> None:
+    mux = await started()
+    try:
+        s = mux.sockets[0]
+        alice = Recorder("alice")
+        s.register("aliceufr", "alice-password-22-chars", alice)
+        for i in range(1000):
+            s.expect_response(i.to_bytes(12, "big"), alice)  # alice waits for none of them
+        assert len(s._by_transaction) <= 256 + 8 + 1
+    finally:
+        await mux.close()
+
+
+async def test_port_is_shared_refused_and_released() -> None:
+    mux = await started()
+    try:
+        port = mux.port
+        assert port > 0 and mux.sockets[0].address == ("127.0.0.1", port)
+        with pytest.raises(MuxError, match=f"port {port}"):
+            await started(port)
+        s = mux.sockets[0]
+        s.register("aliceufr", "x" * 22, Recorder("a"))
+        with pytest.raises(MuxError):
+            s.register("aliceufr", "y" * 22, Recorder("b"))
+        ufrags = {mux.new_ufrag() for _ in range(50)}
+        assert len(ufrags) == 50 and all(len(u) == 8 and u.isalnum() for u in ufrags)
+    finally:
+        await mux.close()
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", port))  # closed: the port is free again
+    probe.close()
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError):
+        UdpMux(["127.0.0.1"], 70000)
+    with pytest.raises(ValueError):
+        UdpMux([], 40000)
+    with pytest.raises(ValueError):
+        UdpMux(["not-an-address"], 40000)

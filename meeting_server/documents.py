@@ -28,6 +28,7 @@ from documents.conversion import Converter, Limits
 from documents.formats import FileRejected, display_name, sniff
 from documents.normalise import Normaliser
 from documents.presenter import Box, PresenterError, Screen, Showing
+from documents.proceedings import SCHEMA as PROCEEDINGS_SCHEMA
 from documents.records import SCHEMA as RECORDS_SCHEMA
 from documents.records import (
     DocumentRecords,
@@ -58,6 +59,7 @@ Sink = Callable[[str, str, dict[str, Any], "list[str] | None"], None]
 def add_schemas(store: Store) -> None:
     store.add_schema(RECORDS_SCHEMA)
     store.add_schema(SEARCH_SCHEMA)
+    store.add_schema(PROCEEDINGS_SCHEMA)  # captions and the floor log in search
 
 
 @dataclass
@@ -375,15 +377,22 @@ class DocumentService:
 
     async def search(self, invite: Invite, text: str, language: str | None, kind: str | None
                      ) -> dict[str, Any]:
+        return {"hits": await self.search_many([invite], text, language, kind)}
+
+    async def search_many(self, invites: list[Invite], text: str, language: str | None,
+                          kind: str | None) -> list[dict[str, Any]]:
+        """Pages of the documents each invite may read in its meeting, best first."""
         if language is not None and language not in register.LANGUAGES:
             raise RostrumError("bad-request", "language must be one of"
                                f" {', '.join(register.LANGUAGES)}")
         if kind is not None and kind not in register.KINDS.values():
             raise RostrumError("bad-request", "kind must be one of"
                                f" {', '.join(register.KINDS.values())}")
-        visible = {d.id: d for d in await self.records.documents(invite.meeting_id)
-                   if await self._visible(invite, d)}
-        filters = Filters((invite.meeting_id,), language, kind)
+        visible: dict[str, Document] = {}
+        for invite in invites:
+            visible.update({d.id: d for d in await self.records.documents(invite.meeting_id)
+                            if await self._visible(invite, d)})
+        filters = Filters(tuple(dict.fromkeys(i.meeting_id for i in invites)), language, kind)
 
         def run(db: Any) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
             _, hits = search(db, self.normaliser, text, filters)
@@ -399,7 +408,7 @@ class DocumentService:
             hit["otherLanguages"] = [
                 {**o, "page": min(hit["page"], o["pages"])}
                 for o in others.get(doc.id, []) if o["language"] != hit["language"]]
-        return {"hits": hits}
+        return hits
 
     # the shared screen
 

@@ -48,11 +48,12 @@ async def test_search_across_meetings_documents_captions_and_floor_in_six_langua
         rid = (await ana.floor("request", {"note": "Question 4/13 liaison statement"})
                )["request"]["id"]
         assert (await chair.floor("grant", {"requestId": rid, "language": "es"}))["ok"]
+        finals = {}
         for language, text, _ in CAPTIONS:
             assert (await carol.captions("claim", {"language": language}))["ok"]
-            assert (await carol.captions("final", {"text": text}))["ok"]
-        for peer in (chair, ana, carol):
-            await peer.close()
+            reply = await carol.captions("final", {"text": text})
+            assert reply["ok"], reply
+            finals[language] = reply["caption"]["id"]
 
         async def search(tokens: list[str], q: str, **extra: Any) -> tuple[int, Any]:
             async with http.post(f"{srv.base_url}/api/search",
@@ -74,6 +75,21 @@ async def test_search_across_meetings_documents_captions_and_floor_in_six_langua
         # the Arabic query with its diacritics finds the same line
         status, body = await search(both, "التَّوقيعَ الرَّقميَّ", language="ar")
         assert [h["language"] for h in body["lines"]] == ["ar"], body
+
+        # a corrected caption is found by its new text, once, and no longer by the old one
+        status, body = await search(both, "réseaux optiques passifs")  # indexed now
+        assert [h["language"] for h in body["lines"]] == ["fr"]
+        assert (await carol.captions("claim", {"language": "fr"}))["ok"]
+        fixed = await carol.captions("correct", {"id": finals["fr"],
+                                                 "text": "La délégation soutient les"
+                                                 " réseaux optiques actifs."})
+        assert fixed["ok"], fixed
+        status, body = await search(both, "actifs")
+        assert [(h["language"], h["id"]) for h in body["lines"]] == [("fr", finals["fr"])]
+        status, body = await search(both, "passifs")
+        assert body["lines"] == [], body
+        for peer in (chair, ana, carol):
+            await peer.close()
 
         # the floor log: who spoke on what item, found by name, member state or the item
         for query in ("Quispe", "Peru liaison", "question 4/13"):

@@ -12,7 +12,7 @@ banner named the speaker publicly).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import Field
@@ -24,7 +24,7 @@ from .documents_api import STATUS, StrictPayload
 from .errors import RostrumError
 from .schemas import parse
 from .store import Store
-from .tokens import Invite, TokenError, verify
+from .tokens import MAX_TOKEN_LENGTH, Invite, TokenError, verify
 
 MAX_MEETINGS = 50
 ALL_SOURCES = ("documents", *SOURCES)
@@ -33,11 +33,12 @@ SUPPORTED = ("ar", "zh", "en", "fr", "ru", "es")
 
 class SearchRequest(StrictPayload):
     q: str = Field(min_length=1, max_length=200)
-    tokens: list[str] = Field(min_length=1, max_length=MAX_MEETINGS)
+    tokens: list[Annotated[str, Field(max_length=MAX_TOKEN_LENGTH)]] = Field(
+        min_length=1, max_length=MAX_MEETINGS)
     language: str | None = Field(default=None, max_length=2)
     kind: str | None = Field(default=None, max_length=40)
-    sources: list[str] = Field(default_factory=lambda: list(ALL_SOURCES), min_length=1,
-                               max_length=3)
+    sources: list[Annotated[str, Field(max_length=20)]] = Field(
+        default_factory=lambda: list(ALL_SOURCES), min_length=1, max_length=3)
 
 
 class SearchService:

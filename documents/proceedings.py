@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS search_watermarks (
 
 SOURCES = ("captions", "floor")
 LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
-BATCH = 5000
+BATCH = 500  # lines a call indexes: ~0.15 s of the store thread, so writes interleave
 MAX_HITS = 50
 
 

@@ -174,7 +174,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         lambda meeting_id, grant: documents.floor_moved(
             meeting_id, None if grant is None else grant.participant_id))
     app[DOCUMENTS] = documents
-    app[SEARCH] = SearchService(store, documents)
+    app[SEARCH] = search_service = SearchService(store, documents)
+    search_service.open()  # indexes captions and the floor log stored while it was down
     for namespace in (room_ns, media_ns, floor_ns, interp_ns, docs_ns):
         app[SIO].register_namespace(namespace)
     app[STORE], app[WORKER], app[MEETINGS], app[MEDIA] = store, worker, meetings, media
@@ -213,6 +214,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await floor_ns.close()
         await interp_ns.close()
         await docs_ns.close()
+        await search_service.close()
         await documents.close()
         await meetings.close()
         await floor.close()

@@ -11,7 +11,9 @@ banner named the speaker publicly).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -25,6 +27,8 @@ from .errors import RostrumError
 from .schemas import parse
 from .store import Store
 from .tokens import MAX_TOKEN_LENGTH, Invite, TokenError, verify
+
+logger = logging.getLogger(__name__)
 
 MAX_MEETINGS = 50
 ALL_SOURCES = ("documents", *SOURCES)
@@ -45,6 +49,27 @@ class SearchService:
     def __init__(self, store: Store, documents: DocumentService) -> None:
         self.store = store
         self.documents = documents
+        self._task: asyncio.Task[None] | None = None
+
+    def open(self) -> None:
+        """Catch the index up in the background, so that the first search after a restart
+        (or an upgrade that brings this index to a deployment with years of captions) does
+        not wait for it; a search meanwhile catches up too, on the same store thread."""
+        self._task = asyncio.ensure_future(self._catch_up_at_start())
+
+    async def _catch_up_at_start(self) -> None:
+        try:
+            n = await self.catch_up()
+        except Exception:
+            logger.exception("search: catching the proceedings index up failed")
+        else:
+            if n:
+                logger.info("search: indexed %d caption and floor lines", n)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
     async def catch_up(self) -> int:
         """Index the captions and interventions stored since the last call."""

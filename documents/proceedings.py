@@ -103,7 +103,8 @@ def _speaker(name: str, member_state: str, organization: str = "") -> str:
 
 def catch_up(db: sqlite3.Connection, normaliser: Normaliser, batch: int = BATCH) -> int:
     """Index the captions and interventions added (or captions corrected) since the last
-    call, at most ``batch`` of each; returns how many lines were indexed."""
+    call, reading at most ``batch`` rows of each source; returns how many rows it read (a
+    source that had ``batch`` rows or more to read may have more: call again)."""
     done = 0
     with db:
         db.execute("BEGIN IMMEDIATE")
@@ -135,12 +136,11 @@ def catch_up(db: sqlite3.Connection, normaliser: Normaliser, batch: int = BATCH)
                 " FROM floor_log f WHERE f.id > ? ORDER BY f.id LIMIT ?",
                 (last_id, batch)).fetchall()
             for r in rows:
-                if r[8] != "intervention-start":
-                    continue
-                _add(db, normaliser, Line(r[1], "floor", r[0], r[2] if r[2] in LANGUAGES
-                                          else "", r[3], _speaker(r[4], r[5], r[6]),
-                                          r[9] or ""))
-                done += 1
+                if r[8] == "intervention-start":
+                    _add(db, normaliser, Line(r[1], "floor", r[0], r[2] if r[2] in LANGUAGES
+                                              else "", r[3], _speaker(r[4], r[5], r[6]),
+                                              r[9] or ""))
+            done += len(rows)
             if rows:
                 _set_mark(db, "floor", rows[-1][0], 0.0)
     return done

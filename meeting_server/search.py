@@ -72,7 +72,8 @@ class SearchService:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def catch_up(self) -> int:
-        """Index the captions and interventions stored since the last call."""
+        """Index the captions and interventions stored since the last call; returns the
+        rows read."""
         total = 0
         while True:
             n: int = await self.store.run(lambda db: catch_up(db, self.documents.normaliser,

@@ -39,6 +39,7 @@ async def wait_page(page: Any, number: int, log: PageLog, timeout: float = 10) -
                 const root = document.getElementById('documents');
                 const image = document.getElementById('documents-image');
                 return root && root.dataset.page === String(n) && image.complete
+                    && (root.dataset.textPage ?? '').endsWith(`/${n}`)
                     && image.naturalWidth > 0 && (image.currentSrc || image.src).includes(`/pages/${n}/`)
                     && document.getElementById('documents-text').textContent.length > 0;
             }""", arg=number, timeout=timeout * 1000)

@@ -53,6 +53,8 @@ export class DocumentViewer {
   #stopped = false;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #pollTimer = undefined;
+  /** @type {{page: number, image: HTMLImageElement} | null} the next page's image, fetched ahead */
+  #ahead = null;
 
   /**
    * @param {import("./protocol.js").MeetingClient} client joined already
@@ -316,6 +318,17 @@ export class DocumentViewer {
     this.root.dataset.versionId = showing.versionId;
     this.textLayer.lang = version.language;
     this.textLayer.dir = version.language === "ar" ? "rtl" : "ltr";
+    if (this.root.dataset.textPage !== `${showing.versionId}/${showing.page}`) {
+      // another page's text must not stand for this one (screen readers, selection)
+      replaceChildren(this.textLayer);
+      replaceChildren(this.reading);
+      delete this.root.dataset.textPage;
+    }
+    // a page fetched ahead that is not this one gives the link back to this page's image
+    if (this.#ahead && this.#ahead.page !== showing.page) {
+      this.#ahead.image.src = "";
+      this.#ahead = null;
+    }
     this.#drawMarks();
     this.#renderFollow();
     try {
@@ -337,6 +350,7 @@ export class DocumentViewer {
       this.reading.lang = version.language;
       this.reading.dir = this.textLayer.dir;
       replaceChildren(this.reading, ...(layer.exact ? layer.text.split("\n").map((/** @type {string} */ line) => h("p", { text: line })) : []));
+      this.root.dataset.textPage = `${showing.versionId}/${showing.page}`;
       this.#sizeText();
     } catch (err) {
       this.onError(errorMessage(err));
@@ -346,7 +360,14 @@ export class DocumentViewer {
     if (next) {
       const width = saveData() ? WIDTHS[0] : WIDTHS.find((w) => w >= this.frame.clientWidth * this.#zoom * devicePixelRatio) ?? WIDTHS[WIDTHS.length - 1];
       const image = next.images[width] ?? next.images[WIDTHS[0]];
-      if (image) new Image().src = this.#withToken(image.url);
+      if (image) {
+        const ahead = new Image();
+        ahead.src = this.#withToken(image.url);
+        this.#ahead = { page: showing.page + 1, image: ahead };
+        ahead.addEventListener("load", () => {
+          if (this.#ahead?.image === ahead) this.#ahead = null;
+        });
+      }
     }
   }
 

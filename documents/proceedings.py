@@ -109,6 +109,9 @@ def catch_up(db: sqlite3.Connection, normaliser: Normaliser, batch: int = BATCH)
     with db:
         db.execute("BEGIN IMMEDIATE")
         if _has_table(db, "captions"):
+            # corrections are few: a partial index finds them without a scan of every line
+            db.execute("CREATE INDEX IF NOT EXISTS search_captions_revised ON"
+                       " captions(revised_at) WHERE revised_at IS NOT NULL")
             last_id, last_revised = _mark(db, "captions")
             rows = db.execute(
                 "SELECT id, meeting_id, language, at, text, speaker_name, speaker_member_state,"
@@ -116,8 +119,9 @@ def catch_up(db: sqlite3.Connection, normaliser: Normaliser, batch: int = BATCH)
                 (last_id, batch)).fetchall()
             revised = db.execute(
                 "SELECT id, meeting_id, language, at, text, speaker_name, speaker_member_state,"
-                " revised_at FROM captions WHERE revised_at > ? AND id <= ? ORDER BY revised_at"
-                " LIMIT ?", (last_revised, last_id, batch)).fetchall()
+                " revised_at FROM captions WHERE revised_at IS NOT NULL AND revised_at > ?"
+                " AND id <= ? ORDER BY revised_at LIMIT ?",
+                (last_revised, last_id, batch)).fetchall()
             for r in [*rows, *revised]:
                 _add(db, normaliser, Line(r[1], "captions", r[0], r[2] if r[2] in LANGUAGES
                                           else "", r[3], _speaker(r[5], r[6]), r[4]))

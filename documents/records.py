@@ -257,6 +257,15 @@ class DocumentRecords:
         result: int = await self._run(run)
         return result
 
+    async def uncount_attempt(self, job_id: str) -> None:
+        """An attempt the server stopped on purpose (shutdown) is not the file's fault."""
+        def run(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("UPDATE document_jobs SET attempts = MAX(0, attempts - 1)"
+                           " WHERE id = ? AND state = 'running'", (job_id,))
+
+        await self._run(run)
+
     async def fail_job(self, job_id: str, error: dict[str, str], at: float) -> None:
         def run(db: sqlite3.Connection) -> None:
             with db:

@@ -10,6 +10,7 @@ in search) in one transaction, only after its conversion fully succeeded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -303,8 +304,10 @@ class DocumentService:
         def progress(stage: str, fraction: float) -> None:
             job.stage, job.progress = stage, fraction
 
+        counted = False
         try:
             await self.records.start_attempt(job.id)
+            counted = True
             # pages an interrupted attempt moved in place but never committed
             await asyncio.to_thread(shutil.rmtree, out, True)
             converted = await self.converter.convert(data, version.file_type, out, progress)
@@ -329,8 +332,12 @@ class DocumentService:
             await self._fail(job, {"code": "conflict", "message":
                                    "that version is in the register already"})
         except asyncio.CancelledError:
-            # the server is stopping: the job stays running in the store and resumes
+            # the server is stopping: the job stays running in the store and resumes, and
+            # this attempt does not count against the file
             shutil.rmtree(out, ignore_errors=True)
+            if counted:
+                with contextlib.suppress(Exception):
+                    await self.records.uncount_attempt(job.id)
             raise
         except Exception:
             await asyncio.to_thread(shutil.rmtree, out, True)

@@ -10,6 +10,11 @@ variants, Chinese words the query is only part of). Index time, query p50/p99, p
 recall per language; the baseline in the same run is plain FTS5 (``unicode61``, no language
 normalisation) over the same pages and queries.
 
+Deployment-wide search (`/api/search`'s work): the same pages spread over many meetings, plus
+final captions and interventions of those meetings (topics planted in known lines) in the
+captions and floor log tables; the derived index's catch-up rate, and a query over every
+meeting (pages and lines) beside the same query over one meeting, in the same run.
+
     python -m bench.documents            # full run (figures in docs/performance.md)
     python -m bench.documents --smoke    # a small, quick run
 """
@@ -30,7 +35,11 @@ from typing import Any
 
 from documents.conversion import Converter
 from documents.normalise import Normaliser
+from documents.proceedings import SCHEMA as LINES_SCHEMA
+from documents.proceedings import catch_up, search_lines
 from documents.search import SCHEMA, Filters, PageText, index_version, search
+from meeting_server.captions_store import SCHEMA as CAPTIONS_SCHEMA
+from meeting_server.store import SCHEMA as MEETING_SCHEMA
 
 
 def words(text: str) -> list[str]:
@@ -199,6 +208,108 @@ def bench_search(pages_per_language: int, planted: int, repeats: int) -> dict[st
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def bench_deployment(meetings: int, pages_per_language: int, lines_per_language: int,
+                     planted: int, repeats: int) -> dict[str, Any]:
+    """Pages, captions and interventions over ``meetings`` meetings; search them all."""
+    pages, _ = generate(pages_per_language, planted, seed=13)
+    lines, relevant = generate(lines_per_language, planted, seed=17)
+    rng = random.Random(19)
+    normaliser = Normaliser()
+    normaliser.warm_up()
+    ids = tuple(f"m{n:03d}" for n in range(meetings))
+    folder = Path(tempfile.mkdtemp(prefix="rostrum-bench-deploy-"))
+    try:
+        db = sqlite3.connect(folder / "deploy.sqlite3", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        for schema in (MEETING_SCHEMA, CAPTIONS_SCHEMA, SCHEMA, LINES_SCHEMA):
+            db.executescript(schema)
+        with db:
+            db.execute("BEGIN")
+            for page in pages:
+                index_version(db, normaliser, meeting_id=ids[page["id"] % meetings],
+                              document_id=f"d{page['id']}", version_id=f"v{page['id']}",
+                              language=page["language"], kind="contribution",
+                              pages=[PageText(1, page["text"])])
+            db.executemany("INSERT INTO meetings (id, title, languages, created_at)"
+                           " VALUES (?, ?, 'ar,zh,en,fr,ru,es', 0)",
+                           [(m, f"Meeting {m}") for m in ids])
+            captions, floor = [], []
+            for line in lines:  # a caption of 15-25 words; one intervention per 10 lines
+                words = line["text"].split(" ") if line["language"] != "zh" else [line["text"]]
+                text = " ".join(words[:rng.randint(15, 25)]) if len(words) > 1 \
+                    else line["text"][:40]
+                captions.append((line["id"] + 1, ids[line["id"] % meetings],
+                                 line["language"], float(line["id"]), float(line["id"]),
+                                 text, "Delegate", "Kenya", "console"))
+                if line["id"] % 10 == 0:
+                    floor.append((ids[line["id"] % meetings], float(line["id"]),
+                                  f"Delegate {line['id']}", "Kenya", line["language"]))
+            db.executemany("INSERT INTO captions (id, meeting_id, language, started_at, at,"
+                           " text, speaker_name, speaker_member_state, source) VALUES"
+                           " (?, ?, ?, ?, ?, ?, ?, ?, ?)", captions)
+            db.executemany("INSERT INTO floor_log (meeting_id, at, event, name, member_state,"
+                           " language) VALUES (?, ?, 'intervention-start', ?, ?, ?)", floor)
+        # the planted topic must survive the cut to 15-25 words: plant it again at the start
+        with db:
+            db.execute("BEGIN")
+            for (language, query), wanted in relevant.items():
+                form = next(f for q, forms in TOPICS[language] if q == query for f in forms)
+                for line_id in wanted:
+                    db.execute("UPDATE captions SET text = ? || ' ' || text WHERE id = ?",
+                               (form, line_id + 1))
+        start = time.perf_counter()
+        while catch_up(db, normaliser):
+            pass
+        catch_up_s = time.perf_counter() - start
+        indexed = db.execute("SELECT COUNT(*) FROM search_lines").fetchone()[0]
+        t0 = time.perf_counter()
+        assert catch_up(db, normaliser) == 0
+        idle_ms = (time.perf_counter() - t0) * 1000
+        size_mb = sum(f.stat().st_size for f in folder.iterdir()) / 2**20
+        wide: list[float] = []
+        narrow: list[float] = []
+        per_language: dict[str, dict[str, Any]] = {}
+        for (language, query), wanted in relevant.items():
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                catch_up(db, normaliser)  # as the service does before each search
+                search(db, normaliser, query, Filters(ids))
+                found_lines = search_lines(db, normaliser, query, ids, limit=10_000)
+                wide.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                catch_up(db, normaliser)
+                search(db, normaliser, query, Filters(ids[:1]))
+                search_lines(db, normaliser, query, ids[:1])
+                narrow.append(time.perf_counter() - t0)
+            found = {h["id"] - 1 for h in found_lines if h["source"] == "captions"}
+            row = per_language.setdefault(language, {"queries": 0, "tp": 0, "found": 0,
+                                                     "relevant": 0})
+            row["queries"] += 1
+            row["tp"] += len(found & wanted)
+            row["found"] += len(found)
+            row["relevant"] += len(wanted)
+        for row in per_language.values():
+            row["precision"] = round(row["tp"] / row["found"], 3) if row["found"] else None
+            row["recall"] = round(row["tp"] / row["relevant"], 3)
+        nohit = [search_lines(db, normaliser, q, ids) for q in ("xylophone", "вертолёт",
+                                                                "量子纠缠", "مروحية")]
+        return {"meetings": meetings, "pages": len(pages), "captions": len(captions),
+                "interventions": len(floor), "lines_indexed": indexed,
+                "catch_up_s": round(catch_up_s, 2),
+                "catch_up_lines_per_s": round(indexed / catch_up_s),
+                "idle_catch_up_ms": round(idle_ms, 2), "db_mb": round(size_mb, 1),
+                "all_meetings_p50_ms": round(pct(wide, 0.5) * 1000, 2),
+                "all_meetings_p99_ms": round(pct(wide, 0.99) * 1000, 2),
+                "one_meeting_p50_ms": round(pct(narrow, 0.5) * 1000, 2),
+                "one_meeting_p99_ms": round(pct(narrow, 0.99) * 1000, 2),
+                "queries": len(relevant), "repeats": repeats,
+                "words_in_no_line_found": sum(len(h) for h in nohit),
+                "caption_languages": per_language}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 async def bench_conversion(pages: int) -> dict[str, Any]:
     from tests.documents_support import docx_to_pdf, make_docx
 
@@ -249,6 +360,10 @@ def main() -> None:
     figures["search"] = bench_search(per_language, 5 if args.smoke else 25,
                                      1 if args.smoke else 5)
     print(json.dumps(figures["search"], indent=1, ensure_ascii=False))
+    figures["deployment"] = bench_deployment(
+        6 if args.smoke else 40, 50 if args.smoke else 1700, 100 if args.smoke else 6000,
+        5 if args.smoke else 25, 1 if args.smoke else 3)
+    print(json.dumps(figures["deployment"], indent=1, ensure_ascii=False))
     if args.out:
         args.out.write_text(json.dumps(figures, indent=1, ensure_ascii=False))
 

@@ -1,5 +1,6 @@
-"""The document register in SQLite: documents, their versions and pages, and what each
-meeting's presenter shows (so a restart lands everyone back on the same page).
+"""The document register in SQLite: documents, their versions and pages, the conversion jobs
+(so a restart re-queues an upload that was being converted) and what each meeting's presenter
+shows (so a restart lands everyone back on the same page).
 
 Statements run on the store's single thread through `Store.run`; `SCHEMA` is handed to
 `Store.add_schema` before the store opens.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from .register import Document, Version
@@ -55,6 +57,22 @@ CREATE TABLE IF NOT EXISTS document_pages (
     images TEXT NOT NULL,
     PRIMARY KEY (version_id, page)
 );
+CREATE TABLE IF NOT EXISTS document_jobs (
+    id TEXT PRIMARY KEY,
+    meeting_id TEXT NOT NULL,
+    document_id TEXT NOT NULL REFERENCES documents(id),
+    language TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    submitter_key TEXT NOT NULL,
+    version TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    pages INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS document_jobs_state ON document_jobs(state);
 CREATE TABLE IF NOT EXISTS document_show (
     meeting_id TEXT PRIMARY KEY,
     state TEXT NOT NULL
@@ -197,6 +215,106 @@ class DocumentRecords:
 
         result: dict[str, Any] | None = await self._run(run)
         return result
+
+
+    # conversion jobs
+
+    async def add_job(self, row: JobRow) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            db.execute(f"INSERT INTO document_jobs ({_JOB_COLUMNS}) VALUES"
+                       " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row.values())
+
+        await self._run(run)
+
+    async def job(self, job_id: str) -> JobRow | None:
+        def run(db: sqlite3.Connection) -> JobRow | None:
+            r = db.execute(f"SELECT {_JOB_COLUMNS} FROM document_jobs WHERE id = ?",
+                           (job_id,)).fetchone()
+            return None if r is None else JobRow.of(r)
+
+        result: JobRow | None = await self._run(run)
+        return result
+
+    async def running_jobs(self) -> list[JobRow]:
+        def run(db: sqlite3.Connection) -> list[JobRow]:
+            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM document_jobs WHERE state ="
+                              " 'running' ORDER BY created_at").fetchall()
+            return [JobRow.of(r) for r in rows]
+
+        result: list[JobRow] = await self._run(run)
+        return result
+
+    async def start_attempt(self, job_id: str) -> int:
+        """Count one more attempt at a job (before it starts: a crash mid-way counts)."""
+        def run(db: sqlite3.Connection) -> int:
+            with db:
+                db.execute("UPDATE document_jobs SET attempts = attempts + 1 WHERE id = ?",
+                           (job_id,))
+                row = db.execute("SELECT attempts FROM document_jobs WHERE id = ?",
+                                 (job_id,)).fetchone()
+            return int(row[0]) if row else 0
+
+        result: int = await self._run(run)
+        return result
+
+    async def uncount_attempt(self, job_id: str) -> None:
+        """An attempt the server stopped on purpose (shutdown) is not the file's fault."""
+        def run(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("UPDATE document_jobs SET attempts = MAX(0, attempts - 1)"
+                           " WHERE id = ? AND state = 'running'", (job_id,))
+
+        await self._run(run)
+
+    async def fail_job(self, job_id: str, error: dict[str, str], at: float) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("UPDATE document_jobs SET state = 'failed', error = ?,"
+                           " finished_at = ? WHERE id = ?", (json.dumps(error), at, job_id))
+
+        await self._run(run)
+
+
+def finish_job(db: sqlite3.Connection, job_id: str, pages: int, at: float) -> None:
+    """Mark a job ready inside `DocumentRecords.add_version`'s transaction."""
+    db.execute("UPDATE document_jobs SET state = 'ready', pages = ?, finished_at = ?"
+               " WHERE id = ?", (pages, at, job_id))
+
+
+_JOB_COLUMNS = ("id, meeting_id, document_id, language, revision, submitter_key, version,"
+                " state, attempts, error, pages, created_at, finished_at")
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """A conversion job as stored; ``version`` is the Version it will add, id and all."""
+
+    id: str
+    meeting_id: str
+    document_id: str
+    language: str
+    revision: int
+    submitter_key: str
+    version: Version
+    state: str  # running, ready, failed
+    attempts: int
+    error: dict[str, str] | None
+    pages: int
+    created_at: float
+    finished_at: float | None
+
+    def values(self) -> tuple[Any, ...]:
+        v = self.version
+        version = json.dumps({name: getattr(v, name) for name in Version.__slots__})
+        return (self.id, self.meeting_id, self.document_id, self.language, self.revision,
+                self.submitter_key, version, self.state, self.attempts,
+                None if self.error is None else json.dumps(self.error), self.pages,
+                self.created_at, self.finished_at)
+
+    @classmethod
+    def of(cls, r: tuple[Any, ...]) -> JobRow:
+        return cls(r[0], r[1], r[2], r[3], r[4], r[5], Version(**json.loads(r[6])), r[7],
+                   r[8], None if r[9] is None else json.loads(r[9]), r[10], r[11], r[12])
 
 
 class DuplicateNumber(Exception):

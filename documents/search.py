@@ -97,7 +97,7 @@ def search(db: sqlite3.Connection, normaliser: Normaliser, text: str, filters: F
     for rowid, score in rows:
         ranked[rowid] = score
     if query.han and len(ranked) < limit:
-        for rowid in _han_substring_hits(db, query, where, args, limit):
+        for rowid in han_substring_hits(db, query, where, args, limit):
             ranked.setdefault(rowid, 0.0)
     ids = sorted(ranked, key=lambda r: ranked[r])[:limit]
     if not ids:
@@ -116,21 +116,23 @@ def search(db: sqlite3.Connection, normaliser: Normaliser, text: str, filters: F
     return query, hits
 
 
-def _han_substring_hits(db: sqlite3.Connection, query: Query, where: str, args: list[Any],
-                        limit: int) -> list[int]:
+def han_substring_hits(db: sqlite3.Connection, query: Query, where: str, args: list[Any],
+                        limit: int, rows: str = "search_pages", terms: str = "search_terms",
+                        han: str = "search_han") -> list[int]:
+    """Rows of ``rows`` (aliased ``p``) whose Han text holds every Han run of the query."""
     long_runs = [r for r in query.han if len(r) >= 3]
     short_runs = [r for r in query.han if len(r) < 3]
-    sql = "SELECT p.id FROM search_han JOIN search_pages p ON p.id = search_han.rowid WHERE 1"
+    sql = f"SELECT p.id FROM {han} JOIN {rows} p ON p.id = {han}.rowid WHERE 1"
     params: list[Any] = []
     if long_runs:
-        sql += " AND search_han MATCH ?"
+        sql += f" AND {han} MATCH ?"
         params.append(" AND ".join('"' + r + '"' for r in long_runs))
     for run in short_runs:  # trigrams cannot hold one or two characters: scan these pages
         sql += " AND instr(p.text, ?) > 0"
         params.append(run)
     other = query.fts(include_han=False)
     if other:
-        sql += (" AND p.id IN (SELECT rowid FROM search_terms WHERE search_terms MATCH ?)")
+        sql += f" AND p.id IN (SELECT rowid FROM {terms} WHERE {terms} MATCH ?)"
         params.append(other)
     sql += where + " LIMIT ?"
     return [r[0] for r in db.execute(sql, [*params, *args, limit]).fetchall()]

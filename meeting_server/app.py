@@ -26,6 +26,7 @@ from . import (
     http_log,
     metrics,
     record_http,
+    search,
     security,
     transcript_http,
     ui_language,
@@ -51,6 +52,7 @@ from .namespaces.media import MediaNamespace
 from .namespaces.room import RoomNamespace
 from .planner import MediaPlanner
 from .ratelimit import RATE_LIMITS, RateLimits, http_rate_limit
+from .search import SearchService
 from .signaling_server import SignalingServer
 from .store import Store
 from .tokens import TokenError, verify
@@ -76,6 +78,7 @@ CAPTION_STORE = web.AppKey("caption_store", CaptionStore)
 CHAT = web.AppKey("chat", ChatService)
 CHAT_STORE = web.AppKey("chat_store", ChatStore)
 DOCUMENTS = web.AppKey("documents", DocumentService)
+SEARCH = web.AppKey("search", SearchService)
 WEBCAST = web.AppKey("webcast", WebcastService)
 WEBCAST_ROUTES = web.AppKey("webcast_routes", WebcastRoutes)
 
@@ -124,6 +127,7 @@ def create_app(config: Config) -> web.Application:
     transcript_http.add_routes(app, CONFIG, STORE, CAPTION_STORE)
     record_http.add_routes(app, CONFIG, STORE, CAPTION_STORE, CHAT_STORE, TEMPLATES)
     documents_api.add_routes(app, DOCUMENTS, CONFIG)
+    search.add_routes(app, SEARCH, CONFIG)  # across meetings: documents, captions, floor
     # the webcast (meeting_server/webcast*.py): pages, HLS files, archive; bound in _services
     app[WEBCAST_ROUTES] = WebcastRoutes(
         templates=app[TEMPLATES],
@@ -175,6 +179,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         lambda meeting_id, grant: documents.floor_moved(
             meeting_id, None if grant is None else grant.participant_id))
     app[DOCUMENTS] = documents
+    app[SEARCH] = search_service = SearchService(store, documents)
+    search_service.open()  # indexes captions and the floor log stored while it was down
     for namespace in (room_ns, media_ns, floor_ns, interp_ns, docs_ns):
         app[SIO].register_namespace(namespace)
     app[STORE], app[WORKER], app[MEETINGS], app[MEDIA] = store, worker, meetings, media
@@ -213,6 +219,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await floor_ns.close()
         await interp_ns.close()
         await docs_ns.close()
+        await search_service.close()
         await documents.close()
         await meetings.close()
         await floor.close()

@@ -10,9 +10,11 @@ in search) in one transaction, only after its conversion fully succeeded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -27,8 +29,15 @@ from documents.conversion import Converter, Limits
 from documents.formats import FileRejected, display_name, sniff
 from documents.normalise import Normaliser
 from documents.presenter import Box, PresenterError, Screen, Showing
+from documents.proceedings import SCHEMA as PROCEEDINGS_SCHEMA
 from documents.records import SCHEMA as RECORDS_SCHEMA
-from documents.records import DocumentRecords, DuplicateNumber, DuplicateVersion
+from documents.records import (
+    DocumentRecords,
+    DuplicateNumber,
+    DuplicateVersion,
+    JobRow,
+    finish_job,
+)
 from documents.register import Document, RegisterError, Version
 from documents.search import SCHEMA as SEARCH_SCHEMA
 from documents.search import Filters, PageText, index_version, other_versions, search
@@ -42,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 ID = re.compile(r"^[0-9a-f]{12,32}$")
 MAX_RUNNING_JOBS = 8
+MAX_ATTEMPTS = 3  # a conversion the server died during is tried again, this often in all
 JOB_KEEP_S = 3600.0
 
 Sink = Callable[[str, str, dict[str, Any], "list[str] | None"], None]
@@ -50,11 +60,13 @@ Sink = Callable[[str, str, dict[str, Any], "list[str] | None"], None]
 def add_schemas(store: Store) -> None:
     store.add_schema(RECORDS_SCHEMA)
     store.add_schema(SEARCH_SCHEMA)
+    store.add_schema(PROCEEDINGS_SCHEMA)  # captions and the floor log in search
 
 
 @dataclass
 class Job:
-    """One upload being converted; kept in memory for its uploader to follow."""
+    """One upload being converted, as its uploader follows it (stage, progress); its state is
+    also in the store (`documents.records.JobRow`), so it outlives a restart."""
 
     id: str
     meeting_id: str
@@ -99,9 +111,11 @@ class DocumentService:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def open(self) -> None:
-        """Clear what an interrupted conversion left, and load jieba off the loop."""
+        """Clear what an interrupted conversion left, load jieba off the loop, and re-queue
+        the conversions that were running when the server stopped."""
         shutil.rmtree(self.root / "work", ignore_errors=True)
         await self.store.run(lambda db: self.normaliser.warm_up())
+        await self._resume_jobs()
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -176,7 +190,10 @@ class DocumentService:
 
     async def upload(self, invite: Invite, document_id: str, data: bytes, file_name: str,
                      language: str, revision: int, by: str) -> Job:
-        """Check everything that can be checked at once, then convert in the background."""
+        """Check everything that can be checked at once, then convert in the background.
+
+        The upload's bytes and its job are stored before the answer, so a server that
+        restarts mid-conversion converts it again (`open`)."""
         doc = await self._document(invite, document_id)
         try:
             register.check_upload(invite.role, doc, doc.submitter_key == invite.nonce)
@@ -194,19 +211,79 @@ class DocumentService:
         self._forget_old_jobs()
         job = Job(id=secrets.token_hex(8), meeting_id=invite.meeting_id, document_id=doc.id,
                   language=language, revision=revision, submitter_key=invite.nonce)
-        self.jobs[job.id] = job
         version = Version(
             id=secrets.token_hex(8), document_id=doc.id, language=language, revision=revision,
             file_type=sniffed.file_type, file_name=display_name(file_name), size=len(data),
             sha256=hashlib.sha256(data).hexdigest(), pages=0, uploaded_by=by or invite.role,
             uploaded_role=invite.role, uploaded_at=time.time())
+        await asyncio.to_thread(_write_atomic, self._incoming(job.id), data)
+        await self.records.add_job(JobRow(
+            job.id, job.meeting_id, doc.id, language, revision, invite.nonce, version,
+            "running", 0, None, 0, time.time(), None))
+        self.jobs[job.id] = job
+        self._start(job, doc, version, data)
+        return job
+
+    def _start(self, job: Job, doc: Document, version: Version, data: bytes) -> None:
         task = asyncio.ensure_future(self._convert(job, doc, version, data))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return job
 
-    def job(self, invite: Invite, job_id: str) -> Job:
+    def _incoming(self, job_id: str) -> Path:
+        return self.root / "incoming" / job_id
+
+    async def _resume_jobs(self) -> None:
+        """Re-queue the conversions a stopped server left running, each at most
+        `MAX_ATTEMPTS` times in all; forget stored uploads that no job owns."""
+        rows = await self.records.running_jobs()
+        owned = {r.id for r in rows}
+        incoming = self.root / "incoming"
+
+        def sweep() -> None:
+            if incoming.is_dir():
+                for path in incoming.iterdir():
+                    if path.name not in owned:
+                        path.unlink(missing_ok=True)
+
+        await asyncio.to_thread(sweep)
+        for row in rows:
+            job = Job(id=row.id, meeting_id=row.meeting_id, document_id=row.document_id,
+                      language=row.language, revision=row.revision,
+                      submitter_key=row.submitter_key)
+            doc = await self.records.document(row.meeting_id, row.document_id)
+            path = self._incoming(row.id)
+            data = await asyncio.to_thread(_read_or_none, path)
+            if doc is None or data is None or row.attempts >= MAX_ATTEMPTS:
+                why = (f"the server stopped during each of {row.attempts} attempts to convert"
+                       " the file: upload it again" if row.attempts >= MAX_ATTEMPTS else
+                       "the upload was lost when the server stopped: upload it again")
+                await self._fail(job, {"code": "conversion-interrupted", "message": why})
+                await asyncio.to_thread(path.unlink, True)
+                logger.warning("[%s] conversion job %s not resumed: %s", row.meeting_id,
+                               row.id, why)
+                continue
+            logger.info("[%s] resuming conversion job %s (attempt %d of %d)",
+                        row.meeting_id, row.id, row.attempts + 1, MAX_ATTEMPTS)
+            self.jobs[job.id] = job
+            self._start(job, doc, row.version, data)
+
+    async def _fail(self, job: Job, error: dict[str, str]) -> None:
+        job.state, job.error = "failed", error
+        job.finished_at = time.time()
+        await self.records.fail_job(job.id, error, job.finished_at)
+
+    async def job(self, invite: Invite, job_id: str) -> Job:
         job = self.jobs.get(job_id)
+        if job is None:
+            row = await self.records.job(job_id) if ID.match(job_id) else None
+            if row is not None:
+                job = Job(id=row.id, meeting_id=row.meeting_id, document_id=row.document_id,
+                          language=row.language, revision=row.revision,
+                          submitter_key=row.submitter_key, state=row.state, error=row.error,
+                          pages=row.pages, finished_at=row.finished_at,
+                          stage="ready" if row.state == "ready" else row.state,
+                          progress=1.0 if row.state == "ready" else 0.0,
+                          version_id=row.version.id if row.state == "ready" else None)
         if job is None or job.meeting_id != invite.meeting_id or (
                 invite.role not in register.MANAGERS and job.submitter_key != invite.nonce):
             raise RostrumError("not-found", "no such upload")
@@ -227,7 +304,12 @@ class DocumentService:
         def progress(stage: str, fraction: float) -> None:
             job.stage, job.progress = stage, fraction
 
+        counted = False
         try:
+            await self.records.start_attempt(job.id)
+            counted = True
+            # pages an interrupted attempt moved in place but never committed
+            await asyncio.to_thread(shutil.rmtree, out, True)
             converted = await self.converter.convert(data, version.file_type, out, progress)
             job.stage = "indexing"
             texts = await asyncio.to_thread(_page_texts, out, converted.pages)
@@ -237,34 +319,41 @@ class DocumentService:
                 index_version(db, self.normaliser, meeting_id=doc.meeting_id,
                               document_id=doc.id, version_id=final.id,
                               language=final.language, kind=doc.kind, pages=texts)
+                finish_job(db, job.id, final.pages, time.time())
 
             await self.records.add_version(final, converted.pages, index)
         except FileRejected as exc:
             await asyncio.to_thread(shutil.rmtree, out, True)
-            job.state, job.error = "failed", {"code": exc.code, "message": exc.message}
+            await self._fail(job, {"code": exc.code, "message": exc.message})
             logger.info("[%s] upload for %s rejected: %s (%s)", doc.meeting_id, doc.number,
                         exc.code, exc.message)
         except DuplicateVersion:
             await asyncio.to_thread(shutil.rmtree, out, True)
-            job.state, job.error = "failed", {"code": "conflict", "message":
-                                              "that version is in the register already"}
+            await self._fail(job, {"code": "conflict", "message":
+                                   "that version is in the register already"})
         except asyncio.CancelledError:
+            # the server is stopping: the job stays running in the store and resumes, and
+            # this attempt does not count against the file
             shutil.rmtree(out, ignore_errors=True)
+            if counted:
+                with contextlib.suppress(Exception):
+                    await self.records.uncount_attempt(job.id)
             raise
         except Exception:
             await asyncio.to_thread(shutil.rmtree, out, True)
             logger.exception("[%s] conversion of %s failed", doc.meeting_id, doc.number)
-            job.state, job.error = "failed", {"code": "internal", "message":
-                                              "the server failed to convert the file"}
+            await self._fail(job, {"code": "internal", "message":
+                                   "the server failed to convert the file"})
         else:
             job.state, job.stage, job.progress = "ready", "ready", 1.0
             job.version_id, job.pages = version.id, len(converted.pages)
+            job.finished_at = time.time()
             logger.info("[%s] %s %s rev %d ready: %d pages", doc.meeting_id, doc.number,
                         version.language, version.revision, job.pages)
             self._emit(doc.meeting_id, "register", {"documentId": doc.id,
                                                     "versionId": version.id})
-        finally:
-            job.finished_at = time.time()
+        if job.state != "running":
+            await asyncio.to_thread(self._incoming(job.id).unlink, True)
 
     # pages
 
@@ -295,15 +384,22 @@ class DocumentService:
 
     async def search(self, invite: Invite, text: str, language: str | None, kind: str | None
                      ) -> dict[str, Any]:
+        return {"hits": await self.search_many([invite], text, language, kind)}
+
+    async def search_many(self, invites: list[Invite], text: str, language: str | None,
+                          kind: str | None) -> list[dict[str, Any]]:
+        """Pages of the documents each invite may read in its meeting, best first."""
         if language is not None and language not in register.LANGUAGES:
             raise RostrumError("bad-request", "language must be one of"
                                f" {', '.join(register.LANGUAGES)}")
         if kind is not None and kind not in register.KINDS.values():
             raise RostrumError("bad-request", "kind must be one of"
                                f" {', '.join(register.KINDS.values())}")
-        visible = {d.id: d for d in await self.records.documents(invite.meeting_id)
-                   if await self._visible(invite, d)}
-        filters = Filters((invite.meeting_id,), language, kind)
+        visible: dict[str, Document] = {}
+        for invite in invites:
+            visible.update({d.id: d for d in await self.records.documents(invite.meeting_id)
+                            if await self._visible(invite, d)})
+        filters = Filters(tuple(dict.fromkeys(i.meeting_id for i in invites)), language, kind)
 
         def run(db: Any) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
             _, hits = search(db, self.normaliser, text, filters)
@@ -319,7 +415,7 @@ class DocumentService:
             hit["otherLanguages"] = [
                 {**o, "page": min(hit["page"], o["pages"])}
                 for o in others.get(doc.id, []) if o["language"] != hit["language"]]
-        return {"hits": hits}
+        return hits
 
     # the shared screen
 
@@ -429,6 +525,23 @@ def _page_texts(out: Path, pages: list[dict[str, Any]]) -> list[PageText]:
         layer = json.loads((out / f"{page['page']}.json").read_text(encoding="utf-8"))
         texts.append(PageText(page["page"], layer.get("source") or layer["text"]))
     return texts
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def _fields(version: Version) -> dict[str, Any]:

@@ -150,8 +150,8 @@ def add_routes(app: web.Application, service_key: Any, config_key: Any) -> None:
         return web.json_response({"ok": True, "job": job.to_json()}, status=202)
 
     async def job(request: web.Request, invite: Invite, svc: Any) -> web.Response:
-        return web.json_response({"ok": True, "job": svc.job(invite, request.match_info[
-            "job_id"]).to_json()})
+        return web.json_response({"ok": True, "job": (await svc.job(
+            invite, request.match_info["job_id"])).to_json()})
 
     def page_urls(meeting_id: str, version_id: str, pages: list[dict[str, Any]]
                   ) -> list[dict[str, Any]]:

@@ -37,3 +37,11 @@ def test_documents_bench_smoke_mode(tmp_path: Path) -> None:
     for language, row in search["languages"].items():
         assert row["recall"] == 1.0, (language, row)
         assert row["recall"] > row["plain_recall"], (language, row)
+    deployment = figures["deployment"]
+    assert deployment["meetings"] == 6 and deployment["captions"] == 600
+    assert deployment["lines_indexed"] == deployment["captions"] + deployment["interventions"]
+    assert deployment["words_in_no_line_found"] == 0
+    assert 0 < deployment["all_meetings_p50_ms"] <= deployment["all_meetings_p99_ms"]
+    assert set(deployment["caption_languages"]) == {"ar", "zh", "en", "fr", "ru", "es"}
+    for language, row in deployment["caption_languages"].items():
+        assert row["recall"] == 1.0, (language, row)

@@ -1,15 +1,19 @@
 """The shared document screen in Chromium: the chair opens a converted DOCX from the
 register, shows it, turns the page, and a delegate's page follows (image and text layer); the
 delegate browses away and returns to the presenter; whatever the delegate's page sends on
-`/documents`, the server refuses it and nobody's page moves."""
+`/documents`, the server refuses it and nobody's page moves. The search panel finds pages of
+this meeting and captions of another meeting the same browser joined."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import aiohttp
 import pytest
 
+from meeting_server.app import CAPTION_STORE, MEETINGS
+from meeting_server.captions_store import NewLine, Speaker
 from tests.browser.pages import PageLog, join_meeting, new_page
 from tests.documents_support import DOCX_PAGES, Api, make_docx
 
@@ -35,8 +39,8 @@ async def wait_page(page: Any, number: int, log: PageLog, timeout: float = 10) -
                 const root = document.getElementById('documents');
                 const image = document.getElementById('documents-image');
                 return root && root.dataset.page === String(n) && image.complete
+                    && (root.dataset.textPage ?? '').endsWith(`/${n}`)
                     && image.naturalWidth > 0 && (image.currentSrc || image.src).includes(`/pages/${n}/`)
-                    && root.dataset.textPage === String(n)
                     && document.getElementById('documents-text').textContent.length > 0;
             }""", arg=number, timeout=timeout * 1000)
     except Exception as exc:
@@ -115,3 +119,50 @@ async def test_presenter_turns_the_page_and_a_delegate_follows(
         return (await socket.timeout(5000).emitWithAck('state', {})).screen;
     }""")
     assert state["showing"]["page"] == 2 and state["highlight"] == [] and state["pointer"] is None
+
+
+async def test_search_panel_finds_pages_and_captions_of_every_meeting_this_browser_joined(
+        launch_browser: Any, rostrum_server: Any) -> None:
+    srv = rostrum_server
+    other = await srv.app[MEETINGS].create_meeting("Working Party 3", meeting_id="twp3x")
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, srv.base_url, srv.meeting_id, srv.token("secretariat"))
+        doc_id = (await api.create("TD 78 (PLEN/13)", "Authentication"))[1]["document"]["id"]
+        await api.upload_ready(doc_id, make_docx(DOCX_PAGES), "td78.docx", "en")
+    await srv.app[CAPTION_STORE].add(NewLine(
+        meeting_id=other.id, language="en", started_at=time.time(), at=time.time(),
+        text="We propose to approve the liaison on satellites.",
+        speaker=Speaker("p1", "Ana Quispe", "Peru"), captioner_id="c1",
+        captioner_name="Carol", source="console"))
+    page = await new_page(await launch_browser(None))
+    log = PageLog(page, "delegate")
+    await join_meeting(page, srv.join_link("delegate", meeting_id=other.id), name="Ana")
+    await join_meeting(page, srv.join_link("delegate"), name="Ana")  # remembers both
+
+    await page.click("#documents details:first-of-type > summary")
+    assert await page.is_visible("#documents-query-scope")
+    await page.select_option("#documents-query-scope", "all")
+    await page.fill("#documents-query", "satellite")
+    await page.click("#documents form[role=search] button[type=submit]")
+    try:
+        await page.wait_for_selector("#documents-caption-hits li", timeout=10_000)
+    except Exception as exc:
+        raise AssertionError(log.tail()) from exc
+    text = await page.text_content("#documents-caption-hits")
+    assert text is not None and "Working Party 3" in text and "Ana Quispe (Peru)" in text
+    assert await page.text_content("#documents-caption-hits mark") == "satellites"
+    link = await page.get_attribute("#documents-caption-hits a", "href")
+    assert link is not None and link.startswith(f"/m/{other.id}/archive#at=")
+
+    # this meeting only: the other meeting's caption is not searched
+    await page.select_option("#documents-query-scope", "here")
+    await page.click("#documents form[role=search] button[type=submit]")
+    await page.wait_for_function(
+        "!document.querySelector('#documents-caption-hits')"
+        " && document.getElementById('documents-results').textContent.length > 0")
+    # a page of this meeting opens in the viewer
+    await page.fill("#documents-query", "authentication")
+    await page.click("#documents form[role=search] button[type=submit]")
+    await page.click("#documents-results .documents__hit button")
+    seen = await wait_page(page, 1, log)
+    assert "two-factor authentication" in seen["text"]

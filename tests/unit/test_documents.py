@@ -154,3 +154,37 @@ def test_presenter_rules() -> None:
     assert not presenter.may_present(presenter.floor_moved(given, None), "delegate", "d1")
     restored = Screen.from_json(shown.to_json())
     assert restored.showing == shown.showing and restored.seq == shown.seq
+
+
+def test_proceedings_index_catches_up_once_and_follows_corrections() -> None:
+    import sqlite3
+
+    from documents.proceedings import SCHEMA as LINES_SCHEMA
+    from documents.proceedings import catch_up, search_lines
+    from meeting_server.captions_store import SCHEMA as CAPTIONS_SCHEMA
+    from meeting_server.store import SCHEMA as MEETING_SCHEMA
+
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    for schema in (MEETING_SCHEMA, CAPTIONS_SCHEMA, LINES_SCHEMA):
+        db.executescript(schema)
+    n = Normaliser()
+    add = ("INSERT INTO captions (meeting_id, language, started_at, at, text, speaker_name,"
+           " speaker_member_state, source) VALUES (?, ?, 1, 1, ?, 'Ana', 'Peru', 'console')")
+    db.execute(add, ("m1", "fr", "Les réseaux optiques passifs."))
+    db.execute(add, ("m2", "ar", "ناقشَ الاجتماعُ التوقيعَ الرقميَّ"))
+    db.execute("INSERT INTO floor_log (meeting_id, at, event, participant_id, name, note)"
+               " VALUES ('m1', 2, 'request', 'p1', 'Ana', 'Question 4/13')")
+    db.execute("INSERT INTO floor_log (meeting_id, at, event, participant_id, name,"
+               " member_state) VALUES ('m1', 3, 'intervention-start', 'p1', 'Ana', 'Peru')")
+    assert catch_up(db, n, batch=1) == 2  # a caption and the request (not a line)
+    assert db.execute("SELECT COUNT(*) FROM search_lines").fetchone() == (1,)
+    assert catch_up(db, n, batch=1) == 2 and catch_up(db, n) == 0  # the rest, then nothing
+    assert db.execute("SELECT COUNT(*) FROM search_lines").fetchone() == (3,)
+    assert [h["source"] for h in search_lines(db, n, "question 4/13", ("m1",))] == ["floor"]
+    assert search_lines(db, n, "التوقيع", ("m1",)) == []  # another meeting's line
+    assert [h["language"] for h in search_lines(db, n, "التوقيع", ("m1", "m2"))] == ["ar"]
+    db.execute("UPDATE captions SET text = 'Les réseaux actifs.', revised_at = 5 WHERE id = 1")
+    assert catch_up(db, n) == 1
+    assert search_lines(db, n, "passifs", ("m1",)) == []
+    assert [h["id"] for h in search_lines(db, n, "actif", ("m1",))] == [1]
+    assert db.execute("SELECT COUNT(*) FROM search_lines").fetchone() == (3,)

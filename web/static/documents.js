@@ -10,7 +10,8 @@
  */
 
 import { h, replaceChildren, setText, setMessageAttribute } from "./dom.js";
-import { t, errorMessage, uiLanguage, msg } from "./i18n.js";
+import { t, errorMessage, uiLanguage, msg, intlLocale } from "./i18n.js";
+import { knownMeetings, rememberMeeting, searchMeetings } from "./search.js";
 
 const LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];
 const MANAGERS = new Set(["chair", "secretariat"]);
@@ -52,6 +53,8 @@ export class DocumentViewer {
   #stopped = false;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #pollTimer = undefined;
+  /** @type {{page: number, image: HTMLImageElement} | null} the next page's image, fetched ahead */
+  #ahead = null;
 
   /**
    * @param {import("./protocol.js").MeetingClient} client joined already
@@ -316,13 +319,19 @@ export class DocumentViewer {
     this.root.dataset.versionId = showing.versionId;
     this.textLayer.lang = version.language;
     this.textLayer.dir = version.language === "ar" ? "rtl" : "ltr";
+    if (this.root.dataset.textPage !== `${showing.versionId}/${showing.page}`) {
+      // another page's text must not stand for this one (screen readers, selection)
+      replaceChildren(this.textLayer);
+      replaceChildren(this.reading);
+      delete this.root.dataset.textPage;
+    }
+    // a page fetched ahead that is not this one gives the link back to this page's image
+    if (this.#ahead && this.#ahead.page !== showing.page) {
+      this.#ahead.image.src = "";
+      this.#ahead = null;
+    }
     this.#drawMarks();
     this.#renderFollow();
-    // the last page's text must not stand for this one (a screen reader would read it under
-    // the new page's number) while this page's text loads
-    replaceChildren(this.textLayer);
-    replaceChildren(this.reading);
-    delete this.root.dataset.textPage;
     try {
       const layer = await this.#api(`/versions/${showing.versionId}/pages/${showing.page}/text`);
       if (this.#local !== showing) return;
@@ -342,8 +351,8 @@ export class DocumentViewer {
       this.reading.lang = version.language;
       this.reading.dir = this.textLayer.dir;
       replaceChildren(this.reading, ...(layer.exact ? layer.text.split("\n").map((/** @type {string} */ line) => h("p", { text: line })) : []));
+      this.root.dataset.textPage = `${showing.versionId}/${showing.page}`;
       this.#sizeText();
-      this.root.dataset.textPage = String(showing.page);
     } catch (err) {
       this.onError(errorMessage(err));
     }
@@ -352,7 +361,14 @@ export class DocumentViewer {
     if (next) {
       const width = saveData() ? WIDTHS[0] : WIDTHS.find((w) => w >= this.frame.clientWidth * this.#zoom * devicePixelRatio) ?? WIDTHS[WIDTHS.length - 1];
       const image = next.images[width] ?? next.images[WIDTHS[0]];
-      if (image) new Image().src = this.#withToken(image.url);
+      if (image) {
+        const ahead = new Image();
+        ahead.src = this.#withToken(image.url);
+        this.#ahead = { page: showing.page + 1, image: ahead };
+        ahead.addEventListener("load", () => {
+          if (this.#ahead?.image === ahead) this.#ahead = null;
+        });
+      }
     }
   }
 
@@ -588,9 +604,11 @@ export class DocumentViewer {
     await this.#loadRegister();
   }
 
-  // search
+  // search: this meeting or every meeting this browser joined (search.js), over the
+  // documents, the final captions and the floor log
 
   #searchForm() {
+    rememberMeeting(this.meetingId, this.token, readContext().title);
     const query = h("input", { attrs: { id: "documents-query", name: "q", type: "search", required: true, maxlength: 200, "aria-label": msg("documents.search.label") } });
     const language = h(
       "select",
@@ -598,14 +616,25 @@ export class DocumentViewer {
       h("option", { attrs: { value: "" }, text: msg("documents.search.allLanguages") }),
       ...LANGUAGES.map((l) => h("option", { attrs: { value: l, lang: l }, text: msg(`documents.lang.${l}`) })),
     );
-    const form = h("form", { class: "documents__search", attrs: { role: "search" } }, query, language, h("button", { class: "button", attrs: { type: "submit" }, text: msg("documents.search.submit") }));
+    const others = knownMeetings().filter((m) => m.meetingId !== this.meetingId);
+    const scope = h(
+      "select",
+      { attrs: { id: "documents-query-scope", name: "scope", "aria-label": msg("documents.search.scope"), hidden: others.length === 0 } },
+      h("option", { attrs: { value: "here" }, text: msg("documents.search.thisMeeting") }),
+      h("option", { attrs: { value: "all" }, text: msg("documents.search.allMeetings", { n: others.length + 1 }) }),
+    );
+    const form = h("form", { class: "documents__search", attrs: { role: "search" } }, query, language, scope, h("button", { class: "button", attrs: { type: "submit" }, text: msg("documents.search.submit") }));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
-        const params = new URLSearchParams({ q: query.value });
-        if (language.value) params.set("language", language.value);
-        const body = await this.#api(`/search?${params}`);
-        this.#renderHits(body.hits);
+        const meetings = scope.value === "all" ? knownMeetings() : [];
+        const tokens = [this.token, ...meetings.filter((m) => m.meetingId !== this.meetingId).map((m) => m.token)];
+        const body = await searchMeetings(tokens, { q: query.value, language: language.value || undefined });
+        for (const m of body.meetings) {
+          const known = meetings.find((k) => k.meetingId === m.id);
+          if (known && known.title !== m.title) rememberMeeting(m.id, known.token, m.title);
+        }
+        this.#renderHits(body.hits, body.lines, scope.value === "all");
       } catch (err) {
         this.onError(errorMessage(err));
       }
@@ -613,11 +642,37 @@ export class DocumentViewer {
     return form;
   }
 
-  /** @param {any[]} hits */
-  #renderHits(hits) {
+  /** A hit of another meeting opens there (its page, with its token). @param {string} meetingId @param {string} hash */
+  #elsewhere(meetingId, hash) {
+    const known = knownMeetings().find((m) => m.meetingId === meetingId);
+    return `/m/${encodeURIComponent(meetingId)}?t=${encodeURIComponent(known?.token ?? "")}#${hash}`;
+  }
+
+  /** @param {{text: string, match: boolean}[]} snippet @param {string} language */
+  #snippet(snippet, language) {
+    return h("p", { class: "documents__snippet", attrs: { lang: language || "", dir: language === "ar" ? "rtl" : "auto" } }, ...snippet.map((s) => (s.match ? h("mark", { text: s.text }) : s.text)));
+  }
+
+  /** @param {any[]} hits @param {any[]} lines @param {boolean} wide */
+  #renderHits(hits, lines = [], wide = false) {
+    const here = (/** @type {any} */ hit) => !hit.meetingId || hit.meetingId === this.meetingId;
+    const when = new Intl.DateTimeFormat(intlLocale(), { dateStyle: "medium", timeStyle: "short" });
+    const meetingLabel = (/** @type {any} */ hit) => (wide && hit.meetingTitle ? h("span", { class: "documents__meeting", text: `${hit.meetingTitle} · ` }) : null);
+    const lineItem = (/** @type {any} */ line) =>
+      h(
+        "li",
+        { class: "documents__hit" },
+        meetingLabel(line),
+        h("span", { class: "documents__number", text: `${when.format(new Date(line.at * 1000))}${line.language ? ` · ${t(`documents.lang.${line.language}`)}` : ""}` }),
+        h("span", { class: "documents__title", text: ` ${t("documents.search.spoke", { speaker: line.speaker })}` }),
+        line.snippet.length ? this.#snippet(line.snippet, line.language) : null,
+        h("a", { class: "button button--small", attrs: { href: line.link }, text: msg("documents.search.archive") }),
+      );
+    const captions = lines.filter((l) => l.source === "captions");
+    const floor = lines.filter((l) => l.source === "floor");
     replaceChildren(
       this.searchResults,
-      h("p", { text: hits.length ? t("documents.search.count", { n: hits.length }) : t("documents.search.none") }),
+      h("p", { text: hits.length ? t("documents.search.count", { n: hits.length }) : lines.length ? "" : t("documents.search.none") }),
       h(
         "ol",
         { class: "documents__hits" },
@@ -625,11 +680,14 @@ export class DocumentViewer {
           h(
             "li",
             { class: "documents__hit" },
+            meetingLabel(hit),
             h("span", { class: "documents__number", text: `${t("documents.pageImage", { number: hit.number, page: hit.page })} · ${t(`documents.lang.${hit.language}`)}` }),
             h("span", { class: "documents__title", text: ` ${hit.title}` }),
-            h("p", { class: "documents__snippet", attrs: { lang: hit.language, dir: hit.language === "ar" ? "rtl" : "auto" } }, ...hit.snippet.map((/** @type {{text: string, match: boolean}} */ s) => (s.match ? h("mark", { text: s.text }) : s.text))),
-            h("button", { class: "button button--small", attrs: { type: "button" }, text: msg("documents.search.openPage", { page: hit.page }), on: { click: () => this.browse(hit.documentId, hit.versionId, hit.page) } }),
-            hit.otherLanguages.length
+            this.#snippet(hit.snippet, hit.language),
+            here(hit)
+              ? h("button", { class: "button button--small", attrs: { type: "button" }, text: msg("documents.search.openPage", { page: hit.page }), on: { click: () => this.browse(hit.documentId, hit.versionId, hit.page) } })
+              : h("a", { class: "button button--small", attrs: { href: this.#elsewhere(hit.meetingId, `document=${hit.documentId}&version=${hit.versionId}&page=${hit.page}`) }, text: msg("documents.search.openMeeting") }),
+            hit.otherLanguages.length && here(hit)
               ? h(
                   "span",
                   { class: "documents__also" },
@@ -642,6 +700,10 @@ export class DocumentViewer {
           ),
         ),
       ),
+      captions.length ? h("h3", { class: "documents__subheading", text: msg("documents.search.captions") }) : null,
+      captions.length ? h("ol", { class: "documents__hits", attrs: { id: "documents-caption-hits" } }, ...captions.map(lineItem)) : null,
+      floor.length ? h("h3", { class: "documents__subheading", text: msg("documents.search.floor") }) : null,
+      floor.length ? h("ol", { class: "documents__hits", attrs: { id: "documents-floor-hits" } }, ...floor.map(lineItem)) : null,
     );
   }
 }
@@ -656,8 +718,8 @@ function readContext() {
   const element = document.getElementById("rostrum-context");
   try {
     const context = JSON.parse(element?.textContent ?? "{}");
-    return { token: String(context.token ?? ""), meetingId: String(context.meeting?.id ?? "") };
+    return { token: String(context.token ?? ""), meetingId: String(context.meeting?.id ?? ""), title: String(context.meeting?.title ?? "") };
   } catch {
-    return { token: "", meetingId: "" };
+    return { token: "", meetingId: "", title: "" };
   }
 }

@@ -242,10 +242,9 @@ async def browser_scenario(*, server: Any, launch: Launch, launch_shaped: Launch
         results = await run_steps(steps, shape=shape, shaped=shaped_w, unshaped=clean_w,
                                   log=log, stats=stats)
         if trace:
-            from meeting_server.app import WORKER
             for r in results:
                 log(f"  {r.kbit}: {r.history}")
-            router = next(iter(server.app[WORKER].routers.values()))
+            router = next(iter(server.worker().routers.values()))
             for producer in router.producers.values():
                 log(f"  {producer} {producer.bitrate_bps:.0f} bit/s {producer.packets_received}"
                     f" packets")

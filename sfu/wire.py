@@ -24,6 +24,7 @@ from .plan import ChannelFeed, MediaPlan, PlanError
 
 MAX_FRAME = 1 << 20  # an SDP is at most 64 KiB; a 600-person plan about 10 KiB
 _LENGTH = struct.Struct(">I")
+HEADER = _LENGTH.size
 
 
 class WireError(ValueError):
@@ -176,9 +177,35 @@ def unframe(buffer: bytes) -> tuple[list[Any], bytes]:
             break
         body = bytes(view[_LENGTH.size:_LENGTH.size + length])
         view = view[_LENGTH.size + length:]
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise WireError(f"not JSON: {exc}") from None
-        out.append(from_wire(data))
+        out.append(decode(body))
     return out, bytes(view)
+
+
+def frame_length(header: bytes) -> int:
+    """The body length a frame's 4-byte header announces; ``WireError`` over ``MAX_FRAME``
+    (the stream cannot be read past it: nothing says where the next frame starts)."""
+    (length,) = _LENGTH.unpack(header)
+    if length > MAX_FRAME:
+        raise WireError(f"frame of {length} bytes is over {MAX_FRAME}")
+    return int(length)
+
+
+def decode(body: bytes) -> Any:
+    """One frame's body as its value; ``WireError`` if it is not one. The stream stays
+    readable after a bad body (its length was read): a worker refuses it and goes on."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise WireError(f"not JSON: {exc}") from None
+    return from_wire(data)
+
+
+def request_id(body: bytes) -> int:
+    """The ``id`` of a request body that did not decode, if it can be read (else 0), so its
+    refusal reaches the caller waiting for it."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return 0
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if type(value) is int and value > 0 else 0

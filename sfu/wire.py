@@ -111,6 +111,15 @@ def _decode(hint: Any, value: Any, where: str) -> Any:
             raise WireError(f"{where}: a {hint.__name__} was expected")
         return _decode_dataclass(hint, value)
     if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        classes = [o for o in options if isinstance(o, type) and dataclasses.is_dataclass(o)]
+        if classes and isinstance(value, dict) and isinstance(value.get("type"), str):
+            named = [o for o in classes if o.__name__ == value["type"]]
+            if named:  # the value names its type: decode it as that, and say what is wrong
+                return _decode(named[0], value, where)
+            if len(classes) == len([o for o in options if o is not type(None)]):
+                raise WireError(f"{where}: {value['type']!r} is not one of "
+                                f"{', '.join(o.__name__ for o in classes)}")
         errors = []
         for option in typing.get_args(hint):
             try:

@@ -13,6 +13,7 @@ boundary").
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import struct
 import types
@@ -83,8 +84,7 @@ def from_wire(data: Any) -> Any:
 def _decode_dataclass(cls: type, data: Any) -> Any:
     if not isinstance(data, dict):
         raise WireError(f"{cls.__name__}: an object was expected")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    hints, names = _fields(cls)
     extra = set(data) - set(names) - {"type"}
     if extra:
         raise WireError(f"{cls.__name__}: unknown fields {sorted(extra)}")
@@ -99,6 +99,24 @@ def _decode_dataclass(cls: type, data: Any) -> Any:
         raise WireError(f"{cls.__name__}: {exc}") from None
 
 
+@functools.cache
+def _fields(cls: type) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A dataclass's field types and init fields (resolved once: a worker decodes every
+    command it is sent)."""
+    return (typing.get_type_hints(cls),
+            tuple(f.name for f in dataclasses.fields(cls) if f.init))
+
+
+@functools.cache
+def _union(hint: Any) -> tuple[tuple[Any, ...], dict[str, type], bool]:
+    """A union's options, its dataclasses by name, and whether it is only dataclasses (and
+    None)."""
+    options = typing.get_args(hint)
+    classes = {o.__name__: o for o in options
+               if isinstance(o, type) and dataclasses.is_dataclass(o)}
+    return options, classes, len(classes) == len([o for o in options if o is not type(None)])
+
+
 def _decode(hint: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
     if hint is MediaPlan:
@@ -111,15 +129,16 @@ def _decode(hint: Any, value: Any, where: str) -> Any:
             raise WireError(f"{where}: a {hint.__name__} was expected")
         return _decode_dataclass(hint, value)
     if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(hint)
-        classes = [o for o in options if isinstance(o, type) and dataclasses.is_dataclass(o)]
-        if classes and isinstance(value, dict) and isinstance(value.get("type"), str):
-            named = [o for o in classes if o.__name__ == value["type"]]
-            if named:  # the value names its type: decode it as that, and say what is wrong
-                return _decode(named[0], value, where)
-            if len(classes) == len([o for o in options if o is not type(None)]):
+        options, by_name, only_classes = _union(hint)
+        if value is None and type(None) in options:
+            return None
+        if by_name and isinstance(value, dict) and isinstance(value.get("type"), str):
+            named = by_name.get(value["type"])
+            if named is not None:  # the value names its type: decode it as that
+                return _decode(named, value, where)
+            if only_classes:
                 raise WireError(f"{where}: {value['type']!r} is not one of "
-                                f"{', '.join(o.__name__ for o in classes)}")
+                                f"{', '.join(by_name)}")
         errors = []
         for option in typing.get_args(hint):
             try:

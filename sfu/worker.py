@@ -11,6 +11,7 @@ server's start-up, or the worker process's main).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -57,11 +58,13 @@ class Worker:
             router = Router(meeting_id, ice_servers=self.ice_servers, video_codec=video_codec,
                             audio_seats=self.seats, video_seats=self.seats,
                             keyframe_interval_s=self.keyframe_interval_s)
-            router.on_event(self._emit)
+            router.on_event(functools.partial(self._emit, router))
             self.routers[meeting_id] = router
         return router
 
-    def _emit(self, event: RouterEvent) -> None:
+    def _emit(self, router: Router, event: RouterEvent) -> None:
+        if self.routers.get(router.meeting_id) is not router:
+            return  # a router closing after CloseRouter: the meeting id may be a new one's
         for listener in self.event_listeners:
             try:
                 listener(event)

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import struct
+import sys
 import time
 from typing import Any
 
@@ -172,3 +173,30 @@ async def test_a_worker_killed_is_noticed_within_a_second_and_restarted() -> Non
             print(f"kill -9 noticed after {noticed * 1000:.1f} ms")
         finally:
             await first.close()
+    # the server's shutdown ends every worker process
+    assert all(s.process is not None and s.process.returncode is not None for s in pool.slots)
+
+
+async def test_a_worker_exits_when_its_server_is_gone(tmp_path: Any) -> None:
+    """Its standard input is the server's pipe: closed (the server exited or was killed),
+    the worker closes its routers and exits."""
+    path = str(tmp_path / "w.sock")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sfu.worker_main", "--socket", path, "--settings",
+        json.dumps(SETTINGS), stdin=asyncio.subprocess.PIPE)
+    try:
+        for _ in range(500):
+            if os.path.exists(path):
+                break
+            await asyncio.sleep(0.02)
+        reader, writer = await asyncio.open_unix_connection(path)
+        writer.write(frame(Request(1, "", GetLoad())))
+        assert isinstance((await reply(reader)).result, Load)
+        assert process.stdin is not None
+        process.stdin.close()
+        assert await asyncio.wait_for(process.wait(), 5) == 0
+        writer.close()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

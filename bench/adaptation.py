@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sfu.worker_client import LocalWorkers
+
 # (downlink kbit/s or None for unshaped, seconds, the layer that fits: "camera",
 # "camera-low" or None for audio only)
 Step = tuple[int | None, float, str | None]
@@ -242,10 +244,19 @@ async def browser_scenario(*, server: Any, launch: Launch, launch_shaped: Launch
         results = await run_steps(steps, shape=shape, shaped=shaped_w, unshaped=clean_w,
                                   log=log, stats=stats)
         if trace:
-            from meeting_server.app import WORKER
             for r in results:
                 log(f"  {r.kbit}: {r.history}")
-            router = next(iter(server.app[WORKER].routers.values()))
+            if not isinstance(server.workers, LocalWorkers):  # routers in worker processes
+                for stats in await server.workers.stats():
+                    for p in stats.producers:
+                        log(f"  {p.producer_id} {p.source} {p.bitrate_bps:.0f} bit/s "
+                            f"{p.packets_received} packets")
+                    for s in stats.subscribers:
+                        log(f"  {s.participant_id} estimate {s.estimate_bps:.0f}")
+                for line in (x.tail(20) for x in logs):
+                    log(line)
+                return results
+            router = next(iter(server.worker().routers.values()))
             for producer in router.producers.values():
                 log(f"  {producer} {producer.bitrate_bps:.0f} bit/s {producer.packets_received}"
                     f" packets")

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from sfu import aiortc_glue
 from sfu.worker import Worker
+from sfu.worker_client import LocalWorkers, MediaWorkers, WorkerPool
 
 from . import (
     captions_http,
@@ -66,7 +67,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
-WORKER = web.AppKey("worker", Worker)
+WORKER = web.AppKey("worker", MediaWorkers)
 MEETINGS = web.AppKey("meetings", MeetingService)
 MEDIA = web.AppKey("media", MediaService)
 FLOOR = web.AppKey("floor", FloorService)
@@ -147,13 +148,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     recovered = await store.recover_after_restart(time.time())
     if any(recovered.values()):
         logger.warning("closed records left open by an earlier run: %s", recovered)
-    aiortc_glue.install_ice_policy(config.rtc_addresses)  # process-wide aioice settings
-    worker = Worker(ice_servers=config.ice_servers, rtc_addresses=config.rtc_addresses,
-                    seats=max(config.audio_slots, config.video_slots),
-                    keyframe_interval_s=config.keyframe_interval_s, rtc_port=config.rtc_port)
     try:
-        await worker.start()  # binds the one UDP port of the worker's WebRTC connections
-    except BaseException:  # the port is taken: say so and leave nothing open
+        worker = await start_workers(config)
+    except BaseException:  # the UDP port is taken, a worker would not start: leave nothing open
         await store.close()
         raise
     meetings = MeetingService(config, store, worker)
@@ -227,6 +224,25 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await store.close()
 
 
+async def start_workers(config: Config) -> MediaWorkers:
+    """The SFU: ``config.workers`` worker processes (each installs its own ICE policy), or
+    with 0 one worker in this process (docs/architecture.md, "Workers")."""
+    seats = max(config.audio_slots, config.video_slots)
+    if config.workers == 0:
+        aiortc_glue.install_ice_policy(config.rtc_addresses)  # process-wide aioice settings
+        worker = Worker(ice_servers=config.ice_servers, rtc_addresses=config.rtc_addresses,
+                        seats=seats, keyframe_interval_s=config.keyframe_interval_s,
+                        rtc_port=config.rtc_port)
+        await worker.start()  # binds the one UDP port of the worker's WebRTC connections
+        return LocalWorkers(worker)
+    pool = WorkerPool(config.workers, {
+        "iceServers": [s.to_json() for s in config.ice_servers],
+        "rtcAddresses": list(config.rtc_addresses), "seats": seats,
+        "keyframeIntervalS": config.keyframe_interval_s, "rtcPort": config.rtc_port})
+    await pool.start()
+    return pool
+
+
 def _page_language(request: web.Request) -> str:
     return ui_language.choose(request.cookies.get(ui_language.COOKIE),
                               request.headers.get("Accept-Language"))
@@ -239,7 +255,7 @@ async def index(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    counts: dict[str, Any] = request.app[WORKER].counts()
+    counts: dict[str, Any] = await request.app[WORKER].counts()
     return web.json_response({"ok": True, **counts})
 
 

@@ -70,6 +70,9 @@ class Config:
     audio_slots: int = 3
     video_slots: int = 4
     keyframe_interval_s: float = 0.5
+    # SFU worker processes (docs/architecture.md, "Workers"): 0 runs the one worker inside
+    # the server process; N > 0 starts and supervises N worker processes
+    workers: int = 0
     demo: bool = False
 
     @property
@@ -149,6 +152,9 @@ def from_env_and_args(
     parser.add_argument("--rtc-port", default=env.get("ROSTRUM_RTC_PORT", "40000"),
                         help="the one UDP port of the SFU worker for every WebRTC connection"
                              " (0: any free port; 'per-connection': a socket per connection)")
+    parser.add_argument("--workers", default=env.get("ROSTRUM_WORKERS", "0"),
+                        help="SFU worker processes: a number, 'auto' (one per core) or 0"
+                             " (the SFU runs inside the server process)")
     parser.add_argument("--redis-url", default=env.get("REDIS_URL", "") or None)
     parser.add_argument("--token-ttl", type=int,
                         default=int(env.get("ROSTRUM_TOKEN_TTL_S", str(7 * 24 * 3600))),
@@ -209,8 +215,22 @@ def from_env_and_args(
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
         trusted_proxies=_split(args.trusted_proxies),
+        workers=parse_workers(args.workers, parser),
         demo=args.demo,
     )
+
+
+def parse_workers(text: str, parser: argparse.ArgumentParser) -> int:
+    """``ROSTRUM_WORKERS``: ``auto`` is one worker process per core."""
+    if text.strip() == "auto":
+        return os.cpu_count() or 1
+    try:
+        count = int(text)
+    except ValueError:
+        parser.error(f"--workers: a number or 'auto', not {text!r}")
+    if not 0 <= count <= 64:
+        parser.error("--workers must be 0..64")
+    return count
 
 
 __all__ = [

@@ -82,10 +82,9 @@ class InterpretationService:
         self._emit(meeting_id, "interpretation", self.public_state(meeting_id))
 
     def _listen(self, live: LiveMeeting, participant_id: str, channel: str) -> None:
-        try:
-            live.router.execute(Listen(participant_id, channel))
-        except CommandError:
-            pass  # not subscribed yet: applied when they subscribe (see subscribed())
+        future = live.router.submit(Listen(participant_id, channel))  # sent now, in order
+        # a refusal: not subscribed yet, applied when they subscribe (see subscribed())
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def subscribed(self, participant: Participant) -> None:
         """The participant's subscribe connection exists: apply their channel choice (an
@@ -174,8 +173,8 @@ class InterpretationService:
         }
         self._run(ops[action])
 
-    def listen(self, participant: Participant, channel: str, floor_under: float
-               ) -> dict[str, Any]:
+    async def listen(self, participant: Participant, channel: str, floor_under: float
+                     ) -> dict[str, Any]:
         interp = self.state_of(participant.meeting_id)
         settings = self._run(lambda: ListenerSettings.for_meeting(interp.languages, channel,
                                                                   floor_under))
@@ -184,7 +183,7 @@ class InterpretationService:
         self.listening[participant.id] = settings
         live = self.meetings.live[participant.meeting_id]
         try:
-            live.router.execute(Listen(participant.id, settings.channel))
+            await live.router.execute(Listen(participant.id, settings.channel))
         except CommandError as exc:
             raise RostrumError(exc.code, exc.message) from None
         feed = interp.feeds()[settings.channel]

@@ -27,7 +27,7 @@ from sfu.commands import (
     Unpublish,
 )
 from sfu.events import RouterEvent, SlotsChanged, UplinkChanged
-from sfu.router import Router
+from sfu.worker_client import RouterHandle
 
 from .errors import RostrumError
 from .meetings import MeetingService, Participant
@@ -70,10 +70,11 @@ class MediaService:
         # told when a participant's subscribe connection is negotiated
         self.subscribed_listeners: list[Callable[[Participant], None]] = []
         # every router's events, from the moment its meeting goes live (a router seen by
-        # id could be missed: a closed router's id may be reused by the next one)
-        meetings.live_listeners.append(lambda live: live.router.on_event(self._on_event))
+        # id could be missed: a closed router's id may be reused by the next one), and a
+        # fresh router's after its worker died
+        meetings.router_listeners.append(lambda live: live.router.on_event(self._on_event))
 
-    def _router(self, participant: Participant) -> Router:
+    def _router(self, participant: Participant) -> RouterHandle:
         return self.meetings.meeting_of(participant).router
 
     def _on_event(self, event: RouterEvent) -> None:
@@ -112,19 +113,19 @@ class MediaService:
                 logger.exception("[%s %s] subscribed listener failed", participant.meeting_id,
                                  participant.id)
         # the slots after the listeners applied the participant's choices (their channel)
-        slots = self._execute(participant, GetSlots(participant.id))
+        slots = await self._execute(participant, GetSlots(participant.id))
         assert isinstance(slots, Slots)
         return [slot.to_json() for slot in slots.slots]
 
-    def set_video(self, participant: Participant, enabled: bool) -> None:
+    async def set_video(self, participant: Participant, enabled: bool) -> None:
         """The listener's "low bandwidth" switch: off means audio (and documents) only."""
-        self._execute(participant, SetVideo(participant.id, enabled))
+        await self._execute(participant, SetVideo(participant.id, enabled))
 
-    def pin(self, participant: Participant, pinned: str | None) -> None:
+    async def pin(self, participant: Participant, pinned: str | None) -> None:
         live = self.meetings.meeting_of(participant)
         if pinned is not None and pinned not in live.participants:
             raise RostrumError("not-found", "no such participant in this meeting")
-        self._execute(participant, Pin(participant.id, pinned))
+        await self._execute(participant, Pin(participant.id, pinned))
 
     async def drop(self, participant: Participant) -> None:
         """The media namespace went away: close this participant's transports."""
@@ -132,9 +133,9 @@ class MediaService:
 
     # the boundary: commands in, CommandError out as the protocol's errors
 
-    def _execute(self, participant: Participant, command: ControlCommand) -> Result:
+    async def _execute(self, participant: Participant, command: ControlCommand) -> Result:
         try:
-            return self._router(participant).execute(command)
+            return await self._router(participant).execute(command)
         except CommandError as exc:
             raise RostrumError(exc.code, exc.message) from None
 

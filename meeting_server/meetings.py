@@ -6,6 +6,7 @@ go to the store. The service knows nothing of Socket.IO: namespaces call it and 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -13,9 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sfu.commands import CloseParticipant
-from sfu.router import Router
-from sfu.worker import Worker
+from sfu.commands import CloseParticipant, CommandError
+from sfu.worker_client import MediaWorkers, RouterHandle
 
 from .config import OFFICIAL_LANGUAGES, Config
 from .errors import RostrumError
@@ -54,7 +54,7 @@ class Participant:
 @dataclass
 class LiveMeeting:
     record: MeetingRecord
-    router: Router
+    router: RouterHandle  # in this process or in a worker process (sfu/worker_client.py)
     participants: dict[str, Participant] = field(default_factory=dict)
     locked: bool = False
 
@@ -65,20 +65,27 @@ class LiveMeeting:
 
 
 class MeetingService:
-    def __init__(self, config: Config, store: Store, worker: Worker) -> None:
+    def __init__(self, config: Config, store: Store, worker: MediaWorkers) -> None:
         self.config = config
         self.store = store
         self.worker = worker
         self.live: dict[str, LiveMeeting] = {}
         self.by_session: dict[str, Participant] = {}
+        self._opening: dict[str, asyncio.Task[LiveMeeting]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         # called when a meeting goes live (its router exists) and when someone leaves
         self.live_listeners: list[Callable[[LiveMeeting], None]] = []
+        # called when a live meeting has a router: after the live listeners, and again
+        # when its worker died and it got a fresh router on another (the media events, the
+        # plan); its connections are not restored (docs/architecture.md, "Workers")
+        self.router_listeners: list[Callable[[LiveMeeting], None]] = []
         self.leave_listeners: list[Callable[[Participant, str], Awaitable[None]]] = []
         # called with the meeting id after someone joined or left (the last one out: after
         # the meeting's router closed)
         self.participants_listeners: list[Callable[[str], None]] = []
         # awaited by admit(): each raises RostrumError to refuse (invitations.py)
         self.admission_checks: list[Callable[[Invite, str], Awaitable[None]]] = []
+        worker.lost_listeners.append(self._router_lost)
 
     async def create_meeting(self, title: str, languages: tuple[str, ...] = OFFICIAL_LANGUAGES,
                              video_codec: str = "VP8", meeting_id: str | None = None,
@@ -129,15 +136,15 @@ class MeetingService:
             raise RostrumError("meeting-closed", "the meeting has ended")
         live = self.live.get(record.id)
         if live is None:
-            live = LiveMeeting(record=record,
-                               router=self.worker.router(record.id, video_codec=record.video_codec))
-            self.live[record.id] = live
-            for listener in self.live_listeners:
-                try:
-                    listener(live)
-                except Exception:
-                    logger.exception("[%s] live listener failed", record.id)
-        elif live.locked and invite.role not in ("chair", "secretariat"):
+            opening = self._opening.get(record.id)
+            if opening is None:  # one router for joins that arrive together
+                opening = asyncio.ensure_future(self._go_live(record))
+                self._opening[record.id] = opening
+                opening.add_done_callback(lambda _t: self._opening.pop(record.id, None))
+            live = await asyncio.shield(opening)
+            if session in self.by_session:
+                raise RostrumError("conflict", "this connection has already joined")
+        if live.locked and invite.role not in ("chair", "secretariat"):
             raise RostrumError("meeting-closed", "the meeting is locked by the chair")
         participant = Participant(
             id=secrets.token_hex(6), meeting_id=record.id, session=session,
@@ -154,6 +161,51 @@ class MeetingService:
                     participant.name)
         self._participants_changed(record.id)
         return participant, live
+
+    async def _go_live(self, record: MeetingRecord) -> LiveMeeting:
+        router = await self.worker.open_router(record.id, video_codec=record.video_codec)
+        live = LiveMeeting(record=record, router=router)
+        self.live[record.id] = live
+        for listener in (*self.live_listeners, *self.router_listeners):
+            try:
+                listener(live)
+            except Exception:
+                logger.exception("[%s] live listener failed", record.id)
+        return live
+
+    def _router_lost(self, meeting_id: str) -> None:
+        """The meeting's worker died: a fresh router on a worker that is up, so media can be
+        negotiated again (the connections on the dead one are lost: clients must publish
+        and subscribe again; automatic recovery is not built yet)."""
+        live = self.live.get(meeting_id)
+        if live is None:
+            return
+
+        async def replace() -> None:
+            for _attempt in range(50):  # 10 s: the only worker may be restarting
+                try:
+                    router = await self.worker.open_router(meeting_id,
+                                                           video_codec=live.record.video_codec)
+                    break
+                except CommandError:
+                    await asyncio.sleep(0.2)
+            else:
+                logger.error("[%s] no worker for the meeting's media", meeting_id)
+                return
+            if self.live.get(meeting_id) is not live:
+                return  # it emptied meanwhile
+            live.router = router
+            logger.warning("[%s] the meeting has a fresh router; its participants' media "
+                           "connections were lost", meeting_id)
+            for listener in self.router_listeners:
+                try:
+                    listener(live)
+                except Exception:
+                    logger.exception("[%s] router listener failed", meeting_id)
+
+        task = asyncio.ensure_future(replace())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _participants_changed(self, meeting_id: str) -> None:
         for listener in self.participants_listeners:
@@ -188,7 +240,11 @@ class MeetingService:
                 self._participants_changed(participant.meeting_id)
             else:
                 self._participants_changed(participant.meeting_id)
-                await live.router.negotiate(CloseParticipant(participant.id))
+                try:
+                    await live.router.negotiate(CloseParticipant(participant.id))
+                except CommandError as exc:  # its worker is gone: nothing left to close
+                    logger.warning("[%s %s] closing media: %s", participant.meeting_id,
+                                   participant.id, exc.message)
         await self.store.record_leave(participant.id, time.time(), reason)
         logger.info("[%s %s] left", participant.meeting_id, participant.id)
         return participant

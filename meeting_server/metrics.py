@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from aiohttp import web
 
 from sfu.events import ConsumerStats, RouterStats, SubscriberStats
-from sfu.worker import Worker
+from sfu.worker_client import MediaWorkers, WorkerInfo
 
 LAYER_VALUE = {"camera": 1, "camera-low": 0, "screen": 1}
 
@@ -24,9 +24,32 @@ def _labels(**labels: str) -> str:
     return "{" + inner + "}"
 
 
-def render(worker: Worker) -> str:
-    """The exposition of the worker's stats snapshot (``Worker.stats()``, sfu/events.py)."""
-    return render_stats(worker.stats())
+async def render(workers: MediaWorkers) -> str:
+    """The exposition of every worker's stats snapshot (``RouterStats``, sfu/events.py,
+    gathered from the worker processes) and of the workers themselves."""
+    return render_stats(await workers.stats()) + render_workers(workers.describe())
+
+
+def render_workers(workers: list[WorkerInfo]) -> str:
+    lines: list[str] = []
+    families = (
+        ("rostrum_worker_up", "gauge", "1 while the SFU worker serves", lambda w: int(w.up)),
+        ("rostrum_worker_restarts_total", "counter", "times the SFU worker was restarted",
+         lambda w: w.restarts),
+        ("rostrum_worker_routers", "gauge", "meetings placed on the SFU worker",
+         lambda w: w.routers),
+        ("rostrum_worker_consumers", "gauge", "consumers on the SFU worker (its last load)",
+         lambda w: w.consumers),
+        ("rostrum_worker_packets_per_second", "gauge",
+         "packets received and forwarded per second by the SFU worker (its last load)",
+         lambda w: w.packets_per_s),
+    )
+    for name, kind, help_text, value in families:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        for w in workers:
+            lines.append(f"{name}{_labels(worker=w.name, pid=str(w.pid))} {value(w):g}")
+    return "\n".join(lines) + "\n"
 
 
 def render_stats(routers: list[RouterStats]) -> str:
@@ -97,9 +120,9 @@ def _metric_order(s: SubscriberStats) -> list[ConsumerStats]:
     return sorted(s.consumers, key=lambda c: rank.get(c.purpose, 3))
 
 
-def add_route(app: web.Application, worker_key: web.AppKey[Worker]) -> None:
+def add_route(app: web.Application, worker_key: web.AppKey[MediaWorkers]) -> None:
     async def metrics(request: web.Request) -> web.Response:
-        return web.Response(text=render(request.app[worker_key]),
+        return web.Response(text=await render(request.app[worker_key]),
                             content_type="text/plain", charset="utf-8",
                             headers={"X-Content-Type-Options": "nosniff"})
 

@@ -14,6 +14,7 @@ import logging
 
 from sfu.commands import ApplyPlan
 from sfu.plan import MediaPlan
+from sfu.worker_client import log_failure
 
 from .floor import FloorService
 from .interpreting import InterpretationService
@@ -32,13 +33,14 @@ class MediaPlanner:
         self.interpreting = interpreting
         self.plans: dict[str, MediaPlan] = {}  # meeting id -> the plan last applied
         self._versions = itertools.count(1)
-        meetings.live_listeners.append(self._meeting_live)
+        meetings.router_listeners.append(self._meeting_live)
         meetings.participants_listeners.append(self.refresh)
         floor.speaker_listeners.append(self._floor_changed)
         interpreting.change_listeners.append(self.refresh)
 
     def _meeting_live(self, live: LiveMeeting) -> None:
-        self.plans.pop(live.record.id, None)  # a fresh router: nothing applied yet
+        self.plans.pop(live.record.id, None)  # a fresh router (or a new one after its
+        # worker died): nothing applied yet
         self.refresh(live.record.id)
 
     def _floor_changed(self, meeting_id: str, speaker: Grant | None) -> None:
@@ -64,7 +66,6 @@ class MediaPlanner:
             return
         self.plans[meeting_id] = plan
         live = self.meetings.live[meeting_id]
-        try:
-            live.router.execute(ApplyPlan(plan))
-        except Exception:
-            logger.exception("[%s] applying media plan %d failed", meeting_id, plan.version)
+        # sent now: plans reach the router in the order they were made
+        live.router.submit(ApplyPlan(plan)).add_done_callback(
+            log_failure(f"[{meeting_id}] applying media plan {plan.version}"))

@@ -28,6 +28,7 @@ from typing import Any
 
 from sfu.plain_transport import PlainTransport
 from sfu.router import Router
+from sfu.worker_client import in_process
 from webcast.chapters import chapters
 from webcast.layout import FLOOR, MEETING_ID, Job, rendition_dirs
 from webcast.playlist import PlaylistError, parse_media
@@ -86,6 +87,7 @@ class MeetingWebcast:
     job: Job
     process: WebcastProcess
     router: Router | None = None
+    warned_remote: bool = False
     taps: list[PlainTransport] = field(default_factory=list)
     ending: bool = False
     subtitles: SubtitleWriter | None = None  # the caption renditions, when captions exist
@@ -274,7 +276,19 @@ class WebcastService:
                 if record.started_at is None:
                     await self._update(meeting_id, started_at=time.time())
                 logger.info("[%s] webcast started (%s)", meeting_id, record.access)
-            await self._attach(running, live.router)
+            await self._attach_live(running, live)
+
+    async def _attach_live(self, running: MeetingWebcast, live: LiveMeeting) -> None:
+        """The taps go on the meeting's router when it runs in this process; a router in a
+        worker process has no plain RTP taps yet (docs/architecture.md, "Workers")."""
+        router = in_process(live.router)
+        if router is None:
+            if not running.warned_remote:
+                running.warned_remote = True
+                logger.warning("[%s] the webcast needs the router in the server process "
+                               "(ROSTRUM_WORKERS=0): no picture or sound", running.meeting_id)
+            return
+        await self._attach(running, router)
 
     async def _attach(self, running: MeetingWebcast, router: Router) -> None:
         if (running.router is router and running.taps) or router.closed:
@@ -369,8 +383,9 @@ class WebcastService:
         if running.router is not None and running.router.closed:
             await self._detach(running)
         live = self.meetings.live.get(meeting_id)
-        if live is not None and not live.router.closed and running.router is not live.router:
-            await self._attach(running, live.router)
+        if live is not None and not live.router.closed and \
+                running.router is not in_process(live.router):
+            await self._attach_live(running, live)
         self._update_pin(running)
         if running.subtitles is not None:
             await running.subtitles.update()

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .events import Slot
+from .events import RouterStats, Slot
 from .plan import MediaPlan
 
 
@@ -168,3 +168,67 @@ class Done(_Value):
 
 
 Result = Answer | Offer | Slots | Done
+
+
+# worker commands: what a worker process is asked beside a router's own commands
+
+@dataclass(frozen=True, slots=True)
+class OpenRouter(_Value):
+    """Make the meeting's router on this worker (an open one is kept: answered ``Done``)."""
+
+    video_codec: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseRouter(_Value):
+    """Close the meeting's router and every connection on it."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetLoad(_Value):
+    """A query: the worker's load and every router's stats (answered with ``Load``)."""
+
+
+WorkerCommand = OpenRouter | CloseRouter | GetLoad
+Command = ControlCommand | ConnectionCommand | WorkerCommand
+
+
+@dataclass(frozen=True, slots=True)
+class Load(_Value):
+    """``GetLoad``: what placement weighs (consumers, packets per second forwarded and
+    received since the last ``GetLoad``) and the routers' stats snapshots for /metrics."""
+
+    pid: int
+    consumers: int
+    packets_per_s: float
+    routers: tuple[RouterStats, ...]
+
+
+# the envelope of a worker's socket (docs/architecture.md, "Workers")
+
+@dataclass(frozen=True, slots=True)
+class Request(_Value):
+    """A command for the meeting's router (``meeting_id`` empty for ``GetLoad``); ``id``
+    pairs it with its ``Reply``."""
+
+    id: int
+    meeting_id: str
+    command: Command
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal(_Value):
+    """A ``CommandError`` (or a frame that did not decode: ``bad-frame``) as a value."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(_Value):
+    """The answer to request ``id``: a result, or a refusal (nothing changed). ``id`` 0: a
+    frame whose request id could not be read."""
+
+    id: int
+    result: Answer | Offer | Slots | Done | Load | None
+    refusal: Refusal | None

@@ -127,6 +127,8 @@ class ProducerStats:
     packets_received: int
     packets_lost: int
     forwarding: bool
+    codec: str | None = None  # the media codec's name (VP8, H264, opus), once negotiated
+    keyframes_received: int = 0
 
 
 @dataclass(frozen=True, slots=True)

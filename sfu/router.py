@@ -678,7 +678,8 @@ class Router:
         """A snapshot of the figures /metrics shows, as plain values."""
         producers = tuple(
             ProducerStats(p.id, p.participant_id, p.source, p.kind, p.bitrate_bps,
-                          p.packets_received, p.loss()[1], p.forwarding)
+                          p.packets_received, p.loss()[1], p.forwarding,
+                          p.codec.name if p.codec is not None else None, p.keyframes_received)
             for p in self.producers.values())
         publishers = tuple(
             PublisherStats(t.participant_id, t.uplink.policy.level, t.uplink.level,

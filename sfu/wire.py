@@ -13,6 +13,7 @@ boundary").
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import struct
 import types
@@ -24,6 +25,7 @@ from .plan import ChannelFeed, MediaPlan, PlanError
 
 MAX_FRAME = 1 << 20  # an SDP is at most 64 KiB; a 600-person plan about 10 KiB
 _LENGTH = struct.Struct(">I")
+HEADER = _LENGTH.size
 
 
 class WireError(ValueError):
@@ -82,8 +84,7 @@ def from_wire(data: Any) -> Any:
 def _decode_dataclass(cls: type, data: Any) -> Any:
     if not isinstance(data, dict):
         raise WireError(f"{cls.__name__}: an object was expected")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    hints, names = _fields(cls)
     extra = set(data) - set(names) - {"type"}
     if extra:
         raise WireError(f"{cls.__name__}: unknown fields {sorted(extra)}")
@@ -98,6 +99,24 @@ def _decode_dataclass(cls: type, data: Any) -> Any:
         raise WireError(f"{cls.__name__}: {exc}") from None
 
 
+@functools.cache
+def _fields(cls: type) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A dataclass's field types and init fields (resolved once: a worker decodes every
+    command it is sent)."""
+    return (typing.get_type_hints(cls),
+            tuple(f.name for f in dataclasses.fields(cls) if f.init))
+
+
+@functools.cache
+def _union(hint: Any) -> tuple[tuple[Any, ...], dict[str, type], bool]:
+    """A union's options, its dataclasses by name, and whether it is only dataclasses (and
+    None)."""
+    options = typing.get_args(hint)
+    classes = {o.__name__: o for o in options
+               if isinstance(o, type) and dataclasses.is_dataclass(o)}
+    return options, classes, len(classes) == len([o for o in options if o is not type(None)])
+
+
 def _decode(hint: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
     if hint is MediaPlan:
@@ -110,6 +129,16 @@ def _decode(hint: Any, value: Any, where: str) -> Any:
             raise WireError(f"{where}: a {hint.__name__} was expected")
         return _decode_dataclass(hint, value)
     if origin in (typing.Union, types.UnionType):
+        options, by_name, only_classes = _union(hint)
+        if value is None and type(None) in options:
+            return None
+        if by_name and isinstance(value, dict) and isinstance(value.get("type"), str):
+            named = by_name.get(value["type"])
+            if named is not None:  # the value names its type: decode it as that
+                return _decode(named, value, where)
+            if only_classes:
+                raise WireError(f"{where}: {value['type']!r} is not one of "
+                                f"{', '.join(by_name)}")
         errors = []
         for option in typing.get_args(hint):
             try:
@@ -176,9 +205,35 @@ def unframe(buffer: bytes) -> tuple[list[Any], bytes]:
             break
         body = bytes(view[_LENGTH.size:_LENGTH.size + length])
         view = view[_LENGTH.size + length:]
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise WireError(f"not JSON: {exc}") from None
-        out.append(from_wire(data))
+        out.append(decode(body))
     return out, bytes(view)
+
+
+def frame_length(header: bytes) -> int:
+    """The body length a frame's 4-byte header announces; ``WireError`` over ``MAX_FRAME``
+    (the stream cannot be read past it: nothing says where the next frame starts)."""
+    (length,) = _LENGTH.unpack(header)
+    if length > MAX_FRAME:
+        raise WireError(f"frame of {length} bytes is over {MAX_FRAME}")
+    return int(length)
+
+
+def decode(body: bytes) -> Any:
+    """One frame's body as its value; ``WireError`` if it is not one. The stream stays
+    readable after a bad body (its length was read): a worker refuses it and goes on."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise WireError(f"not JSON: {exc}") from None
+    return from_wire(data)
+
+
+def request_id(body: bytes) -> int:
+    """The ``id`` of a request body that did not decode, if it can be read (else 0), so its
+    refusal reaches the caller waiting for it."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return 0
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if type(value) is int and value > 0 else 0

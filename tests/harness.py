@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import socket
@@ -19,6 +20,15 @@ from meeting_server.__main__ import join_link
 from meeting_server.app import MEETINGS, WORKER, create_app
 from meeting_server.config import Config
 from meeting_server.tokens import issue
+from sfu.events import RouterStats
+from sfu.router import Router
+from sfu.worker import Worker
+from sfu.worker_client import LocalWorkers, MediaWorkers, WorkerPool
+
+# SFU worker processes for the servers tests start (Config.workers): ROSTRUM_WORKERS, or
+# per test the ``media_workers`` fixture (tests/conftest.py runs the floor, interpretation
+# and forwarding tests with 0 and with 2)
+WORKERS = int(os.environ.get("ROSTRUM_WORKERS", "0") or "0")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -41,8 +51,32 @@ class ServerHandle:
     def join_link(self, role: str = "delegate", meeting_id: str | None = None) -> str:
         return join_link(self.config, meeting_id or self.meeting_id, role)
 
-    def counts(self) -> dict[str, int]:
-        return self.app[WORKER].counts()
+    @property
+    def workers(self) -> MediaWorkers:
+        return self.app[WORKER]
+
+    async def counts(self) -> dict[str, int]:
+        return await self.app[WORKER].counts()
+
+    def worker(self) -> Worker:
+        """The in-process worker (a test of the router's internals runs with 0 workers)."""
+        workers = self.app[WORKER]
+        assert isinstance(workers, LocalWorkers), "this test needs ROSTRUM_WORKERS=0"
+        return workers.worker
+
+    def router(self, meeting_id: str | None = None) -> Router:
+        """The meeting's Router object, in process (see ``worker()``)."""
+        return self.worker().routers[meeting_id or self.meeting_id]
+
+    def pool(self) -> WorkerPool:
+        workers = self.app[WORKER]
+        assert isinstance(workers, WorkerPool), "this test needs worker processes"
+        return workers
+
+    async def router_stats(self, meeting_id: str | None = None) -> RouterStats:
+        """The meeting's router's stats snapshot, wherever the router runs."""
+        wanted = meeting_id or self.meeting_id
+        return next(s for s in await self.app[WORKER].stats() if s.meeting_id == wanted)
 
 
 @asynccontextmanager
@@ -59,7 +93,8 @@ async def running_server(*, host: str = "127.0.0.1", public_host: str | None = N
     config = Config(host=host, port=port, data_dir=folder,
                     secret=secret or secrets.token_urlsafe(16),
                     public_url=f"http://{public}:{port}",
-                    rtc_addresses=tuple(rtc_addresses or ["127.0.0.1"]), **overrides)
+                    rtc_addresses=tuple(rtc_addresses or ["127.0.0.1"]),
+                    **{"workers": WORKERS, **overrides})
     app = create_app(config)
     runner = web.AppRunner(app, shutdown_timeout=2)
     await runner.setup()

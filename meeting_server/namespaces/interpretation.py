@@ -93,7 +93,7 @@ class InterpretationNamespace(MeetingNamespace):
 
     async def on_listen(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(ListenPayload, data)
-        return ok(**self.service.listen(self.me(sid), p.channel, p.floorUnder))
+        return ok(**await self.service.listen(self.me(sid), p.channel, p.floorUnder))
 
     async def on_slow_down(self, sid: str, data: Any) -> dict[str, Any]:
         parse(Empty, data)

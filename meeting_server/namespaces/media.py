@@ -62,11 +62,11 @@ class MediaNamespace(MeetingNamespace):
 
     async def on_video(self, sid: str, data: Any) -> dict[str, Any]:
         payload = parse(VideoPayload, data)
-        self.media.set_video(self.me(sid), payload.enabled)
+        await self.media.set_video(self.me(sid), payload.enabled)
         return ok()
 
     async def on_pin(self, sid: str, data: Any) -> dict[str, Any]:
         payload = parse(PinPayload, data)
-        self.media.pin(self.me(sid), payload.participantId)
+        await self.media.pin(self.me(sid), payload.participantId)
         return ok()
 

@@ -100,7 +100,7 @@ async def test_malformed_and_oversized_sdp() -> None:
         peer = TestPeer(srv.base_url, srv.token("delegate"), "Mallory")
         try:
             await peer.join()
-            router = srv.app[MEETINGS].live[srv.meeting_id].router
+            router = srv.router()
             for sdp, sources, code in [
                 ("hello", {"0": "mic"}, "bad-sdp"),
                 ("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", {"0": "mic"}, "bad-sdp"),
@@ -157,7 +157,7 @@ async def test_garbage_datagrams_on_media_ports_do_not_disturb_forwarding() -> N
             await bob.wait_for(lambda: bob.slot_of(alice.participant_id, "audio") is not None)
             mid = bob.slot_of(alice.participant_id, "audio")
             await bob.wait_for(lambda: bob.taps[mid].packets > 20, what="audio flowing")
-            router = srv.app[MEETINGS].live[srv.meeting_id].router
+            router = srv.router()
             ports = set()
             for transport in router.transports.values():
                 for t in transport.pc.getTransceivers():

@@ -101,7 +101,7 @@ async def test_a_browser_without_the_video_codec_joins_with_audio() -> None:
                 "sdp": pc.localDescription.sdp, "sources": {transceiver.mid: "camera"}})
             assert reply["error"]["code"] == "bad-sdp", reply
             assert "H264" in reply["error"]["message"], reply
-            router = srv.app[MEETINGS].live[meeting.id].router
+            router = srv.router(meeting.id)
             assert router.counts()["producers"] == 2  # Alice's mic and camera only
         finally:
             for peer in (alice, firefox, vp8_only):

@@ -67,8 +67,7 @@ async def test_fan_out_to_ten_subscribers_and_nack_recovery() -> None:
             await asyncio.sleep(4.0)
             dropping = False
             await asyncio.sleep(1.0)
-            producers = {p.kind: p for p in srv.app[MEETINGS_KEY].live[srv.meeting_id]
-                         .router.producers.values()}
+            producers = {p.kind: p for p in (await srv.router_stats()).producers}
             for sub in subscribers:
                 for kind in ("audio", "video"):
                     mid = sub.slot_of(publisher.participant_id, kind)
@@ -178,9 +177,9 @@ async def test_h264_meeting_forwards_h264_with_keyframes() -> None:
             await sub.wait_for(lambda: sub.slot_of(pub.participant_id, "video") is not None)
             mid = sub.slot_of(pub.participant_id, "video")
             await sub.wait_for(lambda: sub.taps[mid].packets > 30, what="H264 packets")
-            router = meetings.live[record.id].router
-            producer = next(p for p in router.producers.values() if p.source == "camera")
-            assert producer.codec is not None and producer.codec.name == "H264"
+            stats = await srv.router_stats(record.id)
+            producer = next(p for p in stats.producers if p.source == "camera")
+            assert producer.codec == "H264"
             assert producer.keyframes_received >= 1
         finally:
             await pub.close()

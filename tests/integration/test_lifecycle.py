@@ -17,7 +17,7 @@ import aiortc.codecs
 import aiortc.rtcrtpreceiver
 import aiortc.rtcrtpsender
 
-from meeting_server.app import MEETINGS, WORKER
+from meeting_server.app import MEETINGS
 from sfu import aiortc_glue
 from tests.harness import free_port, running_server, wait_listening
 from tests.peers import PatternTrack, TestPeer, ToneTrack
@@ -30,7 +30,7 @@ async def test_twenty_joins_and_leaves_free_everything() -> None:
         anchor = TestPeer(srv.base_url, srv.token("delegate"), "Anchor")
         await anchor.join()
         assert (await anchor.subscribe())["ok"]
-        worker = srv.app[WORKER]
+        worker = srv.worker()
         for i in range(20):
             peer = TestPeer(srv.base_url, srv.token("delegate"), f"P{i}")
             await peer.join()
@@ -92,7 +92,7 @@ async def test_forwarding_never_creates_a_decoder_or_encoder(monkeypatch: Any) -
                     p.slot_of(x.participant_id, "video") and
                     p.taps[p.slot_of(x.participant_id, "video")].packets > 20 for x in o),
                     what="video from both others")
-            router = srv.app[WORKER].routers[srv.meeting_id]
+            router = srv.router()
             server_side = set()
             for transport in router.transports.values():
                 for t in transport.pc.getTransceivers():
@@ -114,7 +114,7 @@ async def test_peer_connections_never_use_a_default_ice_server() -> None:
             await peer.join()
             assert peer.joined["iceServers"] == []
             assert (await peer.publish(audio=ToneTrack(300)))["ok"]
-            router = srv.app[WORKER].routers[srv.meeting_id]
+            router = srv.router()
             for transport in router.transports.values():
                 assert aiortc_glue.ice_servers_in_use(transport.pc) == []
                 for t in transport.pc.getTransceivers():

@@ -46,7 +46,7 @@ async def test_slots_say_whether_a_seated_microphone_is_forwarded() -> None:
             await listener.wait_for(lambda: forwarded(listener, ana) is True, timeout=5,
                                     what="a slots event: Ana forwarded with the floor")
             assert sum(e[1] == "slots" for e in listener.events) > events_before
-            router = srv.app[MEETINGS].live[srv.meeting_id].router
+            router = srv.router()
             assert router.plan.floor_holder == ana.participant_id
             assert ana.participant_id in router.plan.forwarded
             assert (await chair.floor("revoke"))["ok"]
@@ -89,7 +89,7 @@ async def test_an_interpreter_in_a_booth_is_never_seated_and_hears_the_plan_s_ch
                                 timeout=5, what="Ines relays Ivo's booth")
             assert channel()["channel"] == "fr" and channel()["forwarded"] is True
             assert channel()["original"] is False
-            router = srv.app[MEETINGS].live[srv.meeting_id].router
+            router = srv.router()
             assert router.plan.incoming_of(ines.participant_id) == "fr"
             assert ivo.participant_id not in router.plan.forwarded | router.plan.seated
         finally:
@@ -101,7 +101,7 @@ async def test_a_meeting_that_empties_and_fills_again_gets_a_fresh_router_and_pl
     async with running_server(floor_mode="chaired") as srv:
         first = TestPeer(srv.base_url, srv.token("chair"), "Chair")
         await first.join()
-        old_router = srv.app[MEETINGS].live[srv.meeting_id].router
+        old_router = srv.router()
         await first.call("/room", "leave")
         await first.close()
         assert srv.meeting_id not in srv.app[MEETINGS].live and old_router.closed
@@ -110,7 +110,7 @@ async def test_a_meeting_that_empties_and_fills_again_gets_a_fresh_router_and_pl
         try:
             await chair.join()
             await listener.join()
-            router = srv.app[MEETINGS].live[srv.meeting_id].router
+            router = srv.router()
             assert router is not old_router
             assert router.plan.forwarded == {chair.participant_id}
             assert (await listener.subscribe())["ok"]

@@ -15,7 +15,6 @@ import av
 import numpy as np
 from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
 
-from meeting_server.app import MEETINGS
 from sfu.plain_transport import PlainTransport
 from sfu.vp8 import is_vp8_keyframe
 from tests.harness import running_server
@@ -77,7 +76,7 @@ async def test_plain_transport_follows_the_floor_and_relays_keyframe_requests() 
         try:
             assert (await chair.publish(audio=ToneTrack(440),
                                         video=PatternTrack(320, 180)))["ok"]
-            router = srv.app[MEETINGS].live[srv.meeting_id].router
+            router = srv.router()
             tap = PlainTransport(router=router, participant_id="tap-test")
             await tap.open()
             tap.subscribe(video=("127.0.0.1", video_port), channel="floor",
@@ -118,7 +117,7 @@ async def test_a_readers_pli_reaches_the_publisher_and_close_detaches() -> None:
         try:
             assert (await chair.publish(audio=ToneTrack(440),
                                         video=PatternTrack(320, 180)))["ok"]
-            router = srv.app[MEETINGS].live[srv.meeting_id].router
+            router = srv.router()
             tap = PlainTransport(router=router, participant_id="tap-pli")
             await tap.open()
             sub = tap.subscribe(video=("127.0.0.1", video_port))

@@ -20,7 +20,6 @@ from typing import Any
 
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 
-from meeting_server.app import MEETINGS as MEETINGS_KEY
 from sfu.uplink import AUDIO_ALLOWANCE_BPS, HOLD_S, LAYER_CAPS_BPS
 from tests.harness import running_server
 from tests.peers import PatternTrack, TestPeer, ToneTrack
@@ -95,7 +94,7 @@ async def test_a_lossy_uplink_drops_the_high_layer_and_a_trial_brings_it_back() 
             await handle(packet)
 
         m.senders["camera-low"]._handle_rtcp_packet = tap
-        router = m.server.app[MEETINGS_KEY].live[m.server.meeting_id].router
+        router = m.server.router()
         subscription = router.subscriptions[sub.participant_id]
 
         # a quarter of the high layer lost on the way

@@ -191,8 +191,7 @@ def test_defaults_match_dataclass_defaults(tmp_path: Path) -> None:
     config = from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x"], {})
     default = Config()
     for name in ("host", "port", "ice_servers", "rtc_addresses", "rtc_port", "redis_url",
-                 "public_url",
-                 "token_ttl_s", "audio_slots", "video_slots", "demo"):
+                 "public_url", "token_ttl_s", "audio_slots", "video_slots", "workers", "demo"):
         assert getattr(config, name) == getattr(default, name), name
 
 
@@ -219,6 +218,17 @@ def test_env_values(tmp_path: Path) -> None:
     assert config.demo is True
     # an explicit secret means no file is written
     assert not (tmp_path / "secret").exists()
+
+
+def test_workers_from_env_and_flag(tmp_path: Path) -> None:
+    base = ["--data-dir", str(tmp_path), "--secret", "x"]
+    assert from_env_and_args(base, {}).workers == 0
+    assert from_env_and_args(base, {"ROSTRUM_WORKERS": "2"}).workers == 2
+    assert from_env_and_args([*base, "--workers", "3"], {"ROSTRUM_WORKERS": "2"}).workers == 3
+    assert from_env_and_args(base, {"ROSTRUM_WORKERS": "auto"}).workers == (os.cpu_count() or 1)
+    for bad in ("two", "-1", "65", "1.5"):
+        with pytest.raises(SystemExit):
+            from_env_and_args(base, {"ROSTRUM_WORKERS": bad})
 
 
 def test_flags_override_env(tmp_path: Path) -> None:

@@ -39,6 +39,14 @@ VALUES = [
     e.SlotsChanged("m1", "ben", (SLOT, CHANNEL)), e.UplinkChanged("m1", "ana", "audio", 0.31),
     e.SpeakersChanged("m1", ("ana", "chair")), e.FloorVoiceChanged("m1", None),
     e.TransportStateChanged("m1", "ana", "t1", "subscribe", "failed"), STATS,
+    # the worker socket's envelope and worker commands
+    c.OpenRouter("H264"), c.CloseRouter(), c.GetLoad(),
+    c.Load(4242, 7, 1234.5, (STATS,)),
+    c.Request(1, "m1", c.ApplyPlan(PLAN)), c.Request(2, "m1", c.Subscribe("ana", 4)),
+    c.Request(3, "", c.GetLoad()), c.Request(4, "m1", c.CloseRouter()),
+    c.Reply(1, c.Done(), None), c.Reply(2, c.Offer("v=0", (SLOT,)), None),
+    c.Reply(3, c.Load(1, 0, 0.0, ()), None),
+    c.Reply(5, None, c.Refusal("conflict", "subscribe first")), c.Refusal("bad-frame", "x"),
 ]
 
 

@@ -1,0 +1,40 @@
+"""sfu/worker_main.py: the settings a worker process is started with, checked before it
+serves anything."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sfu.worker_main import IceServer, parse_settings
+
+
+def test_settings_from_the_server() -> None:
+    settings = parse_settings(json.dumps({
+        "iceServers": [{"urls": "stun:10.0.0.1"},
+                       {"urls": ["turn:10.0.0.2"], "username": "u", "credential": "c"}],
+        "rtcAddresses": ["127.0.0.1"], "seats": 4, "keyframeIntervalS": 0.25}))
+    assert settings == {"ice_servers": (IceServer(("stun:10.0.0.1",)),
+                                        IceServer(("turn:10.0.0.2",), "u", "c")),
+                        "rtc_addresses": ("127.0.0.1",), "seats": 4,
+                        "keyframe_interval_s": 0.25}
+    assert parse_settings("{}")["seats"] == 4
+
+
+@pytest.mark.parametrize("text", ["[]", '{"seats": "4"}', '{"seats": 0}',
+                                  '{"keyframeIntervalS": -1}', '{"rtcAddresses": [1]}',
+                                  '{"seats": true}'])
+def test_bad_settings_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_settings(text)
+
+
+def test_a_worker_with_bad_settings_exits_with_a_clear_error() -> None:
+    done = subprocess.run([sys.executable, "-m", "sfu.worker_main", "--socket", "/nonexistent/x",
+                           "--settings", '{"seats": 99}'], capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 2
+    assert "--settings: settings: seats is an integer 1..16" in done.stderr

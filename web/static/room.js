@@ -33,6 +33,7 @@ import { CaptionerConsole } from "./captioner.js";
 import { ChatFeed, ChatPanel } from "./chat.js";
 import { recordLink } from "./record-link.js";
 import { DocumentViewer } from "./documents.js";
+import { ScreenShareControl } from "./screenshare.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
 const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
@@ -192,6 +193,8 @@ export class RoomView {
       },
     });
     this.documents = new DocumentViewer(client, { onError }); // the shared document screen
+    // "Share screen": for the presenting roles (the button shows while they hold the right)
+    this.screenShare = this.publishes && role !== "interpreter" ? new ScreenShareControl(client, { onNotice: onError }) : null;
     this.#stoppable.push(this.floorBar, this.quality, this.documents);
     for (const part of [this.floorPanel, this.console, this.interpreter]) if (part) this.#stoppable.push(part);
   }
@@ -249,6 +252,7 @@ export class RoomView {
           this.floorPanel?.quickButton ?? null,
           this.micButton,
           this.cameraButton,
+          this.screenShare?.button ?? null,
           this.listen.quickSelect,
           this.leaveButton,
         ),
@@ -285,6 +289,7 @@ export class RoomView {
     // The remembered "Low bandwidth" choice: the client sends it as soon as it is subscribed.
     await this.reception.restore();
     this.documents.start();
+    this.screenShare?.start(); // after the documents viewer: it listens on its namespace
 
     const codec = client.meeting?.videoCodec;
     if (!videoCodecSupported(codec)) {
@@ -303,6 +308,7 @@ export class RoomView {
           .finally(() => {
             this.#publishing = false;
             this.#renderControls();
+            this.screenShare?.render();
           }),
       );
     }
@@ -411,6 +417,7 @@ export class RoomView {
     document.removeEventListener("keydown", this.#onKey);
     window.removeEventListener(UI_LANGUAGE_EVENT, this.#onLanguage);
     for (const track of this.stream.getTracks()) track.stop();
+    this.screenShare?.stopLocal();
     for (const part of this.#stoppable) part.stop();
     this.#stoppable = [];
     this.mixer.close();
@@ -462,10 +469,27 @@ export class RoomView {
     if (!tile) {
       tile = new VideoTile(slot.mid, slot.track);
       tile.showDebug(this.reception.debug);
+      if (slot.purpose === "screen") tile.root.classList.add("tile--screen");
       this.grid.append(tile.root);
       this.#videoTiles.set(slot.mid, tile);
     }
     tile.render(this.#tileState(slot), slot.layer);
+    if (slot.purpose === "screen") this.#labelScreen(tile, slot);
+  }
+
+  /**
+   * The screen slot's tile says whose screen it is (not whose camera): the label, and the
+   * figure's name for screen readers.
+   * @param {VideoTile} tile
+   * @param {import("./protocol.js").SlotView} slot
+   */
+  #labelScreen(tile, slot) {
+    if (!slot.participantId) return;
+    const name = slot.participant?.name ?? this.client.screenSharer.name ?? "…";
+    const text = t("media.screenBy", { name });
+    tile.root.setAttribute("aria-label", text);
+    tile.label.title = text;
+    tile.label.replaceChildren(h("strong", { class: "tile__name", text }));
   }
 
   /**

@@ -34,6 +34,7 @@ import { ChatFeed, ChatPanel } from "./chat.js";
 import { recordLink } from "./record-link.js";
 import { DocumentViewer } from "./documents.js";
 import { ScreenShareControl } from "./screenshare.js";
+import { DevicesDialog, DeviceWatcher, rememberedSpeaker, canChooseOutput } from "./devices.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
 const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
@@ -193,6 +194,10 @@ export class RoomView {
       },
     });
     this.documents = new DocumentViewer(client, { onError }); // the shared document screen
+    // switching and falling back devices (devices.js), for the roles that send media
+    this.devices = this.canPublish
+      ? new DeviceWatcher(client, { onNotice: onError, onTrack: () => this.#showSelf() })
+      : null;
     // "Share screen": for the presenting roles (the button shows while they hold the right)
     this.screenShare = this.publishes && role !== "interpreter" ? new ScreenShareControl(client, { onNotice: onError }) : null;
     this.#stoppable.push(this.floorBar, this.quality, this.documents);
@@ -288,6 +293,9 @@ export class RoomView {
     void this.chat.start();
     // The remembered "Low bandwidth" choice: the client sends it as soon as it is subscribed.
     await this.reception.restore();
+    // The remembered speaker, where the browser can choose one.
+    const speaker = rememberedSpeaker();
+    if (speaker && canChooseOutput()) this.mixer.setOutputDevice(speaker).catch(() => {});
     this.documents.start();
     this.screenShare?.start(); // after the documents viewer: it listens on its namespace
 
@@ -305,6 +313,7 @@ export class RoomView {
         client
           .publish(this.stream)
           .then(() => client.setMediaState({ audio, video }))
+          .then(() => this.devices?.start())
           .finally(() => {
             this.#publishing = false;
             this.#renderControls();
@@ -364,10 +373,15 @@ export class RoomView {
     if (confirmed) await this.#leave();
   }
 
-  /** The speaker (output device) and a test tone through it. */
+  /** The microphone, the camera, the speaker (output device) and a test tone through it. */
   async #devices() {
-    const { DevicesDialog } = await import("./devices.js");
-    new DevicesDialog(this.mixer).open();
+    await new DevicesDialog(this.mixer, this.devices).open();
+  }
+
+  /** The own preview after the camera changed. */
+  #showSelf() {
+    this.selfVideo.srcObject = this.stream.getVideoTracks().length ? this.stream : null;
+    this.selfVideo.play?.().catch(() => {});
   }
 
   async #leave() {
@@ -418,6 +432,7 @@ export class RoomView {
     window.removeEventListener(UI_LANGUAGE_EVENT, this.#onLanguage);
     for (const track of this.stream.getTracks()) track.stop();
     this.screenShare?.stopLocal();
+    this.devices?.stop();
     for (const part of this.#stoppable) part.stop();
     this.#stoppable = [];
     this.mixer.close();

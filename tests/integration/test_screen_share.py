@@ -2,7 +2,8 @@
 `/media` `screen-share`): a delegate without the presenter right is refused, and the SFU
 forwards nothing of the screen m-line their client sends anyway; the chair makes them
 presenter while they hold the floor, and their screen reaches a listener's screen slot; the
-floor passing on withdraws the right, which ends the share for everyone."""
+floor passing on withdraws the right, which ends the share for everyone; a second presenter's
+share replaces the first (one screen at a time); a sharer who leaves ends theirs."""
 
 from __future__ import annotations
 
@@ -36,8 +37,9 @@ async def test_only_the_presenter_s_screen_is_forwarded() -> None:
     async with running_server(floor_mode="chaired") as srv:
         chair = DocumentsPeer(srv.base_url, srv.token("chair"), "Chair")
         ana = DocumentsPeer(srv.base_url, srv.token("delegate"), "Ana")
+        sec = TestPeer(srv.base_url, srv.token("secretariat"), "Sec")
         listener = TestPeer(srv.base_url, srv.token("observer"), "Listener")
-        peers = [chair, ana, listener]
+        peers = [chair, ana, sec, listener]
         try:
             for peer in peers:
                 await peer.join()
@@ -89,9 +91,25 @@ async def test_only_the_presenter_s_screen_is_forwarded() -> None:
             await listener.wait_for(
                 lambda: screen_slot(listener)["participantId"] == chair.participant_id,
                 timeout=10, what="the chair's screen")
+            # a second presenter's share replaces the first: one screen at a time
+            assert (await sec.publish(audio=ToneTrack(400),
+                                      screen=PatternTrack(640, 360)))["ok"]
+            reply = await sec.call("/media", "screen-share", {"sharing": True})
+            assert reply["ok"] and reply["participantId"] == sec.participant_id, reply
+            await chair.wait_for(lambda: (chair.last("screen-share", "/media") or {}).get(
+                "reason") == "replaced", timeout=5, what="the chair's share replaced")
+            assert router.plan.presenters == {sec.participant_id}
+            await listener.wait_for(
+                lambda: screen_slot(listener)["participantId"] == sec.participant_id,
+                timeout=10, what="the secretariat's screen")
+            # the chair's stop no longer touches the secretariat's share; theirs does
             assert (await chair.call("/media", "screen-share", {"sharing": False}))["ok"]
+            assert router.plan.presenters == {sec.participant_id}
+            # leaving ends it
+            await sec.close()
             await listener.wait_for(lambda: screen_slot(listener)["participantId"] is None,
-                                    timeout=5, what="the chair stopped")
+                                    timeout=5, what="the secretariat left")
+            assert router.plan.presenters == frozenset()
         finally:
             for peer in peers:
                 await peer.close()

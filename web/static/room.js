@@ -9,7 +9,10 @@
  * show of hands, the chair's console, the interpreter's console. The bottom bar holds what a
  * thumb must reach on a phone: the floor (request, place, yield), the microphone and camera
  * (for roles that send media: observers and captioners get none), the listening language, and
- * Leave apart from them. "Devices" picks the speaker and plays a test tone. The debug overlay
+ * Leave apart from them, and "Share screen" for whoever holds the presenter right
+ * (screenshare.js); the screen slot is the large tile first in the grid. "Devices" picks the
+ * microphone and camera (switched in place, devices.js) and the speaker, and plays a test
+ * tone; a device unplugged falls back to the default one. The debug overlay
  * is offered to the chair and the secretariat, or with `?debug=1`. A change of UI language
  * re-renders every part in place (`rostrum:uilanguage`). The connection indicator in the top
  * bar is `ConnectionIndicator`. Renders and binds only; all signaling goes through
@@ -271,6 +274,11 @@ export class RoomView {
     client.addEventListener("floor", () => this.#renderTiles());
     client.addEventListener("slots", (e) => this.#renderSlots(/** @type {CustomEvent} */ (e).detail.slots));
     client.addEventListener("slot", (e) => this.#renderSlot(/** @type {CustomEvent} */ (e).detail.slot));
+    client.addEventListener("screenshare", (e) => {
+      // who shares a screen, told to every role (the sharer's own notices: screenshare.js)
+      const { participantId, name, mine } = /** @type {CustomEvent} */ (e).detail;
+      if (participantId && !mine && name) this.#notify(t("media.someoneShares", { name }), "status");
+    });
     client.addEventListener("removed", (e) => this.#end("removed", /** @type {CustomEvent} */ (e).detail));
     client.addEventListener("meeting-ended", (e) => this.#end("ended", /** @type {CustomEvent} */ (e).detail));
     client.addEventListener("disconnected", (e) => {

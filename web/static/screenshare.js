@@ -8,8 +8,8 @@
  * on the idle screen m-line, no renegotiation). Sharing stops with the button, with the
  * browser's own "Stop sharing" (the track ends), or when the server ends it (the right was
  * withdrawn, another presenter took over): the page says why in the status line. Everyone
- * else sees the screen in the large screen tile (room.js) and hears of it through the
- * status line (a polite live region).
+ * else sees the screen in the large screen tile and hears of it through the status line, a
+ * polite live region (room.js, for every role).
  */
 
 import { h } from "./dom.js";
@@ -153,8 +153,6 @@ export class ScreenShareControl {
       this.#track.stop();
       this.#track = null;
       this.onNotice(t(detail.reason === "replaced" ? "media.shareReplaced" : "media.shareWithdrawn", { name: detail.name ?? "" }), "status");
-    } else if (detail.participantId && !detail.mine && detail.name) {
-      this.onNotice(t("media.someoneShares", { name: detail.name }), "status");
     }
     this.render();
   };

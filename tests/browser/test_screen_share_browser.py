@@ -2,7 +2,7 @@
 and `--use-fake-device-for-media-stream`, `getDisplayMedia` gives a 1280x720 test picture
 without a picker). The chair presses "Share screen" with the keyboard; a delegate's page
 decodes frames of its screen slot at the screen's full width in the large screen tile, named
-for screen readers; the delegate, without the presenter right, has no button and is refused
+for screen readers, and an observer on a phone sees it across the grid; the delegate, without the presenter right, has no button and is refused
 by the server when its page asks anyway; the browser's own "Stop sharing" (the track ends)
 empties everyone's screen slot."""
 
@@ -32,9 +32,11 @@ async def test_the_chair_shares_a_screen_and_a_delegate_sees_it(
     srv = rostrum_server
     chair = await new_page(await launch_browser(None))
     delegate = await new_page(await launch_browser(None))
+    phone = await new_page(await launch_browser(None, viewport={"width": 390, "height": 844}))
     logs = {"chair": PageLog(chair, "chair"), "delegate": PageLog(delegate, "delegate")}
     chair_id = await join_meeting(chair, srv.join_link("chair"), name="Chair Wei")
     await join_meeting(delegate, srv.join_link("delegate"), name="Delegate Ana")
+    await join_meeting(phone, srv.join_link("observer"), name="Phone")
 
     # the delegate holds no presenter right: no button, and the server refuses the page
     await chair.wait_for_selector("#share-screen:not([hidden]):not([disabled])", timeout=20000)
@@ -66,6 +68,18 @@ async def test_the_chair_shares_a_screen_and_a_delegate_sees_it(
     assert box and camera and box["width"] > camera["width"], (box, camera)  # the large tile
     status = await delegate.text_content("#room-status") or ""
     assert "Chair Wei is sharing a screen." in status, status
+    # an observer on a phone: the screen across the grid, nothing scrolling sideways
+    on_phone = await poll(lambda: phone.evaluate(SCREEN_SLOT),
+                          lambda s: s["framesDecoded"] >= 3, timeout=20)
+    assert on_phone["tileShown"] and on_phone["participantId"] == chair_id, on_phone
+    layout = await phone.evaluate("""() => {
+        const tile = document.querySelector('.tile--screen').getBoundingClientRect();
+        const grid = document.getElementById('video-grid').getBoundingClientRect();
+        return {tile: tile.width, grid: grid.width,
+                overflow: document.scrollingElement.scrollWidth - window.innerWidth};
+    }""")
+    assert layout["overflow"] <= 1 and layout["tile"] >= layout["grid"] - 2, layout
+    assert "Chair Wei is sharing a screen." in (await phone.text_content("#room-status") or "")
 
     # the browser's own "Stop sharing" ends the track: everyone's screen slot empties
     await chair.evaluate("window.rostrum.client.sharedScreen.dispatchEvent(new Event('ended'))")

@@ -170,7 +170,8 @@ async def test_two_layers_debug_overlay_and_low_bandwidth(
             + "\n".join(log.tail(15) for log in logs)
         )
 
-    # 1. One publish offer with the microphone and two video m-lines: camera and camera-low.
+    # 1. One publish offer with the microphone and two camera m-lines, camera and camera-low,
+    # plus the idle screen m-line a delegate may share a screen on (docs/protocol.md).
     async def published() -> list[dict[str, Any]]:
         return capture.payloads
 
@@ -178,9 +179,9 @@ async def test_two_layers_debug_overlay_and_low_bandwidth(
     assert len(capture.payloads) == 1, capture.payloads
     offer = capture.payloads[0]
     sources: dict[str, str] = offer["sources"]
-    assert sorted(sources.values()) == ["camera", "camera-low", "mic"], sources
+    assert sorted(sources.values()) == ["camera", "camera-low", "mic", "screen"], sources
     sections = {s["mid"]: s for s in m_sections(offer["sdp"])}
-    assert [s["kind"] for s in sections.values()].count("video") == 2, sections
+    assert [s["kind"] for s in sections.values()].count("video") == 3, sections
     for mid, source in sources.items():
         assert sections[mid]["kind"] == ("audio" if source == "mic" else "video"), (mid, sections)
         assert sections[mid]["direction"] == "sendonly", (mid, sections)

@@ -386,10 +386,12 @@ export class RoomView {
     await new DevicesDialog(this.mixer, this.devices).open();
   }
 
-  /** The own preview after the camera changed. */
+  /** The own preview (and an interpreter's microphone meter) after a device changed. */
   #showSelf() {
     this.selfVideo.srcObject = this.stream.getVideoTracks().length ? this.stream : null;
     this.selfVideo.play?.().catch(() => {});
+    const mic = this.stream.getAudioTracks()[0];
+    if (this.interpreter && mic) this.interpreter.micMeter.start(mic, this.mixer.context);
   }
 
   async #leave() {

@@ -54,6 +54,7 @@ from .namespaces.room import RoomNamespace
 from .planner import MediaPlanner
 from .ratelimit import RATE_LIMITS, RateLimits, http_rate_limit
 from .search import SearchService
+from .screenshare import ScreenShareService
 from .signaling_server import SignalingServer
 from .store import Store
 from .tokens import TokenError, verify
@@ -157,19 +158,23 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     media = MediaService(meetings, seats=max(config.audio_slots, config.video_slots))
     floor = FloorService(meetings, store)
     interpreting = InterpretationService(meetings, floor)
-    MediaPlanner(meetings, floor, interpreting)  # the media plan: rules -> Router.apply
+    planner = MediaPlanner(meetings, floor, interpreting)  # the plan: rules -> Router.apply
     media.subscribed_listeners.append(interpreting.subscribed)
     ice = [s.to_json() for s in config.ice_servers]
-    media_ns = MediaNamespace(meetings, media)
+    # documents: register, conversion, the shared screen, search
+    documents = DocumentService(config.data_dir, store, meetings)
+    await documents.open()
+    # screen sharing under the documents' presenter right: the sharer is the plan's presenter
+    screens = ScreenShareService(meetings, documents)
+    planner.sharing = screens.sharing
+    screens.change_listeners.append(planner.refresh)
+    media_ns = MediaNamespace(meetings, media, screens)
     floor_ns = FloorNamespace(meetings, floor)
     room_ns = RoomNamespace(meetings, ice, invitations)
     interp_ns = InterpretationNamespace(meetings, interpreting)
     room_ns.join_listeners.append(media_ns.attach_session)
     room_ns.join_listeners.append(floor_ns.attach_session)
     room_ns.join_listeners.append(interp_ns.attach_session)
-    # documents: register, conversion, the shared screen, search
-    documents = DocumentService(config.data_dir, store, meetings)
-    await documents.open()
     docs_ns = DocumentsNamespace(meetings, documents, floor)
     room_ns.join_listeners.append(docs_ns.attach_session)
     floor.speaker_listeners.append(

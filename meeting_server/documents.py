@@ -108,6 +108,9 @@ class DocumentService:
         self.jobs: dict[str, Job] = {}
         self.screens: dict[str, MeetingScreen] = {}
         self.sink: Sink | None = None
+        # told with the meeting id after the screen (and so maybe the presenter right)
+        # changed: screen sharing ends a share whose presenter lost the right
+        self.presenter_listeners: list[Callable[[str], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def open(self) -> None:
@@ -126,6 +129,12 @@ class DocumentService:
               to: list[str] | None = None) -> None:
         if self.sink is not None:
             self.sink(meeting_id, event, payload, to)
+        if event == "screen":
+            for listener in self.presenter_listeners:
+                try:
+                    listener(meeting_id)
+                except Exception:
+                    logger.exception("[%s] presenter listener failed", meeting_id)
 
     # the register
 
@@ -435,6 +444,13 @@ class DocumentService:
         return {**ms.screen.to_json(),
                 "mayPresent": presenter.may_present(ms.screen, participant.role,
                                                     participant.id)}
+
+    def may_present_now(self, participant: Participant) -> bool:
+        """The presenter right as the screen last loaded says (no I/O: a meeting whose
+        screen was never loaded has no presenter delegate, so only the managers)."""
+        ms = self.screens.get(participant.meeting_id)
+        return presenter.may_present(ms.screen if ms is not None else Screen(),
+                                     participant.role, participant.id)
 
     async def _change(self, participant: Participant,
                       change: Callable[[Screen], Screen], persist: bool = True) -> Screen:

@@ -78,14 +78,18 @@ def incoming_plan(state: InterpretationState) -> tuple[tuple[str, str], ...]:
 
 
 def media_plan(meeting_id: str, version: int, roles: Mapping[str, str], floor: FloorRules,
-               interpretation: InterpretationState | None) -> MediaPlan:
-    """The plan of one meeting: ``roles`` is every participant present (id → role)."""
+               interpretation: InterpretationState | None,
+               sharing: frozenset[str] = frozenset()) -> MediaPlan:
+    """The plan of one meeting: ``roles`` is every participant present (id → role);
+    ``sharing``: who shares a screen now (meeting_server/screenshare.py checked their
+    presenter right): the presenters are those of them present in a presenting role. A
+    screen m-line nobody said they share is forwarded to nobody."""
     return MediaPlan(
         meeting_id=meeting_id,
         version=version,
         forwarded=frozenset(pid for pid, role in roles.items() if heard(pid, role, floor)),
         seated=frozenset(pid for pid, role in roles.items() if may_take_seat(role)),
-        presenters=frozenset(pid for pid, role in roles.items() if may_present(role)),
+        presenters=frozenset(pid for pid in sharing if pid in roles and may_present(roles[pid])),
         channels=channel_plan(interpretation) if interpretation is not None else (),
         incoming=incoming_plan(interpretation) if interpretation is not None else (),
         floor_holder=floor.speaker if floor.speaker in roles else None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 
 from sfu.commands import ApplyPlan
 from sfu.plan import MediaPlan
@@ -33,6 +34,8 @@ class MediaPlanner:
         self.interpreting = interpreting
         self.plans: dict[str, MediaPlan] = {}  # meeting id -> the plan last applied
         self._versions = itertools.count(1)
+        # who shares a screen in a meeting (meeting_server/screenshare.py; none without it)
+        self.sharing: Callable[[str], frozenset[str]] = lambda meeting_id: frozenset()
         meetings.router_listeners.append(self._meeting_live)
         meetings.participants_listeners.append(self.refresh)
         floor.speaker_listeners.append(self._floor_changed)
@@ -54,7 +57,8 @@ class MediaPlanner:
         interp = self.interpreting.meetings_state.get(meeting_id)
         roles = {pid: p.role for pid, p in live.participants.items()}
         return media_plan(meeting_id, next(self._versions), roles, self.floor.rules(meeting_id),
-                          interp.state if interp is not None else None)
+                          interp.state if interp is not None else None,
+                          self.sharing(meeting_id))
 
     def refresh(self, meeting_id: str) -> None:
         """Recompute the meeting's plan; apply it to its router if anything changed."""

@@ -58,6 +58,10 @@ class VideoPayload(Payload):
     enabled: bool
 
 
+class ScreenSharePayload(Payload):
+    sharing: bool
+
+
 class PinPayload(Payload):
     participantId: str | None = Field(default=None, max_length=64)
 

@@ -5,28 +5,34 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..errors import ok
+from ..errors import RostrumError, ok
 from ..media import MediaService
 from ..meetings import MeetingService
 from ..schemas import (
     Empty,
     PinPayload,
     PublishPayload,
+    ScreenSharePayload,
     SubscribeAnswerPayload,
     VideoPayload,
     parse,
 )
+from ..screenshare import ScreenShareService
 from .base import MeetingNamespace
 
 logger = logging.getLogger(__name__)
 
 
 class MediaNamespace(MeetingNamespace):
-    def __init__(self, meetings: MeetingService, media: MediaService) -> None:
+    def __init__(self, meetings: MeetingService, media: MediaService,
+                 screens: ScreenShareService | None = None) -> None:
         super().__init__("/media", meetings)
         self.media = media
+        self.screens = screens
         media.slots_sink = self._send_slots
         media.uplink_sink = self._send_uplink
+        if screens is not None:
+            screens.sink = self.sink
 
     def _send_slots(self, participant_id: str, slots: list[dict[str, Any]]) -> None:
         self.sink("", "slots", {"slots": slots}, [participant_id])
@@ -37,6 +43,8 @@ class MediaNamespace(MeetingNamespace):
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         participant = self.meetings.participant(self.session_of(sid))
         if participant is not None:  # the media connection went, the participant stays
+            if self.screens is not None:
+                self.screens.stop(participant)
             await self.media.drop(participant)
 
     async def on_publish(self, sid: str, data: Any) -> dict[str, Any]:
@@ -47,8 +55,22 @@ class MediaNamespace(MeetingNamespace):
 
     async def on_unpublish(self, sid: str, data: Any) -> dict[str, Any]:
         parse(Empty, data)
-        await self.media.unpublish(self.me(sid))
+        me = self.me(sid)
+        if self.screens is not None:
+            self.screens.stop(me)
+        await self.media.unpublish(me)
         return ok()
+
+    async def on_screen_share(self, sid: str, data: Any) -> dict[str, Any]:
+        """Start or stop forwarding the own screen m-line (meeting_server/screenshare.py)."""
+        payload = parse(ScreenSharePayload, data)
+        me = self.me(sid)
+        if self.screens is None:
+            raise RostrumError("forbidden", "screen sharing is not offered here")
+        if payload.sharing:
+            return ok(**await self.screens.start(me))
+        self.screens.stop(me)
+        return ok(**self.screens.state(me.meeting_id))
 
     async def on_subscribe(self, sid: str, data: Any) -> dict[str, Any]:
         parse(Empty, data)

@@ -170,7 +170,8 @@ async def test_two_layers_debug_overlay_and_low_bandwidth(
             + "\n".join(log.tail(15) for log in logs)
         )
 
-    # 1. One publish offer with the microphone and two video m-lines: camera and camera-low.
+    # 1. One publish offer with the microphone and two camera m-lines, camera and camera-low,
+    # plus the idle screen m-line a delegate may share a screen on (docs/protocol.md).
     async def published() -> list[dict[str, Any]]:
         return capture.payloads
 
@@ -178,9 +179,9 @@ async def test_two_layers_debug_overlay_and_low_bandwidth(
     assert len(capture.payloads) == 1, capture.payloads
     offer = capture.payloads[0]
     sources: dict[str, str] = offer["sources"]
-    assert sorted(sources.values()) == ["camera", "camera-low", "mic"], sources
+    assert sorted(sources.values()) == ["camera", "camera-low", "mic", "screen"], sources
     sections = {s["mid"]: s for s in m_sections(offer["sdp"])}
-    assert [s["kind"] for s in sections.values()].count("video") == 2, sections
+    assert [s["kind"] for s in sections.values()].count("video") == 3, sections
     for mid, source in sources.items():
         assert sections[mid]["kind"] == ("audio" if source == "mic" else "video"), (mid, sections)
         assert sections[mid]["direction"] == "sendonly", (mid, sections)
@@ -289,11 +290,16 @@ async def test_two_layers_debug_overlay_and_low_bandwidth(
     assert hidden and not hidden["debugVisible"], hidden
 
     # 6. The publisher's camera off: neither layer sends anything; the listener sees the name.
-    assert all(n > 0 for n in (await sending(publisher)).values())
+    # (the camera's m-lines only: the idle screen m-line sends nothing throughout)
+    async def camera_sending() -> dict[str, int]:
+        sent = await sending(publisher)
+        return {mid: n for mid, n in sent.items() if mid in (high_mid, low_mid)}
+
+    assert all(n > 0 for n in (await camera_sending()).values())
     await publisher.click("#toggle-camera")
     await publisher.wait_for_selector("#toggle-camera[aria-pressed='true']", timeout=10_000)
     idle = await poll(
-        lambda: sending(publisher), lambda n: all(v == 0 for v in n.values()), timeout=10
+        camera_sending, lambda n: all(v == 0 for v in n.values()), timeout=10
     )
     assert set(idle) == {high_mid, low_mid} and all(v == 0 for v in idle.values()), idle
     named = await poll(
@@ -303,7 +309,7 @@ async def test_two_layers_debug_overlay_and_low_bandwidth(
     await publisher.click("#toggle-camera")
     await publisher.wait_for_selector("#toggle-camera[aria-pressed='false']", timeout=10_000)
     again = await poll(
-        lambda: sending(publisher), lambda n: all(v > 0 for v in n.values()), timeout=10
+        camera_sending, lambda n: all(v > 0 for v in n.values()), timeout=10
     )
     assert all(v > 0 for v in again.values()), again
     shown_again = await poll(

@@ -67,8 +67,14 @@ def test_interpreters_take_no_seat_everyone_else_may() -> None:
     assert plan().seated == {"chair", "sec", "ana", "ben", "cap", "obs"}
 
 
-def test_presenters_are_the_chair_the_secretariat_and_delegates() -> None:
-    assert plan().presenters == {"chair", "sec", "ana", "ben"}
+def test_nobody_presents_until_someone_shares() -> None:
+    assert plan().presenters == frozenset()
+
+
+def test_the_presenters_are_who_shares_in_a_presenting_role_and_present() -> None:
+    p = media_plan("m1", 7, ROLES, FloorRules(), None,
+                   sharing=frozenset({"ana", "obs", "ivo", "gone"}))
+    assert p.presenters == {"ana"}  # an observer, an interpreter, someone gone: never
 
 
 def test_an_empty_meeting_has_an_empty_plan() -> None:

@@ -28,6 +28,11 @@
  * - `meeting-ended`    `{by}` the chair ended the meeting (the server disconnects next)
  * - `interpretation`   `{state: InterpretationState, booth}` after every change of the booths
  * - `slow-down`        `{from, name}` (floor speaker, managers) an interpreter asks to slow down
+ * - `screenshare`      `{participantId, name, reason, mine}` who shares a screen now (null:
+ *                      nobody); `mine` false with `reason` when the own share was ended by the
+ *                      server ("replaced", "right-withdrawn"): the own track is off already
+ * - `devicetrack`      `{kind, track}` a published microphone or camera track was replaced
+ *                      (replaceDevice)
  */
 
 import { Manager } from "/vendor/socket.io.esm.min.js";
@@ -276,6 +281,18 @@ export const CAMERA_LAYERS = [
 ];
 
 /**
+ * The screen share's encoding: documents and slides want sharp text, not motion. At most
+ * 5 frames a second and 1 Mbit/s (under the SFU's 1.5 Mbit/s ceiling for a screen,
+ * sfu/uplink.py); `maintain-resolution` makes the encoder drop frames, never pixels, when the
+ * uplink is short (the track's `contentHint = "detail"` says the same to the encoder).
+ * @type {RTCRtpEncodingParameters}
+ */
+export const SCREEN_ENCODING = { maxBitrate: 1_000_000, maxFramerate: 5 };
+
+/** Roles that may hold the presenter right, so publish an idle screen m-line. */
+const PRESENTING_ROLES = new Set(["chair", "secretariat", "delegate"]);
+
+/**
  * What the SFU lets a publisher send, from its uplink's loss (docs/protocol.md, `uplink`).
  * @typedef {"full" | "low" | "audio"} UplinkLevel
  */
@@ -473,6 +490,12 @@ export class MeetingClient extends EventTarget {
   #cameraSenders = new Map();
   /** The low layer's clone of the camera track (ours to stop). @type {MediaStreamTrack | null} */
   #cameraClone = null;
+  /** The idle `screen` m-line's sender (null: none published). @type {RTCRtpSender | null} */
+  #screenSender = null;
+  /** The screen track being shared (the page's, which stops it). @type {MediaStreamTrack | null} */
+  #screenTrack = null;
+  /** Who shares a screen in the meeting (`/media` `screen-share`). */
+  #screenSharer = /** @type {{participantId: string | null, name: string | null}} */ ({ participantId: null, name: null });
   /** What the SFU lets this publisher send (`/media` `uplink`). @type {UplinkLevel} */
   #uplinkLevel = "full";
   /** The listener wants video (false: the "low bandwidth" switch, audio and documents only). */
@@ -698,6 +721,8 @@ export class MeetingClient extends EventTarget {
     this.#subscribePc = null;
     this.#published = null;
     this.#dropCamera();
+    this.#screenSender = null;
+    this.#screenTrack = null;
     this.#subscribed = false;
     this.#receivers.clear();
     this.#slots.clear();
@@ -773,6 +798,13 @@ export class MeetingClient extends EventTarget {
         await this.#sendCamera(camera.enabled);
       }
       if (sent.length === 0) throw new ProtocolError("bad-request", "nothing to publish");
+      if (this.screenShareOffered) {
+        // An idle screen m-line: sharing puts a track on it (replaceTrack), no renegotiation.
+        const screen = pc.addTransceiver("video", { direction: "sendonly", sendEncodings: [{ ...SCREEN_ENCODING }] });
+        preferCodec(screen, this.meeting?.videoCodec);
+        this.#screenSender = screen.sender;
+        sent.push([screen, "screen"]);
+      }
 
       await pc.setLocalDescription(await pc.createOffer());
       await iceGatheringComplete(pc, this.gatherTimeoutMs);
@@ -784,13 +816,16 @@ export class MeetingClient extends EventTarget {
       const sdp = /** @type {RTCSessionDescription} */ (pc.localDescription).sdp;
       const ack = await this.#request(media, "publish", { sdp, sources });
       await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
-      await Promise.all([...this.#cameraSenders.values()].map(({ sender }) => keepResolution(sender)));
+      const senders = [...this.#cameraSenders.values()].map(({ sender }) => sender);
+      if (this.#screenSender) senders.push(this.#screenSender);
+      await Promise.all(senders.map((sender) => keepResolution(sender)));
     } catch (err) {
       pc.close();
       if (this.#publishPc === pc) {
         this.#publishPc = null;
         this.#published = null;
         this.#dropCamera();
+        this.#screenSender = null;
       }
       this.#setState("publish", "failed");
       throw err;
@@ -857,6 +892,132 @@ export class MeetingClient extends EventTarget {
     this.#cameraSenders.clear();
   }
 
+  // ---- the screen share -----------------------------------------------------------------
+
+  /**
+   * Whether this client offers screen sharing at all: a role that may hold the presenter
+   * right, the meeting's video codec, and `getDisplayMedia`. Whether the participant holds
+   * the right now is the server's to say (`shareScreen` is refused with `forbidden`).
+   */
+  get screenShareOffered() {
+    return (
+      PRESENTING_ROLES.has(this.self?.role ?? "") &&
+      videoCodecSupported(this.meeting?.videoCodec) &&
+      typeof globalThis.navigator?.mediaDevices?.getDisplayMedia === "function"
+    );
+  }
+
+  /** Whether the publish connection carries a screen m-line (sharing is possible now). */
+  get screenShareReady() {
+    return this.#screenSender !== null && this.#publishPc !== null;
+  }
+
+  /** Who shares a screen in the meeting now. @returns {{participantId: string | null, name: string | null}} */
+  get screenSharer() {
+    return { ...this.#screenSharer };
+  }
+
+  /** The own screen track being sent, if any. */
+  get sharedScreen() {
+    return this.#screenTrack;
+  }
+
+  /**
+   * Share a screen track (from `getDisplayMedia`) as the `screen` source: the server checks
+   * the presenter right first (`forbidden` otherwise: nothing is sent), then the track goes
+   * onto the idle screen m-line (`replaceTrack`, no renegotiation), marked
+   * `contentHint = "detail"`. The caller owns the track (stops it; `stopScreenShare` when it
+   * ends).
+   * @param {MediaStreamTrack} track
+   */
+  async shareScreen(track) {
+    const sender = this.#screenSender;
+    if (!sender || !this.#publishPc) throw new ProtocolError("conflict", "publish first: no screen m-line");
+    const media = await this.#connectMedia();
+    if ("contentHint" in track) track.contentHint = "detail";
+    const ack = await this.#request(media, "screen-share", { sharing: true });
+    this.#screenTrack = track;
+    try {
+      await sender.replaceTrack(track);
+    } catch (err) {
+      this.#screenTrack = null;
+      await this.#request(media, "screen-share", { sharing: false }).catch(() => {});
+      throw err;
+    }
+    this.#onScreenShare({ participantId: ack.participantId, name: ack.name, reason: null });
+  }
+
+  /** Stop sending the own screen and tell the server (the track itself is the caller's). */
+  async stopScreenShare() {
+    const had = this.#screenTrack !== null;
+    this.#screenTrack = null;
+    await this.#screenSender?.replaceTrack(null).catch(() => {});
+    if (had && this.#media) {
+      const ack = await this.#request(this.#media, "screen-share", { sharing: false });
+      this.#onScreenShare({ participantId: ack.participantId, name: ack.name, reason: "stopped" });
+    }
+  }
+
+  /** @param {any} msg `screen-share` from the server, or an ack of ours */
+  #onScreenShare(msg) {
+    const participantId = typeof msg?.participantId === "string" ? msg.participantId : null;
+    this.#screenSharer = { participantId, name: typeof msg?.name === "string" ? msg.name : null };
+    const reason = typeof msg?.reason === "string" ? msg.reason : null;
+    const endedHere = this.#screenTrack !== null && participantId !== this.self?.id;
+    if (endedHere) {
+      // the server ended the own share (another presenter took over, the right ended)
+      this.#screenTrack = null;
+      void this.#screenSender?.replaceTrack(null).catch(() => {});
+    }
+    this.#emit("screenshare", { ...this.#screenSharer, reason, mine: participantId !== null && participantId === this.self?.id, endedHere });
+  }
+
+  // ---- changing devices -----------------------------------------------------------------
+
+  /**
+   * Put another microphone or camera track into the published stream in place of the
+   * current one (`replaceTrack`: no renegotiation). The microphone keeps its `enabled`
+   * state; a new camera feeds both layers (`camera`, and a fresh clone as `camera-low`)
+   * while the camera is on. The old track is stopped. Before publishing, only the stream
+   * changes.
+   * @param {"audio" | "video"} kind
+   * @param {MediaStreamTrack} next
+   */
+  async replaceDevice(kind, next) {
+    const stream = this.#published;
+    if (!stream) throw new ProtocolError("conflict", "not publishing");
+    const old = kind === "audio" ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
+    if (old === next) return;
+    next.enabled = old ? old.enabled : true;
+    if (kind === "audio") {
+      const sender = this.#publishPc?.getSenders().find((s) => s.track === old || (s.track?.kind === "audio" && s !== this.#screenSender));
+      if (sender) await sender.replaceTrack(next);
+    } else if (this.#cameraSenders.size > 0) {
+      const high = this.#cameraSenders.get("camera");
+      const low = this.#cameraSenders.get("camera-low");
+      const clone = next.clone();
+      clone.enabled = next.enabled;
+      if (high) this.#cameraSenders.set("camera", { sender: high.sender, track: next });
+      if (low) this.#cameraSenders.set("camera-low", { sender: low.sender, track: clone });
+      this.#cameraClone?.stop();
+      this.#cameraClone = clone;
+      const on = next.enabled;
+      await Promise.all(
+        [high && { sender: high.sender, track: next }, low && { sender: low.sender, track: clone }].map(async (entry) => {
+          if (!entry) return;
+          await entry.sender.replaceTrack(on ? entry.track : null);
+        }),
+      );
+    }
+    if (old) {
+      stream.removeTrack(old);
+      old.stop();
+    }
+    stream.addTrack(next);
+    this.#emit("devicetrack", { kind, track: next });
+    if (kind === "audio") this.#emit("mictrack", { track: next });
+  }
+
   /** Stop publishing: the server closes the producers; the local tracks keep running. */
   async unpublish() {
     const pc = this.#publishPc;
@@ -868,6 +1029,8 @@ export class MeetingClient extends EventTarget {
       this.#publishPc = null;
       this.#published = null;
       this.#dropCamera();
+      this.#screenSender = null;
+      this.#screenTrack = null;
       this.#setState("publish", "closed");
     }
   }
@@ -1359,6 +1522,7 @@ export class MeetingClient extends EventTarget {
       socket.on("uplink", (/** @type {any} */ msg) => {
         if (UPLINK_LEVELS.includes(msg?.level)) void this.#followUplink(msg.level, Number(msg.loss) || 0);
       });
+      socket.on("screen-share", (/** @type {any} */ msg) => this.#onScreenShare(msg));
     });
     this.#media = media;
     return media;

@@ -9,7 +9,10 @@
  * show of hands, the chair's console, the interpreter's console. The bottom bar holds what a
  * thumb must reach on a phone: the floor (request, place, yield), the microphone and camera
  * (for roles that send media: observers and captioners get none), the listening language, and
- * Leave apart from them. "Devices" picks the speaker and plays a test tone. The debug overlay
+ * Leave apart from them, and "Share screen" for whoever holds the presenter right
+ * (screenshare.js); the screen slot is the large tile first in the grid. "Devices" picks the
+ * microphone and camera (switched in place, devices.js) and the speaker, and plays a test
+ * tone; a device unplugged falls back to the default one. The debug overlay
  * is offered to the chair and the secretariat, or with `?debug=1`. A change of UI language
  * re-renders every part in place (`rostrum:uilanguage`). The connection indicator in the top
  * bar is `ConnectionIndicator`. Renders and binds only; all signaling goes through
@@ -33,6 +36,8 @@ import { CaptionerConsole } from "./captioner.js";
 import { ChatFeed, ChatPanel } from "./chat.js";
 import { recordLink } from "./record-link.js";
 import { DocumentViewer } from "./documents.js";
+import { ScreenShareControl } from "./screenshare.js";
+import { DevicesDialog, DeviceWatcher, rememberedSpeaker, canChooseOutput } from "./devices.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
 const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
@@ -193,6 +198,12 @@ export class RoomView {
       },
     });
     this.documents = new DocumentViewer(client, { onError }); // the shared document screen
+    // switching and falling back devices (devices.js), for the roles that send media
+    this.devices = this.canPublish
+      ? new DeviceWatcher(client, { onNotice: onError, onTrack: () => this.#showSelf() })
+      : null;
+    // "Share screen": for the presenting roles (the button shows while they hold the right)
+    this.screenShare = this.publishes && role !== "interpreter" ? new ScreenShareControl(client, { onNotice: onError }) : null;
     this.#stoppable.push(this.floorBar, this.quality, this.documents);
     for (const part of [this.floorPanel, this.console, this.interpreter]) if (part) this.#stoppable.push(part);
   }
@@ -250,6 +261,7 @@ export class RoomView {
           this.floorPanel?.quickButton ?? null,
           this.micButton,
           this.cameraButton,
+          this.screenShare?.button ?? null,
           this.listen.quickSelect,
           this.leaveButton,
         ),
@@ -263,6 +275,11 @@ export class RoomView {
     client.addEventListener("floor", () => this.#renderTiles());
     client.addEventListener("slots", (e) => this.#renderSlots(/** @type {CustomEvent} */ (e).detail.slots));
     client.addEventListener("slot", (e) => this.#renderSlot(/** @type {CustomEvent} */ (e).detail.slot));
+    client.addEventListener("screenshare", (e) => {
+      // who shares a screen, told to every role (the sharer's own notices: screenshare.js)
+      const { participantId, name, mine } = /** @type {CustomEvent} */ (e).detail;
+      if (participantId && !mine && name) this.#notify(t("media.someoneShares", { name }), "status");
+    });
     client.addEventListener("removed", (e) => this.#end("removed", /** @type {CustomEvent} */ (e).detail));
     client.addEventListener("meeting-ended", (e) => this.#end("ended", /** @type {CustomEvent} */ (e).detail));
     client.addEventListener("disconnected", (e) => {
@@ -286,7 +303,11 @@ export class RoomView {
     void this.chat.start();
     // The remembered "Low bandwidth" choice: the client sends it as soon as it is subscribed.
     await this.reception.restore();
+    // The remembered speaker, where the browser can choose one.
+    const speaker = rememberedSpeaker();
+    if (speaker && canChooseOutput()) this.mixer.setOutputDevice(speaker).catch(() => {});
     this.documents.start();
+    this.screenShare?.start(); // after the documents viewer: it listens on its namespace
 
     const codec = client.meeting?.videoCodec;
     if (!videoCodecSupported(codec)) {
@@ -302,9 +323,11 @@ export class RoomView {
         client
           .publish(this.stream)
           .then(() => client.setMediaState({ audio, video }))
+          .then(() => this.devices?.start())
           .finally(() => {
             this.#publishing = false;
             this.#renderControls();
+            this.screenShare?.render();
           }),
       );
     }
@@ -360,10 +383,17 @@ export class RoomView {
     if (confirmed) await this.#leave();
   }
 
-  /** The speaker (output device) and a test tone through it. */
+  /** The microphone, the camera, the speaker (output device) and a test tone through it. */
   async #devices() {
-    const { DevicesDialog } = await import("./devices.js");
-    new DevicesDialog(this.mixer).open();
+    await new DevicesDialog(this.mixer, this.devices).open();
+  }
+
+  /** The own preview (and an interpreter's microphone meter) after a device changed. */
+  #showSelf() {
+    this.selfVideo.srcObject = this.stream.getVideoTracks().length ? this.stream : null;
+    this.selfVideo.play?.().catch(() => {});
+    const mic = this.stream.getAudioTracks()[0];
+    if (this.interpreter && mic) this.interpreter.micMeter.start(mic, this.mixer.context);
   }
 
   async #leave() {
@@ -413,6 +443,8 @@ export class RoomView {
     document.removeEventListener("keydown", this.#onKey);
     window.removeEventListener(UI_LANGUAGE_EVENT, this.#onLanguage);
     for (const track of this.stream.getTracks()) track.stop();
+    this.screenShare?.stopLocal();
+    this.devices?.stop();
     for (const part of this.#stoppable) part.stop();
     this.#stoppable = [];
     this.mixer.close();
@@ -465,10 +497,27 @@ export class RoomView {
     if (!tile) {
       tile = new VideoTile(slot.mid, slot.track);
       tile.showDebug(this.reception.debug);
+      if (slot.purpose === "screen") tile.root.classList.add("tile--screen");
       this.grid.append(tile.root);
       this.#videoTiles.set(slot.mid, tile);
     }
     tile.render(this.#tileState(slot), slot.layer);
+    if (slot.purpose === "screen") this.#labelScreen(tile, slot);
+  }
+
+  /**
+   * The screen slot's tile says whose screen it is (not whose camera): the label, and the
+   * figure's name for screen readers.
+   * @param {VideoTile} tile
+   * @param {import("./protocol.js").SlotView} slot
+   */
+  #labelScreen(tile, slot) {
+    if (!slot.participantId) return;
+    const name = slot.participant?.name ?? this.client.screenSharer.name ?? "…";
+    const text = t("media.screenBy", { name });
+    tile.root.setAttribute("aria-label", text);
+    tile.label.title = text;
+    tile.label.replaceChildren(h("strong", { class: "tile__name", text }));
   }
 
   /**

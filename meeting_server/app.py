@@ -51,6 +51,7 @@ from .namespaces.media import MediaNamespace
 from .namespaces.room import RoomNamespace
 from .planner import MediaPlanner
 from .ratelimit import RATE_LIMITS, RateLimits, http_rate_limit
+from .record_booths import BoothLog
 from .signaling_server import SignalingServer
 from .store import Store
 from .tokens import TokenError, verify
@@ -75,6 +76,7 @@ CAPTIONS = web.AppKey("captions", CaptionService)
 CAPTION_STORE = web.AppKey("caption_store", CaptionStore)
 CHAT = web.AppKey("chat", ChatService)
 CHAT_STORE = web.AppKey("chat_store", ChatStore)
+BOOTH_LOG = web.AppKey("booth_log", BoothLog)
 DOCUMENTS = web.AppKey("documents", DocumentService)
 WEBCAST = web.AppKey("webcast", WebcastService)
 WEBCAST_ROUTES = web.AppKey("webcast_routes", WebcastRoutes)
@@ -122,7 +124,7 @@ def create_app(config: Config) -> web.Application:
     metrics.add_route(app, WORKER)
     captions_http.add_routes(app, CONFIG, STORE, CAPTIONS, CAPTION_STORE)
     transcript_http.add_routes(app, CONFIG, STORE, CAPTION_STORE)
-    record_http.add_routes(app, CONFIG, STORE, CAPTION_STORE, CHAT_STORE, TEMPLATES)
+    record_http.add_routes(app, CONFIG, STORE, CAPTION_STORE, CHAT_STORE, TEMPLATES, BOOTH_LOG)
     documents_api.add_routes(app, DOCUMENTS, CONFIG)
     # the webcast (meeting_server/webcast*.py): pages, HLS files, archive; bound in _services
     app[WEBCAST_ROUTES] = WebcastRoutes(
@@ -137,10 +139,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     store = Store(config.database_path)
     invitations = InvitationService(config, store)  # trust: adds its schema before open
     caption_store, chat_store = CaptionStore(store), ChatStore(store)  # issue 12: schemas
+    booth_log = BoothLog(store)  # issue 12: interpretation coverage for the record
     add_schemas(store)  # documents: register, pages, search index
     store.add_schema(WEBCAST_SCHEMA)
     await store.open()
     recovered = await store.recover_after_restart(time.time())
+    recovered["booths"] = await booth_log.recover(time.time())
     if any(recovered.values()):
         logger.warning("closed records left open by an earlier run: %s", recovered)
     aiortc_glue.install_ice_policy(config.rtc_addresses)  # process-wide aioice settings
@@ -153,6 +157,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     interpreting = InterpretationService(meetings, floor)
     MediaPlanner(meetings, floor, interpreting)  # the media plan: rules -> Router.apply
     media.subscribed_listeners.append(interpreting.subscribed)
+    booth_log.attach(meetings, interpreting)
+    booth_log.start()
+    app[BOOTH_LOG] = booth_log
     ice = [s.to_json() for s in config.ice_servers]
     media_ns = MediaNamespace(meetings, media)
     floor_ns = FloorNamespace(meetings, floor)
@@ -212,6 +219,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await meetings.close()
         await floor.close()
         await worker.close()
+        await booth_log.close()
         await store.close()
 
 

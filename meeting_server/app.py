@@ -210,6 +210,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         logger.info("shutting down: closing meetings and peer connections")
         await captions_ns.close()
         await chat_ns.close()
+        await chat.close()
         await webcast.close()
         await media_ns.close()
         await floor_ns.close()

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..chat import ChatService
 from ..errors import ok
-from ..meetings import MeetingService
+from ..meetings import MeetingService, Participant
 from ..schemas import Empty, Payload, parse
 from .base import MeetingNamespace
 
@@ -34,6 +34,11 @@ class ChatNamespace(MeetingNamespace):
         super().__init__("/chat", meetings)
         self.chat = chat
         chat.sink = self.sink
+
+    async def attach_session(self, session: str, participant: Participant) -> None:
+        """On join: tie it to the person (their earlier joins' private lines), then rooms."""
+        await self.chat.joined(participant)
+        await super().attach_session(session, participant)
 
     async def on_state(self, sid: str, data: Any) -> dict[str, Any]:
         parse(Empty, data)

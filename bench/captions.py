@@ -194,7 +194,7 @@ async def webcast_bench(lines: int, every_s: float) -> dict[str, Any]:
                 seen_media: set[str] = set()
                 seen_vtt: set[str] = set()
                 while True:
-                    status, body, _ = await get(http, f"{base}/audio/floor/live.m3u8")
+                    status, body, _ = await get(http, f"{base}/audio/floor/index.m3u8")
                     now = time.time()
                     if status == 200:
                         for seg in parse_media(body.decode()).segments:
@@ -203,7 +203,7 @@ async def webcast_bench(lines: int, every_s: float) -> dict[str, Any]:
                                 seen_media.add(seg.uri)
                                 if len(seen_media) > 3:  # the ones listed before we looked
                                     media_late.append(now - (start + seg.duration))
-                    status, body, _ = await get(http, f"{base}/subtitles/en/live.m3u8")
+                    status, body, _ = await get(http, f"{base}/subtitles/en/index.m3u8")
                     now = time.time()
                     if status == 200:
                         for seg in parse_media(body.decode()).segments:
@@ -233,7 +233,9 @@ async def webcast_bench(lines: int, every_s: float) -> dict[str, Any]:
                     await asyncio.wait_for(all_shown.wait(), 15)
             finally:
                 watcher.cancel()
-                await asyncio.gather(watcher, return_exceptions=True)
+                (outcome,) = await asyncio.gather(watcher, return_exceptions=True)
+                if isinstance(outcome, Exception):
+                    raise outcome
         finally:
             for peer in peers:
                 await peer.close()

@@ -18,7 +18,7 @@ meeting sustains.
 
 4. ``webcast``: a speaker publishes audio and video (aiortc), the webcast runs, a captioner
    makes lines final on ``/captions`` (the Enter keystroke) one every few seconds; the delay
-   from each Enter to the moment the English subtitle rendition's ``live.m3u8`` lists a
+   from each Enter to the moment the English subtitle rendition's live playlist lists a
    WebVTT segment that carries the line (polled every 100 ms over HTTP, as a player would,
    but faster). Baseline in the same run: how late the floor's own media segments are listed
    (listing time minus the end of the segment's recorded span), which a player waits for too.
@@ -467,7 +467,7 @@ def main() -> None:
         results["webcast"] = asyncio.run(webcast_bench(args.webcast_lines, args.webcast_every))
         w = results["webcast"]
         print("\nEnter (final line) to the line in the webcast's subtitle rendition"
-              " (live.m3u8 lists a WebVTT segment carrying it)")
+              " (its live playlist lists a WebVTT segment carrying it)")
         print("| lines | shown | p50 ms | p99 ms | max ms |"
               " baseline: media segment listed after its end, p50 / p99 ms (n) |")
         print("| --- | --- | --- | --- | --- | --- |")

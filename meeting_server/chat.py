@@ -164,6 +164,12 @@ class ChatService:
             booth=self.booth_of(p.meeting_id, p.id) if p.role == "interpreter" else None,
             limit=HISTORY, person=self.people.get(p.id, ""))
 
+    async def own_ids(self, p: Participant) -> list[str]:
+        """This join's participant id and the person's earlier ones (their own messages in the
+        history, from before a rejoin)."""
+        earlier = await self.store.person_ids(p.meeting_id, self.people.get(p.id, ""))
+        return [p.id, *sorted(set(earlier) - {p.id})]
+
     async def remove(self, p: Participant, message_id: int) -> None:
         if not self.may_moderate(p):
             raise RostrumError("forbidden", "the chair removes chat messages")

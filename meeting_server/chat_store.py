@@ -175,6 +175,15 @@ class ChatStore:
 
         await self.store.run(run)
 
+    async def person_ids(self, meeting_id: str, person: str) -> list[str]:
+        """Every participant id the person has joined the meeting with, in no set order."""
+        def run(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute("SELECT participant_id FROM chat_people WHERE meeting_id = ? AND"
+                              " person = ?", (meeting_id, person)).fetchall()
+            return [str(r[0]) for r in rows]
+
+        return await self.store.run(run) if person else []
+
     async def link_booth(self, meeting_id: str, person: str, booth: str) -> None:
         def run(db: sqlite3.Connection) -> None:
             db.execute("INSERT OR IGNORE INTO chat_booth_people (meeting_id, person, booth)"

@@ -48,7 +48,7 @@ class ChatNamespace(MeetingNamespace):
         parse(Empty, data)
         me = self.me(sid)
         return ok(messages=[m.to_json() for m in await self.chat.history(me)],
-                  **await self.chat.state(me))
+                  selfIds=await self.chat.own_ids(me), **await self.chat.state(me))
 
     async def on_send(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(SendPayload, data)

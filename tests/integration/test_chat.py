@@ -176,6 +176,9 @@ async def test_private_line_and_booth_intercom_come_back_on_rejoin() -> None:
 
             assert await history(ana2) == ["May I speak next?", "Yes, after Peru.",
                                            "Thank you, Chair."]
+            assert (await ana2.chat("history"))["selfIds"] == [ana2.participant_id,
+                                                                ana.participant_id]
+            assert (await other.chat("history"))["selfIds"] == [other.participant_id]
             assert await history(fleur2) == ["I take over at 15:00.", "Thank you, Chair."]
             assert await history(other) == ["Thank you, Chair."]
             # the chair and secretariat see every thread, as before

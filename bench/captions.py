@@ -16,15 +16,24 @@ meeting sustains.
    delivered messages per second and the p99 delay per step. Sustained = the highest step
    whose messages all arrive with a p99 under a second.
 
-``python -m bench.captions [--readers 300] [--skip-browser]`` prints the tables (the browser
-part needs root, iproute2, Debian's Chromium and Playwright). Figures count only from a run
-with nothing else heavy on the machine.
+4. ``webcast``: a speaker publishes audio and video (aiortc), the webcast runs, a captioner
+   makes lines final on ``/captions`` (the Enter keystroke) one every few seconds; the delay
+   from each Enter to the moment the English subtitle rendition's live playlist lists a
+   WebVTT segment that carries the line (polled every 100 ms over HTTP, as a player would,
+   but faster). Baseline in the same run: how late the floor's own media segments are listed
+   (listing time minus the end of the segment's recorded span), which a player waits for too.
+   A player adds its own live-edge delay on top of both (hls.js: about 3 segments).
+
+``python -m bench.captions [--readers 300] [--skip-browser] [--skip-many] [--skip-webcast]``
+prints the tables (the browser part needs root, iproute2, Debian's Chromium and Playwright).
+Figures count only from a run with nothing else heavy on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -143,6 +152,99 @@ async def browser_bench() -> dict[str, Any]:
     return {"keystrokes": len(typed), "matched": len(delays),
             "p50_ms": pct(delays, 50), "p99_ms": pct(delays, 99), "max_ms": max(delays),
             "rtt_p50_ms": pct(rtt, 50), "rtt_p99_ms": pct(rtt, 99)}
+
+
+# ---------------------------------------------------------------- 4. into the webcast
+
+async def webcast_bench(lines: int, every_s: float) -> dict[str, Any]:
+    import aiohttp
+
+    from tests.harness import running_server
+    from tests.integration.test_webcast import get, wait_segments
+    from tests.peers import PatternTrack, ToneTrack
+    from tests.text_peer import TextPeer
+    from webcast.playlist import parse_media
+    from webcast.subtitles import parse_pdt
+
+    async with running_server(floor_mode="chaired") as srv, aiohttp.ClientSession() as http:
+        reply = await http.post(f"{srv.base_url}/api/meetings/{srv.meeting_id}/webcast",
+                                json={"access": "public"},
+                                headers={"Authorization": f"Bearer {srv.token('secretariat')}"})
+        assert reply.status == 200, await reply.text()
+        base = f"{srv.base_url}/m/{srv.meeting_id}/webcast"
+        chair = TextPeer(srv.base_url, srv.token("chair"), "Chair")
+        speaker = TextPeer(srv.base_url, srv.token("delegate"), "Speaker")
+        captioner = TextPeer(srv.base_url, srv.token("captioner"), "Captioner")
+        peers = [chair, speaker, captioner]
+        media_late: list[float] = []
+        shown: dict[str, float] = {}  # line -> when a listed segment first carried it
+        try:
+            for peer in peers:
+                await peer.join()
+            request = await speaker.floor("request", {"language": "en"})
+            assert (await chair.floor("grant", {"requestId": request["request"]["id"]}))["ok"]
+            assert (await speaker.publish(audio=ToneTrack(440.0),
+                                          video=PatternTrack(320, 180)))["ok"]
+            await wait_segments(http, f"{base}/audio/floor/index.m3u8", 2)
+            assert (await captioner.captions("claim", {"language": "en"}))["ok"]
+            wanted: list[str] = []
+            all_shown = asyncio.Event()
+
+            async def watch() -> None:
+                seen_media: set[str] = set()
+                seen_vtt: set[str] = set()
+                while True:
+                    status, body, _ = await get(http, f"{base}/audio/floor/index.m3u8")
+                    now = time.time()
+                    if status == 200:
+                        for seg in parse_media(body.decode()).segments:
+                            start = parse_pdt(seg.program_date_time or "")
+                            if seg.uri not in seen_media and start is not None:
+                                seen_media.add(seg.uri)
+                                if len(seen_media) > 3:  # the ones listed before we looked
+                                    media_late.append(now - (start + seg.duration))
+                    status, body, _ = await get(http, f"{base}/subtitles/en/index.m3u8")
+                    now = time.time()
+                    if status == 200:
+                        for seg in parse_media(body.decode()).segments:
+                            if seg.uri in seen_vtt:
+                                continue
+                            status, vtt, _ = await get(http, f"{base}/subtitles/en/{seg.uri}")
+                            text = vtt.decode()
+                            for line in wanted:
+                                if line in text and line not in shown:
+                                    shown[line] = now
+                            seen_vtt.add(seg.uri)
+                    if len(shown) == lines:
+                        all_shown.set()
+                    await asyncio.sleep(0.1)
+
+            watcher = asyncio.create_task(watch())
+            sent: dict[str, float] = {}
+            try:
+                for i in range(lines):
+                    line = f"{SENTENCES[i % len(SENTENCES)]} ({i + 1})"
+                    wanted.append(line)
+                    await captioner.captions("interim", {"text": line})
+                    sent[line] = time.time()  # the Enter
+                    assert (await captioner.captions("final", {"text": line}))["ok"]
+                    await asyncio.sleep(every_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(all_shown.wait(), 15)
+            finally:
+                watcher.cancel()
+                (outcome,) = await asyncio.gather(watcher, return_exceptions=True)
+                if isinstance(outcome, Exception):
+                    raise outcome
+        finally:
+            for peer in peers:
+                await peer.close()
+    delays = [(shown[line] - at) * 1000 for line, at in sent.items() if line in shown]
+    media_ms = [v * 1000 for v in media_late]
+    return {"lines": len(sent), "shown": len(delays), "p50_ms": pct(delays, 50),
+            "p99_ms": pct(delays, 99), "max_ms": max(delays, default=float("nan")),
+            "media_segments": len(media_ms), "media_p50_ms": pct(media_ms, 50),
+            "media_p99_ms": pct(media_ms, 99)}
 
 
 # ---------------------------------------------------------------- 2 and 3: many clients
@@ -343,6 +445,11 @@ def main() -> None:
     parser.add_argument("--line-chars", type=int, default=100,
                         help="characters typed, one interim each, 20 a second")
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--skip-many", action="store_true", help="skip parts 2 and 3")
+    parser.add_argument("--skip-webcast", action="store_true")
+    parser.add_argument("--webcast-lines", type=int, default=12)
+    parser.add_argument("--webcast-every", type=float, default=2.7,
+                        help="seconds between two final lines (not a multiple of 2 s segments)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     logging.getLogger("engineio").setLevel(logging.CRITICAL)  # "packet queue is empty" x N
@@ -356,6 +463,21 @@ def main() -> None:
         print("| --- | --- | --- | --- | --- | --- |")
         print(f"| {b['keystrokes']} | {b['matched']} | {b['p50_ms']:.0f} | {b['p99_ms']:.0f} |"
               f" {b['max_ms']:.0f} | {b['rtt_p50_ms']:.1f} / {b['rtt_p99_ms']:.1f} |")
+    if not args.skip_webcast:
+        results["webcast"] = asyncio.run(webcast_bench(args.webcast_lines, args.webcast_every))
+        w = results["webcast"]
+        print("\nEnter (final line) to the line in the webcast's subtitle rendition"
+              " (its live playlist lists a WebVTT segment carrying it)")
+        print("| lines | shown | p50 ms | p99 ms | max ms |"
+              " baseline: media segment listed after its end, p50 / p99 ms (n) |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        print(f"| {w['lines']} | {w['shown']} | {w['p50_ms']:.0f} | {w['p99_ms']:.0f} |"
+              f" {w['max_ms']:.0f} | {w['media_p50_ms']:.0f} / {w['media_p99_ms']:.0f}"
+              f" ({w['media_segments']}) |")
+    if args.skip_many:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+        return
     steps = [int(s) for s in args.chat_steps.split(",") if s]
     results["many"] = asyncio.run(many_clients(args.readers, steps, args.step_seconds,
                                                args.line_chars))

@@ -53,8 +53,9 @@ from .namespaces.media import MediaNamespace
 from .namespaces.room import RoomNamespace
 from .planner import MediaPlanner
 from .ratelimit import RATE_LIMITS, RateLimits, http_rate_limit
-from .search import SearchService
+from .record_booths import BoothLog
 from .screenshare import ScreenShareService
+from .search import SearchService
 from .signaling_server import SignalingServer
 from .store import Store
 from .tokens import TokenError, verify
@@ -79,6 +80,7 @@ CAPTIONS = web.AppKey("captions", CaptionService)
 CAPTION_STORE = web.AppKey("caption_store", CaptionStore)
 CHAT = web.AppKey("chat", ChatService)
 CHAT_STORE = web.AppKey("chat_store", ChatStore)
+BOOTH_LOG = web.AppKey("booth_log", BoothLog)
 DOCUMENTS = web.AppKey("documents", DocumentService)
 SEARCH = web.AppKey("search", SearchService)
 WEBCAST = web.AppKey("webcast", WebcastService)
@@ -127,7 +129,7 @@ def create_app(config: Config) -> web.Application:
     metrics.add_route(app, WORKER)
     captions_http.add_routes(app, CONFIG, STORE, CAPTIONS, CAPTION_STORE)
     transcript_http.add_routes(app, CONFIG, STORE, CAPTION_STORE)
-    record_http.add_routes(app, CONFIG, STORE, CAPTION_STORE, CHAT_STORE, TEMPLATES)
+    record_http.add_routes(app, CONFIG, STORE, CAPTION_STORE, CHAT_STORE, TEMPLATES, BOOTH_LOG)
     documents_api.add_routes(app, DOCUMENTS, CONFIG)
     search.add_routes(app, SEARCH, CONFIG)  # across meetings: documents, captions, floor
     # the webcast (meeting_server/webcast*.py): pages, HLS files, archive; bound in _services
@@ -143,10 +145,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     store = Store(config.database_path)
     invitations = InvitationService(config, store)  # trust: adds its schema before open
     caption_store, chat_store = CaptionStore(store), ChatStore(store)  # issue 12: schemas
+    booth_log = BoothLog(store)  # issue 12: interpretation coverage for the record
     add_schemas(store)  # documents: register, pages, search index
     store.add_schema(WEBCAST_SCHEMA)
     await store.open()
     recovered = await store.recover_after_restart(time.time())
+    recovered["booths"] = await booth_log.recover(time.time())
     if any(recovered.values()):
         logger.warning("closed records left open by an earlier run: %s", recovered)
     try:
@@ -160,6 +164,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     interpreting = InterpretationService(meetings, floor)
     planner = MediaPlanner(meetings, floor, interpreting)  # the plan: rules -> Router.apply
     media.subscribed_listeners.append(interpreting.subscribed)
+    booth_log.attach(meetings, interpreting)
+    booth_log.start()
+    app[BOOTH_LOG] = booth_log
     ice = [s.to_json() for s in config.ice_servers]
     # documents: register, conversion, the shared screen, search
     documents = DocumentService(config.data_dir, store, meetings)
@@ -216,6 +223,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         logger.info("shutting down: closing meetings and peer connections")
         await captions_ns.close()
         await chat_ns.close()
+        await chat.close()
         await webcast.close()
         await media_ns.close()
         await floor_ns.close()
@@ -226,6 +234,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await meetings.close()
         await floor.close()
         await worker.close()
+        await booth_log.close()
         await store.close()
 
 

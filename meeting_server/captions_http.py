@@ -5,6 +5,9 @@
          body: the caption, text/plain UTF-8
     GET  /api/captions/{meeting}/{language}/closedcaption/seq?token=SECRET
          answers the last accepted seq as plain text ("0" before the first post)
+
+The secret is of the URL's current generation (the chair or secretariat rotate or revoke it
+on /captions); an older or revoked one answers 403 saying so.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from .captions_ingest import (
     IngestError,
     caption_text,
     check_lang,
+    check_secret,
     parse_seq,
-    secret_matches,
 )
 from .captions_store import CaptionStore
 from .config import Config
@@ -33,9 +36,10 @@ def add_routes(app: web.Application, config_key: Any, store_key: Any, captions_k
         meeting_id = request.match_info["meeting_id"]
         language = request.match_info["language"]
         config: Config = request.app[config_key]
-        token = request.query.get("token", "")
-        if not token or not secret_matches(config.secret, meeting_id, language, token):
-            raise IngestError(403, "missing or wrong token for this caption URL")
+        captions: CaptionStore = request.app[caption_store_key]
+        generation, revoked = await captions.ingest_key(meeting_id, language)
+        check_secret(config.secret, meeting_id, language, request.query.get("token", ""),
+                     generation, revoked)
         store: Store = request.app[store_key]
         record = await store.get_meeting(meeting_id)
         if record is None:

@@ -105,15 +105,40 @@ def clean_text(text: str) -> str:
     return "\n".join(line.strip() for line in out.strip().split("\n"))
 
 
-def ingest_secret(server_secret: str, meeting_id: str, language: str) -> str:
+MAX_GENERATIONS = 10_000  # rotations of one URL (a bound on the revoked-secret check)
+
+
+def ingest_secret(server_secret: str, meeting_id: str, language: str,
+                  generation: int = 0) -> str:
     """The secret of a meeting's ingest URL for one language: derived from the server's
-    secret, so it survives restarts and needs no table; it changes when the server secret
-    does."""
+    secret and the URL's *generation* (0 until the secretariat first rotates it; the store
+    keeps the number), so it survives restarts; it changes when the server secret does."""
+    suffix = f"\x00{generation}" if generation else ""
     mac = hmac.new(server_secret.encode("utf-8"),
-                   f"caption-ingest\x00{meeting_id}\x00{language}".encode(), hashlib.sha256)
+                   f"caption-ingest\x00{meeting_id}\x00{language}{suffix}".encode(),
+                   hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()[:24]).decode("ascii")
 
 
-def secret_matches(server_secret: str, meeting_id: str, language: str, given: str) -> bool:
-    return hmac.compare_digest(ingest_secret(server_secret, meeting_id, language).encode(),
-                               given.encode("utf-8", "replace"))
+def secret_matches(server_secret: str, meeting_id: str, language: str, given: str,
+                   generation: int = 0) -> bool:
+    return hmac.compare_digest(
+        ingest_secret(server_secret, meeting_id, language, generation).encode(),
+        given.encode("utf-8", "replace"))
+
+
+def check_secret(server_secret: str, meeting_id: str, language: str, given: str,
+                 generation: int, revoked: bool) -> None:
+    """Accept the current generation's secret (unless revoked); an earlier generation's, or
+    the current one once revoked, is told so (the program needs the new URL, retrying will
+    not help); anything else is a wrong secret."""
+    if not given:
+        raise IngestError(403, "missing or wrong token for this caption URL")
+    if not revoked and secret_matches(server_secret, meeting_id, language, given, generation):
+        return
+    last = generation if revoked else generation - 1
+    for old in range(last, max(-1, last - MAX_GENERATIONS), -1):
+        if secret_matches(server_secret, meeting_id, language, given, old):
+            raise IngestError(403, "this caption URL was revoked by the chair or the"
+                                   " secretariat: ask them for the new one")
+    raise IngestError(403, "missing or wrong token for this caption URL")

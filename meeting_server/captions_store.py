@@ -34,6 +34,15 @@ CREATE TABLE IF NOT EXISTS captions (
     revised_at REAL
 );
 CREATE INDEX IF NOT EXISTS captions_meeting ON captions(meeting_id, language, at);
+CREATE TABLE IF NOT EXISTS caption_ingest_keys (
+    meeting_id TEXT NOT NULL REFERENCES meetings(id),
+    language TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    revoked_at REAL,
+    updated_at REAL NOT NULL,
+    updated_by TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (meeting_id, language)
+);
 CREATE TABLE IF NOT EXISTS caption_ingest (
     meeting_id TEXT NOT NULL REFERENCES meetings(id),
     language TEXT NOT NULL,
@@ -158,6 +167,38 @@ class CaptionStore:
             row = db.execute("SELECT last_seq FROM caption_ingest WHERE meeting_id = ? AND"
                              " language = ?", (meeting_id, language)).fetchone()
             return None if row is None else int(row[0])
+
+        return await self.store.run(run)
+
+    async def ingest_key(self, meeting_id: str, language: str) -> tuple[int, bool]:
+        """The ingest URL's secret generation and whether it is revoked (0, False: never
+        rotated)."""
+        def run(db: sqlite3.Connection) -> tuple[int, bool]:
+            row = db.execute("SELECT generation, revoked_at FROM caption_ingest_keys WHERE"
+                             " meeting_id = ? AND language = ?",
+                             (meeting_id, language)).fetchone()
+            return (0, False) if row is None else (int(row[0]), row[1] is not None)
+
+        return await self.store.run(run)
+
+    async def change_ingest_key(self, meeting_id: str, language: str, *, revoke: bool,
+                                at: float, by: str) -> int:
+        """Rotate (a new generation, not revoked) or revoke (the current one stops working
+        until the next rotation) a URL's secret; answers the generation now current."""
+        def run(db: sqlite3.Connection) -> int:
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                row = db.execute("SELECT generation FROM caption_ingest_keys WHERE"
+                                 " meeting_id = ? AND language = ?",
+                                 (meeting_id, language)).fetchone()
+                generation = (0 if row is None else int(row[0])) + (0 if revoke else 1)
+                db.execute("INSERT INTO caption_ingest_keys (meeting_id, language, generation,"
+                           " revoked_at, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)"
+                           " ON CONFLICT (meeting_id, language) DO UPDATE SET"
+                           " generation = excluded.generation, revoked_at = excluded.revoked_at,"
+                           " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                           (meeting_id, language, generation, at if revoke else None, at, by))
+                return generation
 
         return await self.store.run(run)
 

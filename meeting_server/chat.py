@@ -5,10 +5,15 @@ joining is the same selection.
 
 The chair (or a secretariat member with the floor rights) switches the meeting's chat off and
 on and removes messages; both are stored, so a restart keeps them.
+
+A rejoin is a new participant id, so the history is kept per person (``person_of``): the
+private line's threads of the person's earlier joins and the intercoms of the booths they have
+been in come back with the history.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -44,7 +49,11 @@ class ChatService:
         self.sink: Sink | None = None
         self.limits: dict[str, RateLimit] = {}  # participant id -> their rate limit
         self.public: dict[str, bool] = {}  # meeting id -> public chat on (read from the store)
+        self.people: dict[str, str] = {}  # participant id -> person key ('' : none)
+        self.booth_people: set[tuple[str, str, str]] = set()  # (meeting, person, booth) stored
+        self._tasks: set[asyncio.Task[None]] = set()
         meetings.leave_listeners.append(self._participant_left)
+        interpreting.change_listeners.append(self._booths_changed)
 
     def _emit(self, meeting_id: str, event: str, payload: dict[str, Any],
               to: list[str] | None) -> None:
@@ -83,6 +92,44 @@ class ChatService:
         return [p.id for p in people if p.role == "interpreter"
                 and self.booth_of(meeting_id, p.id) == where.booth]
 
+    # the person behind a join
+
+    async def person_of(self, p: Participant) -> str:
+        """The key that ties this join to the same person's earlier ones: their personal
+        invitation, or else their browser's device key with the name they joined under (a
+        shared link is many people; the device key is the browser's own secret, sent only at
+        connect). '' when there is neither: this join's own thread only."""
+        if p.invitation and await self.store.personal_invitation(p.invitation):
+            return f"invitation:{p.invitation}"
+        if p.device:
+            return f"device:{p.device}:{p.name.strip().casefold()}"
+        return ""
+
+    async def joined(self, p: Participant) -> None:
+        """Tie the join to the person, before the history is asked for."""
+        person = self.people[p.id] = await self.person_of(p)
+        if person:
+            await self.store.link_person(p.meeting_id, p.id, person)
+
+    def _booths_changed(self, meeting_id: str) -> None:
+        interp = self.interpreting.meetings_state.get(meeting_id)
+        if interp is None:
+            return
+        for booth in interp.state.booths:
+            for interpreter in booth.interpreter_ids:
+                person = self.people.get(interpreter, "")
+                key = (meeting_id, person, booth.language)
+                if person and key not in self.booth_people:
+                    self.booth_people.add(key)
+                    task = asyncio.create_task(
+                        self.store.link_booth(meeting_id, person, booth.language))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Let the booth links being written finish."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     # actions
 
     async def state(self, p: Participant) -> dict[str, Any]:
@@ -110,10 +157,18 @@ class ChatService:
         return message
 
     async def history(self, p: Participant) -> list[Message]:
+        if self._tasks:  # booth links on their way
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         return await self.store.history(
             p.meeting_id, team=p.role in TEAM_ROLES, participant_id=p.id,
             booth=self.booth_of(p.meeting_id, p.id) if p.role == "interpreter" else None,
-            limit=HISTORY)
+            limit=HISTORY, person=self.people.get(p.id, ""))
+
+    async def own_ids(self, p: Participant) -> list[str]:
+        """This join's participant id and the person's earlier ones (their own messages in the
+        history, from before a rejoin)."""
+        earlier = await self.store.person_ids(p.meeting_id, self.people.get(p.id, ""))
+        return [p.id, *sorted(set(earlier) - {p.id})]
 
     async def remove(self, p: Participant, message_id: int) -> None:
         if not self.may_moderate(p):
@@ -137,3 +192,4 @@ class ChatService:
 
     async def _participant_left(self, p: Participant, reason: str) -> None:
         self.limits.pop(p.id, None)
+        self.people.pop(p.id, None)

@@ -1,6 +1,11 @@
 """Chat messages and each meeting's chat settings in SQLite (Store.add_schema / Store.run).
 A message is written before anyone is sent it, so what a participant saw survives a crash;
-a removed message keeps its row (who removed it, when) but is never sent again."""
+a removed message keeps its row (who removed it, when) but is never sent again.
+
+A participant id lasts one join; the private line's thread and the booth intercom are kept
+for the *person*, so a delegate who rejoins gets them back: ``chat_people`` ties each join's
+participant id to a person key, ``chat_booth_people`` the booths a person has been in (see
+``ChatService.person_of`` for what the key is)."""
 
 from __future__ import annotations
 
@@ -29,6 +34,19 @@ CREATE TABLE IF NOT EXISTS chat_messages (
     removed_by TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chat_messages_meeting ON chat_messages(meeting_id, id);
+CREATE TABLE IF NOT EXISTS chat_people (
+    meeting_id TEXT NOT NULL REFERENCES meetings(id),
+    participant_id TEXT NOT NULL,
+    person TEXT NOT NULL,
+    PRIMARY KEY (meeting_id, participant_id)
+);
+CREATE INDEX IF NOT EXISTS chat_people_person ON chat_people(meeting_id, person);
+CREATE TABLE IF NOT EXISTS chat_booth_people (
+    meeting_id TEXT NOT NULL REFERENCES meetings(id),
+    person TEXT NOT NULL,
+    booth TEXT NOT NULL,
+    PRIMARY KEY (meeting_id, person, booth)
+);
 CREATE TABLE IF NOT EXISTS chat_settings (
     meeting_id TEXT PRIMARY KEY REFERENCES meetings(id),
     public_enabled INTEGER NOT NULL,
@@ -115,19 +133,63 @@ class ChatStore:
         await self.store.run(run)
 
     async def history(self, meeting_id: str, *, team: bool, participant_id: str,
-                      booth: str | None, limit: int) -> list[Message]:
-        """The last ``limit`` messages a reader may see (not removed), oldest first."""
+                      booth: str | None, limit: int, person: str = "") -> list[Message]:
+        """The last ``limit`` messages a reader may see (not removed), oldest first: the
+        meeting's, the private line's thread of this participant id and of every earlier
+        join of the same ``person`` (all threads for the team), the intercom of their booth
+        and of every booth the person has been in."""
         def run(db: sqlite3.Connection) -> list[Message]:
             rows = db.execute(
                 f"SELECT {', '.join(COLUMNS)} FROM chat_messages WHERE meeting_id = ? AND"
                 " removed_at IS NULL AND (channel = 'meeting'"
-                " OR (channel = 'secretariat' AND (? OR (thread != '' AND thread = ?)))"
-                " OR (channel = 'booth' AND booth = ?)) ORDER BY id DESC LIMIT ?",
-                (meeting_id, int(team), participant_id, booth if booth is not None else "\x00",
+                " OR (channel = 'secretariat' AND (? OR (thread != '' AND (thread = ?"
+                "  OR thread IN (SELECT participant_id FROM chat_people WHERE"
+                "   meeting_id = ? AND person = ? AND person != '')))))"
+                " OR (channel = 'booth' AND (booth = ? OR booth IN (SELECT booth FROM"
+                "  chat_booth_people WHERE meeting_id = ? AND person = ? AND person != ''))))"
+                " ORDER BY id DESC LIMIT ?",
+                (meeting_id, int(team), participant_id, meeting_id, person,
+                 booth if booth is not None else "\x00", meeting_id, person,
                  limit)).fetchall()
             return [Message(*r) for r in reversed(rows)]
 
         return await self.store.run(run)
+
+    async def personal_invitation(self, invitation: str) -> bool:
+        """Whether an invitation is a personal one (invitations.py's register): one person
+        per invitation, unlike a shared link."""
+        def run(db: sqlite3.Connection) -> bool:
+            try:
+                row = db.execute("SELECT kind FROM invitations WHERE id = ?",
+                                 (invitation,)).fetchone()
+            except sqlite3.OperationalError:  # a store without the invitation register
+                return False
+            return row is not None and row[0] == "personal"
+
+        return await self.store.run(run)
+
+    async def link_person(self, meeting_id: str, participant_id: str, person: str) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            db.execute("INSERT OR IGNORE INTO chat_people (meeting_id, participant_id, person)"
+                       " VALUES (?, ?, ?)", (meeting_id, participant_id, person))
+
+        await self.store.run(run)
+
+    async def person_ids(self, meeting_id: str, person: str) -> list[str]:
+        """Every participant id the person has joined the meeting with, in no set order."""
+        def run(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute("SELECT participant_id FROM chat_people WHERE meeting_id = ? AND"
+                              " person = ?", (meeting_id, person)).fetchall()
+            return [str(r[0]) for r in rows]
+
+        return await self.store.run(run) if person else []
+
+    async def link_booth(self, meeting_id: str, person: str, booth: str) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            db.execute("INSERT OR IGNORE INTO chat_booth_people (meeting_id, person, booth)"
+                       " VALUES (?, ?, ?)", (meeting_id, person, booth))
+
+        await self.store.run(run)
 
     async def all_messages(self, meeting_id: str) -> list[Message]:
         """Every message of a meeting, removed ones too (the record)."""

@@ -10,18 +10,19 @@ What it counts:
 - waiting on the speakers' list: from a request to the start of the intervention it led to
   (a floor given without a request waits nothing and is not counted; a withdrawn or denied
   request is not counted either);
-- captions and chat: lines per language, messages per channel.
-What it cannot count: interpretation coverage (minutes each booth was live, minutes of
-passthrough). Booth state lives in memory (interpretation/, meeting_server/interpreting.py)
-and nothing logs a booth going live or off, so the record says so (``interpretation.available``
-false) instead of guessing.
+- captions and chat: lines per language, messages per channel;
+- interpretation coverage, from the booth log (record_booths.py): per booth, the time it was
+  live (and with whom, coughing, relaying from which booth), the time its channel carried the
+  floor (passthrough), handovers, and the gaps: the time its channel carried the floor while
+  the floor spoke another language (declared at the request or by the chair; a floor whose
+  language is not known makes no gap, since nobody can say it needed interpreting).
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .captions_store import Caption
@@ -30,9 +31,7 @@ from .store import AttendanceRecord
 
 NO_STATE = ""  # participants who gave no member state (secretariat, observers, ...)
 
-INTERPRETATION_MISSING = (
-    "Interpretation coverage is not recorded: booth state (live, off, handover, passthrough)"
-    " is kept in memory only and no log of it is stored.")
+LIVE_STATES = ("live", "cough")
 
 
 @dataclass
@@ -168,10 +167,139 @@ def chat_stats(messages: Iterable[Message]) -> dict[str, Any]:
     return {"byChannel": dict(sorted(by_channel.items())), "removed": removed}
 
 
+@dataclass
+class _Coverage:
+    live: float = 0.0
+    cough: float = 0.0
+    passthrough: float = 0.0
+    needed: float = 0.0
+    gap: float = 0.0
+    gaps: int = 0
+    handovers: int = 0
+    relay: dict[str, float] = field(default_factory=dict)
+    interpreters: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self, language: str) -> dict[str, Any]:
+        return {"language": language, "liveS": round(self.live, 3),
+                "coughS": round(self.cough, 3), "passthroughS": round(self.passthrough, 3),
+                "neededS": round(self.needed, 3),
+                "coveredS": round(max(0.0, self.needed - self.gap), 3),
+                "gapS": round(self.gap, 3), "gaps": self.gaps, "handovers": self.handovers,
+                "relayS": {k: round(v, 3) for k, v in sorted(self.relay.items())},
+                "byInterpreter": [{"name": n, "liveS": round(v, 3)} for n, v in sorted(
+                    self.interpreters.items(), key=lambda kv: (-kv[1], kv[0]))]}
+
+
+def interpretation_stats(log: Sequence[Mapping[str, Any]], languages: Sequence[str],
+                         now: float) -> dict[str, Any]:
+    """Interpretation coverage from booth-log rows in log order (record_booths.py); periods
+    still open end at ``now`` (the meeting's end, or the time of the report)."""
+    booths: dict[str, _Coverage] = {lang: _Coverage() for lang in languages}
+    current: dict[str, Mapping[str, Any]] = {}  # channel -> its last row
+    open_periods: dict[str, dict[str, Any]] = {}
+    open_gaps: dict[str, dict[str, Any]] = {}
+    periods: list[dict[str, Any]] = []
+    gaps: list[dict[str, Any]] = []
+    clock: float | None = None
+
+    def floor_language() -> str:
+        floor = current.get("floor")
+        return str(floor.get("language") or "") if floor and floor["state"] == "speaking" \
+            else ""
+
+    def advance(to: float) -> None:
+        nonlocal clock
+        seconds = 0.0 if clock is None else max(0.0, to - clock)
+        clock = to if clock is None else max(clock, to)
+        if not seconds:
+            return
+        spoken = floor_language()
+        for channel, row in current.items():
+            if channel == "floor":
+                continue
+            booth = booths.setdefault(channel, _Coverage())
+            needed = bool(spoken) and spoken != channel
+            booth.needed += seconds if needed else 0.0
+            if row["state"] in LIVE_STATES:
+                booth.live += seconds
+                name = str(row.get("name") or row.get("participant_id") or "")
+                booth.interpreters[name] = booth.interpreters.get(name, 0.0) + seconds
+                booth.cough += seconds if row["state"] == "cough" else 0.0
+                source = str(row.get("incoming") or "floor")
+                if source != "floor":
+                    booth.relay[source] = booth.relay.get(source, 0.0) + seconds
+            elif row["state"] == "off":
+                booth.passthrough += seconds
+                booth.gap += seconds if needed else 0.0
+
+    def end_period(channel: str, at: float, ended_by: str) -> None:
+        period = open_periods.pop(channel, None)
+        if period is not None:
+            period.update(durationS=round(max(0.0, at - period["startedAt"]), 3),
+                          endedBy=ended_by)
+            periods.append(period)
+
+    def follow_gaps(at: float) -> None:
+        spoken = floor_language()
+        for channel, row in current.items():
+            if channel == "floor":
+                continue
+            is_gap = row["state"] == "off" and bool(spoken) and spoken != channel
+            gap = open_gaps.get(channel)
+            if is_gap and gap is None:
+                open_gaps[channel] = {"language": channel, "startedAt": at,
+                                      "floorLanguage": spoken}
+            elif not is_gap and gap is not None:
+                del open_gaps[channel]
+                gap["durationS"] = round(max(0.0, at - gap["startedAt"]), 3)
+                gaps.append(gap)
+                booths.setdefault(channel, _Coverage()).gaps += 1
+
+    for row in log:
+        at = float(row["at"])
+        advance(at)
+        channel = str(row["channel"])
+        if channel != "floor":
+            end_period(channel, at, str(row["event"]))
+            if row["event"] == "handover":
+                booths.setdefault(channel, _Coverage()).handovers += 1
+            if row["state"] != "closed":
+                open_periods[channel] = {
+                    "language": channel, "state": row["state"],
+                    "interpreter": str(row.get("name") or ""),
+                    "incoming": str(row.get("incoming") or ""), "startedAt": at}
+        current[channel] = row
+        follow_gaps(at)
+    end = max(now, clock or now)
+    advance(end)
+    for channel in list(open_periods):
+        end_period(channel, end, "")
+    for channel, gap in open_gaps.items():  # still open
+        gap["durationS"] = round(max(0.0, end - gap["startedAt"]), 3)
+        gaps.append(gap)
+        booths.setdefault(channel, _Coverage()).gaps += 1
+    periods.sort(key=lambda p: (p["startedAt"], p["language"]))
+    gaps.sort(key=lambda g: (g["startedAt"], g["language"]))
+    by_language = [booths[k].to_json(k) for k in booths]
+    return {
+        "available": bool(log),
+        "liveS": round(sum(b.live for b in booths.values()), 3),
+        "passthroughS": round(sum(b.passthrough for b in booths.values()), 3),
+        "gapS": round(sum(b.gap for b in booths.values()), 3),
+        "handovers": sum(b.handovers for b in booths.values()),
+        "byLanguage": by_language,
+        "periods": periods,
+        "gaps": gaps,
+    }
+
+
 def meeting_record(meeting: Mapping[str, Any], attendance: Iterable[AttendanceRecord],
                    floor_log: Iterable[Mapping[str, Any]], captions: Iterable[Caption],
-                   chat: Iterable[Message], now: float) -> dict[str, Any]:
-    """The record of one meeting. ``meeting``: ``{id, title, createdAt, endedAt}``."""
+                   chat: Iterable[Message], now: float,
+                   booth_log: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The record of one meeting. ``meeting``: ``{id, title, languages, createdAt,
+    endedAt}``; open periods end at the meeting's end, or ``now`` while it runs."""
+    end = meeting.get("endedAt") or now
     return {
         "meeting": dict(meeting),
         "generatedAt": now,
@@ -179,7 +307,8 @@ def meeting_record(meeting: Mapping[str, Any], attendance: Iterable[AttendanceRe
         "floor": floor_stats(floor_log, now),
         "captions": captions_stats(captions),
         "chat": chat_stats(chat),
-        "interpretation": {"available": False, "missing": INTERPRETATION_MISSING},
+        "interpretation": interpretation_stats(booth_log, list(meeting.get("languages", ())),
+                                               end),
     }
 
 
@@ -188,6 +317,7 @@ def series_record(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     interventions and speaking time; per language, the same."""
     states: dict[str, dict[str, Any]] = {}
     languages: dict[str, _Tally] = {}
+    booths: dict[str, dict[str, Any]] = {}
     for record in records:
         for row in record["attendance"]["byMemberState"]:
             entry = states.setdefault(row["memberState"], {
@@ -205,6 +335,13 @@ def series_record(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             tally = languages.setdefault(row["language"], _Tally())
             tally.count += row["interventions"]
             tally.seconds += row["speakingS"]
+        for row in record.get("interpretation", {}).get("byLanguage", ()):
+            entry = booths.setdefault(row["language"], {
+                "language": row["language"], "liveS": 0.0, "passthroughS": 0.0,
+                "neededS": 0.0, "gapS": 0.0, "handovers": 0})
+            for key in ("liveS", "passthroughS", "neededS", "gapS"):
+                entry[key] = round(entry[key] + row[key], 3)
+            entry["handovers"] += row["handovers"]
     return {
         "meetings": [r["meeting"] for r in records],
         "interventions": sum(r["floor"]["interventions"] for r in records),
@@ -213,6 +350,7 @@ def series_record(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "byMemberState": sorted(states.values(), key=lambda s: (-s["speakingS"],
                                                                 s["memberState"])),
         "byLanguage": _sorted(languages, "language"),
+        "interpretation": [booths[k] for k in sorted(booths)],
     }
 
 
@@ -232,6 +370,22 @@ def member_state_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     for w in record["floor"]["waiting"]["byMemberState"]:
         row(w["memberState"])["mean_wait_s"] = w["meanS"]
     return [rows[k] for k in sorted(rows, key=lambda s: (s == NO_STATE, s))]
+
+
+INTERPRETATION_COLUMNS = ("language", "liveS", "coughS", "passthroughS", "neededS", "coveredS",
+                          "gapS", "gaps", "handovers", "relayS", "interpreters")
+PERIOD_COLUMNS = ("startedAt", "language", "state", "interpreter", "incoming", "durationS",
+                  "endedBy")
+GAP_COLUMNS = ("startedAt", "language", "floorLanguage", "durationS")
+
+
+def interpretation_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One CSV row per booth: coverage, relay time by source and time by interpreter as
+    ``source=seconds`` / ``name=seconds`` lists separated by ``;``."""
+    return [{**row,
+             "relayS": ";".join(f"{k}={v}" for k, v in row["relayS"].items()),
+             "interpreters": ";".join(f"{i['name']}={i['liveS']}" for i in row["byInterpreter"])}
+            for row in record["interpretation"]["byLanguage"]]
 
 
 MEMBER_STATE_COLUMNS = ("member_state", "people", "present_s", "interventions", "speaking_s",

@@ -3,7 +3,9 @@
 
     GET /api/meetings/{id}/record.json                 everything (record.meeting_record)
     GET /api/meetings/{id}/record.csv?table=...        member-states (default), languages,
-                                                       interventions, waiting
+                                                       interventions, waiting,
+                                                       interpretation, booth-periods,
+                                                       interpretation-gaps
     GET /api/record/series.{json|csv}?m=A&t=..&m=B&t=.. several meetings (a token each)
     GET /m/{id}/record?t=...                           the page with charts (record.js)
 """
@@ -21,6 +23,7 @@ from .captions_store import CaptionStore
 from .chat_store import ChatStore
 from .config import Config
 from .exports import csv_text, export_language, language_headers
+from .record_booths import BoothLog
 from .store import Store
 from .tokens import TokenError, verify
 
@@ -34,7 +37,14 @@ TABLES: dict[str, tuple[str, ...]] = {
     "interventions": ("startedAt", "name", "memberState", "language", "kind", "durationS",
                       "reason"),
     "waiting": ("memberState", "count", "meanS", "medianS", "maxS"),
+    "interpretation": record.INTERPRETATION_COLUMNS,
+    "booth-periods": record.PERIOD_COLUMNS,
+    "interpretation-gaps": record.GAP_COLUMNS,
 }
+
+
+def _utc(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 def _csv(request: web.Request, rows: list[dict[str, Any]], columns: tuple[str, ...],
@@ -53,14 +63,17 @@ def table_rows(rec: dict[str, Any], table: str) -> list[dict[str, Any]]:
     if table == "languages":
         return list(rec["floor"]["byLanguage"])
     if table == "interventions":
-        return [{**i, "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                 time.gmtime(i["startedAt"]))}
-                for i in rec["floor"]["list"]]
+        return [{**i, "startedAt": _utc(i["startedAt"])} for i in rec["floor"]["list"]]
+    if table == "interpretation":
+        return record.interpretation_rows(rec)
+    if table in ("booth-periods", "interpretation-gaps"):
+        key = "periods" if table == "booth-periods" else "gaps"
+        return [{**p, "startedAt": _utc(p["startedAt"])} for p in rec["interpretation"][key]]
     return list(rec["floor"]["waiting"]["byMemberState"])
 
 
 def add_routes(app: web.Application, config_key: Any, store_key: Any, caption_store_key: Any,
-               chat_store_key: Any, templates_key: Any) -> None:
+               chat_store_key: Any, templates_key: Any, booth_log_key: Any) -> None:
     def authorise(request: web.Request, meeting_id: str, token: str) -> None:
         config: Config = request.app[config_key]
         try:
@@ -81,12 +94,14 @@ def add_routes(app: web.Application, config_key: Any, store_key: Any, caption_st
             raise web.HTTPNotFound(text="no such meeting\n")
         captions: CaptionStore = request.app[caption_store_key]
         chat: ChatStore = request.app[chat_store_key]
+        booths: BoothLog = request.app[booth_log_key]
+        await booths.flush()
         return record.meeting_record(
             {"id": meeting.id, "title": meeting.title, "languages": list(meeting.languages),
              "createdAt": meeting.created_at, "endedAt": meeting.ended_at},
             await store.attendance(meeting_id), await store.floor_log(meeting_id),
             await captions.final_captions(meeting_id), await chat.all_messages(meeting_id),
-            now=time.time())
+            now=time.time(), booth_log=await booths.rows(meeting_id))
 
     def table_of(request: web.Request) -> str:
         table = request.query.get("table", "member-states")

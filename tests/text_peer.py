@@ -13,8 +13,10 @@ TEXT_NAMESPACES = ("/captions", "/chat")
 class TextPeer(TestPeer):
     __test__ = False
 
-    def __init__(self, base_url: str, token: str, name: str = "Peer") -> None:
+    def __init__(self, base_url: str, token: str, name: str = "Peer",
+                 device: str = "") -> None:
         super().__init__(base_url, token, name)
+        self.device = device  # the browser's device key a page sends at connect
         for ns in TEXT_NAMESPACES:
             self.sio.on("*", self._make_catch_all(ns), namespace=ns)
 
@@ -22,7 +24,9 @@ class TextPeer(TestPeer):
         await self.sio.connect(self.base_url,
                                namespaces=["/room", "/media", "/floor", "/interpretation",
                                            *TEXT_NAMESPACES],
-                               auth={"token": self.token}, transports=["websocket"],
+                               auth={"token": self.token,
+                                     **({"device": self.device} if self.device else {})},
+                               transports=["websocket"],
                                wait_timeout=10)
 
     async def captions(self, event: str, data: Any = None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from pydantic import Field
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 RECENT_LINES = 30
 INGEST_READERS = frozenset({"captioner", "chair", "secretariat"})
+INGEST_KEEPERS = frozenset({"chair", "secretariat"})  # rotate and revoke the ingest secret
 
 
 class SubscribePayload(Payload):
@@ -142,9 +144,48 @@ class CaptionsNamespace(MeetingNamespace):
         if p.language not in self.captions.languages(me.meeting_id):
             raise RostrumError("unknown-language",
                                f"{p.language!r} is not a language of this meeting")
-        secret = ingest_secret(self.secret, me.meeting_id, p.language)
-        return ok(url=f"{self.base_url}/api/captions/{me.meeting_id}/{p.language}"
-                      f"/closedcaption?token={secret}")
+        generation, revoked = await self.store.ingest_key(me.meeting_id, p.language)
+        if revoked:
+            raise RostrumError("conflict", "the caption URL of this language was revoked;"
+                                           " the chair or the secretariat issues a new one")
+        return ok(url=self._ingest_url(me.meeting_id, p.language, generation))
+
+    def _ingest_url(self, meeting_id: str, language: str, generation: int) -> str:
+        secret = ingest_secret(self.secret, meeting_id, language, generation)
+        return (f"{self.base_url}/api/captions/{meeting_id}/{language}"
+                f"/closedcaption?token={secret}")
+
+    async def _change_ingest(self, me: Participant, p: IngestUrlPayload, revoke: bool) -> int:
+        if me.role not in INGEST_KEEPERS:
+            raise RostrumError("forbidden", "the chair or the secretariat rotates and revokes"
+                                            " caption URLs")
+        if p.language not in self.captions.languages(me.meeting_id):
+            raise RostrumError("unknown-language",
+                               f"{p.language!r} is not a language of this meeting")
+        generation = await self.store.change_ingest_key(me.meeting_id, p.language,
+                                                        revoke=revoke, at=time.time(),
+                                                        by=me.id)
+        logger.info("[%s %s] caption URL of %s %s (generation %d)", me.meeting_id, me.id,
+                    p.language, "revoked" if revoke else "rotated", generation)
+        live = self.meetings.live.get(me.meeting_id)
+        readers = [q.id for q in live.participants.values()
+                   if q.role in INGEST_READERS] if live else []
+        self.sink(me.meeting_id, "ingest-changed", {"language": p.language,
+                                                    "revoked": revoke}, readers)
+        return generation
+
+    async def on_ingest_rotate(self, sid: str, data: Any) -> dict[str, Any]:
+        """A new secret for a language's CART URL; the old one stops working at once."""
+        p = parse(IngestUrlPayload, data)
+        me = self.me(sid)
+        generation = await self._change_ingest(me, p, revoke=False)
+        return ok(url=self._ingest_url(me.meeting_id, p.language, generation))
+
+    async def on_ingest_revoke(self, sid: str, data: Any) -> dict[str, Any]:
+        """The language's CART URL stops working; no URL works until the next rotation."""
+        p = parse(IngestUrlPayload, data)
+        await self._change_ingest(self.me(sid), p, revoke=True)
+        return ok()
 
     @staticmethod
     def _require_ingest_reader(me: Participant) -> None:

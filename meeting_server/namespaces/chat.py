@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..chat import ChatService
 from ..errors import ok
-from ..meetings import MeetingService
+from ..meetings import MeetingService, Participant
 from ..schemas import Empty, Payload, parse
 from .base import MeetingNamespace
 
@@ -35,6 +35,11 @@ class ChatNamespace(MeetingNamespace):
         self.chat = chat
         chat.sink = self.sink
 
+    async def attach_session(self, session: str, participant: Participant) -> None:
+        """On join: tie it to the person (their earlier joins' private lines), then rooms."""
+        await self.chat.joined(participant)
+        await super().attach_session(session, participant)
+
     async def on_state(self, sid: str, data: Any) -> dict[str, Any]:
         parse(Empty, data)
         return ok(**await self.chat.state(self.me(sid)))
@@ -43,7 +48,7 @@ class ChatNamespace(MeetingNamespace):
         parse(Empty, data)
         me = self.me(sid)
         return ok(messages=[m.to_json() for m in await self.chat.history(me)],
-                  **await self.chat.state(me))
+                  selfIds=await self.chat.own_ids(me), **await self.chat.state(me))
 
     async def on_send(self, sid: str, data: Any) -> dict[str, Any]:
         p = parse(SendPayload, data)

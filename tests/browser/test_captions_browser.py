@@ -141,3 +141,47 @@ async def test_chat_between_pages_shows_markup_as_text(
         assert await ana.input_value("#chat-input") == f"message {sent - 1}"
     except Exception as err:
         raise AssertionError(f"{err}\n" + "\n".join(log.tail() for log in logs)) from err
+
+
+async def test_the_secretariat_replaces_a_caption_link_and_the_captioner_is_told(
+    launch_browser: Any, make_tone: Any, rostrum_server: Any
+) -> None:
+    context = await launch_browser(make_tone(440.0))
+    secretariat = await context.new_page()
+    captioner = await context.new_page()
+    logs = [PageLog(secretariat, "secretariat"), PageLog(captioner, "captioner")]
+    try:
+        await join_meeting(secretariat, rostrum_server.join_link(role="secretariat"),
+                           name="Sam")
+        await join_meeting(captioner, rostrum_server.join_link(role="captioner"), name="Carol")
+        await captioner.select_option("#captioner-language", "en")
+        await captioner.click("#captioner-console .captioner__cart summary")
+        await captioner.click("#captioner-cart")
+        await captioner.wait_for_function("!document.querySelector('#captioner-cart-url').hidden")
+        old = await captioner.input_value("#captioner-cart-url")
+        await secretariat.click("#caption-links summary")
+        await secretariat.select_option("#caption-links-language", "en")
+        await secretariat.click("#caption-links-show")
+        await secretariat.wait_for_function("!document.querySelector('#caption-links-url').hidden")
+        assert await secretariat.input_value("#caption-links-url") == old
+        await secretariat.click("#caption-links-rotate")
+        await secretariat.wait_for_function(
+            "(old) => document.querySelector('#caption-links-url').value !== old", arg=old)
+        new = await secretariat.input_value("#caption-links-url")
+        assert "no longer works" in await secretariat.inner_text("#caption-links-status")
+        # the captioner's page hides the dead link and says why
+        await captioner.wait_for_function(
+            "document.querySelector('#captioner-cart-url').hidden"
+            " && !document.querySelector('#room-error').hidden", timeout=10000)
+        assert "replaced" in await captioner.inner_text("#room-error")
+        answers = await captioner.evaluate("""async ([old, fresh]) => {
+            const post = async (u, seq) => {
+                const r = await fetch(`${u}&seq=${seq}`, {method: 'POST', body: 'A LINE.'});
+                return [r.status, (await r.text()).trim()];
+            };
+            return [await post(old, 1), await post(fresh, 1)];
+        }""", [old, new])
+        assert answers[0][0] == 403 and "revoked" in answers[0][1], answers
+        assert answers[1] == [200, ""], answers
+    except Exception as err:
+        raise AssertionError(f"{err}\n" + "\n".join(log.tail() for log in logs)) from err

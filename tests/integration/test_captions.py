@@ -178,3 +178,63 @@ async def test_http_ingest_with_a_repeat_and_a_gap() -> None:
         finally:
             for peer in (cap, reader, delegate):
                 await peer.close()
+
+
+async def test_the_secretariat_rotates_and_revokes_the_ingest_secret() -> None:
+    """Rotating gives a new URL and the old one answers 403 "revoked"; revoking stops every
+    URL of the language until the next rotation; the captioner is told; a captioner cannot
+    do either; the seq counter goes on across secrets (it is the language's)."""
+    async with running_server() as server:
+        url = server.base_url
+        cap = TextPeer(url, server.token("captioner"), "Carol")
+        sec = TextPeer(url, server.token("secretariat"), "Sam")
+        try:
+            await cap.join()
+            await sec.join()
+            first = (await cap.captions("ingest-url", {"language": "en"}))["url"]
+            async with aiohttp.ClientSession() as http:
+                async def post(target: str, seq: int) -> tuple[int, str]:
+                    response = await http.post(target, params={"seq": str(seq)},
+                                               data=b"A LINE.")
+                    return response.status, (await response.text()).strip()
+
+                assert (await post(first, 1))[0] == 200
+                for event in ("ingest-rotate", "ingest-revoke"):
+                    reply = await cap.captions(event, {"language": "en"})
+                    assert reply["error"]["code"] == "forbidden", reply
+                assert (await sec.captions("ingest-rotate", {"language": "xx"}))["error"][
+                    "code"] == "unknown-language"
+                rotated = await sec.captions("ingest-rotate", {"language": "en"})
+                assert rotated["ok"], rotated
+                second = rotated["url"]
+                assert second != first
+                assert (await cap.captions("ingest-url", {"language": "en"}))["url"] == second
+                status, text = await post(first, 2)
+                assert status == 403 and "revoked" in text, text
+                assert (await http.get(first.replace("/closedcaption?",
+                                                     "/closedcaption/seq?"))).status == 403
+                assert await post(second, 2) == (200, "")
+                # the French URL is untouched
+                fr = (await cap.captions("ingest-url", {"language": "fr"}))["url"]
+                assert (await post(fr, 1))[0] == 200
+                assert (await sec.captions("ingest-revoke", {"language": "en"}))["ok"]
+                status, text = await post(second, 3)
+                assert status == 403 and "revoked" in text, text
+                assert (await cap.captions("ingest-url", {"language": "en"}))["error"][
+                    "code"] == "conflict"
+                third = (await sec.captions("ingest-rotate", {"language": "en"}))["url"]
+                assert third not in (first, second)
+                assert await post(third, 3) == (200, "")
+                wrong = third.replace("token=", "token=x")
+                status, text = await post(wrong, 4)
+                assert status == 403 and "revoked" not in text
+                seq = await http.get(third.replace("/closedcaption?", "/closedcaption/seq?"))
+                assert await seq.text() == "3"
+            await cap.wait_for(lambda: len(cap.received("ingest-changed", "/captions")) >= 3,
+                               what="the captioner told of each change")
+            assert cap.received("ingest-changed", "/captions") == [
+                {"language": "en", "revoked": False}, {"language": "en", "revoked": True},
+                {"language": "en", "revoked": False}]
+        finally:
+            for peer in (cap, sec):
+                await peer.close()

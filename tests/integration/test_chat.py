@@ -131,3 +131,59 @@ async def test_channels_limits_moderation_and_history() -> None:
         finally:
             for peer in peers.values():
                 await peer.close()
+
+
+async def test_private_line_and_booth_intercom_come_back_on_rejoin() -> None:
+    """A rejoin is a new participant id: the delegate (same browser, same name) gets their
+    private line with the chair back, the interpreter their booth's intercom (before being
+    assigned again); another delegate on another browser with the same name gets neither."""
+    async with running_server(floor_mode="chaired") as server:
+        url = server.base_url
+        chair = TextPeer(url, server.token("chair"), "Chair")
+        ana = TextPeer(url, server.token("delegate"), "Ana", device="browser-of-ana-1")
+        fleur = TextPeer(url, server.token("interpreter"), "Fleur", device="browser-of-fleur")
+        franck = TextPeer(url, server.token("interpreter"), "Franck")
+        later: list[TextPeer] = []
+        try:
+            for peer in (chair, ana, fleur, franck):
+                await peer.join()
+            for peer in (fleur, franck):
+                assert (await chair.interp("assign", {"participantId": peer.participant_id,
+                                                      "language": "fr"}))["ok"]
+            assert (await ana.chat("send", {"channel": "secretariat",
+                                            "text": "May I speak next?"}))["ok"]
+            assert (await chair.chat("send", {"channel": "secretariat",
+                                              "to": ana.participant_id,
+                                              "text": "Yes, after Peru."}))["ok"]
+            assert (await franck.chat("send", {"channel": "booth",
+                                               "text": "I take over at 15:00."}))["ok"]
+            assert (await ana.chat("send", {"text": "Thank you, Chair."}))["ok"]
+            for peer in (ana, fleur):
+                await peer.close()
+            ana2 = TextPeer(url, server.token("delegate"), "Ana", device="browser-of-ana-1")
+            fleur2 = TextPeer(url, server.token("interpreter"), "Fleur",
+                              device="browser-of-fleur")
+            other = TextPeer(url, server.token("delegate"), "Ana", device="another-browser")
+            later += [ana2, fleur2, other]
+            for peer in later:
+                await peer.join()
+            assert ana2.participant_id != ana.participant_id
+
+            async def history(peer: TextPeer) -> list[str]:
+                reply = await peer.chat("history")
+                assert reply["ok"], reply
+                return [m["text"] for m in reply["messages"]]
+
+            assert await history(ana2) == ["May I speak next?", "Yes, after Peru.",
+                                           "Thank you, Chair."]
+            assert (await ana2.chat("history"))["selfIds"] == [ana2.participant_id,
+                                                                ana.participant_id]
+            assert (await other.chat("history"))["selfIds"] == [other.participant_id]
+            assert await history(fleur2) == ["I take over at 15:00.", "Thank you, Chair."]
+            assert await history(other) == ["Thank you, Chair."]
+            # the chair and secretariat see every thread, as before
+            assert await history(chair) == ["May I speak next?", "Yes, after Peru.",
+                                            "Thank you, Chair."]
+        finally:
+            for peer in (chair, ana, fleur, franck, *later):
+                await peer.close()

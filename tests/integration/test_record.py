@@ -44,7 +44,8 @@ async def test_record_of_a_short_chaired_meeting() -> None:
                 assert floor["waiting"]["count"] == 2 and floor["waiting"]["maxS"] >= 0.3
                 assert record["attendance"]["memberStates"] == 2
                 assert record["attendance"]["people"] == 3
-                assert record["interpretation"]["available"] is False
+                assert record["interpretation"]["available"] is True  # the booths opened
+                assert record["interpretation"]["liveS"] == 0.0  # none went live
                 csv = await (await http.get(f"{api}/record.csv?table=member-states",
                                             headers=auth)).text()
                 lines = csv.strip().splitlines()

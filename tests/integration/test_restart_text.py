@@ -1,6 +1,7 @@
-"""kill -9 the server after a caption, a chat message and an intervention: after the restart
-the caption is in the transcript, the message in the chat history, the intervention in the
-record (ended by the restart), and the CART program's seq counter is where it was."""
+"""kill -9 the server after a caption, a chat message and an intervention, with a booth live:
+after the restart the caption is in the transcript, the message in the chat history, the
+intervention and the booth's live period in the record (both ended by the restart), and the
+CART program's seq counter is where it was."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import aiohttp
 
 from tests.harness import free_port
 from tests.integration.test_restart import start
+from tests.peers import TestPeer
 from tests.text_peer import TextPeer
 
 
@@ -27,6 +29,12 @@ def test_caption_chat_and_intervention_survive_kill_9(tmp_path: Path) -> None:
             await chair.join()
             await ana.join(memberState="Kenya")
             await carol.join()
+            ines = TestPeer(base, tokens["interpreter"], "Ines")  # an aiortc peer
+            await ines.join()
+            assert (await ines.interp("live"))["ok"] is False  # not in a booth yet
+            assert (await chair.interp("assign", {"participantId": ines.participant_id,
+                                                  "language": "fr"}))["ok"]
+            assert (await ines.interp("live"))["ok"]
             rid = (await ana.floor("request", {}))["request"]["id"]
             assert (await chair.floor("grant", {"requestId": rid, "language": "en"}))["ok"]
             assert (await carol.captions("claim", {"language": "en"}))["ok"]
@@ -38,10 +46,10 @@ def test_caption_chat_and_intervention_survive_kill_9(tmp_path: Path) -> None:
                                          data=b"SECONDED.")
                 assert posted.status == 200
             assert (await ana.chat("send", {"text": "Document TD-12 rev.1 is online."}))["ok"]
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(1.0)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=5)
-            for peer in (chair, ana, carol):
+            for peer in (chair, ana, carol, ines):
                 await peer.close()
             return url
 
@@ -64,6 +72,15 @@ def test_caption_chat_and_intervention_survive_kill_9(tmp_path: Path) -> None:
                     ("Ana", "Kenya", "server-restart")
                 assert record["captions"]["byLanguage"][0]["lines"] == 2
                 assert record["chat"]["byChannel"] == {"meeting": 1}
+                interp = record["interpretation"]
+                (live,) = [p for p in interp["periods"] if p["state"] == "live"]
+                assert (live["language"], live["interpreter"], live["endedBy"]) == \
+                    ("fr", "Ines", "server-restart")
+                assert live["durationS"] >= 1.0
+                fr = next(b for b in interp["byLanguage"] if b["language"] == "fr")
+                assert fr["liveS"] == live["durationS"]
+                assert fr["neededS"] >= 1.0  # Ana had the floor in English meanwhile
+                assert all(p["endedBy"] for p in interp["periods"])  # nothing left open
                 # the same secret still opens the ingest URL; seq resumes after 7
                 seq_url = ingest_url.replace("/closedcaption?", "/closedcaption/seq?")
                 assert await (await http.get(seq_url)).text() == "7"

@@ -48,6 +48,8 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "final": {"text": "role check"},
     "correct": {"id": 1, "text": "role check"},
     "ingest-url": {"language": "en"},
+    "ingest-rotate": {"language": "en"},
+    "ingest-revoke": {"language": "en"},
     "send": {"text": "role check"},
     "/chat remove": {"id": 999999},
     "/chat settings": {"publicEnabled": True},

@@ -9,6 +9,7 @@ from meeting_server.captions_ingest import (
     IngestError,
     caption_text,
     check_lang,
+    check_secret,
     decide,
     ingest_secret,
     parse_seq,
@@ -64,3 +65,19 @@ def test_secret_is_per_meeting_and_language_and_checked_in_constant_time() -> No
     assert secret_matches("s3cret", "m1", "en", a)
     assert not secret_matches("s3cret", "m1", "fr", a)
     assert not secret_matches("s3cret", "m1", "en", a + "é")
+
+
+def test_secret_generations_and_revocation() -> None:
+    s0, s1, s2 = (ingest_secret("k", "m", "en", g) for g in (0, 1, 2))
+    assert len({s0, s1, s2}) == 3
+    assert s0 == ingest_secret("k", "m", "en")  # the URLs issued before any rotation
+    check_secret("k", "m", "en", s2, 2, False)
+    for given, generation, revoked in ((s0, 2, False), (s1, 2, False), (s2, 2, True)):
+        with pytest.raises(IngestError) as exc:
+            check_secret("k", "m", "en", given, generation, revoked)
+        assert exc.value.status == 403 and "revoked" in exc.value.message
+    for given in ("", "x" + s2, ingest_secret("k", "m", "fr", 2),
+                  ingest_secret("k", "m", "en", 3)):
+        with pytest.raises(IngestError) as exc:
+            check_secret("k", "m", "en", given, 2, False)
+        assert exc.value.status == 403 and "wrong" in exc.value.message

@@ -87,6 +87,7 @@ export class CaptionerConsole {
       this.recent,
       h("details", { class: "captioner__cart" }, h("summary", { text: msg("captions.console.cart") }), this.cartButton, this.cartUrl, this.cartHint),
     );
+    feed.addEventListener("ingest-changed", (e) => this.#ingestChanged(/** @type {CustomEvent} */ (e).detail));
     feed.addEventListener("desks", () => this.render());
     feed.addEventListener("lines", () => this.#renderRecent());
     client.addEventListener("floor", () => this.#renderFloor());
@@ -193,6 +194,18 @@ export class CaptionerConsole {
     this.#correcting = null;
     this.input.value = "";
     this.hint.hidden = true;
+  }
+
+  /**
+   * The chair or secretariat rotated or revoked a language's CART link: the one shown may be
+   * dead; say so, and hide it.
+   * @param {{language: string, revoked: boolean}} change
+   */
+  #ingestChanged(change) {
+    if (!change || this.cartUrl.hidden || change.language !== this.select.value) return;
+    this.cartUrl.value = "";
+    this.cartUrl.hidden = true;
+    this.onError(t(change.revoked ? "captions.links.revokedNotice" : "captions.links.rotatedNotice", { language: t(`lang.${change.language}`) }));
   }
 
   async #showCart() {

@@ -83,6 +83,8 @@ export class CaptionFeed extends EventTarget {
         socket.on("caption-interim", (/** @type {any} */ msg) => this.#onInterim(msg));
         socket.on("caption", (/** @type {any} */ msg) => this.#onFinal(msg));
         socket.on("caption-corrected", (/** @type {any} */ msg) => this.#onCorrected(msg));
+        // a CART link was rotated or revoked (the captioner's console hides the old one)
+        socket.on("ingest-changed", (/** @type {any} */ msg) => this.dispatchEvent(new CustomEvent("ingest-changed", { detail: msg })));
       });
       const state = await this.request("state");
       if (Array.isArray(state.languages)) this.languages = state.languages;

@@ -34,6 +34,8 @@ export class ChatFeed extends EventTarget {
   booth = null;
   mayModerate = false;
   team = false;
+  /** This participant's ids, this join's and the same person's earlier ones. @type {Set<string>} */
+  selfIds = new Set();
   /** @type {Promise<void> | null} */
   #started = null;
 
@@ -82,6 +84,8 @@ export class ChatFeed extends EventTarget {
     this.booth = ack.booth ?? null;
     this.mayModerate = ack.mayModerate;
     this.team = ack.team;
+    // this join's id and the same person's earlier ones: their messages are "mine" too
+    this.selfIds = new Set(Array.isArray(ack.selfIds) ? ack.selfIds : []);
     this.#changed();
   }
 
@@ -269,7 +273,7 @@ export class ChatPanel {
 
   /** @param {ChatMessage} m */
   #item(m) {
-    const mine = m.from.participantId === this.client.self?.id;
+    const mine = m.from.participantId === this.client.self?.id || this.feed.selfIds.has(m.from.participantId);
     // msg(): "You" and the role follow a change of UI language in messages already shown
     const who = mine ? h("span", { text: msg("chat.you") }) : m.from.memberState ? `${m.from.name} (${m.from.memberState})` : m.from.name;
     const role = m.from.role === "chair" || m.from.role === "secretariat" ? h("span", { text: msg(`role.${m.from.role}`) }) : null;

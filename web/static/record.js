@@ -2,7 +2,8 @@
 /**
  * The meeting's record page (templates/record.html), for the chair and the secretariat:
  * a summary, bar charts drawn as SVG (speaking time and time present by member state,
- * interventions by language, waiting on the speakers' list), the list of interventions, and
+ * interventions by language, waiting on the speakers' list), the list of interventions,
+ * interpretation coverage per booth (chart, table, gaps), and
  * the downloads (CSV, JSON, floor log, attendance, transcripts). Every chart has its figures
  * in a table too (screen readers, copying into a report). All text goes in as text.
  *
@@ -35,8 +36,9 @@ function svg(tag, attrs, text) {
  * @param {Array<{label: string, value: number}>} rows
  * @param {(value: number) => string} format
  * @param {string} valueHeading
+ * @param {string} [labelHeading] the table's first column (default: member state)
  */
-export function barChart(id, title, rows, format, valueHeading) {
+export function barChart(id, title, rows, format, valueHeading, labelHeading = t("record.col.memberState")) {
   const rtl = direction(uiLanguage()) === "rtl";
   const shown = rows.slice(0, MAX_BARS);
   const width = 720;
@@ -62,7 +64,7 @@ export function barChart(id, title, rows, format, valueHeading) {
   const table = h(
     "table",
     { class: "record__table" },
-    h("thead", {}, h("tr", {}, h("th", { attrs: { scope: "col" }, text: t("record.col.memberState") }), h("th", { attrs: { scope: "col" }, text: valueHeading }))),
+    h("thead", {}, h("tr", {}, h("th", { attrs: { scope: "col" }, text: labelHeading }), h("th", { attrs: { scope: "col" }, text: valueHeading }))),
     h("tbody", {}, ...rows.map((r) => h("tr", {}, h("th", { attrs: { scope: "row" }, text: r.label }), h("td", { text: format(r.value) })))),
   );
   return h(
@@ -78,6 +80,69 @@ export function barChart(id, title, rows, format, valueHeading) {
 const stateLabel = (state) => state || t("record.noState");
 /** @param {number} s */
 const minutes = (s) => formatDuration(s);
+
+/** @param {string} code */
+const languageName = (code) => (code ? t(`lang.${code}`) : t("record.noLanguage"));
+
+/**
+ * Interpretation coverage: a chart of the minutes each booth was live, a table per booth
+ * (live, muted, original passed through, time the floor spoke another language, how much of it
+ * was interpreted, handovers, relay, interpreters) and the list of gaps.
+ * @param {any} interp the record's `interpretation`
+ */
+function interpretationSection(interp) {
+  if (!interp.available) return [h("p", { class: "record__empty", attrs: { id: "record-interpretation" }, text: t("record.interpretationNone") })];
+  const booths = interp.byLanguage;
+  const chart = barChart(
+    "chart-interpretation",
+    t("record.chart.interpretation"),
+    booths.map((/** @type {any} */ b) => ({ label: languageName(b.language), value: b.liveS })),
+    minutes,
+    t("record.interp.live"),
+    t("record.interp.booth"),
+  );
+  const columns = ["record.interp.booth", "record.interp.live", "record.interp.cough", "record.interp.passthrough", "record.interp.needed", "record.interp.covered", "record.interp.gap", "record.interp.handovers", "record.interp.relay", "record.interp.interpreters"];
+  const table = h(
+    "table",
+    { class: "record__table", attrs: { id: "record-interpretation" } },
+    h("thead", {}, h("tr", {}, ...columns.map((k) => h("th", { attrs: { scope: "col" }, text: t(k) })))),
+    h(
+      "tbody",
+      {},
+      ...booths.map((/** @type {any} */ b) =>
+        h(
+          "tr",
+          { attrs: { "data-language": b.language } },
+          h("th", { attrs: { scope: "row" }, text: languageName(b.language) }),
+          ...[b.liveS, b.coughS, b.passthroughS, b.neededS, b.coveredS, b.gapS].map((v) => h("td", { text: minutes(v) })),
+          h("td", { text: String(b.handovers) }),
+          h("td", { text: Object.entries(b.relayS).map(([from, s]) => t("record.interp.relayFrom", { language: languageName(from), duration: minutes(/** @type {number} */ (s)) })).join(", ") }),
+          h("td", { text: b.byInterpreter.map((/** @type {any} */ i) => `${i.name} (${minutes(i.liveS)})`).join(", ") }),
+        ),
+      ),
+    ),
+  );
+  const gaps = interp.gaps.length
+    ? [
+        h("h3", { text: t("record.interp.gaps") }),
+        h(
+          "ul",
+          { class: "record__list", attrs: { id: "record-interpretation-gaps" } },
+          ...interp.gaps.map((/** @type {any} */ g) =>
+            h("li", {
+              text: t("record.interp.gapLine", {
+                time: new Date(g.startedAt * 1000).toISOString().slice(11, 19),
+                language: languageName(g.language),
+                floor: languageName(g.floorLanguage),
+                duration: minutes(g.durationS),
+              }),
+            }),
+          ),
+        ),
+      ]
+    : [];
+  return [chart, table, ...gaps];
+}
 
 /**
  * @param {any} record
@@ -109,6 +174,7 @@ function render(record, meeting, token) {
       floor.byLanguage.map((/** @type {any} */ r) => ({ label: r.language ? t(`lang.${r.language}`) : t("record.noLanguage"), value: r.interventions })),
       (v) => String(v),
       t("record.interventions"),
+      t("record.col.language"),
     ),
     barChart("chart-presence", t("record.chart.presence"), attendance.byMemberState.map((/** @type {any} */ r) => ({ label: stateLabel(r.memberState), value: r.presentS })), minutes, t("record.col.duration")),
     barChart(
@@ -157,7 +223,7 @@ function render(record, meeting, token) {
     "ul",
     { class: "record__downloads", attrs: { id: "record-downloads" } },
     link(`${api}/record.json?${q}`, t("record.download.json")),
-    ...["member-states", "languages", "interventions", "waiting"].map((table) => link(`${api}/record.csv?table=${table}&${q}`, t(`record.download.${table}`))),
+    ...["member-states", "languages", "interventions", "waiting", "interpretation", "booth-periods", "interpretation-gaps"].map((table) => link(`${api}/record.csv?table=${table}&${q}`, t(`record.download.${table}`))),
     link(`${api}/floor-log.csv?${q}`, t("record.download.floorLog")),
     link(`${api}/attendance.csv?${q}`, t("record.download.attendance")),
     ...meeting.languages.flatMap((lang) =>
@@ -173,7 +239,7 @@ function render(record, meeting, token) {
     section("record.interventions", floor.list.length ? interventions : h("p", { class: "record__empty", text: t("record.empty") })),
     section("record.captions", captions),
     section("record.chat", chat),
-    section("record.interpretation", h("p", { attrs: { id: "record-interpretation" }, text: t("record.interpretationMissing") })),
+    section("record.interpretation", ...interpretationSection(record.interpretation)),
     section("record.downloads", downloads),
   ];
 }

@@ -33,6 +33,7 @@ import { videoCodecSupported } from "./protocol.js";
 import { InterpreterConsole } from "./interpreter.js";
 import { CaptionFeed, CaptionDisplay } from "./captions.js";
 import { CaptionerConsole } from "./captioner.js";
+import { captionLinks } from "./captioner-links.js";
 import { ChatFeed, ChatPanel } from "./chat.js";
 import { recordLink } from "./record-link.js";
 import { DocumentViewer } from "./documents.js";
@@ -247,7 +248,7 @@ export class RoomView {
     main.splice(1, 0, this.captions.root);
     main.push(this.captioner?.root ?? null);
     main.push(this.documents.root, this.reception.root, this.listen.root);
-    side.push(this.people.root, this.chat.root, recordLink(client));
+    side.push(this.people.root, this.chat.root, recordLink(client), captionLinks(client, this.captionFeed, { onError: (text) => this.#notify(text, "error") }));
     replaceChildren(
       this.root,
       h(

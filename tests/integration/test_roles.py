@@ -41,6 +41,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "cough": {"on": False},
     "mic-open": {"open": False},
     "incoming": {"source": "floor"},
+    "screen-share": {"sharing": True},
     # captions and chat (keyed by namespace where an event name is shared)
     "subscribe": {"language": "en"},
     "claim": {"language": "en"},

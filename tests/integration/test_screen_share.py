@@ -51,7 +51,7 @@ async def test_only_the_presenter_s_screen_is_forwarded() -> None:
             assert reply["ok"] is False and reply["error"]["code"] == "forbidden", reply
             bad = await ana.call("/media", "screen-share", {"sharing": "yes"})
             assert bad["error"]["code"] == "bad-request", bad
-            router = srv.app[MEETINGS].live[srv.meeting_id].router
+            router = srv.app[MEETINGS].live[srv.meeting_id].router.router  # in-process
             assert router.plan.presenters == frozenset()
             await listener.wait_for(lambda: any(s["purpose"] == "screen" for s in listener.slots))
             await asyncio.sleep(1.5)

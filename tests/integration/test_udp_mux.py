@@ -65,7 +65,7 @@ async def _media_and_peers(srv: Any) -> tuple[TestPeer, TestPeer, str, str]:
 
 async def test_every_connection_offers_and_uses_the_worker_port() -> None:
     async with running_server() as srv:
-        mux = srv.app[WORKER].udp_mux
+        mux = srv.app[WORKER].worker.udp_mux
         assert mux is not None and mux.port > 0
         alice, bob, _, _ = await _media_and_peers(srv)
         try:
@@ -93,7 +93,7 @@ async def test_every_connection_offers_and_uses_the_worker_port() -> None:
 
 async def test_garbage_on_the_port_changes_nothing_for_established_connections() -> None:
     async with running_server() as srv:
-        mux = srv.app[WORKER].udp_mux
+        mux = srv.app[WORKER].worker.udp_mux
         assert mux is not None
         target = ("127.0.0.1", mux.port)
         alice, bob, audio_mid, video_mid = await _media_and_peers(srv)
@@ -180,7 +180,7 @@ async def test_a_valid_check_from_a_new_address_is_answered_and_teaches_the_addr
     right MESSAGE-INTEGRITY, and aioice answers it as it would on its own socket; media keeps
     flowing on the nominated pair."""
     async with running_server() as srv:
-        mux = srv.app[WORKER].udp_mux
+        mux = srv.app[WORKER].worker.udp_mux
         assert mux is not None
         target = ("127.0.0.1", mux.port)
         alice, bob, _, video_mid = await _media_and_peers(srv)
@@ -221,7 +221,7 @@ async def test_a_nominated_check_from_a_new_address_moves_the_connection() -> No
     new pair, and the SFU's RTCP to the publisher leaves for the new address, through the
     mux, as aioice on its own socket would."""
     async with running_server() as srv:
-        mux = srv.app[WORKER].udp_mux
+        mux = srv.app[WORKER].worker.udp_mux
         assert mux is not None
         target = ("127.0.0.1", mux.port)
         alice, bob, _, video_mid = await _media_and_peers(srv)
@@ -269,14 +269,14 @@ async def test_a_nominated_check_from_a_new_address_moves_the_connection() -> No
 
 async def test_a_taken_port_stops_the_start_and_per_connection_keeps_the_old_sockets() -> None:
     async with running_server() as srv:
-        mux = srv.app[WORKER].udp_mux
+        mux = srv.app[WORKER].worker.udp_mux
         assert mux is not None
         with pytest.raises(MuxError, match=f"cannot bind UDP 127.0.0.1 port {mux.port}"):
             async with running_server(rtc_port=mux.port):
                 pass
     # ROSTRUM_RTC_PORT=per-connection: aioice's socket per connection, as before the mux
     async with running_server(rtc_port=None) as srv:
-        assert srv.app[WORKER].udp_mux is None
+        assert srv.app[WORKER].worker.udp_mux is None
         alice, bob, _, _ = await _media_and_peers(srv)
         try:
             ports = _host_ports(alice.publish_pc.remoteDescription.sdp) | \

@@ -65,6 +65,9 @@ class Config:
     audio_slots: int = 3
     video_slots: int = 4
     keyframe_interval_s: float = 0.5
+    # a participant whose connection drops without a leave is kept this long (their place in
+    # the speakers' list, the floor, the booth) for the page to `resume` (0: leave at once)
+    resume_grace_s: float = 45.0
     demo: bool = False
 
     @property
@@ -157,6 +160,9 @@ def from_env_and_args(
                         default=env.get("ROSTRUM_TRUSTED_PROXIES", "127.0.0.1,::1"),
                         help="comma-separated addresses or networks whose X-Forwarded-For"
                              " is believed (rate limits per address)")
+    parser.add_argument("--resume-grace", type=float,
+                        default=float(env.get("ROSTRUM_RESUME_GRACE_S", "45")),
+                        help="seconds a dropped participant is kept for a resume (0: none)")
     parser.add_argument("--demo", action="store_true",
                         default=env.get("ROSTRUM_DEMO", "") in ("1", "true"),
                         help="create a demo meeting and print one join link per role")
@@ -170,6 +176,8 @@ def from_env_and_args(
             ipaddress.ip_network(item, strict=False)
     except ValueError as exc:
         parser.error(f"--trusted-proxies: {exc}")
+    if not 0 <= args.resume_grace <= 600:
+        parser.error("--resume-grace must be 0..600 seconds")
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
     for name in ("tls_cert", "tls_key"):
@@ -191,6 +199,7 @@ def from_env_and_args(
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
         trusted_proxies=_split(args.trusted_proxies),
+        resume_grace_s=args.resume_grace,
         demo=args.demo,
     )
 

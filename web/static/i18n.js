@@ -22,6 +22,7 @@ import core from "./messages/core.js";
 import captions from "./messages/captions.js";
 import chat from "./messages/chat.js";
 import documents from "./messages/documents.js";
+import invitations from "./messages/invitations.js";
 import record from "./messages/record.js";
 import trust from "./messages/trust.js";
 import webcast from "./messages/webcast.js";
@@ -33,7 +34,7 @@ import webcast from "./messages/webcast.js";
  * never collide.
  * @type {Record<string, Record<string, string>>[]}
  */
-export const AREAS = [core, trust, captions, chat, record, documents, webcast];
+export const AREAS = [core, trust, captions, chat, record, documents, webcast, invitations];
 
 /** The UI languages, in the order the language menus show them. */
 export const UI_LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];

@@ -34,6 +34,7 @@ import { ChatFeed, ChatPanel } from "./chat.js";
 import { recordLink } from "./record-link.js";
 import { DocumentViewer } from "./documents.js";
 import { ReconnectNotice } from "./reconnect_notice.js";
+import { InvitationsPanel } from "./invitations.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
 const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
@@ -239,6 +240,11 @@ export class RoomView {
     main.push(this.captioner?.root ?? null);
     main.push(this.documents.root, this.reception.root, this.listen.root);
     side.push(this.people.root, this.chat.root, recordLink(client));
+    const role = client.self?.role;
+    if (role === "chair" || role === "secretariat") {
+      // the secretariat's register of invitations and shared links (invitations.js)
+      side.push(new InvitationsPanel({ token: this.documents.token, meetingId: this.documents.meetingId, role }).root);
+    }
     replaceChildren(
       this.root,
       h(

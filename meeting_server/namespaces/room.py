@@ -13,6 +13,7 @@ from ..invitations import InvitationService, device_key
 from ..meetings import LiveMeeting, MeetingService, Participant
 from ..schemas import Empty, JoinPayload, MediaStatePayload, ResumePayload, parse
 from ..tokens import Invite
+from ..turn import turn_credentials
 from .base import RostrumNamespace
 
 logger = logging.getLogger(__name__)
@@ -88,9 +89,17 @@ class RoomNamespace(RostrumNamespace):
     def _welcome(self, participant: Participant, live: LiveMeeting) -> dict[str, Any]:
         return ok(self=participant.to_json(), meeting=live.to_json(),
                   participants=[p.to_json() for p in live.participants.values()],
-                  iceServers=self.ice_servers,
+                  iceServers=self._ice_servers(participant),
                   resume={"key": participant.resume_key,
                           "graceS": self.meetings.config.resume_grace_s})
+
+    def _ice_servers(self, participant: Participant) -> list[dict[str, Any]]:
+        """The configured ICE servers, and TURN credentials of this participant's own."""
+        config = self.meetings.config
+        if not config.turn_secret or not config.turn_urls:
+            return self.ice_servers
+        return [*self.ice_servers, turn_credentials(config.turn_secret, config.turn_urls,
+                                                    participant.id, config.turn_ttl_s)]
 
     async def on_resume(self, sid: str, data: Any) -> dict[str, Any]:
         """A page whose connection dropped comes back as the same participant (its join

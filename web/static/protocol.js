@@ -610,7 +610,8 @@ export class MeetingClient extends EventTarget {
     if (this.#room) return Promise.reject(new ProtocolError("conflict", "already connected"));
     // Automatic reconnection (reconnect.js's backoff): a joined participant whose connection
     // drops is kept by the server for its resume grace; the reconnected /room sends `resume`
-    // (#onRoomDropped, #resumeAfterDrop). autoConnect off: a Socket made by `manager.socket()` would otherwise send its CONNECT at
+    // (#onRoomDropped, #resumeAfterDrop).
+    // autoConnect off: a Socket made by `manager.socket()` would otherwise send its CONNECT at
     // once, and the explicit connect() below a second one, which the server refuses; the
     // refusal detaches the socket from the manager and its acks are lost.
     this.#manager = new Manager(this.url, { path: "/socket.io", autoConnect: false, ...RECONNECTION });
@@ -1478,10 +1479,6 @@ export class MeetingClient extends EventTarget {
     this.#emit("interpretation", { state, booth: this.booth });
   }
 
-  /**
-   * @param {"publish" | "subscribe"} which
-   * @returns {RTCPeerConnection}
-   */
   // ---- reconnection (docs/protocol.md `resume`) ---------------------------------------------
 
   /** The auth of every namespace's connect: the token, the device key, the resume key. */
@@ -1597,6 +1594,10 @@ export class MeetingClient extends EventTarget {
     this.#emit("disconnected", { reason: why, ended: false });
   }
 
+  /**
+   * @param {"publish" | "subscribe"} which
+   * @returns {RTCPeerConnection}
+   */
   #newPeerConnection(which) {
     // iceServers from the join ack only (empty by default): nothing else is ever contacted.
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });

@@ -58,6 +58,7 @@ async def test_the_secretariat_invites_lists_copies_and_revokes(
     # an empty name is refused by the panel, nothing is created
     await page.click("#invite-personal-submit")
     await page.wait_for_selector("#invitations-error:not([hidden])")
+    assert len(await rows(page)) == 1
     # a shared link for observers
     await page.fill("#link-label", "Press room")
     await page.select_option("#link-role", "observer")

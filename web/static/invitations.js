@@ -47,7 +47,7 @@ export class InvitationsPanel {
     this.error = h("p", { class: "notice notice--error", attrs: { id: "invitations-error", role: "alert", hidden: true } });
     this.status = h("p", { class: "panel__help", attrs: { id: "invitations-status", role: "status", "aria-live": "polite" } });
 
-    this.name = h("input", { attrs: { id: "invite-name", type: "text", maxlength: 80, required: true, autocomplete: "off" } });
+    this.name = h("input", { attrs: { id: "invite-name", type: "text", maxlength: 80, "aria-required": "true", autocomplete: "off" } });
     this.memberState = h("input", { attrs: { id: "invite-member-state", type: "text", maxlength: 80, autocomplete: "off" } });
     this.organization = h("input", { attrs: { id: "invite-organization", type: "text", maxlength: 120, autocomplete: "off" } });
     this.personalRole = roleSelect("invite-role");

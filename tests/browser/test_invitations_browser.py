@@ -96,4 +96,5 @@ async def test_the_secretariat_invites_lists_copies_and_revokes(
     await late.goto(shared_link)
     await late.wait_for_function("['join', 'error'].includes(window.rostrum?.view)")
     assert await late.evaluate("window.rostrum.view") == "error"
-    assert "revoked" in (await late.evaluate("window.rostrum.error") or "").lower()
+    error = await late.evaluate("window.rostrum.error")
+    assert error["code"] == "unauthorized" and "revoked" in error["message"], error

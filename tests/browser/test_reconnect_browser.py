@@ -83,6 +83,8 @@ async def test_a_page_resumes_after_its_network_drops(
         request = await page.evaluate("window.rostrum.client.requestFloor({})")
         assert request["position"] == 1, request
         assert (await chair.floor("grant", {"participantId": self_id}))["ok"]
+        await page.wait_for_function(  # a channel is chosen on a subscription
+            "window.rostrum.client.connectionStates.subscribe === 'connected'", timeout=30_000)
         listen = await page.evaluate("window.rostrum.client.listen('fr')")
         assert listen["channel"] == "fr", listen
         await chair.wait_for(lambda: chair.slot_of(self_id, "audio") is not None,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from meeting_server.app import MEETINGS
-from tests.browser.pages import heard, join_meeting, poll
+from tests.browser.pages import PageLog, heard, join_meeting, poll
 from tests.peers import TestPeer, ToneTrack, dominant_frequency
 
 pytestmark = [pytest.mark.browser, pytest.mark.network]
@@ -67,12 +67,14 @@ async def test_a_page_resumes_after_its_network_drops(
 ) -> None:
     ns, srv = browser_namespace, rostrum_server
     chair = TestPeer(srv.base_url, srv.token("chair"), "Chair")
+    log: PageLog | None = None
     try:
         await chair.join()
         assert (await chair.publish(audio=ToneTrack(CHAIR_TONE_HZ)))["ok"]
         assert (await chair.subscribe(decode=True))["ok"]
         context = await launch_browser(make_tone(PAGE_TONE_HZ))
         page = context.pages[0] if context.pages else await context.new_page()
+        log = PageLog(page, "ana")
         self_id = await join_meeting(page, srv.join_link(role="delegate"), name="Ana")
         await page.evaluate("""() => {
             const c = window.rostrum.client;
@@ -132,5 +134,8 @@ async def test_a_page_resumes_after_its_network_drops(
               f"down {down_ms / 1000:.1f} s in all; after the link came back: resumed "
               f"{resumed_s:.2f} s, both peer connections up {published_s:.2f} s, voice "
               f"heard again by the chair {heard_s:.2f} s")
+    except BaseException:
+        print("\n" + (log.tail(40) if log is not None else "(no page)"))
+        raise
     finally:
         await chair.close()

@@ -73,6 +73,14 @@ class Config:
     # SFU worker processes (docs/architecture.md, "Workers"): 0 runs the one worker inside
     # the server process; N > 0 starts and supervises N worker processes
     workers: int = 0
+    # a participant whose connection drops without a leave is kept this long (their place in
+    # the speakers' list, the floor, the booth) for the page to `resume` (0: leave at once)
+    resume_grace_s: float = 45.0
+    # TURN with short-lived credentials per participant (turn.py): coturn's shared secret and
+    # the URLs handed to browsers beside ice_servers; the credentials live turn_ttl_s
+    turn_secret: str = ""
+    turn_urls: tuple[str, ...] = ()
+    turn_ttl_s: int = 12 * 3600
     demo: bool = False
 
     @property
@@ -171,6 +179,17 @@ def from_env_and_args(
                         default=env.get("ROSTRUM_TRUSTED_PROXIES", "127.0.0.1,::1"),
                         help="comma-separated addresses or networks whose X-Forwarded-For"
                              " is believed (rate limits per address)")
+    parser.add_argument("--resume-grace", type=float,
+                        default=float(env.get("ROSTRUM_RESUME_GRACE_S", "45")),
+                        help="seconds a dropped participant is kept for a resume (0: none)")
+    parser.add_argument("--turn-secret", default=env.get("ROSTRUM_TURN_SECRET", ""),
+                        help="coturn's static-auth-secret: browsers get short-lived TURN"
+                             " credentials (with --turn-urls)")
+    parser.add_argument("--turn-urls", default=env.get("ROSTRUM_TURN_URLS", ""),
+                        help="comma-separated turn:/turns: URLs of that TURN server")
+    parser.add_argument("--turn-ttl", type=int,
+                        default=int(env.get("ROSTRUM_TURN_TTL_S", str(12 * 3600))),
+                        help="lifetime in seconds of a participant's TURN credentials")
     parser.add_argument("--demo", action="store_true",
                         default=env.get("ROSTRUM_DEMO", "") in ("1", "true"),
                         help="create a demo meeting and print one join link per role")
@@ -184,6 +203,14 @@ def from_env_and_args(
             ipaddress.ip_network(item, strict=False)
     except ValueError as exc:
         parser.error(f"--trusted-proxies: {exc}")
+    if bool(args.turn_secret) != bool(args.turn_urls.strip()):
+        parser.error("--turn-secret and --turn-urls go together")
+    if any(not u.startswith(("turn:", "turns:")) for u in _split(args.turn_urls)):
+        parser.error("--turn-urls: each URL starts with turn: or turns:")
+    if not 60 <= args.turn_ttl <= 7 * 24 * 3600:
+        parser.error("--turn-ttl must be 60 seconds up to 7 days")
+    if not 0 <= args.resume_grace <= 600:
+        parser.error("--resume-grace must be 0..600 seconds")
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
     for name in ("tls_cert", "tls_key"):
@@ -216,6 +243,10 @@ def from_env_and_args(
         tls_key=Path(args.tls_key) if args.tls_key else None,
         trusted_proxies=_split(args.trusted_proxies),
         workers=parse_workers(args.workers, parser),
+        resume_grace_s=args.resume_grace,
+        turn_secret=args.turn_secret,
+        turn_urls=_split(args.turn_urls),
+        turn_ttl_s=args.turn_ttl,
         demo=args.demo,
     )
 

@@ -41,6 +41,8 @@ class Participant:
     video: bool = False
     invitation: str | None = None  # the invitation joined with (invitations.py)
     device: str = ""  # the browser's own key, sent at connect (bars a removed device)
+    # the secret a page shows to `resume` this participant on a new connection (join ack)
+    resume_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +75,10 @@ class MeetingService:
         self.by_session: dict[str, Participant] = {}
         self._opening: dict[str, asyncio.Task[LiveMeeting]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # dropped without a leave, kept for a resume (resume_grace_s): old session -> them
+        self.suspended: dict[str, Participant] = {}
+        self.by_resume_key: dict[str, Participant] = {}
+        self._expiry: dict[str, asyncio.Task[None]] = {}
         # called when a meeting goes live (its router exists) and when someone leaves
         self.live_listeners: list[Callable[[LiveMeeting], None]] = []
         # called when a live meeting has a router: after the live listeners, and again
@@ -100,8 +106,11 @@ class MeetingService:
         return await self.store.create_meeting(meeting_id, title, languages, video_codec,
                                                floor_mode)
 
-    async def admit(self, token: object, device: str = "") -> tuple[Invite, MeetingRecord]:
-        """Check an invite token and the meeting it names."""
+    async def admit(self, token: object, device: str = "", resume: object = None
+                    ) -> tuple[Invite, MeetingRecord]:
+        """Check an invite token and the meeting it names. ``resume``: a participant's resume
+        key (auth ``resume``): someone in the meeting, coming back, whom a lock does not
+        keep out."""
         try:
             invite = verify(self.config.secret, token,
                             max_lifetime_s=self.config.max_token_lifetime_s)
@@ -113,7 +122,9 @@ class MeetingService:
         if record.ended_at is not None:
             raise RostrumError("meeting-closed", "the meeting has ended")
         live = self.live.get(record.id)
-        if live is not None and live.locked and invite.role not in ("chair", "secretariat"):
+        returning = self.by_resume_key.get(resume) if isinstance(resume, str) else None
+        if live is not None and live.locked and invite.role not in ("chair", "secretariat") \
+                and (returning is None or returning.meeting_id != record.id):
             raise RostrumError("meeting-closed", "the meeting is locked by the chair")
         for check in self.admission_checks:
             await check(invite, device)
@@ -157,6 +168,7 @@ class MeetingService:
             participant.member_state, participant.role, participant.joined_at, None))
         live.participants[participant.id] = participant
         self.by_session[session] = participant
+        self.by_resume_key[participant.resume_key] = participant
         logger.info("[%s %s] joined as %s (%s)", record.id, participant.id, participant.role,
                     participant.name)
         self._participants_changed(record.id)
@@ -218,11 +230,68 @@ class MeetingService:
         live = self.live.get(meeting_id)
         return live.participants.get(participant_id) if live else None
 
-    async def leave(self, session: str, reason: str = "left") -> Participant | None:
-        """Remove a participant (left, dropped, removed) and free all of their media."""
-        participant = self.by_session.pop(session, None)
+    async def suspend(self, session: str) -> Participant | None:
+        """The connection dropped without a leave: free the participant's media now, keep
+        them (presence, the speakers' list, the floor, the booth) for ``resume_grace_s``
+        for a `resume` from a new connection; past it they leave ("dropped"). Without a
+        grace they leave at once."""
+        participant = self.by_session.get(session)
         if participant is None:
             return None
+        grace = self.config.resume_grace_s
+        if grace <= 0:
+            return await self.leave(session)
+        del self.by_session[session]
+        self.suspended[session] = participant
+        live = self.live.get(participant.meeting_id)
+        if live is not None:
+            await live.router.negotiate(CloseParticipant(participant.id))
+        self._expiry[session] = asyncio.ensure_future(self._expire(session, grace))
+        logger.info("[%s %s] dropped: kept %.0f s for a resume", participant.meeting_id,
+                    participant.id, grace)
+        return participant
+
+    async def _expire(self, session: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._expiry.pop(session, None)  # leave() must not cancel the task running it
+        if session in self.suspended:
+            await self.leave(session, "dropped")
+
+    async def resume(self, session: str, invite: Invite, key: str
+                     ) -> tuple[Participant, LiveMeeting, str]:
+        """Give a new connection the participant of ``key`` back (the same id, place and
+        rights); with the old session, whose connection may not have been noticed as gone
+        yet (its media is closed). RostrumError not-found when the key is unknown or has
+        expired (the page joins afresh), conflict when this connection has joined."""
+        if session in self.by_session:
+            raise RostrumError("conflict", "this connection has already joined")
+        participant = self.by_resume_key.get(key)
+        if participant is None or participant.meeting_id != invite.meeting_id \
+                or participant.role != invite.role:
+            raise RostrumError("not-found", "nothing to resume (expired or unknown): join"
+                                            " again")
+        live = self.live[participant.meeting_id]
+        old = participant.session
+        if self.suspended.pop(old, None) is not None:
+            expiry = self._expiry.pop(old, None)
+            if expiry is not None:
+                expiry.cancel()
+        elif self.by_session.pop(old, None) is not None:
+            await live.router.negotiate(CloseParticipant(participant.id))
+        participant.session = session
+        self.by_session[session] = participant
+        logger.info("[%s %s] resumed", participant.meeting_id, participant.id)
+        return participant, live, old
+
+    async def leave(self, session: str, reason: str = "left") -> Participant | None:
+        """Remove a participant (left, dropped, removed) and free all of their media."""
+        participant = self.by_session.pop(session, None) or self.suspended.pop(session, None)
+        if participant is None:
+            return None
+        expiry = self._expiry.pop(session, None)
+        if expiry is not None:
+            expiry.cancel()
+        self.by_resume_key.pop(participant.resume_key, None)
         for listener in self.leave_listeners:
             try:
                 await listener(participant, reason)
@@ -250,5 +319,5 @@ class MeetingService:
         return participant
 
     async def close(self) -> None:
-        for session in list(self.by_session):
+        for session in [*self.by_session, *self.suspended]:
             await self.leave(session, "server-shutdown")

@@ -38,6 +38,11 @@ class JoinPayload(Payload):
                           pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 
 
+class ResumePayload(Payload):
+    # the join ack's resume key (secrets.token_urlsafe(24): 32 characters)
+    key: str = Field(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
 class MediaStatePayload(Payload):
     audio: bool
     video: bool

@@ -7,7 +7,10 @@
 #                                         # (chromium, docker-compose, iproute2, redis-server,
 #                                         #  janus for the benchmark's smoke run, gcc,
 #                                         #  LibreOffice -nogui and Noto fonts for documents,
-#                                         #  nginx for the webcast viewers' benchmark)
+#                                         #  nginx for the webcast viewers' benchmark,
+#                                         #  firefox-esr and pulseaudio for the Firefox
+#                                         #  interop test, driven by web/'s puppeteer-core,
+#                                         #  coturn for the TURN relay test)
 #   SETUP_FORCE=1 bash scripts/setup.sh   # reinstall the Python package and npm packages
 #
 # Quiet on success (one line per step); on failure the failing command's output is shown.
@@ -146,9 +149,13 @@ if [[ "$SETUP_TEST" == "1" ]]; then
         [janus]=janus
         [cc]=gcc
         [nginx]=nginx
+        [firefox-esr]=firefox-esr
+        [pulseaudio]=pulseaudio
+        [turnserver]=coturn
     )
     missing=()
-    for bin in chromium docker-compose ip tc redis-server redis-cli janus cc nginx; do
+    for bin in chromium docker-compose ip tc redis-server redis-cli janus cc nginx firefox-esr \
+               pulseaudio turnserver; do
         if ! command -v "$bin" >/dev/null 2>&1; then
             pkg="${PROVIDER[$bin]}"
             [[ " ${missing[*]:-} " == *" $pkg "* ]] || missing+=("$pkg")
@@ -165,8 +172,11 @@ if [[ "$SETUP_TEST" == "1" ]]; then
     if [[ ${#missing[@]} -gt 0 ]]; then
         apt_install "${missing[@]}"
     else
-        say "test prerequisites present (chromium, docker-compose, iproute2, redis-server, janus, gcc, libreoffice, noto fonts, nginx)"
+        say "test prerequisites present (chromium, docker-compose, iproute2, redis-server, janus, gcc, libreoffice, noto fonts, nginx, firefox-esr, pulseaudio, coturn)"
     fi
+    # puppeteer-core (web/package.json, installed by npm ci above) drives Firefox over
+    # WebDriver BiDi; it downloads no browser (PUPPETEER_SKIP_DOWNLOAD), Debian's is used
+    [[ -d web/node_modules/puppeteer-core ]] || die "web/node_modules/puppeteer-core missing (npm --prefix web ci)"
 fi
 
 say "done"

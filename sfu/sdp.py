@@ -171,3 +171,86 @@ def set_codec_parameters(text: str, codec: str, parameters: dict[str, int | str]
                 if ptime is not None:
                     out.append(f"a=ptime:{ptime}")
     return "\r\n".join(out) + "\r\n"
+
+
+def _port(section: list[str]) -> str:
+    fields = section[0].split()
+    return fields[1] if len(fields) > 1 else ""
+
+
+def _mid(section: list[str]) -> str:
+    return next((line[6:] for line in section if line.startswith("a=mid:")), "")
+
+
+def _bundle_group(session: list[str]) -> list[str]:
+    return next((line.split()[1:] for line in session if line.startswith("a=group:BUNDLE")), [])
+
+
+def bundle_only_mids(text: str) -> set[str]:
+    """The mids of an offer's bundle-only m-lines (RFC 8843 §6: port 0 and ``a=bundle-only``,
+    in a BUNDLE group): live m-lines that share the group's transport, not refused ones.
+    Firefox offers its second m-line of a kind so under the default "balanced" policy."""
+    session, sections = _sections(text)
+    group = set(_bundle_group(session))
+    return {_mid(sec) for sec in sections
+            if _port(sec) == "0" and "a=bundle-only" in sec and _mid(sec) in group}
+
+
+
+def _join(session: list[str], sections: list[list[str]]) -> str:
+    lines = list(session)
+    for section in sections:
+        lines.extend(section)
+    return "\r\n".join(lines) + "\r\n"
+
+
+def open_publish_offer(offer: str) -> str:
+    """An offer aiortc can apply, which knows neither bundle-only nor refused m-lines (it
+    wants ICE, DTLS and a codec in each). A bundle-only m-section is live: it gets port 9
+    and the transport of the first accepted m-section, and keeps its direction and sender
+    lines. A refused one (port 0 without ``a=bundle-only``: a stopped transceiver) is left
+    out, with its mid taken out of the BUNDLE group; ``restore_rejected`` puts it back into
+    the answer, refused. SdpError when no m-section is accepted."""
+    session, sections = _sections(offer)
+    bundled = bundle_only_mids(offer)
+    accepted = next((sec for sec in sections if _port(sec) != "0"), None)
+    if accepted is None:
+        raise SdpError("SDP rejects every m-line")
+    transport = [line for line in accepted if line.startswith(TRANSPORT_ATTRIBUTES)]
+    refused = {_mid(sec) for sec in sections if _port(sec) == "0" and _mid(sec) not in bundled}
+    out_sections: list[list[str]] = []
+    for section in sections:
+        mid = _mid(section)
+        if mid in refused:
+            continue
+        if mid in bundled:
+            fields = section[0].split()
+            fields[1] = "9"
+            section = [" ".join(fields), *transport, *[
+                line for line in section[1:]
+                if not line.startswith(TRANSPORT_ATTRIBUTES) and line != "a=bundle-only"]]
+        out_sections.append(section)
+    out_session = [" ".join(["a=group:BUNDLE", *[m for m in line.split()[1:] if m not in refused]])
+                   if line.startswith("a=group:BUNDLE") else line for line in session]
+    return _join(out_session, out_sections)
+
+
+def restore_rejected(answer: str, offer: str) -> str:
+    """Our answer to ``open_publish_offer(offer)`` with the offer's refused m-lines put back
+    at their places, refused again (RFC 8829 §5.3.1: port 0, ``a=inactive``, the offer's
+    first format, out of the BUNDLE group), so the answer has one m-line per offered one."""
+    _, offer_sections = _sections(offer)
+    bundled = bundle_only_mids(offer)
+    session, answer_sections = _sections(answer)
+    answered = iter(answer_sections)
+    out_sections: list[list[str]] = []
+    for section in offer_sections:
+        if _port(section) == "0" and _mid(section) not in bundled:
+            fields = section[0].split()
+            out_sections.append([" ".join([fields[0], "0", *fields[2:4]]), "c=IN IP4 0.0.0.0",
+                                 "a=inactive", f"a=mid:{_mid(section)}"])
+        else:
+            out_sections.append(next(answered, []))
+    if any(not sec for sec in out_sections) or next(answered, None) is not None:
+        raise SdpError("the answer does not follow the offer's m-lines")
+    return _join(session, out_sections)

@@ -20,9 +20,12 @@ from .consumer import Consumer
 from .producer import Producer
 from .sdp import (
     SdpError,
+    bundle_only_mids,
     drop_mdns_candidates,
     fill_rejected,
     media_lines,
+    open_publish_offer,
+    restore_rejected,
     set_codec_parameters,
 )
 from .uplink import Uplink
@@ -93,12 +96,21 @@ class Transport:
         ``opus_ptime``: the packet duration it is asked for (ms)."""
         if self.direction != "publish" or self._negotiated:
             raise SdpError("this transport is not waiting for a publish offer")
-        lines = media_lines(offer_sdp)
+        # a bundle-only m-line (Firefox's second of a kind) is live; a refused one (port 0:
+        # a stopped transceiver) is answered refused and publishes nothing
+        offered = media_lines(offer_sdp, allow_rejected=True)
+        bundled = bundle_only_mids(offer_sdp)
+        refused = {line.mid for line in offered if line.rejected and line.mid not in bundled}
+        sdp_in = open_publish_offer(offer_sdp) if any(line.rejected for line in offered) \
+            else offer_sdp
+        lines = media_lines(sdp_in)
         if len(lines) > 4:
             raise SdpError("at most four m-lines (mic, camera, camera-low, screen) may be "
                            "published")
-        if set(sources) != {line.mid for line in lines}:
+        mids = {line.mid for line in lines}
+        if not mids <= set(sources) or not set(sources) <= mids | refused:
             raise SdpError("sources must name every m-line of the offer by its mid")
+        sources = {mid: source for mid, source in sources.items() if mid in mids}
         if len(set(sources.values())) != len(sources):
             raise SdpError("each source may be published once")
         for line in lines:
@@ -119,7 +131,7 @@ class Transport:
             transceivers.append((transceiver, sources[line.mid]))
         try:
             await self.pc.setRemoteDescription(
-                RTCSessionDescription(sdp=drop_mdns_candidates(offer_sdp), type="offer"))
+                RTCSessionDescription(sdp=drop_mdns_candidates(sdp_in), type="offer"))
         except Exception as exc:
             raise SdpError(f"offer rejected: {exc}") from exc
         for transceiver, source in transceivers:
@@ -139,6 +151,8 @@ class Transport:
             self.router.producer_added(producer)
         self.uplink.start()
         answer_sdp = str(self.pc.localDescription.sdp)
+        if refused:
+            answer_sdp = restore_rejected(answer_sdp, offer_sdp)
         if opus:
             answer_sdp = set_codec_parameters(answer_sdp, "opus", opus, ptime=opus_ptime)
         return answer_sdp

@@ -90,6 +90,9 @@ async def running_server(*, host: str = "127.0.0.1", public_host: str | None = N
     port = port or free_port(host)
     public = public_host or ("127.0.0.1" if host == "0.0.0.0" else host)
     overrides.setdefault("rtc_port", 0)  # a free UDP port: tests run side by side
+    # a dropped test peer leaves at once unless a test asks for a resume grace (the
+    # production default keeps it 45 s: tests/browser/test_reconnect_browser.py)
+    overrides.setdefault("resume_grace_s", 0.0)
     config = Config(host=host, port=port, data_dir=folder,
                     secret=secret or secrets.token_urlsafe(16),
                     public_url=f"http://{public}:{port}",

@@ -197,6 +197,8 @@ class TestPeer:
         self.token = token
         self.name = name
         self.sio = socketio.AsyncClient(reconnection=False)
+        # how this peer makes its peer connections (a test may make them relay-only)
+        self.make_pc: Callable[[], Any] = lambda: aiortc_glue.create_peer_connection(())
         self.events: list[tuple[str, str, Any]] = []
         self.slots: list[dict[str, Any]] = []
         self.joined: dict[str, Any] = {}
@@ -282,7 +284,7 @@ class TestPeer:
                       video: MediaStreamTrack | None = None,
                       video_low: MediaStreamTrack | None = None,
                       screen: MediaStreamTrack | None = None) -> dict[str, Any]:
-        pc = aiortc_glue.create_peer_connection(())
+        pc = self.make_pc()
         self.publish_pc = pc
         sources: dict[int, str] = {}
         order = []
@@ -314,7 +316,7 @@ class TestPeer:
         (to name a tone); otherwise packets are counted and NACKed, never decoded."""
         reply = await self.call("/media", "subscribe")
         assert reply["ok"], reply
-        pc = aiortc_glue.create_peer_connection(())
+        pc = self.make_pc()
         self.subscribe_pc = pc
         await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "offer"))
         for transceiver in pc.getTransceivers():

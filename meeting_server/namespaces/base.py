@@ -130,7 +130,8 @@ class MeetingNamespace(RostrumNamespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         device = device_key(auth.get("device")) if isinstance(auth, dict) else ""
         try:
-            await self.meetings.admit(token, device)
+            await self.meetings.admit(
+                token, device, auth.get("resume") if isinstance(auth, dict) else None)
         except RostrumError as exc:
             raise ConnectionRefusedError(exc.message, {"code": exc.code}) from None
         participant = self.meetings.participant(self.session_of(sid))

@@ -10,9 +10,10 @@ from socketio.exceptions import ConnectionRefusedError
 
 from ..errors import RostrumError, ok
 from ..invitations import InvitationService, device_key
-from ..meetings import MeetingService, Participant
-from ..schemas import Empty, JoinPayload, MediaStatePayload, parse
+from ..meetings import LiveMeeting, MeetingService, Participant
+from ..schemas import Empty, JoinPayload, MediaStatePayload, ResumePayload, parse
 from ..tokens import Invite
+from ..turn import turn_credentials
 from .base import RostrumNamespace
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ class RoomNamespace(RostrumNamespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         device = device_key(auth.get("device")) if isinstance(auth, dict) else ""
         try:
-            invite, _ = await self.meetings.admit(token, device)
+            invite, _ = await self.meetings.admit(
+                token, device, auth.get("resume") if isinstance(auth, dict) else None)
         except RostrumError as exc:
             raise ConnectionRefusedError(exc.message, {"code": exc.code}) from None
         self.invites[sid] = invite
@@ -44,7 +46,10 @@ class RoomNamespace(RostrumNamespace):
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.invites.pop(sid, None)
         self.devices.pop(sid, None)
-        await self._leave(sid)
+        # not a leave: a dropped page may `resume` within the grace (docs/protocol.md)
+        participant = await self.meetings.suspend(self.session_of(sid))
+        if participant is not None:
+            await self.leave_room(sid, participant.meeting_id)
 
     async def _leave(self, sid: str) -> None:
         participant = await self.meetings.leave(self.session_of(sid))
@@ -79,9 +84,46 @@ class RoomNamespace(RostrumNamespace):
         await self.enter_room(sid, live.record.id)
         for listener in self.join_listeners:
             await listener(self.session_of(sid), participant)
+        return self._welcome(participant, live)
+
+    def _welcome(self, participant: Participant, live: LiveMeeting) -> dict[str, Any]:
         return ok(self=participant.to_json(), meeting=live.to_json(),
                   participants=[p.to_json() for p in live.participants.values()],
-                  iceServers=self.ice_servers)
+                  iceServers=self._ice_servers(participant),
+                  resume={"key": participant.resume_key,
+                          "graceS": self.meetings.config.resume_grace_s})
+
+    def _ice_servers(self, participant: Participant) -> list[dict[str, Any]]:
+        """The configured ICE servers, and TURN credentials of this participant's own."""
+        config = self.meetings.config
+        if not config.turn_secret or not config.turn_urls:
+            return self.ice_servers
+        return [*self.ice_servers, turn_credentials(config.turn_secret, config.turn_urls,
+                                                    participant.id, config.turn_ttl_s)]
+
+    async def on_resume(self, sid: str, data: Any) -> dict[str, Any]:
+        """A page whose connection dropped comes back as the same participant (its join
+        ack's resume key), on this new connection: no second arrival."""
+        payload = parse(ResumePayload, data)
+        invite = self.invites.get(sid)
+        if invite is None:
+            raise RostrumError("unauthorized", "connect with a token first")
+        limits = getattr(self.server, "limits", None)
+        if limits is not None and not limits.join(self.address_of(sid)):
+            raise RostrumError("rate-limited", "too many joins from your address; try again"
+                                               " shortly")
+        device = self.devices.get(sid, "")
+        for check in self.meetings.admission_checks:  # barred or revoked meanwhile
+            await check(invite, device)
+        participant, live, old = await self.meetings.resume(self.session_of(sid), invite,
+                                                            payload.key)
+        if old != self.session_of(sid) and old in self.server.eio.sockets:
+            # the old connection, not noticed gone yet: all of its namespaces go
+            await self.server.eio.disconnect(old)
+        await self.enter_room(sid, live.record.id)
+        for listener in self.join_listeners:
+            await listener(self.session_of(sid), participant)
+        return self._welcome(participant, live)
 
     async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
         parse(Empty, data)

@@ -105,8 +105,15 @@ def floor_mode() -> str:
 
 
 @pytest.fixture
+def server_overrides() -> dict[str, Any]:
+    """Config fields of the test server beyond the defaults (tests/harness.py); a test module
+    overrides this fixture, e.g. `{"resume_grace_s": 30.0}`."""
+    return {}
+
+
+@pytest.fixture
 async def rostrum_server(
-    browser_namespace: BrowserNamespace, floor_mode: str
+    browser_namespace: BrowserNamespace, floor_mode: str, server_overrides: dict[str, Any]
 ) -> AsyncIterator[Any]:
     """The real server, in this process, reachable from the namespace at 10.213.X.1."""
     require(
@@ -117,7 +124,8 @@ async def rostrum_server(
 
     address = browser_namespace.host_address
     async with running_server(
-        host=address, public_host=address, rtc_addresses=[address], floor_mode=floor_mode
+        host=address, public_host=address, rtc_addresses=[address], floor_mode=floor_mode,
+        **server_overrides,
     ) as server:
         yield server
 

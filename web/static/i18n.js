@@ -23,6 +23,7 @@ import captions from "./messages/captions.js";
 import chat from "./messages/chat.js";
 import documents from "./messages/documents.js";
 import media from "./messages/media.js";
+import invitations from "./messages/invitations.js";
 import record from "./messages/record.js";
 import trust from "./messages/trust.js";
 import webcast from "./messages/webcast.js";
@@ -34,7 +35,7 @@ import webcast from "./messages/webcast.js";
  * never collide.
  * @type {Record<string, Record<string, string>>[]}
  */
-export const AREAS = [core, trust, captions, chat, record, documents, webcast, media];
+export const AREAS = [core, trust, captions, chat, record, documents, webcast, media, invitations];
 
 /** The UI languages, in the order the language menus show them. */
 export const UI_LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];

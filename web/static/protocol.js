@@ -36,6 +36,7 @@
  */
 
 import { Manager } from "/vendor/socket.io.esm.min.js";
+import { RECONNECTION, giveUpAfterMs } from "./reconnect.js";
 
 /**
  * @typedef {object} Participant
@@ -520,6 +521,12 @@ export class MeetingClient extends EventTarget {
   /** An interpreter's console microphone is switched on (see setMicOpen). */
   #micOpen = false;
   #coughing = false;
+  /** The join ack's resume key and grace (docs/protocol.md `resume`); see #onRoomDropped. */
+  #resume = { key: "", graceS: 0 };
+  /** While the connection is down: what to restore once resumed, and the give-up timer. */
+  #dropped = /** @type {{at: number, stream: MediaStream | null, subscribed: boolean, timer: ReturnType<typeof setTimeout> | undefined} | null} */ (null);
+  /** The channel last chosen with listen(), set again after a resume. */
+  #listening = /** @type {{channel: string, floorUnder: number} | null} */ (null);
 
   /** @type {Participant | null} */
   self = null;
@@ -624,12 +631,13 @@ export class MeetingClient extends EventTarget {
    */
   connect(token, device = "") {
     if (this.#room) return Promise.reject(new ProtocolError("conflict", "already connected"));
-    // No automatic reconnection: the server ends a participant's presence when the connection
-    // drops, so a silently reconnected socket would not be joined. The page offers a rejoin.
+    // Automatic reconnection (reconnect.js's backoff): a joined participant whose connection
+    // drops is kept by the server for its resume grace; the reconnected /room sends `resume`
+    // (#onRoomDropped, #resumeAfterDrop).
     // autoConnect off: a Socket made by `manager.socket()` would otherwise send its CONNECT at
     // once, and the explicit connect() below a second one, which the server refuses; the
     // refusal detaches the socket from the manager and its acks are lost.
-    this.#manager = new Manager(this.url, { path: "/socket.io", reconnection: false, autoConnect: false });
+    this.#manager = new Manager(this.url, { path: "/socket.io", autoConnect: false, ...RECONNECTION });
     this.#token = token;
     this.#device = device;
     const room = this.#manager.socket("/room", { auth: { token, device } });
@@ -639,6 +647,8 @@ export class MeetingClient extends EventTarget {
     room.on("presence", (/** @type {any} */ msg) => this.#onPresence(msg));
     room.on("disconnect", (/** @type {string} */ reason) => {
       if (reason === "io client disconnect") return; // our own leave() / close()
+      if (this.#onRoomDropped(reason)) return; // reconnecting, to resume
+      this.#manager?.reconnection(false);
       this.#setState("signaling", this.#ended ? "closed" : "disconnected");
       this.#emit("disconnected", { reason, ended: this.#ended });
     });
@@ -682,6 +692,7 @@ export class MeetingClient extends EventTarget {
     this.#participants.clear();
     for (const p of ack.participants ?? []) this.#participants.set(p.id, p);
     if (this.self) this.#participants.set(this.self.id, this.self);
+    this.#keepResume(room, ack.resume);
     this.#emit("joined", { self: this.self, meeting: this.meeting, participants: this.participants });
     this.#emit("participants", { participants: this.participants });
     await this.#startControl();
@@ -715,6 +726,8 @@ export class MeetingClient extends EventTarget {
 
   /** Close everything without telling the server (it notices the disconnect). */
   close() {
+    clearTimeout(this.#dropped?.timer);
+    this.#dropped = null;
     this.#publishPc?.close();
     this.#subscribePc?.close();
     this.#publishPc = null;
@@ -1457,6 +1470,7 @@ export class MeetingClient extends EventTarget {
    */
   async listen(channel, floorUnder = 0) {
     const ack = await this.#control("/interpretation", "listen", { channel, floorUnder });
+    this.#listening = { channel, floorUnder };
     const { ok: _ok, ...answer } = ack;
     return answer;
   }
@@ -1556,7 +1570,7 @@ export class MeetingClient extends EventTarget {
     if (!manager || !this.self) {
       return Promise.reject(new ProtocolError("not-joined", "join the meeting first"));
     }
-    const socket = manager.socket(name, { auth: { token: this.#token, device: this.#device } });
+    const socket = manager.socket(name, { auth: this.#auth() });
     bind(socket);
     const connecting = new Promise((resolve, reject) => {
       const onConnect = () => {
@@ -1627,6 +1641,121 @@ export class MeetingClient extends EventTarget {
     if (!state || typeof state !== "object") return;
     this.#interpretation = state;
     this.#emit("interpretation", { state, booth: this.booth });
+  }
+
+  // ---- reconnection (docs/protocol.md `resume`) ---------------------------------------------
+
+  /** The auth of every namespace's connect: the token, the device key, the resume key. */
+  #auth() {
+    /** @type {{token: string, device: string, resume?: string}} */
+    const auth = { token: this.#token, device: this.#device };
+    if (this.#resume.key) auth.resume = this.#resume.key;
+    return auth;
+  }
+
+  /**
+   * Keep the join ack's resume key; every namespace's reconnect carries it (a lock lets the
+   * dropped back in).
+   * @param {import("/vendor/socket.io.esm.min.js").Socket} room
+   * @param {any} resume
+   */
+  #keepResume(room, resume) {
+    if (!resume || typeof resume.key !== "string") return;
+    this.#resume = { key: resume.key, graceS: Number(resume.graceS) || 0 };
+    room.auth = this.#auth();
+    for (const connecting of this.#namespaces.values()) {
+      connecting.then((socket) => (socket.auth = this.#auth()), () => {});
+    }
+  }
+
+  /**
+   * `/room` dropped (not our own disconnect). A joined participant with a resume key and a
+   * grace is kept by the server: close both peer connections (the server closed its ends),
+   * remember what was published and subscribed, and wait for the manager's reconnection
+   * (RECONNECTION); past the grace give up. Returns false when there is nothing to resume.
+   * @param {string} reason
+   */
+  #onRoomDropped(reason) {
+    if (this.#ended || !this.self || !this.#resume.key || this.#resume.graceS <= 0) return false;
+    if (reason === "io server disconnect") return false; // removed, or the session was taken over
+    const room = this.#room;
+    if (!room) return false;
+    if (!this.#dropped) {
+      const stream = this.#published;
+      const subscribed = this.#subscribePc !== null;
+      this.#publishPc?.close();
+      this.#subscribePc?.close();
+      this.#publishPc = null;
+      this.#subscribePc = null;
+      this.#published = null;
+      this.#dropCamera();
+      this.#subscribed = false;
+      this.#receivers.clear();
+      this.#slots.clear();
+      for (const which of /** @type {ConnectionName[]} */ (["publish", "subscribe"])) {
+        if (this.#states[which] !== "new") this.#setState(which, "disconnected");
+      }
+      const timer = setTimeout(() => this.#giveUp("grace"), giveUpAfterMs(this.#resume.graceS));
+      this.#dropped = { at: performance.now(), stream, subscribed, timer };
+    }
+    this.#setState("signaling", "connecting"); // a state the indicator names (conn.*)
+    this.#emit("reconnecting", { reason });
+    room.once("connect", () => void this.#resumeAfterDrop());
+    return true;
+  }
+
+  /** The reconnected `/room`: `resume`, then publish, subscribe and listen again. */
+  async #resumeAfterDrop() {
+    const room = this.#room;
+    const dropped = this.#dropped;
+    if (!room || !dropped) return;
+    let ack;
+    try {
+      ack = await this.#request(room, "resume", { key: this.#resume.key });
+    } catch (err) {
+      if (err instanceof ProtocolError && ["timeout", "disconnected", "rate-limited"].includes(err.code)) {
+        return; // the connection went again: the next connect tries again
+      }
+      this.#giveUp(err instanceof ProtocolError ? err.code : "internal");
+      return;
+    }
+    clearTimeout(dropped.timer);
+    this.#dropped = null;
+    this.self = ack.self;
+    this.iceServers = Array.isArray(ack.iceServers) ? ack.iceServers : this.iceServers;
+    this.#participants.clear();
+    for (const p of ack.participants ?? []) this.#participants.set(p.id, p);
+    if (this.self) this.#participants.set(this.self.id, this.self);
+    this.#setState("signaling", "connected");
+    this.#emit("participants", { participants: this.participants });
+    const steps = [];
+    if (dropped.subscribed) steps.push(this.subscribe());
+    if (dropped.stream) steps.push(this.publish(dropped.stream));
+    const results = await Promise.allSettled(steps);
+    for (const result of results) {
+      if (result.status === "rejected") console.warn("rostrum: after the resume: %o", result.reason);
+    }
+    const listening = this.#listening;
+    if (listening && listening.channel !== "floor") {
+      await this.listen(listening.channel, listening.floorUnder).catch((err) => console.warn("rostrum: channel: %o", err));
+    }
+    await this.#startControl();
+    this.#emit("resumed", { self: this.self, downMs: Math.round(performance.now() - dropped.at) });
+  }
+
+  /**
+   * Nothing to resume any more (the grace passed, the server no longer knows us): the page
+   * offers a rejoin, as after any lost connection.
+   * @param {string} why
+   */
+  #giveUp(why) {
+    if (!this.#dropped) return;
+    clearTimeout(this.#dropped.timer);
+    this.#dropped = null;
+    this.#resume = { key: "", graceS: 0 };
+    this.#manager?.reconnection(false);
+    this.#setState("signaling", "disconnected");
+    this.#emit("disconnected", { reason: why, ended: false });
   }
 
   /**

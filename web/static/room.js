@@ -39,6 +39,8 @@ import { recordLink } from "./record-link.js";
 import { DocumentViewer } from "./documents.js";
 import { ScreenShareControl } from "./screenshare.js";
 import { DevicesDialog, DeviceWatcher, rememberedSpeaker, canChooseOutput } from "./devices.js";
+import { ReconnectNotice } from "./reconnect_notice.js";
+import { InvitationsPanel } from "./invitations.js";
 
 /** Roles that publish media (docs/protocol.md: observers publish nothing, captioners text). */
 const PUBLISHING_ROLES = new Set(["chair", "secretariat", "delegate", "interpreter"]);
@@ -155,6 +157,8 @@ export class RoomView {
     this.audioBox = h("div", { class: "audio-sinks", attrs: { hidden: true } });
     this.notice = h("p", { class: "notice notice--error", attrs: { id: "room-error", role: "alert", hidden: true } });
     this.status = h("p", { class: "notice notice--status", attrs: { id: "room-status", role: "status", "aria-live": "polite", hidden: true } });
+    this.reconnect = h("p", { class: "notice notice--status", attrs: { id: "room-reconnect", hidden: true } });
+    new ReconnectNotice(this.reconnect, client);
     this.micButton = h("button", { class: "button button--toggle", attrs: { id: "toggle-mic", type: "button" }, on: { click: () => this.#toggle("audio") } });
     this.cameraButton = h("button", { class: "button button--toggle", attrs: { id: "toggle-camera", type: "button" }, on: { click: () => this.#toggle("video") } });
     this.leaveButton = h("button", { class: "button button--leave", attrs: { id: "leave", type: "button" }, text: msg("room.leave"), on: { click: () => this.#confirmLeave() } });
@@ -232,7 +236,7 @@ export class RoomView {
     const { client } = this;
     const stage = h("div", { class: "room__stage" }, this.grid, this.audioBox);
     /** @type {Array<HTMLElement | null>} */
-    const main = [this.floorBar.root, this.notice, this.status];
+    const main = [this.floorBar.root, this.notice, this.reconnect, this.status];
     /** @type {Array<HTMLElement | null>} */
     const side = [this.floorPanel?.root ?? null, this.hands?.root ?? null];
     // The chair sees the speaker first (at 1366x768 the console would push the video below
@@ -249,6 +253,11 @@ export class RoomView {
     main.push(this.captioner?.root ?? null);
     main.push(this.documents.root, this.reception.root, this.listen.root);
     side.push(this.people.root, this.chat.root, recordLink(client), captionLinks(client, this.captionFeed, { onError: (text) => this.#notify(text, "error") }));
+    const role = client.self?.role;
+    if (role === "chair" || role === "secretariat") {
+      // the secretariat's register of invitations and shared links (invitations.js)
+      side.push(new InvitationsPanel({ token: this.documents.token, meetingId: this.documents.meetingId, role }).root);
+    }
     replaceChildren(
       this.root,
       h(
@@ -280,6 +289,11 @@ export class RoomView {
       // who shares a screen, told to every role (the sharer's own notices: screenshare.js)
       const { participantId, name, mine } = /** @type {CustomEvent} */ (e).detail;
       if (participantId && !mine && name) this.#notify(t("media.someoneShares", { name }), "status");
+    });
+    // After a resume the subscription is new: its tracks replace the old tiles' (reconnect.js).
+    client.addEventListener("reconnecting", () => {
+      for (const tile of this.#videoTiles.values()) tile.root.remove();
+      this.#videoTiles.clear();
     });
     client.addEventListener("removed", (e) => this.#end("removed", /** @type {CustomEvent} */ (e).detail));
     client.addEventListener("meeting-ended", (e) => this.#end("ended", /** @type {CustomEvent} */ (e).detail));

@@ -1,15 +1,10 @@
-"""WORK IN PROGRESS, not collected (no test_ prefix): run it by hand with
-`npm --prefix web install puppeteer-core` and `apt-get install firefox-esr pulseaudio`, then
-`pytest tests/browser/firefox_interop_wip.py::test_firefox_delegate_and_observer_beside_chromium`.
-Seen here: Firefox ESR 153 launches in the namespace, joins, subscribes (connected), but its
-publish offer carries a port-0 m-line (mid 2, the camera-low layer) that media_lines refuses
-("m-line 2 is rejected (port 0)"), so Firefox does not publish yet. Next step: accept port-0
-m-lines in publish offers (bundle-only or stopped transceivers) and drop them from the sources.
-
-Debian's Firefox ESR beside Chromium, in a VP8 meeting: a Firefox delegate joins, is
+"""Debian's Firefox ESR beside Chromium, in a VP8 meeting: a Firefox delegate joins, is
 heard by Chromium and hears it, asks for the floor, listens on a language channel; a Firefox
 observer joins and hears the floor. (Firefox here has no OpenH264: test_codec_fallback.py
-covers what it does in an H264 meeting.)"""
+covers what it does in an H264 meeting.) Firefox offers its camera's second layer as a
+bundle-only m-line (port 0, "balanced" bundle policy), which the SFU takes as live.
+Needs firefox-esr, pulseaudio (Debian) and puppeteer-core (web/): `SETUP_TEST=1 bash
+scripts/setup.sh`."""
 
 from __future__ import annotations
 

@@ -128,7 +128,7 @@ async def test_a_page_resumes_after_its_network_drops(
         assert [e for e in chair.events if e[1] == "presence"] == arrivals
         live = srv.app[MEETINGS].live[srv.meeting_id]
         assert list(live.participants).count(self_id) == 1
-        assert live.router.subscriptions[self_id].channel == "fr"
+        assert live.router.router.subscriptions[self_id].channel == "fr"
         down_ms = (await page.evaluate("window.resumes"))[0]
         print(f"\nreconnect after a {OUTAGE_S:.0f} s outage (shared, loaded machine): "
               f"down {down_ms / 1000:.1f} s in all; after the link came back: resumed "

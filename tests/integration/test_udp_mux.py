@@ -72,7 +72,7 @@ async def test_every_connection_offers_and_uses_the_worker_port() -> None:
             # the answer to Alice and the offer to Bob name one host candidate: the mux
             assert _host_ports(alice.publish_pc.remoteDescription.sdp) == {mux.port}
             assert _host_ports(bob.subscribe_pc.remoteDescription.sdp) == {mux.port}
-            router = srv.app[WORKER].routers[srv.meeting_id]
+            router = srv.app[WORKER].worker.routers[srv.meeting_id]
             for transport in router.transports.values():
                 assert aiortc_glue.ice_local_addresses(transport.pc) == \
                     [("127.0.0.1", mux.port)], transport
@@ -85,8 +85,8 @@ async def test_every_connection_offers_and_uses_the_worker_port() -> None:
             await alice.close()
             await bob.close()
         # closing the connections forgets their routes; the port stays open
-        await bob.wait_for(lambda: not srv.app[WORKER].routers.get(srv.meeting_id)
-                           or not srv.app[WORKER].routers[srv.meeting_id].transports,
+        await bob.wait_for(lambda: not srv.app[WORKER].worker.routers.get(srv.meeting_id)
+                           or not srv.app[WORKER].worker.routers[srv.meeting_id].transports,
                            what="transports closed")
         assert all(s.routes() == (0, 0) for s in mux.sockets)
 
@@ -164,7 +164,7 @@ async def test_garbage_on_the_port_changes_nothing_for_established_connections()
             # the connections live on, both ways
             for pc in (alice.publish_pc, bob.subscribe_pc):
                 assert pc.connectionState == "connected"
-            router = srv.app[WORKER].routers[srv.meeting_id]
+            router = srv.app[WORKER].worker.routers[srv.meeting_id]
             assert all(t.connection_state == "connected" for t in router.transports.values())
             await asyncio.sleep(1.0)
             assert counts()[1] > noisy[1] + 10

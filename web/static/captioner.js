@@ -12,7 +12,7 @@
  */
 
 import { h, replaceChildren, setText } from "./dom.js";
-import { direction, errorMessage, msg } from "./i18n.js";
+import { direction, errorMessage, msg, t } from "./i18n.js";
 
 /** How many of the last lines offer "Correct" (the server allows 10). */
 const CORRECTABLE = 5;

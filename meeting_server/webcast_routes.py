@@ -276,8 +276,11 @@ class WebcastRoutes:
     async def chapters(self, request: web.Request) -> web.Response:
         meeting, record = await self._meeting(request)
         self._check_cookie(request, meeting, record)
+        # recordingStart: the wall clock of the recording's first sample, so that a page can
+        # seek to a moment given as a time (a search hit's /archive#at=<unix seconds>)
         return web.json_response({"ok": True, "chapters": await self.service.chapters(
-            meeting.id)}, headers={"Cache-Control": "public, max-age=60"})
+            meeting.id), "recordingStart": self.service.recording_start(meeting.id)},
+            headers={"Cache-Control": "public, max-age=60"})
 
     async def download(self, request: web.Request) -> web.StreamResponse:
         """One language of the archive: ``<channel>.m4a`` (its audio) or ``<channel>.mp4``

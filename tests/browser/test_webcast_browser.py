@@ -191,6 +191,16 @@ async def test_webcast_page_plays_switches_to_french_and_seeks_chapters(
             await page.wait_for_function(
                 f"Math.abs(window.rostrumWebcast.video.currentTime - {start}) < 1.5",
                 timeout=20_000)
+            # a link to a moment (a search hit's /archive#at=<unix seconds>) opens there
+            async with http.get(f"{archive}/chapters.json") as r:
+                listing = await r.json()
+            at = listing["chapters"][0]["at"] + 1.0
+            assert listing["recordingStart"] is not None, listing
+            await page.goto("about:blank")
+            await page.goto(f"{archive}#at={at:.1f}")
+            await page.wait_for_function(
+                f"Math.abs(window.rostrumWebcast.video.currentTime - {start + 1.0}) < 1.5",
+                timeout=20_000)
         finally:
             for peer in peers:
                 await peer.close()

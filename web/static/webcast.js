@@ -228,6 +228,21 @@ function followBanner(banner) {
 }
 
 /**
+ * A link to a moment of the archive (`#at=<unix seconds>`, as the search gives for a caption
+ * or an intervention): seek there once the recording can seek.
+ * @param {HTMLVideoElement} video
+ * @param {number | null | undefined} recordingStart the wall clock of the recording's start
+ */
+function seekToMoment(video, recordingStart) {
+  const match = /(?:^#|&)at=(\d+(?:\.\d+)?)/.exec(location.hash);
+  if (!match || typeof recordingStart !== "number") return;
+  const offset = Math.max(0, Number(match[1]) - recordingStart);
+  const seek = () => { video.currentTime = offset; };
+  if (video.readyState >= 1) seek();
+  else video.addEventListener("loadedmetadata", seek, { once: true });
+}
+
+/**
  * @param {HTMLElement} root
  * @param {HTMLVideoElement} video
  * @param {HTMLElement} banner
@@ -238,7 +253,8 @@ async function showArchive(root, video, banner) {
   root.append(el("h2", {}, [t("webcast.chapters")]), list);
   try {
     const response = await fetch(context.chapters);
-    const { chapters } = await response.json();
+    const { chapters, recordingStart } = await response.json();
+    seekToMoment(video, recordingStart);
     if (!chapters.length) list.append(el("li", {}, [t("webcast.noChapters")]));
     for (const chapter of chapters) {
       const who = chapter.memberState ? `${chapter.name} (${chapter.memberState})` : chapter.name;

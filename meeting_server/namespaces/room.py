@@ -65,16 +65,7 @@ class RoomNamespace(RostrumNamespace):
 
     async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
         payload = parse(JoinPayload, data)
-        invite = self.invites.get(sid)
-        if invite is None:
-            raise RostrumError("unauthorized", "connect with a token first")
-        limits = getattr(self.server, "limits", None)
-        if limits is not None and not limits.join(self.address_of(sid)):
-            raise RostrumError("rate-limited", "too many joins from your address; try again"
-                                               " shortly")
-        device = self.devices.get(sid, "")
-        for check in self.meetings.admission_checks:  # revoked or barred since the connect
-            await check(invite, device)
+        invite, device = await self._admit_again(sid)
         if self.invitations is not None:
             payload = await self.invitations.profile(invite, payload)
         participant, live = await self.meetings.join(self.session_of(sid), invite, payload,
@@ -85,6 +76,22 @@ class RoomNamespace(RostrumNamespace):
         for listener in self.join_listeners:
             await listener(self.session_of(sid), participant)
         return self._welcome(participant, live)
+
+    async def _admit_again(self, sid: str) -> tuple[Invite, str]:
+        """What a join and a resume check first: this connection's token, the join rate of
+        its address, and the admission checks again (revoked or barred since the connect).
+        The connection's invite and device."""
+        invite = self.invites.get(sid)
+        if invite is None:
+            raise RostrumError("unauthorized", "connect with a token first")
+        limits = getattr(self.server, "limits", None)
+        if limits is not None and not limits.join(self.address_of(sid)):
+            raise RostrumError("rate-limited", "too many joins from your address; try again"
+                                               " shortly")
+        device = self.devices.get(sid, "")
+        for check in self.meetings.admission_checks:
+            await check(invite, device)
+        return invite, device
 
     def _welcome(self, participant: Participant, live: LiveMeeting) -> dict[str, Any]:
         return ok(self=participant.to_json(), meeting=live.to_json(),
@@ -105,16 +112,7 @@ class RoomNamespace(RostrumNamespace):
         """A page whose connection dropped comes back as the same participant (its join
         ack's resume key), on this new connection: no second arrival."""
         payload = parse(ResumePayload, data)
-        invite = self.invites.get(sid)
-        if invite is None:
-            raise RostrumError("unauthorized", "connect with a token first")
-        limits = getattr(self.server, "limits", None)
-        if limits is not None and not limits.join(self.address_of(sid)):
-            raise RostrumError("rate-limited", "too many joins from your address; try again"
-                                               " shortly")
-        device = self.devices.get(sid, "")
-        for check in self.meetings.admission_checks:  # barred or revoked meanwhile
-            await check(invite, device)
+        invite, device = await self._admit_again(sid)
         participant, live, old = await self.meetings.resume(self.session_of(sid), invite,
                                                             payload.key)
         if old != self.session_of(sid) and old in self.server.eio.sockets:

@@ -12,6 +12,7 @@
 import { h, replaceChildren, setText, setMessageAttribute } from "./dom.js";
 import { t, errorMessage, uiLanguage, msg, intlLocale } from "./i18n.js";
 import { knownMeetings, rememberMeeting, searchMeetings } from "./search.js";
+import { meetingApi } from "./api.js";
 
 const LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];
 const MANAGERS = new Set(["chair", "secretariat"]);
@@ -162,17 +163,7 @@ export class DocumentViewer {
    * @param {RequestInit} [init]
    */
   async #api(path, init = {}) {
-    const response = await fetch(`/api/meetings/${encodeURIComponent(this.meetingId)}${path}`, {
-      ...init,
-      headers: { Authorization: `Bearer ${this.token}`, ...(init.headers ?? {}) },
-    });
-    const body = await response.json().catch(() => ({ ok: false, error: { code: "internal", message: response.statusText } }));
-    if (!body.ok) {
-      const error = new Error(body.error?.message ?? response.statusText);
-      /** @type {any} */ (error).code = body.error?.code;
-      throw error;
-    }
-    return body;
+    return meetingApi(this.meetingId, this.token, path, init);
   }
 
   /** @param {string} url */

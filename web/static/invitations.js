@@ -8,6 +8,7 @@
 
 import { h, replaceChildren } from "./dom.js";
 import { t, msg, errorMessage } from "./i18n.js";
+import { meetingApi } from "./api.js";
 
 /** Roles the secretariat may invite; the chair may invite a chair too. */
 const INVITABLE = ["delegate", "interpreter", "captioner", "observer", "secretariat"];
@@ -237,17 +238,7 @@ export class InvitationsPanel {
    * @param {RequestInit} [init]
    */
   async #api(path, init = {}) {
-    const response = await fetch(`/api/meetings/${encodeURIComponent(this.meetingId)}${path}`, {
-      ...init,
-      headers: { Authorization: `Bearer ${this.token}`, ...(init.headers ?? {}) },
-    });
-    const body = await response.json().catch(() => ({ ok: false, error: { code: "internal", message: response.statusText } }));
-    if (!body.ok) {
-      const error = new Error(body.error?.message ?? response.statusText);
-      /** @type {any} */ (error).code = body.error?.code;
-      throw error;
-    }
-    return body;
+    return meetingApi(this.meetingId, this.token, path, init);
   }
 }
 

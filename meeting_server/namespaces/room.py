@@ -112,7 +112,7 @@ class RoomNamespace(RostrumNamespace):
         """A page whose connection dropped comes back as the same participant (its join
         ack's resume key), on this new connection: no second arrival."""
         payload = parse(ResumePayload, data)
-        invite, device = await self._admit_again(sid)
+        invite, _device = await self._admit_again(sid)
         participant, live, old = await self.meetings.resume(self.session_of(sid), invite,
                                                             payload.key)
         if old != self.session_of(sid) and old in self.server.eio.sockets:

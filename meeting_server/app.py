@@ -149,6 +149,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     add_schemas(store)  # documents: register, pages, search index
     store.add_schema(WEBCAST_SCHEMA)
     await store.open()
+    await invitations.load()  # revoked links and removed people read nothing over HTTP
     recovered = await store.recover_after_restart(time.time())
     recovered["booths"] = await booth_log.recover(time.time())
     if any(recovered.values()):

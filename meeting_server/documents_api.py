@@ -18,8 +18,9 @@ from pydantic import ConfigDict, Field
 from documents.formats import MAX_UPLOAD_BYTES, FileRejected
 
 from .errors import RostrumError
+from .http_auth import http_invite
 from .schemas import Payload, parse
-from .tokens import Invite, TokenError, verify
+from .tokens import Invite, TokenError
 
 STATUS = {"bad-request": 400, "unauthorized": 401, "forbidden": 403, "not-found": 404,
           "conflict": 409, "too-large": 413, "internal": 500}
@@ -66,7 +67,7 @@ def add_routes(app: web.Application, service_key: Any, config_key: Any) -> None:
         if header.startswith("Bearer "):
             token = header[7:]
         try:
-            invite = verify(request.app[config_key].secret, token)
+            invite = http_invite(request, request.app[config_key].secret, token)
         except TokenError as exc:
             raise RostrumError("unauthorized", str(exc)) from None
         if invite.meeting_id != request.match_info["meeting_id"]:

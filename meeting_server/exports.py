@@ -17,8 +17,9 @@ from aiohttp import web
 
 from . import export_labels, ui_language
 from .config import Config
+from .http_auth import http_invite
 from .store import Store
-from .tokens import Invite, TokenError, verify
+from .tokens import Invite, TokenError
 
 READERS = frozenset({"chair", "secretariat"})
 ATTENDANCE_COLUMNS = ("participant_id", "name", "organization", "member_state", "role",
@@ -41,7 +42,7 @@ def request_invite(request: web.Request, secret: str) -> Invite:
     if header.startswith("Bearer "):
         token = header[7:]
     try:
-        return verify(secret, token)
+        return http_invite(request, secret, token)
     except TokenError as exc:
         raise web.HTTPUnauthorized(text=f"{exc}\n") from None
 

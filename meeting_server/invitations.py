@@ -117,6 +117,10 @@ class SharedLinkPayload(Payload):
     ttlS: int | None = Field(default=None, ge=60)
 
 
+REVOKED = "this invitation was revoked"
+REMOVED = "you were removed from this meeting"
+
+
 class InvitationService:
     """The register of invitations; an admission check and a leave listener of
     MeetingService (wired in app.py)."""
@@ -125,6 +129,17 @@ class InvitationService:
         self.config = config
         self.store = store
         store.add_schema(SCHEMA)
+        # invitation id -> why it reads nothing any more (revoked, its holder removed): the
+        # HTTP APIs ask this synchronously (http_auth.py); load() fills it at start-up
+        self.refused: dict[str, str] = {}
+
+    async def load(self) -> None:
+        """The refusals of earlier runs (after the store is open)."""
+        rows = await self.store.run(lambda db: db.execute(
+            "SELECT id, revoked_at, removed_at FROM invitations"
+            " WHERE revoked_at IS NOT NULL OR removed_at IS NOT NULL").fetchall())
+        for invitation_id, revoked_at, _removed_at in rows:
+            self.refused[invitation_id] = REVOKED if revoked_at is not None else REMOVED
 
     async def create(self, meeting_id: str, kind: str, role: str, *, by: Invite,
                      name: str = "", organization: str = "", member_state: str = "",
@@ -191,6 +206,7 @@ class InvitationService:
                 "UPDATE invitations SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (now, invitation_id)))
             logger.info("[%s] invitation %s revoked by %s", meeting_id, invitation_id, by.role)
+        self.refused[invitation_id] = REVOKED
         revoked = await self.get(meeting_id, invitation_id)
         assert revoked is not None
         return revoked
@@ -237,6 +253,7 @@ class InvitationService:
         if invitation is not None and invitation.kind == "personal":
             await self.store.run(lambda db: db.execute(
                 "UPDATE invitations SET removed_at = ? WHERE id = ?", (now, invitation.id)))
+            self.refused.setdefault(invitation.id, REMOVED)
         if participant.device:
             await self.store.run(lambda db: db.execute(
                 "INSERT OR IGNORE INTO barred_devices (meeting_id, device, at) VALUES (?, ?, ?)",

@@ -23,9 +23,10 @@ from .captions_store import CaptionStore
 from .chat_store import ChatStore
 from .config import Config
 from .exports import csv_text, export_language, language_headers
+from .http_auth import http_invite
 from .record_booths import BoothLog
 from .store import Store
-from .tokens import TokenError, verify
+from .tokens import TokenError
 
 READERS = frozenset({"chair", "secretariat"})
 UI_LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
@@ -77,7 +78,7 @@ def add_routes(app: web.Application, config_key: Any, store_key: Any, caption_st
     def authorise(request: web.Request, meeting_id: str, token: str) -> None:
         config: Config = request.app[config_key]
         try:
-            invite = verify(config.secret, token)
+            invite = http_invite(request, config.secret, token)
         except TokenError as exc:
             raise web.HTTPUnauthorized(text=f"{exc}\n") from None
         if invite.meeting_id != meeting_id or invite.role not in READERS:

@@ -24,9 +24,10 @@ from documents.proceedings import BATCH, SOURCES, catch_up, search_lines
 from .documents import DocumentService
 from .documents_api import STATUS, StrictPayload
 from .errors import RostrumError
+from .http_auth import http_invite
 from .schemas import parse
 from .store import Store
-from .tokens import MAX_TOKEN_LENGTH, Invite, TokenError, verify
+from .tokens import MAX_TOKEN_LENGTH, Invite, TokenError
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ def add_routes(app: web.Application, service_key: Any, config_key: Any) -> None:
         invites = []
         for n, token in enumerate(tokens, 1):
             try:
-                invites.append(verify(secret, token))
+                invites.append(http_invite(request, secret, token))
             except TokenError as exc:
                 raise RostrumError("unauthorized", f"token {n}: {exc}") from None
         return invites

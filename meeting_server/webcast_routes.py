@@ -31,10 +31,11 @@ from webcast.layout import CHANNEL, FLOOR, NATIVE_NAMES, BadPath, Job, resolve
 from .config import Config
 from .errors import RostrumError
 from .floor import FloorService
+from .http_auth import http_invite
 from .meetings import MeetingService
 from .schemas import Payload, parse
 from .store import MeetingRecord, Store
-from .tokens import TokenError, verify
+from .tokens import TokenError
 from .webcast import WebcastRecord, WebcastService
 from .webcast_access import AccessError, check, cookie_name, sign
 from .webcast_cache import FileCache
@@ -144,7 +145,7 @@ class WebcastRoutes:
         """An invite token of this meeting, once, for the signed cookie; back to the page
         without the token in its URL."""
         try:
-            invite = verify(self.config.secret, request.query.get("t", ""))
+            invite = http_invite(request, self.config.secret, request.query.get("t", ""))
         except TokenError as exc:
             raise _error(web.HTTPUnauthorized, "unauthorized", str(exc)) from None
         if invite.meeting_id != meeting.id:
@@ -320,7 +321,7 @@ class WebcastRoutes:
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else request.query.get("t", "")
         try:
-            invite = verify(self.config.secret, token)
+            invite = http_invite(request, self.config.secret, token)
         except TokenError as exc:
             raise _error(web.HTTPUnauthorized, "unauthorized", str(exc)) from None
         if invite.meeting_id != meeting_id or invite.role not in MANAGERS:

@@ -107,6 +107,10 @@ async def removal_and_revocation_hold(folder: Path, secret: str) -> None:
                 assert error["data"]["code"] == "forbidden", error
                 # the shared link still admits others
                 await carol.join()
+                # the link reads the meeting's documents over HTTP until it is revoked
+                status, listing = await api(http, "GET", base + "/documents",
+                                            token_of(shared["link"]))
+                assert status == 200, listing
                 # revocation stops the link for anyone new
                 status, reply = await api(
                     http, "POST", base + f"/invitations/{shared['invitation']['id']}/revoke",
@@ -115,6 +119,13 @@ async def removal_and_revocation_hold(folder: Path, secret: str) -> None:
                 error = await refused(srv.base_url, {"token": token_of(shared["link"]),
                                                      "device": "device-dave-0001"})
                 assert error["data"]["code"] == "unauthorized" and "revoked" in error["message"]
+                # and over HTTP: documents, search, exports
+                for url in (base + "/documents", f"{srv.base_url}/api/search?q=x"):
+                    status, reply = await api(http, "GET", url, token_of(shared["link"]))
+                    assert status == 401 and "revoked" in reply["error"]["message"], (url, reply)
+                async with http.get(base + "/attendance.json", headers={
+                        "Authorization": f"Bearer {token_of(shared['link'])}"}) as export:
+                    assert export.status == 401 and "revoked" in await export.text()
                 status, listing = await api(http, "GET", base + "/invitations", secretariat)
                 by_id = {i["id"]: i for i in listing["invitations"]}
                 assert by_id[made["invitation"]["id"]]["removedAt"]
@@ -129,6 +140,11 @@ async def removal_and_revocation_hold(folder: Path, secret: str) -> None:
     async with running_server(data_dir=folder, secret=secret) as srv:
         error = await refused(srv.base_url, {"token": token_of(ana_link)})
         assert error["data"]["code"] == "forbidden"
+        base = f"{srv.base_url}/api/meetings/{srv.meeting_id}"
+        async with aiohttp.ClientSession() as http:  # over HTTP too, after the restart
+            for link, why in ((ana_link, "removed"), (shared["link"], "revoked")):
+                status, reply = await api(http, "GET", base + "/documents", token_of(link))
+                assert status == 401 and why in reply["error"]["message"], reply
         error = await refused(srv.base_url, {"token": token_of(shared["link"])})
         assert error["data"]["code"] == "unauthorized"
         error = await refused(srv.base_url, {"token": srv.token("delegate"),

@@ -6,47 +6,11 @@ the channel slot the plan's feeds and an interpreter's `incoming`."""
 from __future__ import annotations
 
 import random
-from typing import Any
 
+from bench.plan import StandInConsumer, StandInProducer
 from sfu.events import RouterEvent, SlotsChanged
 from sfu.plan import ChannelFeed, MediaPlan
 from sfu.router import Router, Subscription
-
-
-class StandInProducer:
-    def __init__(self, producer_id: str, participant_id: str, source: str) -> None:
-        self.id = producer_id
-        self.participant_id = participant_id
-        self.source = source
-        self.kind = "audio" if source == "mic" else "video"
-        self.closed = False
-        self.last_voice_at = 0.0
-        self.forwarding = True
-        self.bitrate_bps = 40_000.0
-        self.consumers: list[Any] = []
-
-    def set_forwarding(self, allowed: bool) -> None:
-        self.forwarding = allowed
-
-
-class StandInConsumer:
-    def __init__(self, consumer_id: str, kind: str, purpose: str, slot: int) -> None:
-        self.id = consumer_id
-        self.mid = consumer_id
-        self.kind = kind
-        self.purpose = purpose
-        self.slot = slot
-        self.feeding: Any = None
-        self.layer: int | None = None
-        self.on_feedback: Any = None
-
-    @property
-    def source(self) -> Any:
-        return self.feeding
-
-    def set_source(self, producer: Any, drop_current: bool = False) -> None:
-        self.feeding = producer
-
 
 PEOPLE = ["chair", "sec", "ana", "ben", "caro", "ivo", "ines"]
 CHANNELS = ("en", "fr")

@@ -218,6 +218,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[WEBCAST_ROUTES].bind(config=config, store=store, service=webcast,
                              meetings=meetings, floor=floor)
     await webcast.start()
+    # trust: a restart keeps who may resume, with the speakers' list and their booths
+    restored = await meetings.restore()
+    for meeting_id in sorted({p.meeting_id for p in restored}):
+        await floor.restore(meeting_id)
+    interpreting.restore(restored)
+    meetings.start()
     try:
         yield
     finally:

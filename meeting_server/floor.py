@@ -82,6 +82,8 @@ class FloorService:
     def _changed(self, meeting_id: str) -> None:
         floor = self.floors.get(meeting_id)
         speaker = floor.speakers.speaker if floor is not None else None
+        if floor is not None:  # the speakers' list survives a restart (store.py)
+            self._spawn(self.store.save_speakers_list(meeting_id, floor.speakers.snapshot()))
         for listener in self.speaker_listeners:
             try:
                 listener(meeting_id, speaker)
@@ -520,8 +522,24 @@ class FloorService:
             if floor.timer is not None:
                 floor.timer.cancel()
             self.floors.pop(participant.meeting_id, None)
+            self._spawn(self.store.save_speakers_list(participant.meeting_id, None))
             return
         self._changed(participant.meeting_id)
+
+    async def restore(self, meeting_id: str) -> int:
+        """After a restart (MeetingService.restore): the meeting's speakers' list as it was
+        saved, with the requests of the participants who may resume; the floor itself is
+        not given back (its intervention ended 'server-restart'). Returns how many requests
+        were restored."""
+        state = await self.store.speakers_list(meeting_id)
+        live = self.meetings.live.get(meeting_id)
+        if state is None or live is None:
+            return 0
+        floor = self.floor(meeting_id)
+        async with floor.lock:
+            restored = floor.speakers.restore(state, set(live.participants))
+        self._changed(meeting_id)
+        return len(restored)
 
     async def close(self) -> None:
         for floor in self.floors.values():

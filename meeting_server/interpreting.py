@@ -155,6 +155,24 @@ class InterpretationService:
             self._run(lambda: interp.unassign(interpreter_id))
         else:
             self._run(lambda: interp.assign(interpreter_id, language))
+        self.meetings.set_booth(target, language)  # kept with the resume key
+
+    def restore(self, participants: list[Participant]) -> int:
+        """After a restart (MeetingService.restore): the restored interpreters are in their
+        booths again (off air: nobody is live until they resume and go live). Returns how
+        many were put back."""
+        count = 0
+        for participant in participants:
+            interp = self.meetings_state.get(participant.meeting_id)
+            if not participant.booth or participant.role != "interpreter" or interp is None:
+                continue
+            try:
+                interp.assign(participant.id, participant.booth)
+                count += 1
+            except InterpretationError as exc:
+                logger.warning("[%s %s] booth %s not restored: %s", participant.meeting_id,
+                               participant.id, participant.booth, exc.message)
+        return count
 
     def interpreter_action(self, actor: Participant, action: str, **kwargs: Any) -> None:
         self._require(actor, frozenset({"interpreter"}), "only an interpreter does that")

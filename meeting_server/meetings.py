@@ -7,6 +7,7 @@ go to the store. The service knows nothing of Socket.IO: namespaces call it and 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 import time
@@ -20,10 +21,16 @@ from sfu.worker_client import MediaWorkers, RouterHandle
 from .config import OFFICIAL_LANGUAGES, Config
 from .errors import RostrumError
 from .schemas import JoinPayload
-from .store import AttendanceRecord, MeetingRecord, Store
+from .store import AttendanceRecord, MeetingRecord, ResumeRecord, Store
 from .tokens import Invite, TokenError, verify
 
 logger = logging.getLogger(__name__)
+
+
+def resume_hash(key: str) -> str:
+    """What is stored and looked up of a resume key: its SHA-256 (the key is a bearer secret
+    of 144 random bits, so a plain hash suffices; the database never holds the key)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -41,8 +48,21 @@ class Participant:
     video: bool = False
     invitation: str | None = None  # the invitation joined with (invitations.py)
     device: str = ""  # the browser's own key, sent at connect (bars a removed device)
-    # the secret a page shows to `resume` this participant on a new connection (join ack)
+    # the secret a page shows to `resume` this participant on a new connection (join ack);
+    # after a restart only its hash is known until the page shows it again
     resume_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    resume_hash: str = ""
+    booth: str = ""  # the booth an interpreter is assigned to (kept for a resume)
+
+    def __post_init__(self) -> None:
+        if not self.resume_hash:
+            self.resume_hash = resume_hash(self.resume_key)
+
+    def resume_record(self, expires_at: float) -> ResumeRecord:
+        return ResumeRecord(self.resume_hash, self.id, self.meeting_id, self.name,
+                            self.organization, self.member_state, self.role, self.language,
+                            self.invitation, self.device, self.booth, self.joined_at,
+                            expires_at)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +97,8 @@ class MeetingService:
         self._tasks: set[asyncio.Task[None]] = set()
         # dropped without a leave, kept for a resume (resume_grace_s): old session -> them
         self.suspended: dict[str, Participant] = {}
+        # the hash of a resume key (resume_hash) -> its participant; kept in the store too
+        # (resume_keys), so a resume works after a restart within the grace
         self.by_resume_key: dict[str, Participant] = {}
         self._expiry: dict[str, asyncio.Task[None]] = {}
         # called when a meeting goes live (its router exists) and when someone leaves
@@ -122,7 +144,8 @@ class MeetingService:
         if record.ended_at is not None:
             raise RostrumError("meeting-closed", "the meeting has ended")
         live = self.live.get(record.id)
-        returning = self.by_resume_key.get(resume) if isinstance(resume, str) else None
+        returning = self.by_resume_key.get(resume_hash(resume)) \
+            if isinstance(resume, str) else None
         if live is not None and live.locked and invite.role not in ("chair", "secretariat") \
                 and (returning is None or returning.meeting_id != record.id):
             raise RostrumError("meeting-closed", "the meeting is locked by the chair")
@@ -166,9 +189,11 @@ class MeetingService:
         await self.store.record_join(AttendanceRecord(
             participant.id, record.id, participant.name, participant.organization,
             participant.member_state, participant.role, participant.joined_at, None))
+        await self.store.save_resume(participant.resume_record(
+            time.time() + self.config.resume_grace_s))
         live.participants[participant.id] = participant
         self.by_session[session] = participant
-        self.by_resume_key[participant.resume_key] = participant
+        self.by_resume_key[participant.resume_hash] = participant
         logger.info("[%s %s] joined as %s (%s)", record.id, participant.id, participant.role,
                     participant.name)
         self._participants_changed(record.id)
@@ -247,6 +272,8 @@ class MeetingService:
         if live is not None:
             await live.router.negotiate(CloseParticipant(participant.id))
         self._expiry[session] = asyncio.ensure_future(self._expire(session, grace))
+        await self.store.resume_state(participant.id, connected=False,
+                                      expires_at=time.time() + grace)
         logger.info("[%s %s] dropped: kept %.0f s for a resume", participant.meeting_id,
                     participant.id, grace)
         return participant
@@ -265,7 +292,7 @@ class MeetingService:
         expired (the page joins afresh), conflict when this connection has joined."""
         if session in self.by_session:
             raise RostrumError("conflict", "this connection has already joined")
-        participant = self.by_resume_key.get(key)
+        participant = self.by_resume_key.get(resume_hash(key))
         if participant is None or participant.meeting_id != invite.meeting_id \
                 or participant.role != invite.role:
             raise RostrumError("not-found", "nothing to resume (expired or unknown): join"
@@ -279,7 +306,10 @@ class MeetingService:
         elif self.by_session.pop(old, None) is not None:
             await live.router.negotiate(CloseParticipant(participant.id))
         participant.session = session
+        participant.resume_key = key  # known again after a restart
         self.by_session[session] = participant
+        await self.store.resume_state(participant.id, connected=True,
+                                      expires_at=time.time() + self.config.resume_grace_s)
         logger.info("[%s %s] resumed", participant.meeting_id, participant.id)
         return participant, live, old
 
@@ -291,7 +321,8 @@ class MeetingService:
         expiry = self._expiry.pop(session, None)
         if expiry is not None:
             expiry.cancel()
-        self.by_resume_key.pop(participant.resume_key, None)
+        self.by_resume_key.pop(participant.resume_hash, None)
+        await self.store.forget_resume(participant.id)
         for listener in self.leave_listeners:
             try:
                 await listener(participant, reason)
@@ -318,6 +349,70 @@ class MeetingService:
         logger.info("[%s %s] left", participant.meeting_id, participant.id)
         return participant
 
+    def set_booth(self, participant: Participant, language: str | None) -> None:
+        """An interpreter's booth changed: kept with their resume key (a restart keeps it)."""
+        participant.booth = language or ""
+        self._spawn(self.store.resume_state(participant.id, booth=participant.booth))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # the resume keys across a restart (store.py resume_keys)
+
+    def start(self) -> None:
+        """Keep the connected participants' keys good for the grace from now, every third of
+        the grace: after a kill -9 a key lasts at most the grace (and a third) from the crash."""
+        if self.config.resume_grace_s > 0:
+            self._spawn(self._keep_keys())
+
+    async def _keep_keys(self) -> None:
+        grace = self.config.resume_grace_s
+        while True:
+            try:
+                await self.store.extend_connected_resume_keys(time.time() + grace)
+            except Exception:
+                logger.exception("keeping the resume keys")
+            await asyncio.sleep(max(1.0, grace / 3))
+
+    async def restore(self) -> list[Participant]:
+        """After a restart: everyone whose resume key is still good is back in their meeting,
+        dropped (as after a network cut), for a `resume` until the key's expiry; their meeting
+        goes live again. Expired keys are purged. Returns who was restored."""
+        now = time.time()
+        restored: list[Participant] = []
+        for record in await self.store.resume_records(now):
+            meeting = await self.store.get_meeting(record.meeting_id)
+            if meeting is None or meeting.ended_at is not None \
+                    or self.config.resume_grace_s <= 0:
+                await self.store.forget_resume(record.participant_id)
+                continue
+            live = self.live.get(meeting.id) or await self._go_live(meeting)
+            participant = Participant(
+                id=record.participant_id, meeting_id=meeting.id,
+                session=f"restored:{record.participant_id}", name=record.name,
+                organization=record.organization, member_state=record.member_state,
+                role=record.role, language=record.language, joined_at=record.joined_at,
+                invitation=record.invitation, device=record.device, resume_key="",
+                resume_hash=record.key_hash, booth=record.booth)
+            live.participants[participant.id] = participant
+            self.suspended[participant.session] = participant
+            self.by_resume_key[participant.resume_hash] = participant
+            self._expiry[participant.session] = asyncio.ensure_future(
+                self._expire(participant.session, max(0.0, record.expires_at - now)))
+            await self.store.resume_state(participant.id, connected=False)
+            restored.append(participant)
+        for meeting_id in {p.meeting_id for p in restored}:
+            self._participants_changed(meeting_id)
+        if restored:
+            logger.warning("restored %d participants for a resume after a restart",
+                           len(restored))
+        return restored
+
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for session in [*self.by_session, *self.suspended]:
             await self.leave(session, "server-shutdown")

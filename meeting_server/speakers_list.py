@@ -180,6 +180,40 @@ class SpeakersList:
         self.speaker = replace(self.speaker, limit_s=min(max(5.0, limit), 2 * 3600.0))
         return self.speaker
 
+    # kept across a restart (store.py speakers_lists): the queue and the settings; the
+    # floor itself is not (the intervention ends 'server-restart' in the floor log)
+
+    def snapshot(self) -> dict[str, object]:
+        following = next(self._ids)
+        self._ids = itertools.count(following)
+        return {"queue": [{"id": r.id, "participantId": r.participant_id, "kind": r.kind,
+                           "note": r.note, "language": r.language,
+                           "requestedAt": r.requested_at} for r in self.queue],
+                "defaultLimitS": self.default_limit_s, "closeOnExpiry": self.close_on_expiry,
+                "nextId": following}
+
+    def restore(self, state: dict[str, object], present: set[str]) -> list[FloorRequest]:
+        """The queue of a snapshot, but only the requests of ``present`` participants (the
+        others' keys expired while the server was down). Returns what was restored."""
+        queue = state.get("queue")
+        restored: list[FloorRequest] = []
+        for item in queue if isinstance(queue, list) else []:
+            if isinstance(item, dict) and item.get("participantId") in present \
+                    and item.get("kind") in PRIORITY:
+                restored.append(FloorRequest(
+                    id=str(item["id"]), participant_id=str(item["participantId"]),
+                    kind=str(item["kind"]), note=str(item.get("note", "")),
+                    language=str(item.get("language", "")),
+                    requested_at=float(item.get("requestedAt", 0.0))))
+        self.queue = restored
+        limit = state.get("defaultLimitS")
+        self.default_limit_s = float(limit) if isinstance(limit, int | float) else None
+        self.close_on_expiry = bool(state.get("closeOnExpiry", False))
+        following = state.get("nextId")
+        if isinstance(following, int) and following > 0:
+            self._ids = itertools.count(following)
+        return restored
+
     def position(self, participant_id: str) -> int | None:
         for i, request in enumerate(self.queue):
             if request.participant_id == participant_id:

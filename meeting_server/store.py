@@ -71,6 +71,27 @@ CREATE TABLE IF NOT EXISTS hands_questions (
     opened_at REAL NOT NULL,
     closed_at REAL
 );
+CREATE TABLE IF NOT EXISTS resume_keys (
+    key_hash TEXT PRIMARY KEY,
+    participant_id TEXT NOT NULL UNIQUE,
+    meeting_id TEXT NOT NULL REFERENCES meetings(id),
+    name TEXT NOT NULL,
+    organization TEXT NOT NULL,
+    member_state TEXT NOT NULL,
+    role TEXT NOT NULL,
+    language TEXT NOT NULL,
+    invitation TEXT,
+    device TEXT NOT NULL DEFAULT '',
+    booth TEXT NOT NULL DEFAULT '',
+    joined_at REAL NOT NULL,
+    connected INTEGER NOT NULL DEFAULT 1,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS speakers_lists (
+    meeting_id TEXT PRIMARY KEY REFERENCES meetings(id),
+    state TEXT NOT NULL,
+    saved_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS hands_answers (
     question_id TEXT NOT NULL REFERENCES hands_questions(id),
     voter_key TEXT NOT NULL,
@@ -108,6 +129,31 @@ class AttendanceRecord:
     joined_at: float
     left_at: float | None
     left_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeRecord:
+    """What a `resume` needs after a restart: the hash of the participant's resume key (the
+    key itself is never stored), who they are, and until when the key is good."""
+
+    key_hash: str
+    participant_id: str
+    meeting_id: str
+    name: str
+    organization: str
+    member_state: str
+    role: str
+    language: str
+    invitation: str | None
+    device: str
+    booth: str
+    joined_at: float
+    expires_at: float
+
+
+RESUME_COLUMNS = ("key_hash", "participant_id", "meeting_id", "name", "organization",
+                  "member_state", "role", "language", "invitation", "device", "booth",
+                  "joined_at", "expires_at")
 
 
 class Store:
@@ -233,14 +279,18 @@ class Store:
 
     async def recover_after_restart(self, now: float) -> dict[str, int]:
         """After a crash: close attendance and interventions that were open when the server
-        died, marked 'server-restart', so the record is complete."""
+        died, marked 'server-restart', so the record is complete. Expired resume keys are
+        purged; a participant whose key is still good stays present (they may `resume`)."""
         def run() -> dict[str, int]:
             db = self._conn()
             with db:
                 db.execute("BEGIN IMMEDIATE")
+                purged = db.execute("DELETE FROM resume_keys WHERE expires_at <= ?",
+                                    (now,)).rowcount
                 attendance = db.execute(
                     "UPDATE attendance SET left_at = ?, left_reason = 'server-restart'"
-                    " WHERE left_at IS NULL", (now,)).rowcount
+                    " WHERE left_at IS NULL AND participant_id NOT IN"
+                    " (SELECT participant_id FROM resume_keys)", (now,)).rowcount
                 open_rows = db.execute(
                     "SELECT s.meeting_id, s.participant_id, s.name, s.organization,"
                     " s.member_state, s.kind, s.language, s.grant_id, s.at FROM floor_log s"
@@ -257,7 +307,88 @@ class Store:
                          max(0.0, now - row[8])))
                 db.execute("UPDATE hands_questions SET closed_at = ? WHERE closed_at IS NULL",
                            (now,))
-            return {"attendance": attendance, "interventions": len(open_rows)}
+            return {"attendance": attendance, "interventions": len(open_rows),
+                    "expired_resume_keys": purged}
+
+        return await self._call(run)
+
+    # resume keys (meetings.py): a dropped participant comes back, even after a restart
+
+    async def save_resume(self, record: ResumeRecord) -> None:
+        def run() -> None:
+            self._conn().execute(
+                f"INSERT OR REPLACE INTO resume_keys ({', '.join(RESUME_COLUMNS)}, connected)"
+                f" VALUES ({', '.join('?' for _ in RESUME_COLUMNS)}, 1)",
+                tuple(getattr(record, c) for c in RESUME_COLUMNS))
+
+        await self._call(run)
+
+    async def resume_state(self, participant_id: str, *, connected: bool | None = None,
+                           expires_at: float | None = None, booth: str | None = None) -> None:
+        """Update one participant's key: connected or dropped, its expiry, their booth."""
+        changes = {"connected": None if connected is None else int(connected),
+                   "expires_at": expires_at, "booth": booth}
+        sets = {k: v for k, v in changes.items() if v is not None}
+        if not sets:
+            return
+
+        def run() -> None:
+            self._conn().execute(
+                f"UPDATE resume_keys SET {', '.join(f'{k} = ?' for k in sets)}"
+                " WHERE participant_id = ?", (*sets.values(), participant_id))
+
+        await self._call(run)
+
+    async def extend_connected_resume_keys(self, expires_at: float) -> int:
+        """The keys of everyone connected now stay good until ``expires_at`` (the grace from
+        now): after a crash, a key lasts the grace from the last time this ran."""
+        def run() -> int:
+            return self._conn().execute(
+                "UPDATE resume_keys SET expires_at = ? WHERE connected = 1",
+                (expires_at,)).rowcount
+
+        return await self._call(run)
+
+    async def forget_resume(self, participant_id: str) -> None:
+        def run() -> None:
+            self._conn().execute("DELETE FROM resume_keys WHERE participant_id = ?",
+                                 (participant_id,))
+
+        await self._call(run)
+
+    async def resume_records(self, now: float) -> list[ResumeRecord]:
+        """The keys still good at ``now`` (the expired ones are purged)."""
+        def run() -> list[ResumeRecord]:
+            db = self._conn()
+            db.execute("DELETE FROM resume_keys WHERE expires_at <= ?", (now,))
+            rows = db.execute(f"SELECT {', '.join(RESUME_COLUMNS)} FROM resume_keys"
+                              " ORDER BY joined_at").fetchall()
+            return [ResumeRecord(*r) for r in rows]
+
+        return await self._call(run)
+
+    # the live speakers' list (floor.py): kept across a restart
+
+    async def save_speakers_list(self, meeting_id: str, state: dict[str, Any] | None) -> None:
+        def run() -> None:
+            if state is None:
+                self._conn().execute("DELETE FROM speakers_lists WHERE meeting_id = ?",
+                                     (meeting_id,))
+            else:
+                self._conn().execute(
+                    "INSERT OR REPLACE INTO speakers_lists (meeting_id, state, saved_at)"
+                    " VALUES (?, ?, ?)", (meeting_id, json.dumps(state), time.time()))
+
+        await self._call(run)
+
+    async def speakers_list(self, meeting_id: str) -> dict[str, Any] | None:
+        def run() -> dict[str, Any] | None:
+            row = self._conn().execute("SELECT state FROM speakers_lists WHERE meeting_id = ?",
+                                       (meeting_id,)).fetchone()
+            if row is None:
+                return None
+            state = json.loads(row[0])
+            return state if isinstance(state, dict) else None
 
         return await self._call(run)
 

@@ -19,9 +19,10 @@ from tests.peers import TestPeer
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start(data: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start(data: Path, port: int, **extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     env = {**os.environ, "ROSTRUM_DATA_DIR": str(data), "ROSTRUM_PORT": str(port),
-           "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "REDIS_URL": "", "ROSTRUM_RTC_PORT": "0"}
+           "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "REDIS_URL": "", "ROSTRUM_RTC_PORT": "0",
+           **extra}
     proc = subprocess.Popen([sys.executable, "-m", "meeting_server", "--demo"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
@@ -41,7 +42,10 @@ def start(data: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, str]]
 def test_floor_log_and_attendance_survive_kill_9(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc, tokens = start(tmp_path, port)
+    # no resume grace: everyone's presence ends with the restart (with a grace, they stay
+    # present for a resume: test_restart_resume.py, and leave "dropped" when it ends)
+    no_grace = {"ROSTRUM_RESUME_GRACE_S": "0"}
+    proc, tokens = start(tmp_path, port, **no_grace)
     try:
         async def meeting() -> None:
             chair = TestPeer(base, tokens["chair"], "Chair")
@@ -62,7 +66,7 @@ def test_floor_log_and_attendance_survive_kill_9(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-    proc2, tokens2 = start(tmp_path, port)
+    proc2, tokens2 = start(tmp_path, port, **no_grace)
     try:
         async def read() -> tuple[list[dict[str, object]], str]:
             async with aiohttp.ClientSession() as http:

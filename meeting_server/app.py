@@ -25,6 +25,7 @@ from . import (
     documents_api,
     exports,
     http_log,
+    leave_http,
     metrics,
     record_http,
     search,
@@ -126,6 +127,7 @@ def create_app(config: Config) -> web.Application:
         font_file)
     exports.add_routes(app, STORE, CONFIG)
     invitations_api(app)
+    leave_http.add_routes(app, MEETINGS, SIO)  # trust: a closed tab leaves at once (beacon)
     metrics.add_route(app, WORKER)
     captions_http.add_routes(app, CONFIG, STORE, CAPTIONS, CAPTION_STORE)
     transcript_http.add_routes(app, CONFIG, STORE, CAPTION_STORE)

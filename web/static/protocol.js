@@ -724,6 +724,23 @@ export class MeetingClient extends EventTarget {
     }
   }
 
+  /**
+   * The page is being closed (`pagehide`, not a network drop): tell the server we leave, so
+   * we are not listed for the resume grace. A beacon, which the browser sends even as the page
+   * goes (docs/protocol.md `POST /api/leave`, authenticated by the resume key), then every
+   * connection is closed without waiting. Returns whether the beacon was queued.
+   * @returns {boolean}
+   */
+  leaveOnClose() {
+    const key = this.#resume.key;
+    if (!this.self || !key || this.#ended) return false;
+    const body = new Blob([JSON.stringify({ key })], { type: "application/json" });
+    const sent = typeof navigator.sendBeacon === "function" && navigator.sendBeacon(`${this.url}/api/leave`, body);
+    this.#resume = { key: "", graceS: 0 };
+    this.close();
+    return sent;
+  }
+
   /** Close everything without telling the server (it notices the disconnect). */
   close() {
     clearTimeout(this.#dropped?.timer);

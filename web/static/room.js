@@ -222,6 +222,16 @@ export class RoomView {
     this.#renderTiles();
   };
 
+  /**
+   * The tab is closed or navigated away (not kept in the back/forward cache): we leave at
+   * once, not after the resume grace (protocol.js leaveOnClose).
+   * @param {PageTransitionEvent} event
+   */
+  #onPageHide = (event) => {
+    if (event.persisted || this.#ended) return;
+    this.client.leaveOnClose();
+  };
+
   /** The `D` key shows or hides the debug overlay. @param {KeyboardEvent} event */
   #onKey = (event) => {
     if (event.key !== "d" && event.key !== "D") return;
@@ -312,6 +322,7 @@ export class RoomView {
     this.quality.addEventListener("sample", (e) => this.#showSample(/** @type {CustomEvent} */ (e).detail));
     document.addEventListener("keydown", this.#onKey);
     window.addEventListener(UI_LANGUAGE_EVENT, this.#onLanguage);
+    window.addEventListener("pagehide", this.#onPageHide);
     this.#renderParticipants();
     this.#renderControls();
     void this.captions.start();
@@ -457,6 +468,7 @@ export class RoomView {
   #stopLocal() {
     document.removeEventListener("keydown", this.#onKey);
     window.removeEventListener(UI_LANGUAGE_EVENT, this.#onLanguage);
+    window.removeEventListener("pagehide", this.#onPageHide);
     for (const track of this.stream.getTracks()) track.stop();
     this.screenShare?.stopLocal();
     this.devices?.stop();

@@ -81,6 +81,9 @@ class Config:
     turn_secret: str = ""
     turn_urls: tuple[str, ...] = ()
     turn_ttl_s: int = 12 * 3600
+    # "relay": the join ack tells browsers to use relayed candidates only
+    # (RTCConfiguration.iceTransportPolicy), through the TURN server above; "all": any
+    ice_transport_policy: str = "all"
     demo: bool = False
 
     @property
@@ -190,6 +193,10 @@ def from_env_and_args(
     parser.add_argument("--turn-ttl", type=int,
                         default=int(env.get("ROSTRUM_TURN_TTL_S", str(12 * 3600))),
                         help="lifetime in seconds of a participant's TURN credentials")
+    parser.add_argument("--ice-transport-policy",
+                        default=env.get("ROSTRUM_ICE_TRANSPORT_POLICY", "all"),
+                        help="relay: browsers use the TURN server only (the join ack's"
+                             " iceTransportPolicy); all (default): any candidate")
     parser.add_argument("--demo", action="store_true",
                         default=env.get("ROSTRUM_DEMO", "") in ("1", "true"),
                         help="create a demo meeting and print one join link per role")
@@ -203,6 +210,10 @@ def from_env_and_args(
             ipaddress.ip_network(item, strict=False)
     except ValueError as exc:
         parser.error(f"--trusted-proxies: {exc}")
+    if args.ice_transport_policy not in ("all", "relay"):
+        parser.error("--ice-transport-policy must be all or relay")
+    if args.ice_transport_policy == "relay" and not args.turn_urls.strip():
+        parser.error("--ice-transport-policy relay needs a TURN server (--turn-urls)")
     if bool(args.turn_secret) != bool(args.turn_urls.strip()):
         parser.error("--turn-secret and --turn-urls go together")
     if any(not u.startswith(("turn:", "turns:")) for u in _split(args.turn_urls)):
@@ -245,6 +256,7 @@ def from_env_and_args(
         workers=parse_workers(args.workers, parser),
         resume_grace_s=args.resume_grace,
         turn_secret=args.turn_secret,
+        ice_transport_policy=args.ice_transport_policy,
         turn_urls=_split(args.turn_urls),
         turn_ttl_s=args.turn_ttl,
         demo=args.demo,

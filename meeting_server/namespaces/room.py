@@ -97,6 +97,7 @@ class RoomNamespace(RostrumNamespace):
         return ok(self=participant.to_json(), meeting=live.to_json(),
                   participants=[p.to_json() for p in live.participants.values()],
                   iceServers=self._ice_servers(participant),
+                  iceTransportPolicy=self.meetings.config.ice_transport_policy,
                   resume={"key": participant.resume_key,
                           "graceS": self.meetings.config.resume_grace_s})
 

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +29,21 @@ from tests.peers import TestPeer, ToneTrack, dominant_frequency
 from tests.requirements import require_binary
 
 
-@pytest.fixture
-def coturn(tmp_path: Path) -> Iterator[tuple[int, str]]:
+@contextmanager
+def running_coturn(tmp_path: Path, listening_ip: str = "127.0.0.1",
+                   relay_ports: tuple[int, int] = (49400, 49499)) -> Iterator[tuple[int, str]]:
+    """Debian's coturn in the shared-secret REST mode, listening (UDP and TCP) on
+    ``listening_ip``, relaying from 127.0.0.1 (loopback peers allowed): (port, secret)."""
     binary = require_binary("turnserver", "coturn")
-    port = free_port("127.0.0.1")
+    port = free_port(listening_ip)
     secret = secrets.token_urlsafe(16)
     log = tmp_path / "turn.log"
     proc = subprocess.Popen(
-        [binary, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+        [binary, "-n", f"--listening-ip={listening_ip}", "--relay-ip=127.0.0.1",
          f"--listening-port={port}", "--use-auth-secret", f"--static-auth-secret={secret}",
          "--realm=rostrum.test", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
-         "--min-port=49400", "--max-port=49499", f"--log-file={log}", "--simple-log",
-         f"--pidfile={tmp_path / 'turn.pid'}", "--no-multicast-peers"],
+         f"--min-port={relay_ports[0]}", f"--max-port={relay_ports[1]}", f"--log-file={log}",
+         "--simple-log", f"--pidfile={tmp_path / 'turn.pid'}", "--no-multicast-peers"],
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 10
@@ -47,7 +51,7 @@ def coturn(tmp_path: Path) -> Iterator[tuple[int, str]]:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                 s.settimeout(0.2)
                 s.sendto(b"\x00\x01\x00\x00\x21\x12\xa4\x42" + secrets.token_bytes(12),
-                         ("127.0.0.1", port))
+                         (listening_ip, port))
                 try:
                     s.recvfrom(1500)
                     break
@@ -62,6 +66,12 @@ def coturn(tmp_path: Path) -> Iterator[tuple[int, str]]:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def coturn(tmp_path: Path) -> Iterator[tuple[int, str]]:
+    with running_coturn(tmp_path) as running:
+        yield running
 
 
 def relay_only(server: dict[str, Any]) -> RTCPeerConnection:

@@ -389,3 +389,16 @@ def test_rtc_port_refuses_what_is_not_a_port(tmp_path: Path, text: str,
     with pytest.raises(SystemExit):
         from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x", "--rtc-port", text], {})
     assert "--rtc-port must be a UDP port" in capsys.readouterr().err
+
+
+def test_ice_transport_policy_relay_needs_turn(tmp_path: Path) -> None:
+    base = {"ROSTRUM_DATA_DIR": str(tmp_path), "ROSTRUM_SECRET": "x"}
+    assert from_env_and_args([], base).ice_transport_policy == "all"
+    turn = {**base, "ROSTRUM_TURN_SECRET": "s", "ROSTRUM_TURN_URLS": "turn:t.example:3478"}
+    config = from_env_and_args([], {**turn, "ROSTRUM_ICE_TRANSPORT_POLICY": "relay"})
+    assert config.ice_transport_policy == "relay"
+    for env in ({**base, "ROSTRUM_ICE_TRANSPORT_POLICY": "relay"},  # no TURN to relay through
+                {**turn, "ROSTRUM_ICE_TRANSPORT_POLICY": "Relay"},
+                {**turn, "ROSTRUM_ICE_TRANSPORT_POLICY": "none"}):
+        with pytest.raises(SystemExit):
+            from_env_and_args([], env)

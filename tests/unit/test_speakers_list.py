@@ -838,3 +838,27 @@ def test_session_walkthrough() -> None:
     e4 = sl.revoke(now=46.0, reason="expired")
     assert e4.duration_s == 5.0
     assert sl.speaker is None and sl.queue == []
+
+
+def test_a_snapshot_restores_the_queue_of_those_present_and_the_ids_continue() -> None:
+    from meeting_server.speakers_list import SpeakersList as Speakers
+
+    speakers = Speakers(default_limit_s=120.0, close_on_expiry=True)
+    a = speakers.request("ana", "intervention", "item 3", "fr", 1.0)
+    speakers.request("gone", "intervention", "", "", 2.0)
+    b = speakers.request("ben", "point-of-order", "", "", 3.0)
+    speakers.grant(now=4.0, participant_id="chair")
+    state = speakers.snapshot()
+    assert speakers.request("cy", "intervention", "", "", 5.0).id == "r4"  # not consumed
+    again = Speakers()
+    restored = again.restore(state, {"ana", "ben"})
+    assert [r.id for r in restored] == [b.id, a.id]
+    assert [r.participant_id for r in again.queue] == ["ben", "ana"]
+    assert again.queue[1].note == "item 3" and again.queue[1].language == "fr"
+    assert again.default_limit_s == 120.0 and again.close_on_expiry is True
+    assert again.speaker is None  # the floor is not given back after a restart
+    assert again.request("dan", "intervention", "", "", 6.0).id == "r4"
+    # a bad snapshot restores nothing and raises nothing
+    broken = Speakers()
+    assert broken.restore({"queue": [{"participantId": "ana", "kind": "shout"}, 3]},
+                          {"ana"}) == []

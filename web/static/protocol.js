@@ -534,6 +534,8 @@ export class MeetingClient extends EventTarget {
   meeting = null;
   /** @type {RTCIceServer[]} */
   iceServers = [];
+  /** The join ack's `iceTransportPolicy`: "relay" when the server says TURN only. @type {RTCIceTransportPolicy} */
+  iceTransportPolicy = "all";
 
   /**
    * @param {object} [options]
@@ -689,6 +691,7 @@ export class MeetingClient extends EventTarget {
     this.self = ack.self;
     this.meeting = ack.meeting;
     this.iceServers = Array.isArray(ack.iceServers) ? ack.iceServers : [];
+    this.iceTransportPolicy = ack.iceTransportPolicy === "relay" ? "relay" : "all";
     this.#participants.clear();
     for (const p of ack.participants ?? []) this.#participants.set(p.id, p);
     if (this.self) this.#participants.set(this.self.id, this.self);
@@ -1740,6 +1743,7 @@ export class MeetingClient extends EventTarget {
     this.#dropped = null;
     this.self = ack.self;
     this.iceServers = Array.isArray(ack.iceServers) ? ack.iceServers : this.iceServers;
+    this.iceTransportPolicy = ack.iceTransportPolicy === "relay" ? "relay" : "all";
     this.#participants.clear();
     for (const p of ack.participants ?? []) this.#participants.set(p.id, p);
     if (this.self) this.#participants.set(this.self.id, this.self);
@@ -1780,8 +1784,9 @@ export class MeetingClient extends EventTarget {
    * @returns {RTCPeerConnection}
    */
   #newPeerConnection(which) {
-    // iceServers from the join ack only (empty by default): nothing else is ever contacted.
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    // iceServers from the join ack only (empty by default): nothing else is ever contacted;
+    // with the ack's iceTransportPolicy "relay", only the TURN server is.
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy });
     this.#setState(which, pc.connectionState);
     pc.addEventListener("connectionstatechange", () => {
       // A closed connection that was replaced must not overwrite the new one's state.

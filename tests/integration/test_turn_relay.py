@@ -43,7 +43,7 @@ def running_coturn(tmp_path: Path, listening_ip: str = "127.0.0.1",
          f"--listening-port={port}", "--use-auth-secret", f"--static-auth-secret={secret}",
          "--realm=rostrum.test", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
          f"--min-port={relay_ports[0]}", f"--max-port={relay_ports[1]}", f"--log-file={log}",
-         "--simple-log", f"--pidfile={tmp_path / 'turn.pid'}", "--no-multicast-peers"],
+         "--simple-log", "--verbose", f"--pidfile={tmp_path / 'turn.pid'}", "--no-multicast-peers"],
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 10

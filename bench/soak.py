@@ -24,15 +24,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from bench.procstat import rss_bytes
 from bench.systems import Rostrum
 from tests.peers import TestPeer, ToneTrack
+
+AUDIO_SEAT_SENT = re.compile(
+    r'^rostrum_consumer_packets_sent\{[^}]*kind="audio"[^}]*purpose="seat"[^}]*\} (\d+)$', re.M)
+
+
+async def sfu_audio_sent(http: aiohttp.ClientSession, url: str) -> int:
+    """Audio packets the SFU has forwarded on seats, all subscribers together (/metrics): in
+    the soak the chair is the only audio publisher, so these are the chair's."""
+    async with http.get(f"{url}/metrics") as response:
+        text = await response.text()
+    return sum(int(n) for n in AUDIO_SEAT_SENT.findall(text))
 
 
 def open_fds(pid: int) -> int:
@@ -61,22 +75,35 @@ async def soak(server: Rostrum, listeners: int, seconds: float, sample_s: float)
         peers.append(peer)
     await asyncio.sleep(3)  # warm-up: every seat assigned, every connection up
     print(f"soak: {listeners} listeners, {seconds:.0f} s, a sample every {sample_s:.0f} s")
-    print("| t (s) | RSS (MB) | open fds | audio loss in window |")
-    print("| ---: | ---: | ---: | ---: |")
+    # loss split in two: what the SFU did not send (its /metrics counters against 50 packets
+    # a second per listener), and what the listeners did not take in of what it sent (all of
+    # them live in this one process: under load, this is the bench's own shortfall)
+    print("| t (s) | RSS (MB) | open fds | audio loss in window | not sent by the SFU |"
+          " sent, not received |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     samples: list[tuple[float, int, int, float]] = []
-    start = time.monotonic()
+    http = aiohttp.ClientSession()
+    start = last = time.monotonic()
     before = [audio_packets(p, chair.participant_id) for p in peers]
+    sent_before = await sfu_audio_sent(http, server.url)
     while time.monotonic() - start < seconds:
         await asyncio.sleep(sample_s)
         now = [audio_packets(p, chair.participant_id) for p in peers]
+        sent_now = await sfu_audio_sent(http, server.url)
+        window = time.monotonic() - last  # the loop may run late: count the real window
+        last = time.monotonic()
         got = sum(b - a for a, b in zip(before, now, strict=True))
-        expected = 50 * sample_s * len(peers)  # Opus, 20 ms packets
+        sent = sent_now - sent_before
+        expected = 50 * window * len(peers)  # Opus, 20 ms packets
         loss = max(0.0, 1 - got / expected) if expected else 0.0
-        before = now
+        unsent = max(0.0, 1 - sent / expected) if expected else 0.0
+        unreceived = max(0.0, 1 - got / sent) if sent else 0.0
+        before, sent_before = now, sent_now
         sample = (time.monotonic() - start, rss_bytes(server.pid), open_fds(server.pid), loss)
         samples.append(sample)
-        print(f"| {sample[0]:.0f} | {sample[1] / 2**20:.1f} | {sample[2]} | {loss:.2%} |",
-              flush=True)
+        print(f"| {sample[0]:.0f} | {sample[1] / 2**20:.1f} | {sample[2]} | {loss:.2%} |"
+              f" {unsent:.2%} | {unreceived:.2%} |", flush=True)
+    await http.close()
     first, last = samples[0], samples[-1]
     print(f"soak: RSS {first[1] / 2**20:.1f} → {last[1] / 2**20:.1f} MB "
           f"({(last[1] - first[1]) / first[1]:+.1%}); fds {first[2]} → {last[2]}; loss first "

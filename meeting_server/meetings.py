@@ -83,7 +83,8 @@ class MeetingService:
         self.live_listeners: list[Callable[[LiveMeeting], None]] = []
         # called when a live meeting has a router: after the live listeners, and again
         # when its worker died and it got a fresh router on another (the media events, the
-        # plan); its connections are not restored (docs/architecture.md, "Workers")
+        # plan); the clients then restore their connections (media-restart listeners below;
+        # docs/architecture.md, "Workers")
         self.router_listeners: list[Callable[[LiveMeeting], None]] = []
         # called after the router listeners when the fresh router replaces one lost with its
         # worker: its participants must publish and subscribe again (/media media-restart)

@@ -2,7 +2,9 @@
 
 A publisher sends a tone (and optionally a moving test picture, VP8-encoded by aiortc). A
 subscriber either decodes what it receives (to name the tone it hears) or only counts packets,
-answering loss with NACKs like a browser does, and can drop chosen packets on purpose.
+answering loss with NACKs like a browser does, and can drop chosen packets on purpose. Like the
+web client, a peer follows `/media` `media-restart` by itself: it publishes and subscribes
+again what it had (docs/protocol.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """SFU worker processes: the socket protocol against a real worker process (bad frames get a
 clear refusal and the worker keeps serving), placement by load, and supervision (a worker
 killed with kill -9 is noticed within a second and restarted; its meetings get a fresh
-router on a worker that is up)."""
+router on a worker that is up), and a worker's death under a live meeting: every client is told
+and recovers by itself within 5 s (docs/protocol.md `media-restart`)."""
 
 from __future__ import annotations
 
@@ -126,6 +127,40 @@ async def test_meetings_are_placed_on_the_least_loaded_worker() -> None:
         idle = pool.placement["m-b"]
         idle.load = Load(idle.pid, 60, 3000.0, ())
         assert pool.place() is busy
+    finally:
+        await pool.close()
+
+
+async def test_a_meeting_opened_twice_at_once_is_placed_once() -> None:
+    """Two opens of one meeting at the same moment (a join while its lost router is being
+    replaced) get the same router on one worker: no meeting lives on two workers."""
+    pool = WorkerPool(2, SETTINGS)
+    await pool.start()
+    try:
+        first, second = await asyncio.gather(pool.open_router("m-once"),
+                                             pool.open_router("m-once"))
+        assert first is second
+        placed = [s.meeting_id for s in await pool.stats()]
+        assert placed == ["m-once"], placed
+        # after its worker dies, two opens at once again give one router on the other one
+        dead = pool.placement["m-once"]
+        assert dead.process is not None
+        dead.process.kill()
+        while dead.up:
+            await asyncio.sleep(0.01)
+        again = await asyncio.gather(*(pool.open_router("m-once") for _ in range(3)))
+        assert all(router is again[0] for router in again)
+        assert isinstance(again[0], RemoteRouter) and again[0].worker != dead.name
+        try:
+            await first.execute(Listen("nobody", "fr"))
+            raise AssertionError("a command on the dead worker's router was accepted")
+        except CommandError as exc:
+            assert exc.code == MEDIA_RESTARTING
+        while not dead.up:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(1.2)  # a load poll of the restarted worker
+        placed = [s.meeting_id for s in await pool.stats()]
+        assert placed == ["m-once"], placed
     finally:
         await pool.close()
 

@@ -146,7 +146,9 @@ async def test_a_meeting_opened_twice_at_once_is_placed_once() -> None:
         dead = pool.placement["m-once"]
         assert dead.process is not None
         dead.process.kill()
+        deadline = time.monotonic() + 5
         while dead.up:
+            assert time.monotonic() < deadline, "the death went unnoticed"
             await asyncio.sleep(0.01)
         again = await asyncio.gather(*(pool.open_router("m-once") for _ in range(3)))
         assert all(router is again[0] for router in again)
@@ -157,6 +159,7 @@ async def test_a_meeting_opened_twice_at_once_is_placed_once() -> None:
         except CommandError as exc:
             assert exc.code == MEDIA_RESTARTING
         while not dead.up:
+            assert time.monotonic() < deadline + 10, "the worker was not restarted"
             await asyncio.sleep(0.02)
         await asyncio.sleep(1.2)  # a load poll of the restarted worker
         placed = [s.meeting_id for s in await pool.stats()]

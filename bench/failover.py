@@ -65,6 +65,8 @@ async def run(server: Rostrum, kills: int, listeners: int) -> None:
     peers: list[TestPeer] = []
     baseline: list[float] = []
     recoveries: list[float] = []
+    told: list[float] = []  # kill -> media-restart at each peer
+    republished: list[float] = []  # kill -> the chair's publish done again
     try:
         await chair.join()
         assert (await chair.publish(audio=ToneTrack(440)))["ok"]
@@ -105,6 +107,9 @@ async def run(server: Rostrum, kills: int, listeners: int) -> None:
                         times.append(first - killed)
                         pending.remove(peer)
             recoveries.extend(times)
+            told.extend(p.restarts[kill] - killed for p in (*peers, chair))
+            if len(chair.recovered) > kill:
+                republished.append(chair.recovered[-1] - killed)
             print(f"kill {kill + 1}: {name} (pid {pid}); first packet again: p50 "
                   f"{statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms",
                   flush=True)
@@ -114,6 +119,8 @@ async def run(server: Rostrum, kills: int, listeners: int) -> None:
     print(f"\n{kills} kills x {listeners} listeners (ms) | {'p50':>6} | {'p90':>6} | "
           f"{'max':>6} | {'n':>4}")
     for label, values in (("fresh subscribe to first packet (baseline)", baseline),
+                          ("kill -9 to media-restart at each peer", told),
+                          ("kill -9 to the publisher's publish done", republished),
                           ("kill -9 to first packet again", recoveries)):
         print(f"{label:<44} | {percentile(values, .5) * 1000:6.0f} | "
               f"{percentile(values, .9) * 1000:6.0f} | {max(values) * 1000:6.0f} | "

@@ -3,6 +3,7 @@ command to a router in a worker process (sfu/worker_client.py), side by side in 
 
     python -m bench.workers                  # 2000 commands per case
     python -m bench.workers --count 5000
+    python -m bench.workers failover         # recovery from kill -9: bench/failover.py
 
 Cases (no media: the routers have no connections, so what is measured is the command's
 way there and back, plus the router's own work, which is the same on both sides):
@@ -102,6 +103,13 @@ async def main(count: int) -> None:
 
 
 if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] == ["failover"]:
+        from bench.failover import cli
+
+        cli(sys.argv[2:])
+        sys.exit(0)
     parser = argparse.ArgumentParser(prog="python -m bench.workers")
     parser.add_argument("--count", type=int, default=2000)
     asyncio.run(main(parser.parse_args().count))

@@ -7,6 +7,8 @@ from typing import Any
 CODES = (
     "bad-request", "too-large", "unknown-event", "unauthorized", "forbidden", "not-joined",
     "not-found", "conflict", "bad-sdp", "meeting-closed", "internal", "rate-limited",
+    # the meeting's media worker died during the request (sfu/worker_client.py)
+    "media-restarting",
     # interpretation (interpretation/errors.py)
     "invalid-language", "unknown-language", "invalid-participant", "invalid-level",
     "not-in-booth", "already-assigned", "booth-busy", "not-live", "no-handover",

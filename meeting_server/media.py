@@ -30,7 +30,7 @@ from sfu.events import RouterEvent, SlotsChanged, UplinkChanged
 from sfu.worker_client import RouterHandle
 
 from .errors import RostrumError
-from .meetings import MeetingService, Participant
+from .meetings import LiveMeeting, MeetingService, Participant
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,10 @@ OPUS_PTIME_MS = 40
 
 SlotsSink = Callable[[str, list[dict[str, Any]]], None]
 UplinkSink = Callable[[str, dict[str, Any]], None]
+RestartSink = Callable[[str, dict[str, Any]], None]  # meeting id, `media-restart` payload
+
+# why a meeting's media restarted (`/media` `media-restart` `reason`)
+WORKER_LOST = "worker-lost"
 
 
 class MediaService:
@@ -67,12 +71,28 @@ class MediaService:
         self.seats = seats
         self.slots_sink: SlotsSink | None = None
         self.uplink_sink: UplinkSink | None = None
+        self.restart_sink: RestartSink | None = None
+        # participant id -> the participant they pinned: the choice outlives a subscribe
+        # connection (a new one after a media restart or a resume gets it again)
+        self.pins: dict[str, str] = {}
         # told when a participant's subscribe connection is negotiated
         self.subscribed_listeners: list[Callable[[Participant], None]] = []
         # every router's events, from the moment its meeting goes live (a router seen by
         # id could be missed: a closed router's id may be reused by the next one), and a
         # fresh router's after its worker died
         meetings.router_listeners.append(lambda live: live.router.on_event(self._on_event))
+        meetings.media_restart_listeners.append(self._media_restarted)
+        meetings.leave_listeners.append(self._left)
+
+    def _media_restarted(self, live: LiveMeeting) -> None:
+        """The meeting's router was replaced (its worker died): everyone's media connections
+        are gone. Each client publishes and subscribes again; the control plane gives the new
+        subscription its channel (interpreting.subscribed) and pin (accept_answer)."""
+        if self.restart_sink is not None:
+            self.restart_sink(live.record.id, {"reason": WORKER_LOST})
+
+    async def _left(self, participant: Participant, reason: str) -> None:
+        self.pins.pop(participant.id, None)
 
     def _router(self, participant: Participant) -> RouterHandle:
         return self.meetings.meeting_of(participant).router
@@ -112,6 +132,14 @@ class MediaService:
             except Exception:
                 logger.exception("[%s %s] subscribed listener failed", participant.meeting_id,
                                  participant.id)
+        pinned = self.pins.get(participant.id)
+        if pinned is not None:
+            try:
+                await self._execute(participant, Pin(participant.id, pinned))
+            except RostrumError as exc:  # the pinned one left meanwhile: no pin
+                logger.info("[%s %s] pin of %s not kept: %s", participant.meeting_id,
+                            participant.id, pinned, exc.message)
+                self.pins.pop(participant.id, None)
         # the slots after the listeners applied the participant's choices (their channel)
         slots = await self._execute(participant, GetSlots(participant.id))
         assert isinstance(slots, Slots)
@@ -126,6 +154,10 @@ class MediaService:
         if pinned is not None and pinned not in live.participants:
             raise RostrumError("not-found", "no such participant in this meeting")
         await self._execute(participant, Pin(participant.id, pinned))
+        if pinned is None:
+            self.pins.pop(participant.id, None)
+        else:
+            self.pins[participant.id] = pinned
 
     async def drop(self, participant: Participant) -> None:
         """The media namespace went away: close this participant's transports."""

@@ -105,8 +105,14 @@ class MeetingService:
         self.live_listeners: list[Callable[[LiveMeeting], None]] = []
         # called when a live meeting has a router: after the live listeners, and again
         # when its worker died and it got a fresh router on another (the media events, the
-        # plan); its connections are not restored (docs/architecture.md, "Workers")
+        # plan); the clients then restore their connections (media-restart listeners below;
+        # docs/architecture.md, "Workers")
         self.router_listeners: list[Callable[[LiveMeeting], None]] = []
+        # called after the router listeners when the fresh router replaces one lost with its
+        # worker: its participants must publish and subscribe again (/media media-restart)
+        self.media_restart_listeners: list[Callable[[LiveMeeting], None]] = []
+        # meeting id -> the task placing a lost router's meeting on a worker that is up
+        self._replacing: dict[str, asyncio.Task[None]] = {}
         self.leave_listeners: list[Callable[[Participant, str], Awaitable[None]]] = []
         # called with the meeting id after someone joined or left (the last one out: after
         # the meeting's router closed)
@@ -211,38 +217,54 @@ class MeetingService:
         return live
 
     def _router_lost(self, meeting_id: str) -> None:
-        """The meeting's worker died: a fresh router on a worker that is up, so media can be
-        negotiated again (the connections on the dead one are lost: clients must publish
-        and subscribe again; automatic recovery is not built yet)."""
+        """The meeting's worker died: a fresh router on a worker that is up, the plan applied
+        to it (router listeners), then its participants are told to publish and subscribe
+        again (media-restart listeners: /media ``media-restart``). One replacement per
+        meeting at a time: a second loss meanwhile restarts it."""
         live = self.live.get(meeting_id)
         if live is None:
             return
-
-        async def replace() -> None:
-            for _attempt in range(50):  # 10 s: the only worker may be restarting
-                try:
-                    router = await self.worker.open_router(meeting_id,
-                                                           video_codec=live.record.video_codec)
-                    break
-                except CommandError:
-                    await asyncio.sleep(0.2)
-            else:
-                logger.error("[%s] no worker for the meeting's media", meeting_id)
-                return
-            if self.live.get(meeting_id) is not live:
-                return  # it emptied meanwhile
-            live.router = router
-            logger.warning("[%s] the meeting has a fresh router; its participants' media "
-                           "connections were lost", meeting_id)
-            for listener in self.router_listeners:
-                try:
-                    listener(live)
-                except Exception:
-                    logger.exception("[%s] router listener failed", meeting_id)
-
-        task = asyncio.ensure_future(replace())
+        before = self._replacing.pop(meeting_id, None)
+        if before is not None:
+            before.cancel()
+        task = asyncio.ensure_future(self._replace_router(live))
+        self._replacing[meeting_id] = task
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            if self._replacing.get(meeting_id) is finished:
+                del self._replacing[meeting_id]
+        task.add_done_callback(done)
+
+    async def _replace_router(self, live: LiveMeeting) -> None:
+        meeting_id = live.record.id
+        lost_at = time.monotonic()
+        for _attempt in range(50):  # 10 s: the only worker may be restarting
+            try:
+                router = await self.worker.open_router(meeting_id,
+                                                       video_codec=live.record.video_codec)
+                break
+            except CommandError:
+                await asyncio.sleep(0.2)
+        else:
+            logger.error("[%s] no worker for the meeting's media", meeting_id)
+            return
+        if self.live.get(meeting_id) is not live:
+            # it emptied meanwhile (its router was closed then: this one is nobody's), or
+            # went live again with this same router (open_router gives the one it opens)
+            if meeting_id not in self.live and meeting_id not in self._opening:
+                await self.worker.close_router(meeting_id)
+            return
+        live.router = router
+        logger.warning("[%s] the meeting has a fresh router after %.0f ms; its %d "
+                       "participant(s) are told to publish and subscribe again", meeting_id,
+                       (time.monotonic() - lost_at) * 1000, len(live.participants))
+        for listener in (*self.router_listeners, *self.media_restart_listeners):
+            try:
+                listener(live)
+            except Exception:
+                logger.exception("[%s] router listener failed", meeting_id)
 
     def _participants_changed(self, meeting_id: str) -> None:
         for listener in self.participants_listeners:
@@ -270,7 +292,7 @@ class MeetingService:
         self.suspended[session] = participant
         live = self.live.get(participant.meeting_id)
         if live is not None:
-            await live.router.negotiate(CloseParticipant(participant.id))
+            await self._close_media(live, participant)
         self._expiry[session] = asyncio.ensure_future(self._expire(session, grace))
         await self.store.resume_state(participant.id, connected=False,
                                       expires_at=time.time() + grace)
@@ -304,7 +326,7 @@ class MeetingService:
             if expiry is not None:
                 expiry.cancel()
         elif self.by_session.pop(old, None) is not None:
-            await live.router.negotiate(CloseParticipant(participant.id))
+            await self._close_media(live, participant)
         participant.session = session
         participant.resume_key = key  # known again after a restart
         self.by_session[session] = participant
@@ -340,11 +362,7 @@ class MeetingService:
                 self._participants_changed(participant.meeting_id)
             else:
                 self._participants_changed(participant.meeting_id)
-                try:
-                    await live.router.negotiate(CloseParticipant(participant.id))
-                except CommandError as exc:  # its worker is gone: nothing left to close
-                    logger.warning("[%s %s] closing media: %s", participant.meeting_id,
-                                   participant.id, exc.message)
+                await self._close_media(live, participant)
         await self.store.record_leave(participant.id, time.time(), reason)
         logger.info("[%s %s] left", participant.meeting_id, participant.id)
         return participant
@@ -410,9 +428,18 @@ class MeetingService:
                            len(restored))
         return restored
 
+    async def _close_media(self, live: LiveMeeting, participant: Participant) -> None:
+        try:
+            await live.router.negotiate(CloseParticipant(participant.id))
+        except CommandError as exc:  # its worker is gone: nothing left to close
+            logger.warning("[%s %s] closing media: %s", participant.meeting_id,
+                           participant.id, exc.message)
+
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for task in list(self._replacing.values()):
+            task.cancel()
         for session in [*self.by_session, *self.suspended]:
             await self.leave(session, "server-shutdown")

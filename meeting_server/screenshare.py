@@ -22,7 +22,7 @@ from typing import Any
 from .documents import DocumentService
 from .errors import RostrumError
 from .media_plan import may_present
-from .meetings import MeetingService, Participant
+from .meetings import LiveMeeting, MeetingService, Participant
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class ScreenShareService:
         # told with the meeting id whenever its sharer changes (the planner re-plans)
         self.change_listeners: list[Callable[[str], None]] = []
         meetings.participants_listeners.append(self.recheck)
+        meetings.media_restart_listeners.append(self._media_restarted)
         documents.presenter_listeners.append(self.recheck)
 
     def sharing(self, meeting_id: str) -> frozenset[str]:
@@ -72,6 +73,15 @@ class ScreenShareService:
         if self.sharers.get(participant.meeting_id) == participant.id:
             del self.sharers[participant.meeting_id]
             self._changed(participant.meeting_id, "stopped")
+
+    def _media_restarted(self, live: LiveMeeting) -> None:
+        """The meeting's worker died: the share's connection is gone with it. It ends (the
+        sharer may share again once published again)."""
+        meeting_id = live.record.id
+        sharer = self.sharers.pop(meeting_id, None)
+        if sharer is not None:
+            logger.info("[%s %s] screen share ended: media-restart", meeting_id, sharer)
+            self._changed(meeting_id, "media-restart")
 
     def recheck(self, meeting_id: str) -> None:
         """After the participants or the presenter right changed: end a share whose sharer

@@ -58,11 +58,14 @@ LOAD_TIMEOUT_S = 3.0  # a worker that does not answer its load this long is kill
 START_TIMEOUT_S = 15.0
 PACKETS_PER_CONSUMER = 50.0  # placement: 50 packets/s weigh as much as one consumer
 ROOT = str(Path(__file__).resolve().parent.parent)  # where ``sfu`` is importable from
-GONE = "the media worker of this meeting stopped; its connections are lost"
+GONE = ("the media worker of this meeting stopped; its connections are lost: publish and "
+        "subscribe again after /media media-restart")
+# the code of every command on a router whose worker died (docs/protocol.md, "Error codes")
+MEDIA_RESTARTING = "media-restarting"
 
 
 def _gone() -> CommandError:
-    return CommandError("internal", GONE)
+    return CommandError(MEDIA_RESTARTING, GONE)
 
 
 class RouterHandle(ABC):
@@ -367,6 +370,10 @@ class WorkerPool(MediaWorkers):
         self.slots = [WorkerSlot(i, str(self.run_dir / f"worker-{i}.sock"))
                       for i in range(count)]
         self.placement: dict[str, WorkerSlot] = {}  # meeting id -> its worker
+        # a meeting's router being opened: a second open_router of the same meeting meanwhile
+        # (a join while its lost router is replaced) waits for it, so no meeting is ever
+        # placed on two workers
+        self._opening: dict[str, asyncio.Future[RemoteRouter]] = {}
         self.closing = False
         self._tasks: list[asyncio.Task[None]] = []
         # told (slot) when a worker died and when it serves again
@@ -521,6 +528,16 @@ class WorkerPool(MediaWorkers):
 
     async def open_router(self, meeting_id: str, *, video_codec: str = "VP8"
                           ) -> RouterHandle:
+        opening = self._opening.get(meeting_id)
+        if opening is not None:
+            return await asyncio.shield(opening)
+        future: asyncio.Future[RemoteRouter] = asyncio.ensure_future(
+            self._open(meeting_id, video_codec))
+        self._opening[meeting_id] = future
+        future.add_done_callback(lambda _f: self._opening.pop(meeting_id, None))
+        return await asyncio.shield(future)
+
+    async def _open(self, meeting_id: str, video_codec: str) -> RemoteRouter:
         slot = self.placement.get(meeting_id)
         if slot is None or not slot.up:
             slot = self.place()
@@ -528,8 +545,11 @@ class WorkerPool(MediaWorkers):
         existing = slot.routers.get(meeting_id)
         if existing is not None and not existing.closed:
             return existing
-        await slot.connection.request(meeting_id, OpenRouter(video_codec))
-        router = RemoteRouter(slot.connection, meeting_id, slot.name)
+        connection = slot.connection
+        await connection.request(meeting_id, OpenRouter(video_codec))
+        if connection.closed or slot.connection is not connection:
+            raise _gone()  # the worker died between the reply and now
+        router = RemoteRouter(connection, meeting_id, slot.name)
         slot.routers[meeting_id] = router
         self.placement[meeting_id] = slot
         logger.info("[%s] router placed on %s (pid %d)", meeting_id, slot.name, slot.pid)
@@ -587,5 +607,5 @@ class WorkerPool(MediaWorkers):
             self.run_dir.rmdir()
 
 
-__all__ = ["LocalRouter", "LocalWorkers", "MediaWorkers", "RemoteRouter", "RouterHandle",
-           "WorkerInfo", "WorkerPool", "in_process", "log_failure"]
+__all__ = ["MEDIA_RESTARTING", "LocalRouter", "LocalWorkers", "MediaWorkers", "RemoteRouter",
+           "RouterHandle", "WorkerInfo", "WorkerPool", "in_process", "log_failure"]

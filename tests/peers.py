@@ -2,7 +2,9 @@
 
 A publisher sends a tone (and optionally a moving test picture, VP8-encoded by aiortc). A
 subscriber either decodes what it receives (to name the tone it hears) or only counts packets,
-answering loss with NACKs like a browser does, and can drop chosen packets on purpose.
+answering loss with NACKs like a browser does, and can drop chosen packets on purpose. Like the
+web client, a peer follows `/media` `media-restart` by itself: it publishes and subscribes
+again what it had (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import fractions
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +38,8 @@ from av import AudioFrame, VideoFrame
 from sfu import aiortc_glue
 
 SAMPLE_RATE = 48000
+MEDIA_RESTARTING = "media-restarting"  # docs/protocol.md: the router's worker died
+RESTART_WAIT_S = 15.0  # longest wait for /media media-restart after a media-restarting
 
 
 class ToneTrack(AudioStreamTrack):
@@ -211,6 +215,17 @@ class TestPeer:
         # as the web client does
         self.published: dict[str, MediaStreamTrack] = {}
         self.uplink_level = "full"
+        # the media restart (docs/protocol.md `media-restart`), as web/static/protocol.js
+        # follows it: each `media-restart` starts a new media epoch; what this peer published
+        # and subscribed is negotiated again on the meeting's new router
+        self.media_epoch = 0
+        self.restarts: list[float] = []  # when each media-restart arrived (monotonic)
+        self.recovered: list[float] = []  # when the publish/subscribe after it completed
+        self.media_refusals: list[str] = []  # media-restarting refusals seen (then retried)
+        self._epoch_changed = asyncio.Event()
+        self._wanted: dict[str, Callable[[list[int]], Awaitable[dict[str, Any]]]] = {}
+        self._negotiating: set[str] = set()
+        self._recoveries: set[asyncio.Task[Any]] = set()
         for ns in ("/room", "/media", "/floor", "/interpretation"):
             self.sio.on("*", self._make_catch_all(ns), namespace=ns)
 
@@ -222,7 +237,70 @@ class TestPeer:
                 self.slot_changes.set()
             elif event == "uplink" and ns == "/media":
                 self.follow_uplink(str(data["level"]))
+            elif event == "media-restart" and ns == "/media":
+                self._media_restart()
         return handler
+
+    def _media_restart(self) -> None:
+        """The meeting's media restarted on a new router: every connection of this peer is
+        gone. Publish and subscribe again what was published and subscribed; a negotiation
+        in flight sorts itself out (``_negotiated``)."""
+        self.media_epoch += 1
+        self.restarts.append(time.monotonic())
+        self._epoch_changed.set()
+        self._epoch_changed = asyncio.Event()
+        for kind, attempt in self._wanted.items():
+            if kind in self._negotiating:
+                continue
+            task = asyncio.ensure_future(self._recover(kind, attempt))
+            self._recoveries.add(task)
+            task.add_done_callback(self._recoveries.discard)
+
+    async def _recover(self, kind: str,
+                       attempt: Callable[[list[int]], Awaitable[dict[str, Any]]]) -> None:
+        pc = self.publish_pc if kind == "publish" else self.subscribe_pc
+        if pc is not None:
+            await pc.close()  # its other end died with the worker
+        await self._negotiated(kind, attempt)
+
+    async def _media_call(self, acks: list[int], event: str, data: Any) -> dict[str, Any]:
+        """A /media request; ``acks`` gets the media epoch its answer arrived in."""
+        reply = await self.call("/media", event, data)
+        acks.append(self.media_epoch)
+        return reply
+
+    async def _negotiated(self, kind: str,
+                          attempt: Callable[[list[int]], Awaitable[dict[str, Any]]]
+                          ) -> dict[str, Any]:
+        """Run a publish or subscribe negotiation until it holds on the meeting's current
+        router. An answer that came before a `media-restart` came from the router that
+        is gone; a `media-restarting` refusal means the router died under the request:
+        wait for the `media-restart`, then negotiate again (docs/protocol.md)."""
+        self._wanted[kind] = attempt
+        self._negotiating.add(kind)
+        try:
+            while True:
+                acks: list[int] = []
+                reply = await attempt(acks)
+                now = self.media_epoch
+                current = all(epoch == now for epoch in acks)
+                code = None if reply.get("ok") else reply.get("error", {}).get("code")
+                if current and code != MEDIA_RESTARTING:
+                    if not reply.get("ok"):
+                        self._wanted.pop(kind, None)  # refused: nothing to do again
+                    elif self.restarts:
+                        self.recovered.append(time.monotonic())
+                    return reply
+                pc = self.publish_pc if kind == "publish" else self.subscribe_pc
+                if pc is not None:
+                    await pc.close()
+                if code == MEDIA_RESTARTING:
+                    self.media_refusals.append(code)
+                if code == MEDIA_RESTARTING and current:
+                    waiting = self._epoch_changed
+                    await asyncio.wait_for(waiting.wait(), RESTART_WAIT_S)
+        finally:
+            self._negotiating.discard(kind)
 
     def follow_uplink(self, level: str) -> None:
         """Do what the server asks of this publisher's uplink: ``full`` sends every layer,
@@ -284,6 +362,15 @@ class TestPeer:
                       video: MediaStreamTrack | None = None,
                       video_low: MediaStreamTrack | None = None,
                       screen: MediaStreamTrack | None = None) -> dict[str, Any]:
+        """Publish these tracks; after a `media-restart` they are published again."""
+        async def attempt(acks: list[int]) -> dict[str, Any]:
+            return await self._publish_once(acks, audio, video, video_low, screen)
+        return await self._negotiated("publish", attempt)
+
+    async def _publish_once(self, acks: list[int], audio: MediaStreamTrack | None,
+                            video: MediaStreamTrack | None,
+                            video_low: MediaStreamTrack | None,
+                            screen: MediaStreamTrack | None) -> dict[str, Any]:
         pc = self.make_pc()
         self.publish_pc = pc
         sources: dict[int, str] = {}
@@ -303,8 +390,8 @@ class TestPeer:
         await pc.setLocalDescription(await pc.createOffer())
         sources_by_mid = {t.mid: s for t, s in order}
         del sources
-        reply = await self.call("/media", "publish",
-                                {"sdp": pc.localDescription.sdp, "sources": sources_by_mid})
+        reply = await self._media_call(acks, "publish", {"sdp": pc.localDescription.sdp,
+                                                         "sources": sources_by_mid})
         if reply["ok"]:
             await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
         return reply
@@ -313,8 +400,18 @@ class TestPeer:
                         drop: Callable[[SlotTap, RtpPacket], bool] | None = None
                         ) -> dict[str, Any]:
         """Take the server's slots. With ``decode`` the audio tracks are decoded by aiortc
-        (to name a tone); otherwise packets are counted and NACKed, never decoded."""
-        reply = await self.call("/media", "subscribe")
+        (to name a tone); otherwise packets are counted and NACKed, never decoded. After a
+        `media-restart` it subscribes again the same way (fresh taps and tracks)."""
+        async def attempt(acks: list[int]) -> dict[str, Any]:
+            return await self._subscribe_once(acks, decode, drop)
+        return await self._negotiated("subscribe", attempt)
+
+    async def _subscribe_once(self, acks: list[int], decode: bool,
+                              drop: Callable[[SlotTap, RtpPacket], bool] | None
+                              ) -> dict[str, Any]:
+        reply = await self._media_call(acks, "subscribe", {})
+        if not reply["ok"] and reply["error"]["code"] == MEDIA_RESTARTING:
+            return reply
         assert reply["ok"], reply
         pc = self.make_pc()
         self.subscribe_pc = pc
@@ -327,7 +424,8 @@ class TestPeer:
             else:
                 _tap_receiver(transceiver.receiver, tap, drop)
         await pc.setLocalDescription(await pc.createAnswer())
-        answer = await self.call("/media", "subscribe-answer", {"sdp": pc.localDescription.sdp})
+        answer = await self._media_call(acks, "subscribe-answer",
+                                        {"sdp": pc.localDescription.sdp})
         if answer.get("ok"):
             self.slots = answer["slots"]
         return answer
@@ -347,6 +445,10 @@ class TestPeer:
             await asyncio.sleep(0.05)
 
     async def close(self) -> None:
+        self._wanted.clear()
+        for task in list(self._recoveries):
+            task.cancel()
+        await asyncio.gather(*self._recoveries, return_exceptions=True)
         for pc in (self.publish_pc, self.subscribe_pc):
             if pc is not None:
                 await pc.close()

@@ -31,6 +31,7 @@ class MediaNamespace(MeetingNamespace):
         self.screens = screens
         media.slots_sink = self._send_slots
         media.uplink_sink = self._send_uplink
+        media.restart_sink = self._send_restart
         if screens is not None:
             screens.sink = self.sink
 
@@ -39,6 +40,9 @@ class MediaNamespace(MeetingNamespace):
 
     def _send_uplink(self, participant_id: str, payload: dict[str, Any]) -> None:
         self.sink("", "uplink", payload, [participant_id])
+
+    def _send_restart(self, meeting_id: str, payload: dict[str, Any]) -> None:
+        self.sink(meeting_id, "media-restart", payload, None)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         participant = self.meetings.participant(self.session_of(sid))

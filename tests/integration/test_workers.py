@@ -1,7 +1,8 @@
 """SFU worker processes: the socket protocol against a real worker process (bad frames get a
 clear refusal and the worker keeps serving), placement by load, and supervision (a worker
 killed with kill -9 is noticed within a second and restarted; its meetings get a fresh
-router on a worker that is up)."""
+router on a worker that is up), and a worker's death under a live meeting: every client is told
+and recovers by itself within 5 s (docs/protocol.md `media-restart`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from sfu.wire import MAX_FRAME, decode, frame
 from sfu.worker import read_body
 from sfu.worker_client import RemoteRouter, WorkerPool
 from tests.harness import running_server
-from tests.peers import TestPeer, ToneTrack
+from tests.peers import MEDIA_RESTARTING, TestPeer, ToneTrack
 
 SETTINGS: dict[str, Any] = {"rtcAddresses": ["127.0.0.1"], "seats": 3}
 
@@ -130,6 +131,43 @@ async def test_meetings_are_placed_on_the_least_loaded_worker() -> None:
         await pool.close()
 
 
+async def test_a_meeting_opened_twice_at_once_is_placed_once() -> None:
+    """Two opens of one meeting at the same moment (a join while its lost router is being
+    replaced) get the same router on one worker: no meeting lives on two workers."""
+    pool = WorkerPool(2, SETTINGS)
+    await pool.start()
+    try:
+        first, second = await asyncio.gather(pool.open_router("m-once"),
+                                             pool.open_router("m-once"))
+        assert first is second
+        placed = [s.meeting_id for s in await pool.stats()]
+        assert placed == ["m-once"], placed
+        # after its worker dies, two opens at once again give one router on the other one
+        dead = pool.placement["m-once"]
+        assert dead.process is not None
+        dead.process.kill()
+        deadline = time.monotonic() + 5
+        while dead.up:
+            assert time.monotonic() < deadline, "the death went unnoticed"
+            await asyncio.sleep(0.01)
+        again = await asyncio.gather(*(pool.open_router("m-once") for _ in range(3)))
+        assert all(router is again[0] for router in again)
+        assert isinstance(again[0], RemoteRouter) and again[0].worker != dead.name
+        try:
+            await first.execute(Listen("nobody", "fr"))
+            raise AssertionError("a command on the dead worker's router was accepted")
+        except CommandError as exc:
+            assert exc.code == MEDIA_RESTARTING
+        while not dead.up:
+            assert time.monotonic() < deadline + 10, "the worker was not restarted"
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(1.2)  # a load poll of the restarted worker
+        placed = [s.meeting_id for s in await pool.stats()]
+        assert placed == ["m-once"], placed
+    finally:
+        await pool.close()
+
+
 async def test_a_worker_killed_is_noticed_within_a_second_and_restarted() -> None:
     async with running_server(workers=2) as srv:
         pool = srv.pool()
@@ -150,7 +188,7 @@ async def test_a_worker_killed_is_noticed_within_a_second_and_restarted() -> Non
             noticed = time.monotonic() - killed
             assert old.closed
             # the meeting gets a fresh router on the worker that is up; the chair's
-            # connections were on the dead one and are lost (clients do not recover yet)
+            # connections were on the dead one and are lost: the chair is told to publish again
             await first.wait_for(lambda: live.router is not old and not live.router.closed,
                                  timeout=5, what="a fresh router for the meeting")
             assert isinstance(live.router, RemoteRouter) and live.router.worker != old.worker
@@ -200,3 +238,114 @@ async def test_a_worker_exits_when_its_server_is_gone(tmp_path: Any) -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def _first_packet_after(peer: TestPeer, mid: str | None, since: float) -> float | None:
+    """When the slot ``mid`` of the peer's (new) subscription first received a packet after
+    ``since`` (monotonic), or None."""
+    if mid is None or mid not in peer.taps:
+        return None
+    arrivals = [t for t in peer.taps[mid].arrivals if t > since]
+    return arrivals[0] if arrivals else None
+
+
+def _seat_audio(peer: TestPeer, speaker: TestPeer) -> str | None:
+    """The peer's audio seat fed by ``speaker``'s microphone and forwarded."""
+    for slot in peer.slots:
+        if slot["purpose"] == "seat" and slot["kind"] == "audio" and slot["forwarded"] \
+                and slot["participantId"] == speaker.participant_id:
+            return str(slot["mid"])
+    return None
+
+
+def _channel(peer: TestPeer, language: str, interpreter: TestPeer) -> str | None:
+    """The peer's channel slot when it carries ``interpreter`` on ``language``."""
+    for slot in peer.slots:
+        if slot["purpose"] == "channel" and slot.get("channel") == language \
+                and slot["participantId"] == interpreter.participant_id and slot["forwarded"]:
+            return str(slot["mid"])
+    return None
+
+
+async def test_a_worker_killed_mid_meeting_costs_no_meeting() -> None:
+    """kill -9 of the meeting's worker: every client is told (`media-restart`), publishes and
+    subscribes again by itself, and within 5 s every listener gets packets again on what it
+    chose: the floor holder on a seat, the French booth's interpreter on the French channel.
+    A publish in flight on the dead worker is refused with `media-restarting` and retried.
+    The restarted worker does not get the meeting a second time."""
+    async with running_server(workers=2, floor_mode="chaired") as srv:
+        pool = srv.pool()
+        chair = TestPeer(srv.base_url, srv.token("chair"), "Chair")
+        speaker = TestPeer(srv.base_url, srv.token("delegate"), "Speaker")
+        interpreter = TestPeer(srv.base_url, srv.token("interpreter"), "FR booth")
+        floor_listeners = [TestPeer(srv.base_url, srv.token("delegate"), f"Floor {i}")
+                           for i in range(3)]
+        french = [TestPeer(srv.base_url, srv.token("delegate"), f"French {i}")
+                  for i in range(2)]
+        late = TestPeer(srv.base_url, srv.token("delegate"), "Late")
+        everyone = [chair, speaker, interpreter, *floor_listeners, *french, late]
+        try:
+            for peer in everyone:
+                await peer.join()
+            assert (await speaker.publish(audio=ToneTrack(440)))["ok"]
+            assert (await interpreter.publish(audio=ToneTrack(880)))["ok"]
+            request = (await speaker.floor("request", {}))["request"]
+            assert (await chair.floor("grant", {"requestId": request["id"]}))["ok"]
+            assert (await chair.interp("assign", {"participantId": interpreter.participant_id,
+                                                  "language": "fr"}))["ok"]
+            assert (await interpreter.interp("live"))["ok"]
+            for peer in (*floor_listeners, *french):
+                assert (await peer.subscribe())["ok"]
+            for peer in french:
+                assert (await peer.interp("listen", {"channel": "fr"}))["ok"]
+
+            def hearing(peer: TestPeer) -> str | None:
+                return _channel(peer, "fr", interpreter) if peer in french \
+                    else _seat_audio(peer, speaker)
+            start = time.monotonic()
+            for peer in (*floor_listeners, *french):
+                await peer.wait_for(lambda p=peer: _first_packet_after(  # type: ignore[misc]
+                    p, hearing(p), start) is not None, timeout=10, what="packets before")
+
+            slot = pool.placement[srv.meeting_id]
+            old_pid = slot.pid
+            # a publish in flight on the worker when it dies: stopped, it cannot answer
+            os.kill(old_pid, signal.SIGSTOP)
+            in_flight = asyncio.ensure_future(late.publish(audio=ToneTrack(660)))
+            await asyncio.sleep(0.3)
+            killed = time.monotonic()
+            os.kill(old_pid, signal.SIGKILL)
+
+            recovered: dict[str, float] = {}
+
+            def back() -> bool:
+                for peer in (*floor_listeners, *french):
+                    if peer.name not in recovered:
+                        first = _first_packet_after(peer, hearing(peer), killed)
+                        if first is not None and peer.restarts:
+                            recovered[peer.name] = first - killed
+                return len(recovered) == len(floor_listeners) + len(french)
+            await chair.wait_for(back, timeout=5.0, what="every listener hearing again")
+            assert all(peer.restarts for peer in everyone), "someone was not told"
+            # the late publish was refused on the dead worker, then published on the new one
+            reply = await asyncio.wait_for(in_flight, 10)
+            assert reply["ok"], reply
+            assert MEDIA_RESTARTING in late.media_refusals
+            # the floor and the booth are where they were (same seats' speaker, same channel)
+            for peer in french:
+                assert _channel(peer, "fr", interpreter) is not None
+            for peer in floor_listeners:
+                assert _seat_audio(peer, speaker) is not None
+            # the dead worker is restarted and does not get the meeting again
+            await chair.wait_for(lambda: slot.up and slot.pid != old_pid, timeout=10,
+                                 what="the worker restarted")
+            await asyncio.sleep(1.5)
+            placed = [s.meeting_id for s in await pool.stats()]
+            assert placed.count(srv.meeting_id) == 1, placed
+            assert srv.meeting_id not in [r for r in slot.routers], "placed twice"
+            times = sorted(recovered.values())
+            print(f"kill -9 to first packet again: p50 {times[len(times) // 2] * 1000:.0f} ms, "
+                  f"max {times[-1] * 1000:.0f} ms over {len(times)} listeners")
+        finally:
+            for peer in everyone:
+                await peer.close()

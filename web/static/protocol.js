@@ -33,6 +33,9 @@
  *                      server ("replaced", "right-withdrawn"): the own track is off already
  * - `devicetrack`      `{kind, track}` a published microphone or camera track was replaced
  *                      (replaceDevice)
+ * - `mediarestart`     `{reason}` the meeting's media moved to a new SFU worker (`/media`
+ *                      `media-restart`): both peer connections are being negotiated again
+ * - `mediarestored`    `{downMs}` what was published and subscribed is negotiated again
  */
 
 import { Manager } from "/vendor/socket.io.esm.min.js";
@@ -265,6 +268,12 @@ export class ServerClock {
 }
 
 const DEFAULT_ACK_TIMEOUT_MS = 10_000;
+/** The `/media` refusal of a request on a router whose worker died (docs/protocol.md). */
+const MEDIA_RESTARTING = "media-restarting";
+/** How long a refused negotiation waits for the `media-restart` that follows. */
+const MEDIA_RESTART_WAIT_MS = 15_000;
+/** Negotiations tried again after media restarts before the refusal is the caller's. */
+const MEDIA_RETRIES = 5;
 const DEFAULT_GATHER_TIMEOUT_MS = 10_000;
 
 /**
@@ -527,6 +536,21 @@ export class MeetingClient extends EventTarget {
   #dropped = /** @type {{at: number, stream: MediaStream | null, subscribed: boolean, timer: ReturnType<typeof setTimeout> | undefined} | null} */ (null);
   /** The channel last chosen with listen(), set again after a resume. */
   #listening = /** @type {{channel: string, floorUnder: number} | null} */ (null);
+  /**
+   * The media restart (docs/protocol.md `media-restart`): each `media-restart` starts a new
+   * media epoch; what the page asked for (`#wantStream` published, `#wantSubscribe`) is
+   * negotiated again on the meeting's new router. See #negotiated.
+   */
+  #mediaEpoch = 0;
+  /** @type {MediaStream | null} */
+  #wantStream = null;
+  #wantSubscribe = false;
+  /** @type {Set<"publish" | "subscribe">} negotiations in flight */
+  #negotiating = new Set();
+  /** @type {Array<() => void>} waiting for the next media epoch */
+  #epochWaiters = [];
+  /** When the last media restart began (null: media is not restarting). @type {number | null} */
+  #restartingSince = null;
 
   /** @type {Participant | null} */
   self = null;
@@ -748,6 +772,9 @@ export class MeetingClient extends EventTarget {
   close() {
     clearTimeout(this.#dropped?.timer);
     this.#dropped = null;
+    this.#wantStream = null;
+    this.#wantSubscribe = false;
+    this.#restartingSince = null;
     this.#publishPc?.close();
     this.#subscribePc?.close();
     this.#publishPc = null;
@@ -801,6 +828,21 @@ export class MeetingClient extends EventTarget {
    */
   async publish(stream) {
     if (this.#publishPc) throw new ProtocolError("conflict", "already publishing");
+    this.#wantStream = stream;
+    try {
+      await this.#negotiated("publish", (acks) => this.#publishOnce(stream, acks));
+    } catch (err) {
+      if (this.#wantStream === stream) this.#wantStream = null;
+      throw err;
+    }
+  }
+
+  /**
+   * One publish negotiation (see publish); `acks` gets the media epoch of each answer.
+   * @param {MediaStream} stream
+   * @param {number[]} acks
+   */
+  async #publishOnce(stream, acks) {
     const media = await this.#connectMedia();
     const pc = this.#newPeerConnection("publish");
     this.#publishPc = pc;
@@ -847,7 +889,7 @@ export class MeetingClient extends EventTarget {
         if (transceiver.mid !== null) sources[transceiver.mid] = source;
       }
       const sdp = /** @type {RTCSessionDescription} */ (pc.localDescription).sdp;
-      const ack = await this.#request(media, "publish", { sdp, sources });
+      const ack = await this.#mediaRequest(media, "publish", { sdp, sources }, acks);
       await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
       const senders = [...this.#cameraSenders.values()].map(({ sender }) => sender);
       if (this.#screenSender) senders.push(this.#screenSender);
@@ -1053,6 +1095,7 @@ export class MeetingClient extends EventTarget {
 
   /** Stop publishing: the server closes the producers; the local tracks keep running. */
   async unpublish() {
+    this.#wantStream = null;
     const pc = this.#publishPc;
     if (!pc) return;
     try {
@@ -1075,11 +1118,26 @@ export class MeetingClient extends EventTarget {
    */
   async subscribe() {
     if (this.#subscribePc) throw new ProtocolError("conflict", "already subscribed");
+    this.#wantSubscribe = true;
+    try {
+      await this.#negotiated("subscribe", (acks) => this.#subscribeOnce(acks));
+    } catch (err) {
+      this.#wantSubscribe = false;
+      throw err;
+    }
+    return this.slots;
+  }
+
+  /**
+   * One subscribe negotiation (see subscribe); `acks` gets the media epoch of each answer.
+   * @param {number[]} acks
+   */
+  async #subscribeOnce(acks) {
     const media = await this.#connectMedia();
     const pc = this.#newPeerConnection("subscribe");
     this.#subscribePc = pc;
     try {
-      const ack = await this.#request(media, "subscribe", {});
+      const ack = await this.#mediaRequest(media, "subscribe", {}, acks);
       await pc.setRemoteDescription({ type: "offer", sdp: ack.sdp });
       await pc.setLocalDescription(await pc.createAnswer());
       for (const transceiver of pc.getTransceivers()) {
@@ -1091,7 +1149,7 @@ export class MeetingClient extends EventTarget {
       }
       await iceGatheringComplete(pc, this.gatherTimeoutMs);
       const sdp = /** @type {RTCSessionDescription} */ (pc.localDescription).sdp;
-      const answered = await this.#request(media, "subscribe-answer", { sdp });
+      const answered = await this.#mediaRequest(media, "subscribe-answer", { sdp }, acks);
       // The server may state the current sources in this ack as well.
       if (Array.isArray(answered.slots)) for (const slot of answered.slots) this.#slots.set(slot.mid, slot);
       this.#subscribed = true;
@@ -1114,7 +1172,6 @@ export class MeetingClient extends EventTarget {
         this.#emit("video", { enabled: true });
       }
     }
-    return this.slots;
   }
 
   /**
@@ -1544,6 +1601,143 @@ export class MeetingClient extends EventTarget {
     return unwrapAck(ack);
   }
 
+  /**
+   * A `/media` request whose answer's media epoch goes into `acks` (see #negotiated).
+   * @param {import("/vendor/socket.io.esm.min.js").Socket} socket
+   * @param {string} event
+   * @param {object} payload
+   * @param {number[]} acks
+   */
+  async #mediaRequest(socket, event, payload, acks) {
+    try {
+      return await this.#request(socket, event, payload);
+    } finally {
+      acks.push(this.#mediaEpoch);
+    }
+  }
+
+  /**
+   * Run a publish or subscribe negotiation until it holds on the meeting's current router
+   * (docs/protocol.md `media-restart`): an answer received before a `media-restart` came from
+   * the router that is gone, so negotiate again; a `media-restarting` refusal means the router
+   * died under the request: wait for the `media-restart`, then negotiate again. Any other
+   * refusal is the caller's.
+   * @param {"publish" | "subscribe"} kind
+   * @param {(acks: number[]) => Promise<void>} attempt
+   */
+  async #negotiated(kind, attempt) {
+    this.#negotiating.add(kind);
+    try {
+      for (let tries = 0; ; tries++) {
+        /** @type {number[]} */
+        const acks = [];
+        let error = null;
+        try {
+          await attempt(acks);
+        } catch (err) {
+          error = err;
+        }
+        const now = this.#mediaEpoch;
+        const current = acks.every((epoch) => epoch === now);
+        const restarting = error instanceof ProtocolError && error.code === MEDIA_RESTARTING;
+        if ((current && !restarting) || tries >= MEDIA_RETRIES) {
+          if (error) throw error;
+          return;
+        }
+        if (!error) this.#dropConnection(kind); // negotiated with the router that is gone
+        if (restarting && current) await this.#nextMediaEpoch(now);
+      }
+    } finally {
+      this.#negotiating.delete(kind);
+      this.#mediaSettled();
+    }
+  }
+
+  /**
+   * Resolves once a `media-restart` has started an epoch after `epoch`.
+   * @param {number} epoch
+   * @returns {Promise<void>}
+   */
+  #nextMediaEpoch(epoch) {
+    if (this.#mediaEpoch > epoch) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#epochWaiters = this.#epochWaiters.filter((waiter) => waiter !== done);
+        reject(new ProtocolError(MEDIA_RESTARTING, "the media server did not come back"));
+      }, MEDIA_RESTART_WAIT_MS);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#epochWaiters.push(done);
+    });
+  }
+
+  /**
+   * Forget a peer connection whose other end is gone (the local tracks keep running).
+   * @param {"publish" | "subscribe"} kind
+   */
+  #dropConnection(kind) {
+    if (kind === "publish") {
+      this.#publishPc?.close();
+      this.#publishPc = null;
+      this.#published = null;
+      this.#dropCamera();
+      this.#screenSender = null;
+    } else {
+      this.#subscribePc?.close();
+      this.#subscribePc = null;
+      this.#subscribed = false;
+      this.#receivers.clear();
+      this.#slots.clear();
+    }
+    if (this.#states[kind] !== "new") this.#setState(kind, "connecting");
+  }
+
+  /**
+   * `/media` `media-restart`: the meeting's media moved to a new router and every peer
+   * connection of ours is gone. Publish and subscribe again what the page asked for; a
+   * negotiation in flight sorts itself out (#negotiated). The own screen share has ended.
+   * @param {any} msg
+   */
+  #onMediaRestart(msg) {
+    this.#mediaEpoch += 1;
+    const waiters = this.#epochWaiters;
+    this.#epochWaiters = [];
+    for (const waiter of waiters) waiter();
+    const reason = typeof msg?.reason === "string" ? msg.reason : "worker-lost";
+    if (this.#screenTrack) {
+      this.#screenTrack = null;
+      this.#screenSharer = { participantId: null, name: null };
+      this.#emit("screenshare", { ...this.#screenSharer, reason: "media-restart", mine: false, endedHere: true });
+    }
+    this.#restartingSince ??= performance.now();
+    this.#emit("mediarestart", { reason });
+    if (this.#wantSubscribe && !this.#negotiating.has("subscribe")) {
+      this.#dropConnection("subscribe");
+      this.#negotiated("subscribe", (acks) => this.#subscribeOnce(acks)).catch((err) => console.warn("rostrum: subscribe after media-restart: %o", err));
+    }
+    const stream = this.#wantStream;
+    if (stream && !this.#negotiating.has("publish")) {
+      this.#dropConnection("publish");
+      this.#negotiated("publish", (acks) => this.#publishOnce(stream, acks)).catch((err) => console.warn("rostrum: publish after media-restart: %o", err));
+    }
+    this.#mediaSettled();
+  }
+
+  /** After a media restart, once nothing is negotiating any more: media is back. */
+  #mediaSettled() {
+    if (this.#restartingSince === null || this.#negotiating.size > 0) return;
+    const downMs = Math.round(performance.now() - this.#restartingSince);
+    this.#restartingSince = null;
+    this.#emit("mediarestored", { downMs });
+  }
+
+  /** Whether the media is being negotiated again after a `media-restart`. */
+  get mediaRestarting() {
+    return this.#restartingSince !== null;
+  }
+
   #requireRoom() {
     if (!this.#room) throw new ProtocolError("not-joined", "not connected to the meeting");
     return this.#room;
@@ -1557,6 +1751,7 @@ export class MeetingClient extends EventTarget {
         if (UPLINK_LEVELS.includes(msg?.level)) void this.#followUplink(msg.level, Number(msg.loss) || 0);
       });
       socket.on("screen-share", (/** @type {any} */ msg) => this.#onScreenShare(msg));
+      socket.on("media-restart", (/** @type {any} */ msg) => this.#onMediaRestart(msg));
     });
     this.#media = media;
     return media;

@@ -301,10 +301,13 @@ export class RoomView {
       if (participantId && !mine && name) this.#notify(t("media.someoneShares", { name }), "status");
     });
     // After a resume the subscription is new: its tracks replace the old tiles' (reconnect.js).
-    client.addEventListener("reconnecting", () => {
-      for (const tile of this.#videoTiles.values()) tile.root.remove();
-      this.#videoTiles.clear();
-    });
+    // So after a media restart (the meeting's media server moved: `mediarestart`).
+    for (const type of ["reconnecting", "mediarestart"]) {
+      client.addEventListener(type, () => {
+        for (const tile of this.#videoTiles.values()) tile.root.remove();
+        this.#videoTiles.clear();
+      });
+    }
     client.addEventListener("removed", (e) => this.#end("removed", /** @type {CustomEvent} */ (e).detail));
     client.addEventListener("meeting-ended", (e) => this.#end("ended", /** @type {CustomEvent} */ (e).detail));
     client.addEventListener("disconnected", (e) => {

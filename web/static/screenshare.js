@@ -152,7 +152,8 @@ export class ScreenShareControl {
       // the server ended the own share
       this.#track.stop();
       this.#track = null;
-      this.onNotice(t(detail.reason === "replaced" ? "media.shareReplaced" : "media.shareWithdrawn", { name: detail.name ?? "" }), "status");
+      const key = { replaced: "media.shareReplaced", "media-restart": "media.shareRestarted" }[String(detail.reason)] ?? "media.shareWithdrawn";
+      this.onNotice(t(key, { name: detail.name ?? "" }), "status");
     }
     this.render();
   };

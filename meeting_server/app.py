@@ -243,6 +243,23 @@ async def start_workers(config: Config) -> MediaWorkers:
     """The SFU: ``config.workers`` worker processes (each installs its own ICE policy), or
     with 0 one worker in this process (docs/architecture.md, "Workers")."""
     seats = max(config.audio_slots, config.video_slots)
+    if config.remote_workers != "off":
+        assert config.redis_url is not None
+        from sfu.worker_remote import ClusterWorkers  # the cluster: workers in Redis
+        local = None if config.remote_workers == "only" else await _local_workers(config)
+        cluster = ClusterWorkers(local, config.redis_url, config.redis_channel,
+                                 config.worker_secret, seats)
+        try:
+            await cluster.start()
+        except BaseException:
+            await cluster.close()
+            raise
+        return cluster
+    return await _local_workers(config)
+
+
+async def _local_workers(config: Config) -> MediaWorkers:
+    seats = max(config.audio_slots, config.video_slots)
     if config.workers == 0:
         aiortc_glue.install_ice_policy(config.rtc_addresses)  # process-wide aioice settings
         worker = Worker(ice_servers=config.ice_servers, rtc_addresses=config.rtc_addresses,

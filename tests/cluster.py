@@ -1,0 +1,116 @@
+"""Remote SFU workers for tests: real ``python -m sfu.worker_main --listen`` processes that
+register in a real Redis (sfu/worker_remote.py), each with its own cluster prefix so runs
+side by side cannot see each other's workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from sfu.worker_registry import WorkerEntry, key
+from tests.harness import free_port
+from tests.requirements import require
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def redis_url() -> str:
+    """The test Redis (scripts/test.sh sets REDIS_URL: db 15 or a private server)."""
+    url = os.environ.get("REDIS_URL", "")
+    require(bool(url), "a Redis server (REDIS_URL; scripts/test.sh provides one)")
+    return url
+
+
+def new_cluster() -> tuple[str, str]:
+    """A fresh cluster name (the registry's key prefix) and shared secret."""
+    return "rostrum-test-" + secrets.token_hex(4), secrets.token_urlsafe(24)
+
+
+@dataclass
+class RemoteWorker:
+    """One remote worker process."""
+
+    worker_id: str
+    address: str
+    process: asyncio.subprocess.Process
+    log: Path
+    netns: str | None = None
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+
+    async def stop(self) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 10)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        assert self.process.returncode is not None
+        return self.process.returncode
+
+
+async def start_worker(url: str, cluster: str, secret: str, worker_id: str, *,
+                       host: str = "127.0.0.1", rtc_address: str = "127.0.0.1",
+                       port: int | None = None, netns: str | None = None,
+                       seats: int = 4, capacity: int = 1000) -> RemoteWorker:
+    """A remote worker listening on ``host``, registered under ``cluster``; returns once its
+    registry entry is there."""
+    port = port or free_port(host if netns is None else "127.0.0.1")
+    folder = Path(tempfile.mkdtemp(prefix="rostrum-rw-"))
+    secret_file = folder / "secret"
+    secret_file.write_text(secret + "\n")
+    secret_file.chmod(0o600)
+    log = folder / "worker.log"
+    command = [sys.executable, "-m", "sfu.worker_main", "--listen", f"{host}:{port}",
+               "--secret-file", str(secret_file), "--rtc-address", rtc_address,
+               "--rtc-port", "0", "--redis-url", url, "--cluster", cluster, "--id", worker_id,
+               "--capacity", str(capacity), "--settings", f'{{"seats": {seats}}}',
+               "--name", worker_id]
+    if netns is not None:
+        command = ["ip", "netns", "exec", netns, *command]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("ROSTRUM_WORKER_SECRET", None)
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            *command, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, env=env)
+    worker = RemoteWorker(worker_id, f"{host}:{port}", process, log, netns)
+    client = aioredis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + 20
+        while await client.get(key(cluster, worker_id)) is None:
+            if process.returncode is not None or time.monotonic() > deadline:
+                worker.kill()
+                raise AssertionError(f"{worker_id} did not register:\n{worker.output()}")
+            await asyncio.sleep(0.05)
+    finally:
+        await client.aclose()
+    return worker
+
+
+async def entry_of(url: str, cluster: str, worker_id: str) -> WorkerEntry | None:
+    client = aioredis.Redis.from_url(url)
+    try:
+        value = await client.get(key(cluster, worker_id))
+    finally:
+        await client.aclose()
+    return None if value is None else WorkerEntry.parse(value)

@@ -36,6 +36,7 @@ from .captions import CaptionService
 from .captions_store import CaptionStore
 from .chat import ChatService
 from .chat_store import ChatStore
+from .cluster import OWNERSHIP, MeetingOwnership, Owner, send_to_owner
 from .config import Config
 from .documents import DocumentService, add_schemas
 from .floor import FloorService
@@ -98,6 +99,8 @@ def create_app(config: Config) -> web.Application:
     limits = RateLimits(config.rate_settings, config.trusted_proxies)
     app[RATE_LIMITS] = limits
     app.middlewares.append(http_rate_limit)
+    if config.meeting_ownership:
+        app.middlewares.append(send_to_owner)  # several nodes: 307 to a meeting's owner
     sio = SignalingServer(  # trust: malformed frames cost one rate-limited line
         limits=limits,
         async_mode="aiohttp",
@@ -150,10 +153,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     store.add_schema(WEBCAST_SCHEMA)
     await store.open()
     await invitations.load()  # revoked links and removed people read nothing over HTTP
-    recovered = await store.recover_after_restart(time.time())
-    recovered["booths"] = await booth_log.recover(time.time())
-    if any(recovered.values()):
-        logger.warning("closed records left open by an earlier run: %s", recovered)
+    if not config.meeting_ownership:
+        recovered = await store.recover_after_restart(time.time())
+        recovered["booths"] = await booth_log.recover(time.time())
+        if any(recovered.values()):
+            logger.warning("closed records left open by an earlier run: %s", recovered)
+    # several nodes share the SQLite file: each meeting is repaired when a node takes it over
+    # (meeting_server/cluster.py), never all of them at a node's start
     try:
         worker = await start_workers(config)
     except BaseException:  # the UDP port is taken, a worker would not start: leave nothing open
@@ -218,6 +224,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[WEBCAST_ROUTES].bind(config=config, store=store, service=webcast,
                              meetings=meetings, floor=floor)
     await webcast.start()
+    ownership = None
+    if config.meeting_ownership:  # several control-plane nodes (meeting_server/cluster.py)
+        assert config.redis_url is not None
+        ownership = MeetingOwnership(config.redis_url, config.redis_channel,
+                                     Owner(config.node_id, config.base_url()), meetings, store)
+        await ownership.start()
+        app[OWNERSHIP] = ownership
     try:
         yield
     finally:
@@ -233,6 +246,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await search_service.close()
         await documents.close()
         await meetings.close()
+        if ownership is not None:
+            await ownership.close()  # after the meetings closed: released for another node
         await floor.close()
         await worker.close()
         await booth_log.close()

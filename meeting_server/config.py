@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -78,6 +79,10 @@ class Config:
     # this node. Needs redis_url and worker_secret (the cluster's shared HMAC secret).
     remote_workers: str = "off"
     worker_secret: str = ""
+    # several control-plane nodes (meeting_server/cluster.py): each meeting owned by one node
+    # in Redis; another node sends its participants there (needs redis_url, public_url)
+    meeting_ownership: bool = False
+    node_id: str = ""  # this node's name in the owner records (default: a random one)
     # a participant whose connection drops without a leave is kept this long (their place in
     # the speakers' list, the floor, the booth) for the page to `resume` (0: leave at once)
     resume_grace_s: float = 45.0
@@ -172,6 +177,11 @@ def from_env_and_args(
     parser.add_argument("--remote-workers", default=env.get("ROSTRUM_REMOTE_WORKERS", "off"),
                         help="use the SFU workers registered in Redis: off, on (beside this"
                              " node's own) or only (this node runs no media)")
+    parser.add_argument("--ownership", action="store_true",
+                        default=env.get("ROSTRUM_OWNERSHIP", "") in ("1", "true"),
+                        help="several nodes: each meeting is owned by one node (Redis)")
+    parser.add_argument("--node-id", default=env.get("ROSTRUM_NODE_ID", ""),
+                        help="this node's name in the owner records (default: random)")
     parser.add_argument("--worker-secret-file", default="",
                         help="the remote workers' shared secret (else ROSTRUM_WORKER_SECRET)")
     parser.add_argument("--token-ttl", type=int,
@@ -237,6 +247,13 @@ def from_env_and_args(
             parser.error("--rtc-port must be a UDP port (0..65535, 0: any free port) or "
                          "'per-connection'")
     remote_workers, worker_secret = parse_remote_workers(args, env, parser)
+    if args.ownership and not args.redis_url:
+        parser.error("--ownership needs Redis (REDIS_URL): the owners are recorded there")
+    if args.ownership and not args.public_url:
+        parser.error("--ownership needs --public-url (ROSTRUM_PUBLIC_URL): the other nodes "
+                     "send this meeting's participants there")
+    if args.node_id and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", args.node_id):
+        parser.error("--node-id: 1-64 of A-Z a-z 0-9 . _ -")
     data_dir = Path(args.data_dir)
     return Config(
         host=args.host,
@@ -256,6 +273,8 @@ def from_env_and_args(
         workers=parse_workers(args.workers, parser),
         remote_workers=remote_workers,
         worker_secret=worker_secret,
+        meeting_ownership=args.ownership,
+        node_id=args.node_id or secrets.token_hex(4),
         resume_grace_s=args.resume_grace,
         turn_secret=args.turn_secret,
         turn_urls=_split(args.turn_urls),

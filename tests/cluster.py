@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis.asyncio as aioredis
+import socketio
 
 from sfu.worker_registry import WorkerEntry, key
 from tests.harness import free_port
+from tests.peers import TestPeer
 from tests.requirements import require
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,3 +116,34 @@ async def entry_of(url: str, cluster: str, worker_id: str) -> WorkerEntry | None
     finally:
         await client.aclose()
     return None if value is None else WorkerEntry.parse(value)
+
+
+async def join_following(urls: list[str], token: str, name: str, *, timeout: float = 20,
+                         **profile: object) -> TestPeer:
+    """A TestPeer joined the way web/static/protocol.js joins with several nodes: connect to
+    the first URL; a ``moved <url>`` refusal names the owner, connect there; a node that
+    cannot be reached, try the next URL (a load balancer's job in production) until
+    ``timeout``."""
+    deadline = time.monotonic() + timeout
+    queue = list(urls)
+    last = ""
+    while time.monotonic() < deadline:
+        url = queue.pop(0) if queue else urls[0]
+        if not queue:
+            queue = list(urls)
+        peer = TestPeer(url, token, name)
+        refusals: list[object] = []
+        peer.sio.on("connect_error", refusals.append, namespace="/room")
+        try:
+            await peer.join(**profile)
+            return peer
+        except (socketio.exceptions.ConnectionError, OSError) as exc:
+            await peer.close()
+            message = next((r.get("message") for r in refusals if isinstance(r, dict)), None)
+            if isinstance(message, str) and message.startswith("moved "):
+                queue.insert(0, message.removeprefix("moved "))
+                last = message
+                continue
+            last = f"{url}: {message or exc}"
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"{name}: could not join through {urls} ({last})")

@@ -368,6 +368,11 @@ class ClusterWorkers(MediaWorkers):
             self.placement[meeting_id] = LOCAL
             return handle
         assert isinstance(where, RemoteSlot)
+        if meeting_id not in where.routers:
+            # not opened by this control plane: a router the worker still has for it was
+            # left by a control plane that died (one owner per meeting: cluster.py)
+            with contextlib.suppress(CommandError):
+                await where.connection.request(meeting_id, CloseRouter())
         await where.connection.request(meeting_id, OpenRouter(video_codec))
         router = RemoteRouter(where.connection, meeting_id, where.name)
         where.routers[meeting_id] = router

@@ -8,6 +8,7 @@ import asyncio
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -147,3 +148,76 @@ async def join_following(urls: list[str], token: str, name: str, *, timeout: flo
             last = f"{url}: {message or exc}"
             await asyncio.sleep(0.2)
     raise AssertionError(f"{name}: could not join through {urls} ({last})")
+
+
+NET_PREFIX = "rstc"
+
+
+def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(args), check=check, capture_output=True, text=True)
+
+
+@dataclass
+class ClusterNet:
+    """Hosts on one machine: ``count`` network namespaces, each with its own address on one
+    bridge of the root namespace (10.214.X.0/24: the bridge .1, the hosts .2, .3, ...). The
+    namespaces have no default route; they reach each other and the root namespace's bridge
+    address, nothing else. Names carry the pid so concurrent runs cannot collide."""
+
+    bridge: str
+    bridge_address: str
+    hosts: list[tuple[str, str]]  # (namespace, address)
+
+    @classmethod
+    def create(cls, count: int) -> ClusterNet:
+        pid = os.getpid()
+        cls.remove_stale()
+        used = set()
+        for word in _run("ip", "-o", "-4", "addr", "show").stdout.split():
+            if word.startswith("10.214."):
+                used.add(int(word.split(".")[2]))
+        subnet = next(x for x in ((pid + i) % 250 + 2 for i in range(250)) if x not in used)
+        net = cls(f"rcb{pid}", f"10.214.{subnet}.1",
+                  [(f"{NET_PREFIX}{pid}x{i}", f"10.214.{subnet}.{i + 2}") for i in range(count)])
+        try:
+            net._setup(pid)
+        except BaseException:
+            net.destroy()
+            raise
+        return net
+
+    def _setup(self, pid: int) -> None:
+        _run("ip", "link", "add", self.bridge, "type", "bridge")
+        _run("ip", "addr", "add", f"{self.bridge_address}/24", "dev", self.bridge)
+        _run("ip", "link", "set", self.bridge, "up")
+        for i, (name, address) in enumerate(self.hosts):
+            outside, inside = f"rch{pid}x{i}", f"rcn{pid}x{i}"
+            _run("ip", "netns", "add", name)
+            _run("ip", "link", "add", outside, "type", "veth", "peer", "name", inside)
+            _run("ip", "link", "set", inside, "netns", name)
+            _run("ip", "link", "set", outside, "master", self.bridge)
+            _run("ip", "link", "set", outside, "up")
+            _run("ip", "netns", "exec", name, "ip", "addr", "add", f"{address}/24", "dev",
+                 inside)
+            _run("ip", "netns", "exec", name, "ip", "link", "set", inside, "up")
+            _run("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up")
+
+    def destroy(self) -> None:
+        for name, _ in self.hosts:
+            _run("ip", "netns", "del", name, check=False)  # takes its veth pair with it
+        _run("ip", "link", "del", self.bridge, check=False)
+
+    @staticmethod
+    def remove_stale() -> None:
+        """Namespaces and bridges of this scheme left by runs whose process is gone."""
+        for line in _run("ip", "netns", "list", check=False).stdout.splitlines():
+            name = line.split()[0] if line.split() else ""
+            pid = name[len(NET_PREFIX):].partition("x")[0]
+            if name.startswith(NET_PREFIX) and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                _run("ip", "netns", "del", name, check=False)
+        for line in _run("ip", "-o", "link", "show", "type", "bridge", check=False
+                         ).stdout.splitlines():
+            name = line.split(":")[1].strip() if line.count(":") >= 2 else ""
+            if name.startswith("rcb") and name[3:].isdigit() \
+                    and not Path(f"/proc/{name[3:]}").exists():
+                _run("ip", "link", "del", name, check=False)

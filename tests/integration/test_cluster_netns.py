@@ -20,11 +20,13 @@ from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from meeting_server.tokens import issue
 from sfu import aiortc_glue
 from sfu.worker_registry import WorkerEntry, key
 from tests.cluster import ROOT, ClusterNet, RemoteWorker, join_following, start_worker
+from tests.harness import free_port
 from tests.peers import TestPeer, ToneTrack
 from tests.requirements import require
 
@@ -38,23 +40,23 @@ def _prerequisites() -> None:
             "redis-server (apt-get install redis-server)")
 
 
-async def _node(ns: str, address: str, name: str, env: dict[str, str], folder: Path,
-                demo: bool) -> tuple[asyncio.subprocess.Process, Path]:
+async def _node(ns: str | None, address: str, port: int, name: str, env: dict[str, str],
+                folder: Path, demo: bool) -> tuple[asyncio.subprocess.Process, Path]:
     log = folder / f"{name}.log"
     node_env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "ROSTRUM_HOST": address,
-                "ROSTRUM_PORT": "8080", "ROSTRUM_PUBLIC_URL": f"http://{address}:8080",
+                "ROSTRUM_PORT": str(port), "ROSTRUM_PUBLIC_URL": f"http://{address}:{port}",
                 "ROSTRUM_NODE_ID": name, "ROSTRUM_RTC_ADDRESSES": address,
                 "ROSTRUM_RTC_PORT": "0"}
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
-            "ip", "netns", "exec", ns, sys.executable, "-m", "meeting_server",
+            *(["ip", "netns", "exec", ns] if ns else []), sys.executable, "-m", "meeting_server",
             *(["--demo"] if demo else []), stdin=asyncio.subprocess.DEVNULL, stdout=out,
             stderr=out, env=node_env, cwd=str(ROOT))
     deadline = time.monotonic() + 30
     async with aiohttp.ClientSession() as http:
         while True:
             try:
-                reply = await http.get(f"http://{address}:8080/healthz",
+                reply = await http.get(f"http://{address}:{port}/healthz",
                                        timeout=aiohttp.ClientTimeout(total=2))
                 if reply.status == 200:
                     break
@@ -108,45 +110,66 @@ async def _placed_on(client: aioredis.Redis, cluster: str, workers: list[RemoteW
 
 
 async def test_two_nodes_three_workers_kill_a_worker_then_the_owner() -> None:
+    """Each host in its own network namespace, on one bridge (run it through
+    /work/shared/bin/one-at-a-time)."""
     _prerequisites()
     net = ClusterNet.create(5)
-    folder = Path(tempfile.mkdtemp(prefix="rostrum-netns-"))
+    try:
+        await _scenario([(name, address, 8080) for name, address in net.hosts],
+                        net.bridge_address)
+    finally:
+        net.destroy()
+
+
+async def test_the_same_on_loopback_addresses() -> None:
+    """The same five hosts as processes of this machine, each on its own loopback address
+    (127.0.0.2-6): the scenario without namespaces, quick enough for every run."""
+    require(shutil.which("redis-server") is not None,
+            "redis-server (apt-get install redis-server)")
+    await _scenario([(None, f"127.0.0.{i + 2}", free_port(f"127.0.0.{i + 2}"))
+                     for i in range(5)], "127.0.0.1")
+
+
+async def _scenario(hosts: list[tuple[str | None, str, int]], redis_address: str) -> None:
+    """Two nodes (hosts 0 and 1) and three workers (hosts 2-4); Redis on ``redis_address``."""
+    folder = Path(tempfile.mkdtemp(prefix="rostrum-cluster-"))
     processes: list[asyncio.subprocess.Process] = []
     workers: list[RemoteWorker] = []
     peers: list[TestPeer] = []
     redis_server = None
     try:
-        (ns_a, addr_a), (ns_b, addr_b) = net.hosts[0], net.hosts[1]
-        port = 16379
+        (ns_a, addr_a, port_a), (ns_b, addr_b, port_b) = hosts[0], hosts[1]
+        port = free_port(redis_address)
         redis_server = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", net.bridge_address, "--save", "",
+            ["redis-server", "--port", str(port), "--bind", redis_address, "--save", "",
              "--appendonly", "no", "--protected-mode", "no", "--dir", str(folder)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"redis://{net.bridge_address}:{port}/0"
+        url = f"redis://{redis_address}:{port}/0"
         client = aioredis.Redis.from_url(url)
         deadline = time.monotonic() + 10
         while True:
             try:
                 if await client.ping():
                     break
-            except OSError:
+            except (OSError, RedisError):
                 pass
             assert time.monotonic() < deadline, "the test's redis-server did not answer"
             await asyncio.sleep(0.05)
         cluster, secret, worker_secret = "rostrum", "s" * 32, "w" * 32
-        for i, (ns, address) in enumerate(net.hosts[2:]):
+        for i, (ns, address, _) in enumerate(hosts[2:]):
             workers.append(await start_worker(url, cluster, worker_secret, f"w{i}",
-                                              host=address, rtc_address=address, port=7000,
+                                              host=address, rtc_address=address,
+                                              port=7000 if ns else free_port(address),
                                               netns=ns))
         env = {"ROSTRUM_DATA_DIR": str(folder / "data"), "ROSTRUM_SECRET": secret,
                "REDIS_URL": url, "ROSTRUM_OWNERSHIP": "1", "ROSTRUM_REMOTE_WORKERS": "only",
                "ROSTRUM_WORKER_SECRET": worker_secret, "ROSTRUM_RESUME_GRACE_S": "0"}
-        node_a, _ = await _node(ns_a, addr_a, "node-a", env, folder, demo=True)
+        node_a, _ = await _node(ns_a, addr_a, port_a, "node-a", env, folder, demo=True)
         processes.append(node_a)
-        node_b, _ = await _node(ns_b, addr_b, "node-b", env, folder, demo=False)
+        node_b, _ = await _node(ns_b, addr_b, port_b, "node-b", env, folder, demo=False)
         processes.append(node_b)
-        urls = [f"http://{addr_a}:8080", f"http://{addr_b}:8080"]
-        aiortc_glue.install_ice_policy([net.bridge_address])  # the peers' host candidates
+        urls = [f"http://{addr_a}:{port_a}", f"http://{addr_b}:{port_b}"]
+        aiortc_glue.install_ice_policy([redis_address])  # the peers' host candidates
 
         def token(role: str) -> str:
             return issue(secret, MEETING, role, 3600)
@@ -233,5 +256,4 @@ async def test_two_nodes_three_workers_kill_a_worker_then_the_owner() -> None:
         if redis_server is not None:
             redis_server.kill()
             redis_server.wait()
-        net.destroy()
         shutil.rmtree(folder, ignore_errors=True)

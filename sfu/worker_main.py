@@ -114,8 +114,7 @@ async def run_remote(remote: Remote, settings: dict[str, Any]) -> None:
     aiortc_glue.install_ice_policy(settings["rtc_addresses"])
     worker = Worker(**settings)
     await worker.start()
-    server = WorkerServer(worker)
-    tcp = RemoteWorkerServer(server, remote.worker_id, remote.secret)
+    tcp = RemoteWorkerServer(worker, remote.worker_id, remote.secret)
     await tcp.start(*remote.listen)
     rtc_address = settings["rtc_addresses"][0] if settings["rtc_addresses"] else ""
 
@@ -142,7 +141,6 @@ async def run_remote(remote: Remote, settings: dict[str, Any]) -> None:
     finally:
         await registration.close()
         await tcp.close()
-        await server.close()
         await worker.close()
 
 

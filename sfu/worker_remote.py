@@ -27,9 +27,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from . import worker_auth as auth
-from .commands import CloseRouter, CommandError, GetLoad, Load, OpenRouter
+from .commands import CloseRouter, CommandError, GetLoad, Load, OpenRouter, Request
 from .events import RouterEvent, RouterStats
-from .worker import WorkerServer
+from .worker import Worker, WorkerServer
 from .worker_client import (
     LOAD_INTERVAL_S,
     LOAD_TIMEOUT_S,
@@ -52,13 +52,40 @@ async def _read_auth(reader: asyncio.StreamReader) -> bytes:
     return await reader.readexactly(auth.length(header))
 
 
+class _TrackingServer(WorkerServer):
+    """A ``WorkerServer`` that knows which control connection opened which router, so the
+    routers of a control plane that went away can be closed (nobody else will)."""
+
+    def __init__(self, worker: Worker) -> None:
+        super().__init__(worker)
+        self.opened: dict[asyncio.StreamWriter, set[str]] = {}
+
+    def _handle(self, writer: asyncio.StreamWriter, request: Request) -> None:
+        if isinstance(request.command, OpenRouter) and request.meeting_id:
+            self.opened.setdefault(writer, set()).add(request.meeting_id)
+        elif isinstance(request.command, CloseRouter):
+            self.opened.get(writer, set()).discard(request.meeting_id)
+        super()._handle(writer, request)
+
+    async def close_orphans(self, writer: asyncio.StreamWriter) -> list[str]:
+        """Close the routers this connection opened that no other connection opened."""
+        mine = self.opened.pop(writer, set())
+        others = set().union(*self.opened.values())
+        orphans = sorted(mine - others)
+        for meeting_id in orphans:
+            await self.worker.close_router(meeting_id)
+        return orphans
+
+
 class RemoteWorkerServer:
     """A worker's authenticated TCP listener: the first frames are the handshake; after it
     the connection is the worker's like a Unix socket's (``WorkerServer.serve``). A
-    connection that fails the handshake is closed with one log line."""
+    connection that fails the handshake is closed with one log line. When a control
+    connection closes (its control plane died or lost it), the routers it opened are closed:
+    that control plane has re-placed them elsewhere or is gone."""
 
-    def __init__(self, server: WorkerServer, worker_id: str, secret: str) -> None:
-        self.server, self.worker_id = server, worker_id
+    def __init__(self, worker: Worker, worker_id: str, secret: str) -> None:
+        self.server, self.worker_id = _TrackingServer(worker), worker_id
         self.secret = auth.check_secret(secret)
         self.tcp: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
@@ -95,6 +122,10 @@ class RemoteWorkerServer:
                 return
             logger.info("control connection from %s authenticated", peer)
             await self.server.serve(reader, writer)
+            orphans = await self.server.close_orphans(writer)
+            if orphans:
+                logger.warning("control connection from %s closed; its %d router(s) closed: "
+                               "%s", peer, len(orphans), ", ".join(orphans))
         finally:
             self.writers.discard(writer)
 
@@ -103,6 +134,7 @@ class RemoteWorkerServer:
             self.tcp.close()
         for writer in list(self.writers):
             writer.close()
+        await self.server.close()
 
 
 async def connect(address: str, secret: str, worker_id: str | None = None,

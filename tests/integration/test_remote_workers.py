@@ -11,7 +11,7 @@ import time
 import pytest
 
 from meeting_server.app import MEETINGS, WORKER
-from sfu.commands import GetLoad, Load, Reply, Request
+from sfu.commands import GetLoad, Load, OpenRouter, Reply, Request
 from sfu.wire import decode, frame
 from sfu.worker import read_body
 from sfu.worker_auth import AuthError
@@ -46,13 +46,25 @@ async def test_a_remote_worker_registers_and_serves_only_who_knows_the_secret() 
         writer.close()
         # the right secret: the same frames as a local worker's socket
         reader, writer = await connect(worker.address, secret, "w-auth")
-        writer.write(frame(Request(7, "", GetLoad())))
-        body = await asyncio.wait_for(read_body(reader), 5)
-        assert body is not None
-        reply = decode(body)
-        assert isinstance(reply, Reply) and reply.id == 7 and isinstance(reply.result, Load)
-        assert reply.result.pid == worker.pid
+        load = await _ask(reader, writer, Request(7, "", GetLoad()))
+        assert isinstance(load, Load) and load.pid == worker.pid
+        # a router opened by a control connection that goes away is closed with it; one
+        # that another connection opened too stays
+        other_reader, other_writer = await connect(worker.address, secret, "w-auth")
+        for meeting in ("m-gone", "m-shared"):
+            await _ask(reader, writer, Request(8, meeting, OpenRouter("VP8")))
+        await _ask(other_reader, other_writer, Request(9, "m-shared", OpenRouter("VP8")))
         writer.close()
+        deadline = time.monotonic() + 5
+        while True:
+            load = await _ask(other_reader, other_writer, Request(10, "", GetLoad()))
+            assert isinstance(load, Load)
+            if [r.meeting_id for r in load.routers] == ["m-shared"]:
+                break
+            assert time.monotonic() < deadline, load.routers
+            await asyncio.sleep(0.05)
+        assert "its 1 router(s) closed: m-gone" in worker.output()
+        other_writer.close()
         await asyncio.sleep(0.2)
         refusals = [line for line in worker.output().splitlines()
                     if "refused a control connection" in line]
@@ -171,6 +183,16 @@ async def test_local_and_remote_workers_share_placement_by_load() -> None:
                 late.kill()
     finally:
         worker.kill()
+
+
+async def _ask(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: Request
+               ) -> object:
+    writer.write(frame(request))
+    body = await asyncio.wait_for(read_body(reader), 5)
+    assert body is not None
+    reply = decode(body)
+    assert isinstance(reply, Reply) and reply.id == request.id and reply.refusal is None, reply
+    return reply.result
 
 
 async def _mic_slot(listener: TestPeer, speaker: TestPeer) -> str:

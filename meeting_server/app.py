@@ -37,6 +37,7 @@ from .captions_store import CaptionStore
 from .chat import ChatService
 from .chat_store import ChatStore
 from .cluster import OWNERSHIP, MeetingOwnership, Owner, send_to_owner
+from .cluster_floor import SpeakersHandover
 from .config import Config
 from .documents import DocumentService, add_schemas
 from .floor import FloorService
@@ -224,16 +225,21 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[WEBCAST_ROUTES].bind(config=config, store=store, service=webcast,
                              meetings=meetings, floor=floor)
     await webcast.start()
-    ownership = None
+    ownership, handover = None, None
     if config.meeting_ownership:  # several control-plane nodes (meeting_server/cluster.py)
         assert config.redis_url is not None
         ownership = MeetingOwnership(config.redis_url, config.redis_channel,
                                      Owner(config.node_id, config.base_url()), meetings, store)
         await ownership.start()
         app[OWNERSHIP] = ownership
+        handover = SpeakersHandover(ownership.client, config.redis_channel, meetings, floor)
+        handover.owned = ownership.owned  # saved while owned, restored at a takeover
+        ownership.takeover_steps.append(handover.load)
     try:
         yield
     finally:
+        if handover is not None:
+            handover.owned = frozenset()  # the list as it stood is kept for the next owner
         logger.info("shutting down: closing meetings and peer connections")
         await captions_ns.close()
         await chat_ns.close()
@@ -246,6 +252,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await search_service.close()
         await documents.close()
         await meetings.close()
+        if handover is not None:
+            await handover.close()
         if ownership is not None:
             await ownership.close()  # after the meetings closed: released for another node
         await floor.close()

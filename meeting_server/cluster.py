@@ -109,6 +109,9 @@ class MeetingOwnership:
         self._claiming: dict[str, asyncio.Future[Owner | None]] = {}
         # told (meeting id) when this node lost a meeting it owned (its key was taken)
         self.lost_listeners: list[Callable[[str], None]] = []
+        # awaited (meeting id) when this node claimed a meeting it did not have live: the
+        # speakers' list comes back (cluster_floor.py); each returns what it restored
+        self.takeover_steps: list[Callable[[str], Awaitable[int]]] = []
         meetings.admission_checks.append(self.check)
         meetings.participants_listeners.append(self._participants_changed)
 
@@ -158,6 +161,13 @@ class MeetingOwnership:
             if await self.client.set(key, self._value, nx=True, px=ttl):
                 self.owned[meeting_id] = time.monotonic()
                 recovered = await self._take_over(meeting_id)
+                if meeting_id not in self.meetings.live:
+                    for step in self.takeover_steps:
+                        try:
+                            recovered["saved requests"] = await step(meeting_id)
+                        except (RedisError, OSError) as exc:
+                            logger.error("[%s] cluster: a takeover step failed: %s",
+                                         meeting_id, exc)
                 logger.warning("[%s] cluster: this node (%s) owns the meeting now%s",
                                meeting_id, self.node.node,
                                f"; closed what its last owner left open: {recovered}"

@@ -178,9 +178,11 @@ async def _scenario(hosts: list[tuple[str | None, str, int]], redis_address: str
             chair = await join_following(urls, token("chair"), "Chair", timeout=20)
             ana = await join_following(urls, token("delegate"), "Ana", timeout=20,
                                        memberState="Kenya")
+            ben = await join_following(urls, token("delegate"), "Ben", timeout=20,
+                                       memberState="Peru")
             listeners = [await join_following(urls, token("delegate"), f"Listener {i}",
                                               timeout=20) for i in range(2)]
-            peers[:] = [chair, ana, *listeners]
+            peers[:] = [chair, ana, ben, *listeners]
             return chair, ana, listeners
 
         async def give_ana_the_floor(chair: TestPeer, ana: TestPeer) -> None:
@@ -192,6 +194,8 @@ async def _scenario(hosts: list[tuple[str | None, str, int]], redis_address: str
         chair, ana, listeners = await everyone()
         assert all(p.base_url == urls[0] for p in peers), "the peers joined through node A"
         await give_ana_the_floor(chair, ana)
+        ben = peers[2]
+        assert (await ben.floor("request", {"note": "a point on the draft"}))["ok"]
         await _renegotiate([ana, *listeners], ana, listeners)
 
         # 1. kill -9 the meeting's worker: another worker takes the meeting
@@ -212,6 +216,16 @@ async def _scenario(hosts: list[tuple[str | None, str, int]], redis_address: str
         chair, ana, listeners = await everyone()
         assert all(p.base_url == urls[1] for p in peers), "the peers did not reach node B"
         takeover = time.monotonic() - killed
+        # the speakers' list is back: Ben's request, queued on node A, in its place
+        ben = peers[2]
+
+        def queue() -> list[dict[str, Any]]:
+            states = [e[2] for e in chair.events if e[0] == "/floor" and e[1] == "floor"]
+            return list(states[-1]["queue"]) if states else []
+        await chair.wait_for(lambda: [r["participantId"] for r in queue()]
+                             == [ben.participant_id], timeout=5,
+                             what="Ben's request back in the speakers' list")
+        assert queue()[0]["note"] == "a point on the draft"
         await give_ana_the_floor(chair, ana)
         await _renegotiate([ana, *listeners], ana, listeners)
         owner_recovery = time.monotonic() - killed

@@ -4,7 +4,9 @@ address, one shared SQLite file. aiortc participants join through node A; kill -
 meeting's worker: node A re-places the meeting and the listeners hear the speaker again
 (the test peers negotiate again themselves: the client's media recovery is the failover
 branch's); kill -9 node A: the participants reach node B (``moved`` until node A's key
-expires), node B takes the meeting over, and the floor log has no hole."""
+expires), node B takes the meeting over, the floor log has no hole (the intervention node A
+left open is ended ``owner-lost``) and the speakers' list is back (a request queued on node
+A, in its place, when its delegate rejoins)."""
 
 from __future__ import annotations
 

@@ -37,6 +37,8 @@ from .captions import CaptionService
 from .captions_store import CaptionStore
 from .chat import ChatService
 from .chat_store import ChatStore
+from .cluster import OWNERSHIP, MeetingOwnership, Owner, send_to_owner
+from .cluster_floor import SpeakersHandover
 from .config import Config
 from .documents import DocumentService, add_schemas
 from .floor import FloorService
@@ -99,6 +101,8 @@ def create_app(config: Config) -> web.Application:
     limits = RateLimits(config.rate_settings, config.trusted_proxies)
     app[RATE_LIMITS] = limits
     app.middlewares.append(http_rate_limit)
+    if config.meeting_ownership:
+        app.middlewares.append(send_to_owner)  # several nodes: 307 to a meeting's owner
     sio = SignalingServer(  # trust: malformed frames cost one rate-limited line
         limits=limits,
         async_mode="aiohttp",
@@ -152,10 +156,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     store.add_schema(WEBCAST_SCHEMA)
     await store.open()
     await invitations.load()  # revoked links and removed people read nothing over HTTP
-    recovered = await store.recover_after_restart(time.time())
-    recovered["booths"] = await booth_log.recover(time.time())
-    if any(recovered.values()):
-        logger.warning("closed records left open by an earlier run: %s", recovered)
+    if not config.meeting_ownership:
+        recovered = await store.recover_after_restart(time.time())
+        recovered["booths"] = await booth_log.recover(time.time())
+        if any(recovered.values()):
+            logger.warning("closed records left open by an earlier run: %s", recovered)
+    # several nodes share the SQLite file: each meeting is repaired when a node takes it over
+    # (meeting_server/cluster.py), never all of them at a node's start
     try:
         worker = await start_workers(config)
     except BaseException:  # the UDP port is taken, a worker would not start: leave nothing open
@@ -220,15 +227,30 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[WEBCAST_ROUTES].bind(config=config, store=store, service=webcast,
                              meetings=meetings, floor=floor)
     await webcast.start()
-    # trust: a restart keeps who may resume, with the speakers' list and their booths
-    restored = await meetings.restore()
-    for meeting_id in sorted({p.meeting_id for p in restored}):
-        await floor.restore(meeting_id)
-    interpreting.restore(restored)
+    # trust: a restart keeps who may resume, with the speakers' list and their booths. With
+    # several control-plane nodes the SQLite file is shared and its meetings are other
+    # nodes' too: a node takes a meeting over through MeetingOwnership instead
+    if not config.meeting_ownership:
+        restored = await meetings.restore()
+        for meeting_id in sorted({p.meeting_id for p in restored}):
+            await floor.restore(meeting_id)
+        interpreting.restore(restored)
     meetings.start()
+    ownership, handover = None, None
+    if config.meeting_ownership:  # several control-plane nodes (meeting_server/cluster.py)
+        assert config.redis_url is not None
+        ownership = MeetingOwnership(config.redis_url, config.redis_channel,
+                                     Owner(config.node_id, config.base_url()), meetings, store)
+        await ownership.start()
+        app[OWNERSHIP] = ownership
+        handover = SpeakersHandover(ownership.client, config.redis_channel, meetings, floor)
+        handover.owned = ownership.owned  # saved while owned, restored at a takeover
+        ownership.takeover_steps.append(handover.load)
     try:
         yield
     finally:
+        if handover is not None:
+            handover.owned = frozenset()  # the list as it stood is kept for the next owner
         logger.info("shutting down: closing meetings and peer connections")
         await captions_ns.close()
         await chat_ns.close()
@@ -241,6 +263,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await search_service.close()
         await documents.close()
         await meetings.close()
+        if handover is not None:
+            await handover.close()
+        if ownership is not None:
+            await ownership.close()  # after the meetings closed: released for another node
         await floor.close()
         await worker.close()
         await booth_log.close()
@@ -250,6 +276,23 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 async def start_workers(config: Config) -> MediaWorkers:
     """The SFU: ``config.workers`` worker processes (each installs its own ICE policy), or
     with 0 one worker in this process (docs/architecture.md, "Workers")."""
+    seats = max(config.audio_slots, config.video_slots)
+    if config.remote_workers != "off":
+        assert config.redis_url is not None
+        from sfu.worker_remote import ClusterWorkers  # the cluster: workers in Redis
+        local = None if config.remote_workers == "only" else await _local_workers(config)
+        cluster = ClusterWorkers(local, config.redis_url, config.redis_channel,
+                                 config.worker_secret, seats)
+        try:
+            await cluster.start()
+        except BaseException:
+            await cluster.close()
+            raise
+        return cluster
+    return await _local_workers(config)
+
+
+async def _local_workers(config: Config) -> MediaWorkers:
     seats = max(config.audio_slots, config.video_slots)
     if config.workers == 0:
         aiortc_glue.install_ice_policy(config.rtc_addresses)  # process-wide aioice settings

@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -73,6 +74,15 @@ class Config:
     # SFU worker processes (docs/architecture.md, "Workers"): 0 runs the one worker inside
     # the server process; N > 0 starts and supervises N worker processes
     workers: int = 0
+    # remote SFU workers registered in Redis (sfu/worker_remote.py): "off"; "on" places
+    # meetings on this node's workers and the remote ones by load; "only" runs no media on
+    # this node. Needs redis_url and worker_secret (the cluster's shared HMAC secret).
+    remote_workers: str = "off"
+    worker_secret: str = ""
+    # several control-plane nodes (meeting_server/cluster.py): each meeting owned by one node
+    # in Redis; another node sends its participants there (needs redis_url, public_url)
+    meeting_ownership: bool = False
+    node_id: str = ""  # this node's name in the owner records (default: a random one)
     # a participant whose connection drops without a leave is kept this long (their place in
     # the speakers' list, the floor, the booth) for the page to `resume` (0: leave at once)
     resume_grace_s: float = 45.0
@@ -167,6 +177,16 @@ def from_env_and_args(
                         help="SFU worker processes: a number, 'auto' (one per core) or 0"
                              " (the SFU runs inside the server process)")
     parser.add_argument("--redis-url", default=env.get("REDIS_URL", "") or None)
+    parser.add_argument("--remote-workers", default=env.get("ROSTRUM_REMOTE_WORKERS", "off"),
+                        help="use the SFU workers registered in Redis: off, on (beside this"
+                             " node's own) or only (this node runs no media)")
+    parser.add_argument("--ownership", action="store_true",
+                        default=env.get("ROSTRUM_OWNERSHIP", "") in ("1", "true"),
+                        help="several nodes: each meeting is owned by one node (Redis)")
+    parser.add_argument("--node-id", default=env.get("ROSTRUM_NODE_ID", ""),
+                        help="this node's name in the owner records (default: random)")
+    parser.add_argument("--worker-secret-file", default="",
+                        help="the remote workers' shared secret (else ROSTRUM_WORKER_SECRET)")
     parser.add_argument("--token-ttl", type=int,
                         default=int(env.get("ROSTRUM_TOKEN_TTL_S", str(7 * 24 * 3600))),
                         help="lifetime in seconds of the join links the server mints")
@@ -237,6 +257,14 @@ def from_env_and_args(
         if not 0 <= rtc_port <= 65535:
             parser.error("--rtc-port must be a UDP port (0..65535, 0: any free port) or "
                          "'per-connection'")
+    remote_workers, worker_secret = parse_remote_workers(args, env, parser)
+    if args.ownership and not args.redis_url:
+        parser.error("--ownership needs Redis (REDIS_URL): the owners are recorded there")
+    if args.ownership and not args.public_url:
+        parser.error("--ownership needs --public-url (ROSTRUM_PUBLIC_URL): the other nodes "
+                     "send this meeting's participants there")
+    if args.node_id and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", args.node_id):
+        parser.error("--node-id: 1-64 of A-Z a-z 0-9 . _ -")
     data_dir = Path(args.data_dir)
     return Config(
         host=args.host,
@@ -254,6 +282,10 @@ def from_env_and_args(
         tls_key=Path(args.tls_key) if args.tls_key else None,
         trusted_proxies=_split(args.trusted_proxies),
         workers=parse_workers(args.workers, parser),
+        remote_workers=remote_workers,
+        worker_secret=worker_secret,
+        meeting_ownership=args.ownership,
+        node_id=args.node_id or secrets.token_hex(4),
         resume_grace_s=args.resume_grace,
         turn_secret=args.turn_secret,
         ice_transport_policy=args.ice_transport_policy,
@@ -261,6 +293,30 @@ def from_env_and_args(
         turn_ttl_s=args.turn_ttl,
         demo=args.demo,
     )
+
+
+def parse_remote_workers(args: argparse.Namespace, env: Mapping[str, str],
+                         parser: argparse.ArgumentParser) -> tuple[str, str]:
+    """``ROSTRUM_REMOTE_WORKERS`` (off, on, only; 0 and 1 too) and the shared secret."""
+    mode = {"0": "off", "": "off", "1": "on"}.get(args.remote_workers.strip(),
+                                                   args.remote_workers.strip())
+    if mode not in ("off", "on", "only"):
+        parser.error(f"--remote-workers: off, on or only, not {args.remote_workers!r}")
+    if mode == "off":
+        return mode, ""
+    if not args.redis_url:
+        parser.error("--remote-workers needs Redis (REDIS_URL): the workers register there")
+    secret = env.get("ROSTRUM_WORKER_SECRET", "")
+    if args.worker_secret_file:
+        try:
+            secret = Path(args.worker_secret_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            parser.error(f"--worker-secret-file: {exc}")
+    secret = secret.strip()
+    if len(secret) < 16:
+        parser.error("--remote-workers needs the workers' shared secret, at least 16 "
+                     "characters (ROSTRUM_WORKER_SECRET or --worker-secret-file)")
+    return mode, secret
 
 
 def parse_workers(text: str, parser: argparse.ArgumentParser) -> int:

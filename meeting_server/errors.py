@@ -14,6 +14,8 @@ CODES = (
     "not-in-booth", "already-assigned", "booth-busy", "not-live", "no-handover",
     # chat (meeting_server/chat_rules.py)
     "rate-limited",
+    # several control-plane nodes (meeting_server/cluster.py): connect refusals
+    "moved", "unavailable",
 )
 
 

@@ -256,6 +256,21 @@ class FloorService:
             return {"id": request.id,
                     "position": floor.speakers.position(participant.id)}
 
+    async def restore_request(self, participant: Participant, kind: str, note: str,
+                              language: str, requested_at: float, position: int) -> str:
+        """Put back a request another node had queued (meeting_server/cluster_floor.py: a
+        takeover) at ``position``, with its time; not logged again (the floor log has it).
+        Returns the request's new id."""
+        floor = self.floor(participant.meeting_id)
+        async with floor.lock:
+            try:
+                request = floor.speakers.put_back(participant.id, kind, note, language,
+                                                 requested_at, position)
+            except FloorError as exc:
+                raise RostrumError(exc.code, exc.message) from None
+            self._changed(participant.meeting_id)
+            return request.id
+
     async def withdraw(self, participant: Participant, request_id: str) -> None:
         if participant.role not in REQUESTING_ROLES:
             raise RostrumError("forbidden", f"a {participant.role} does not take the floor")

@@ -97,6 +97,20 @@ class SpeakersList:
         self.queue.insert(position, request)
         return request
 
+    def put_back(self, participant_id: str, kind: str, note: str, language: str,
+                requested_at: float, position: int) -> FloorRequest:
+        """Put back a request queued before a takeover (another node had the meeting), at
+        ``position`` (clamped), with its own time."""
+        if kind not in PRIORITY:
+            raise FloorError("bad-request", f"unknown request kind {kind!r}")
+        if any(r.participant_id == participant_id and r.kind == kind for r in self.queue):
+            raise FloorError("conflict", "already in the speakers' list")
+        request = FloorRequest(id=f"r{next(self._ids)}", participant_id=participant_id,
+                               kind=kind, note=note, language=language,
+                               requested_at=requested_at)
+        self.queue.insert(max(0, min(position, len(self.queue))), request)
+        return request
+
     def withdraw(self, participant_id: str, request_id: str) -> FloorRequest:
         request = self._find(request_id)
         if request.participant_id != participant_id:

@@ -185,6 +185,11 @@ class WorkerServer:
         if not writer.is_closing():
             writer.write(frame(reply))
 
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one connection until it closes (a remote worker's TCP connection, once
+        authenticated: sfu/worker_remote.py)."""
+        await self._serve(reader, writer)
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writers.add(writer)
         try:

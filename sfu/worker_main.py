@@ -1,4 +1,7 @@
-"""A worker process: ``python -m sfu.worker_main --socket PATH --settings JSON``.
+"""A worker process: ``python -m sfu.worker_main --socket PATH --settings JSON`` (a child of
+the server), or on another machine ``python -m sfu.worker_main --listen HOST:PORT
+--secret-file F --rtc-address A --rtc-port P`` (a remote worker: TCP with a HMAC handshake,
+registered in Redis; sfu/worker_remote.py).
 
 It installs the ICE policy (aioice is configured per process), makes a ``Worker`` and serves
 the boundary's commands and events on a Unix socket (sfu/worker.py, ``WorkerServer``;
@@ -20,6 +23,7 @@ from typing import Any
 
 from . import aiortc_glue
 from .worker import Worker, WorkerServer
+from .worker_registry import HEARTBEAT_S, Registration, WorkerEntry, check_id, split_address
 
 logger = logging.getLogger("sfu.worker_main")
 
@@ -89,21 +93,132 @@ async def run(socket_path: str, settings: dict[str, Any]) -> None:
         await worker.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Remote:
+    """A remote worker's own settings (``--listen`` and what goes with it)."""
+
+    listen: tuple[str, int]
+    advertise: str
+    worker_id: str
+    secret: str
+    redis_url: str
+    cluster: str
+    capacity: int
+
+
+async def run_remote(remote: Remote, settings: dict[str, Any]) -> None:
+    """Serve on TCP and stay registered in Redis until SIGTERM/SIGINT; the entry is removed
+    on a clean exit (after a kill -9 its TTL removes it)."""
+    from .worker_remote import RemoteWorkerServer  # redis is needed only here
+
+    aiortc_glue.install_ice_policy(settings["rtc_addresses"])
+    worker = Worker(**settings)
+    await worker.start()
+    tcp = RemoteWorkerServer(worker, remote.worker_id, remote.secret)
+    await tcp.start(*remote.listen)
+    rtc_address = settings["rtc_addresses"][0] if settings["rtc_addresses"] else ""
+
+    def entry() -> WorkerEntry:
+        stats = worker.stats()
+        port = worker.udp_mux.port if worker.udp_mux is not None else 0
+        return WorkerEntry(remote.worker_id, remote.advertise, rtc_address, port,
+                           remote.capacity, settings["seats"],
+                           sum(s.consumers for s in stats), len(stats), os.getpid())
+    registration = Registration(remote.redis_url, remote.cluster, entry)
+    stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def stopping() -> None:
+        if not stop.done():
+            stop.set_result(None)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stopping)
+    try:
+        await registration.start()
+        logger.info("remote worker %s (pid %d) serving on %s:%d, registered as %s (heartbeat "
+                    "%g s)", remote.worker_id, os.getpid(), remote.listen[0], tcp.port,
+                    remote.advertise, HEARTBEAT_S)
+        await stop
+    finally:
+        await registration.close()
+        await tcp.close()
+        await worker.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sfu.worker_main")
-    parser.add_argument("--socket", required=True, help="the Unix socket to serve on")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--socket", help="the Unix socket to serve on (a child of the server)")
+    where.add_argument("--listen", help="HOST:PORT: serve on TCP as a remote worker")
     parser.add_argument("--settings", default="{}", help="JSON: the worker's settings")
     parser.add_argument("--name", default="worker", help="the name its log lines carry")
+    remote = parser.add_argument_group("remote worker (--listen)")
+    remote.add_argument("--secret-file", help="the cluster's shared secret (else "
+                        "ROSTRUM_WORKER_SECRET)")
+    remote.add_argument("--rtc-address", action="append", default=[],
+                        help="an address for its WebRTC connections (repeatable)")
+    remote.add_argument("--rtc-port", type=int, help="its one UDP port (0: any free port)")
+    remote.add_argument("--advertise", help="HOST:PORT the control plane connects to "
+                        "(default: --listen)")
+    remote.add_argument("--id", help="its id in the registry (default: HOST-PORT)")
+    remote.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""),
+                        help="the registry (default: REDIS_URL)")
+    remote.add_argument("--cluster", default=os.environ.get("ROSTRUM_CLUSTER", "rostrum"),
+                        help="the registry's key prefix: the control plane's Redis channel")
+    remote.add_argument("--capacity", type=int, default=1000,
+                        help="consumers it takes before placement passes it over")
     args = parser.parse_args(argv)
     try:
-        settings = parse_settings(args.settings)
+        raw = json.loads(args.settings)
+        if isinstance(raw, dict) and args.rtc_address:
+            raw["rtcAddresses"] = args.rtc_address
+        if isinstance(raw, dict) and args.rtc_port is not None:
+            raw["rtcPort"] = args.rtc_port
+        settings = parse_settings(json.dumps(raw))
     except (ValueError, KeyError, TypeError) as exc:
         parser.error(f"--settings: {exc}")
     logging.basicConfig(level=logging.INFO,
                         format=f"%(asctime)s {args.name} %(levelname)s %(name)s: %(message)s")
     for noisy in ("aioice", "aiortc"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    asyncio.run(run(args.socket, settings))
+    if args.socket is not None:
+        asyncio.run(run(args.socket, settings))
+        return
+    asyncio.run(run_remote(remote_settings(args, parser), settings))
+
+
+def remote_settings(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Remote:
+    """A remote worker's settings from its flags; a clear error for each bad one."""
+    try:
+        host, port = split_address(args.listen)
+        advertise = args.advertise or args.listen
+        advertised_host, _ = split_address(advertise)
+        worker_id = check_id(args.id or f"{host}-{port}".replace(":", "."))
+    except ValueError as exc:
+        parser.error(str(exc))
+    if advertised_host in ("0.0.0.0", "::"):
+        parser.error("--listen on every interface needs --advertise HOST:PORT")
+    if args.secret_file:
+        try:
+            with open(args.secret_file, encoding="utf-8") as f:
+                secret = f.read()
+        except OSError as exc:
+            parser.error(f"--secret-file: {exc}")
+    else:
+        secret = os.environ.get("ROSTRUM_WORKER_SECRET", "")
+    from .worker_auth import check_secret
+    try:
+        secret = check_secret(secret)
+    except ValueError as exc:
+        parser.error(f"{exc} (--secret-file or ROSTRUM_WORKER_SECRET)")
+    if not args.redis_url:
+        parser.error("a remote worker registers in Redis: --redis-url or REDIS_URL")
+    if not 1 <= args.capacity <= 100000:
+        parser.error("--capacity must be 1..100000 consumers")
+    if not args.rtc_address:
+        parser.error("a remote worker needs --rtc-address (the address browsers reach it "
+                     "on)")
+    return Remote((host, port), advertise, worker_id, secret, args.redis_url, args.cluster,
+                  args.capacity)
 
 
 if __name__ == "__main__":

@@ -38,5 +38,18 @@ def test_compose_services() -> None:
     result = _compose("config", "--services")
     assert result.returncode == 0, result.stderr
     services = set(result.stdout.split())
-    # SFU workers run inside the server process for now: no separate worker service.
-    assert services == {"server", "redis", "coturn"}
+    # the server runs its own SFU workers; `worker` is a remote SFU worker (profile cluster)
+    assert services == {"server", "redis", "coturn", "worker"}
+
+
+def test_the_worker_service_is_a_remote_sfu_worker() -> None:
+    result = _compose("--profile", "cluster", "config")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    # `config` prints the services sorted by name: the worker is the last one
+    worker = text[text.index("\n  worker:"):text.index("\nvolumes:")]
+    assert "python -m sfu.worker_main" in worker and "--listen" in worker
+    assert "ROSTRUM_WORKER_SECRET:?" in worker  # refuses to start without the secret
+    assert "profiles:\n    - cluster" in worker  # only with --profile cluster
+    assert "network_mode: host" in worker
+    assert 'ROSTRUM_REMOTE_WORKERS: "off"' in text  # the embedded default stays

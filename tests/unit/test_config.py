@@ -402,3 +402,39 @@ def test_ice_transport_policy_relay_needs_turn(tmp_path: Path) -> None:
                 {**turn, "ROSTRUM_ICE_TRANSPORT_POLICY": "none"}):
         with pytest.raises(SystemExit):
             from_env_and_args([], env)
+
+
+# --- remote workers and several nodes (sfu/worker_remote.py, meeting_server/cluster.py) -----
+
+
+def test_remote_workers_and_ownership_from_the_environment(tmp_path: Path) -> None:
+    env = {"ROSTRUM_DATA_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:6379/0",
+           "ROSTRUM_REMOTE_WORKERS": "1", "ROSTRUM_WORKER_SECRET": "k" * 20,
+           "ROSTRUM_OWNERSHIP": "1", "ROSTRUM_PUBLIC_URL": "http://10.0.0.2:8080",
+           "ROSTRUM_NODE_ID": "node-a"}
+    config = from_env_and_args([], env)
+    assert (config.remote_workers, config.worker_secret) == ("on", "k" * 20)
+    assert config.meeting_ownership and config.node_id == "node-a"
+    only = from_env_and_args(["--remote-workers", "only"], env)
+    assert only.remote_workers == "only"
+    plain = from_env_and_args([], {"ROSTRUM_DATA_DIR": str(tmp_path)})
+    assert plain.remote_workers == "off" and not plain.meeting_ownership
+    assert plain.node_id  # a random one
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["--remote-workers", "some"], {}, "off, on or only"),
+    (["--remote-workers", "on"], {}, "needs Redis"),
+    (["--remote-workers", "on"], {"REDIS_URL": "redis://x"}, "shared secret"),
+    (["--remote-workers", "on"], {"REDIS_URL": "redis://x", "ROSTRUM_WORKER_SECRET": "short"},
+     "at least 16"),
+    (["--ownership"], {}, "needs Redis"),
+    (["--ownership"], {"REDIS_URL": "redis://x"}, "needs --public-url"),
+    (["--node-id", "a b"], {}, "--node-id"),
+])
+def test_bad_cluster_settings_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          args: list[str], env: dict[str, str], message: str
+                                          ) -> None:
+    with pytest.raises(SystemExit):
+        from_env_and_args(args, {"ROSTRUM_DATA_DIR": str(tmp_path), **env})
+    assert message in capsys.readouterr().err

@@ -4,6 +4,7 @@ serves anything."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -41,3 +42,28 @@ def test_a_worker_with_bad_settings_exits_with_a_clear_error() -> None:
                           timeout=30)
     assert done.returncode == 2
     assert "--settings: settings: seats is an integer 1..16" in done.stderr
+
+
+@pytest.mark.parametrize(("extra", "env", "message"), [
+    ([], {}, "secret must be at least 16"),
+    ([], {"ROSTRUM_WORKER_SECRET": "k" * 20}, "registers in Redis"),
+    (["--redis-url", "redis://x"], {"ROSTRUM_WORKER_SECRET": "k" * 20}, "--rtc-address"),
+    (["--redis-url", "redis://x", "--rtc-address", "10.0.0.2", "--capacity", "0"],
+     {"ROSTRUM_WORKER_SECRET": "k" * 20}, "--capacity"),
+    (["--secret-file", "/nonexistent/secret"], {}, "--secret-file"),
+])
+def test_a_remote_worker_with_bad_flags_exits_with_a_clear_error(
+        extra: list[str], env: dict[str, str], message: str) -> None:
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("ROSTRUM_WORKER_SECRET", "REDIS_URL")}
+    done = subprocess.run([sys.executable, "-m", "sfu.worker_main", "--listen",
+                           "127.0.0.1:7001", *extra], capture_output=True, text=True,
+                          timeout=30, env={**clean, **env})
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+
+
+def test_listening_on_every_interface_needs_an_advertised_address() -> None:
+    done = subprocess.run([sys.executable, "-m", "sfu.worker_main", "--listen", "0.0.0.0:7001"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "--advertise" in done.stderr

@@ -17,7 +17,7 @@
  *                         `{local, participants: {id: rating}, slots: {mid: rate}, link}`
  */
 
-import { MeetingClient } from "./protocol.js";
+import { MeetingClient, movedTo } from "./protocol.js";
 import { JoinView } from "./join.js";
 import { RoomView, ConnectionIndicator } from "./room.js";
 import { dominantFrequency, frequenciesOnAudioSlots, mixerReport } from "./diagnostics.js";
@@ -86,6 +86,15 @@ async function main() {
   try {
     await client.connect(inviteToken(context.meeting.id, context.token), deviceKey());
   } catch (err) {
+    const owner = movedTo(err); // several nodes: another node owns the meeting now
+    if (owner && !new URLSearchParams(location.search).has("moved")) {
+      const page = new URL(location.pathname, owner);
+      page.search = location.search;
+      page.searchParams.set("t", inviteToken(context.meeting.id, context.token));
+      page.searchParams.set("moved", "1"); // followed once: no loop between two nodes
+      location.assign(page.href);
+      return;
+    }
     showFatal(err);
     return;
   }

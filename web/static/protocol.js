@@ -351,6 +351,18 @@ function refusalError(err) {
 }
 
 /**
+ * The owner's URL (an origin) a `moved <url>` connect refusal names, or null for any other
+ * error (several control-plane nodes: docs/protocol.md).
+ * @param {unknown} error
+ * @returns {string | null}
+ */
+export function movedTo(error) {
+  if (!(error instanceof ProtocolError) || error.code !== "moved") return null;
+  const url = error.message.startsWith("moved ") ? error.message.slice(6).trim() : "";
+  return /^https?:\/\/[^\s/]+$/.test(url) ? url : null;
+}
+
+/**
  * Wait until the peer connection has gathered every candidate (vanilla ICE: the server does not
  * trickle, so the description we send must already hold them). Gives up waiting after
  * `timeoutMs` and goes on with what was gathered.
@@ -651,6 +663,9 @@ export class MeetingClient extends EventTarget {
    * Open the signaling connection and the `/room` namespace with an invite token.
    * Rejects with a ProtocolError (`unauthorized`, `not-found`, `meeting-closed`, ...) when the
    * server refuses.
+   * With several control-plane nodes, a node that does not own the meeting refuses with
+   * `moved <url>` (docs/protocol.md); `movedTo(err)` names the owner, whose page the meeting
+   * page loads instead (same origin there: no cross-origin Socket.IO).
    * @param {string} token
    * @param {string} [device] this browser's device key (invite.js), so a removal holds
    * @returns {Promise<void>}

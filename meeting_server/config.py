@@ -73,6 +73,9 @@ class Config:
     # SFU worker processes (docs/architecture.md, "Workers"): 0 runs the one worker inside
     # the server process; N > 0 starts and supervises N worker processes
     workers: int = 0
+    # a meeting's listeners stay on its home worker until it carries this many consumers,
+    # then go to the least loaded worker, fed over a pipe (sfu/spread.py); 0: never spread
+    worker_max_consumers: int = 2000
     # a participant whose connection drops without a leave is kept this long (their place in
     # the speakers' list, the floor, the booth) for the page to `resume` (0: leave at once)
     resume_grace_s: float = 45.0
@@ -163,6 +166,10 @@ def from_env_and_args(
     parser.add_argument("--workers", default=env.get("ROSTRUM_WORKERS", "0"),
                         help="SFU worker processes: a number, 'auto' (one per core) or 0"
                              " (the SFU runs inside the server process)")
+    parser.add_argument("--worker-max-consumers",
+                        default=env.get("ROSTRUM_WORKER_MAX_CONSUMERS", "2000"),
+                        help="consumers a meeting's home worker carries before its next"
+                             " listeners go to other workers over pipes (0: never)")
     parser.add_argument("--redis-url", default=env.get("REDIS_URL", "") or None)
     parser.add_argument("--token-ttl", type=int,
                         default=int(env.get("ROSTRUM_TOKEN_TTL_S", str(7 * 24 * 3600))),
@@ -243,12 +250,24 @@ def from_env_and_args(
         tls_key=Path(args.tls_key) if args.tls_key else None,
         trusted_proxies=_split(args.trusted_proxies),
         workers=parse_workers(args.workers, parser),
+        worker_max_consumers=parse_max_consumers(args.worker_max_consumers, parser),
         resume_grace_s=args.resume_grace,
         turn_secret=args.turn_secret,
         turn_urls=_split(args.turn_urls),
         turn_ttl_s=args.turn_ttl,
         demo=args.demo,
     )
+
+
+def parse_max_consumers(text: str, parser: argparse.ArgumentParser) -> int:
+    """``ROSTRUM_WORKER_MAX_CONSUMERS``: a whole number, 0 or more."""
+    try:
+        count = int(text)
+    except ValueError:
+        parser.error(f"--worker-max-consumers: a number, not {text!r}")
+    if count < 0:
+        parser.error("--worker-max-consumers must be 0 or more")
+    return count
 
 
 def parse_workers(text: str, parser: argparse.ArgumentParser) -> int:

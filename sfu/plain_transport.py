@@ -334,7 +334,7 @@ def _is_rtcp(data: bytes) -> bool:
     return len(data) >= 2 and 192 <= data[1] <= 223
 
 
-def _now(coroutine: Coroutine[Any, Any, None]) -> None:
+def run_now(coroutine: Coroutine[Any, Any, None]) -> None:
     """Run a coroutine that does not wait on anything (a producer's packet path over a pipe:
     its RTCP goes out with a plain ``sendto``) to its end now, without a task per packet."""
     try:
@@ -624,7 +624,7 @@ class PipeTransport:
             self.dropped += 1
             return
         self.packets_received += 1
-        _now(producer.handle_rtp(packet, int(time.monotonic() * 1000)))
+        run_now(producer.handle_rtp(packet, int(time.monotonic() * 1000)))
 
     def _rtcp_received(self, data: bytes) -> None:
         try:
@@ -637,11 +637,11 @@ class PipeTransport:
             if isinstance(packet, (RtcpPsfbPacket, RtcpRtpfbPacket)):
                 sender = self._senders.get(packet.media_ssrc)
                 if sender is not None:
-                    _now(sender.handle_rtcp(packet))
+                    run_now(sender.handle_rtcp(packet))
             elif isinstance(packet, RtcpSrPacket):
                 producer = self._by_ssrc.get(packet.ssrc)
                 if producer is not None:
-                    _now(producer.handle_rtcp(packet))
+                    run_now(producer.handle_rtcp(packet))
 
     # closing
 

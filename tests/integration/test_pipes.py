@@ -136,10 +136,10 @@ async def test_a_meeting_spread_over_three_workers() -> None:
                 mid = peer.channel_mid()
                 assert mid is not None
                 tap = peer.taps[mid]
-                received = recorder.packets.get(mid, [])
-                recent = [p for t, p in received if t > window_end - 1.0]
-                assert len(recent) > 30, (peer.name, worker_of[peer.participant_id], len(recent))
-                frequency = dominant(recent)
+                received = [p for t, p in recorder.packets.get(mid, []) if t <= window_end]
+                assert len(received) > 100, (peer.name, worker_of[peer.participant_id],
+                                             len(received))
+                frequency = dominant(received[-50:])  # its last second
                 assert abs(frequency - TONES[lang]) < 15, (peer.name, lang, frequency)
                 share = len(tap.received) / seq_span(tap.received)
                 worst = min(worst, share)
@@ -169,6 +169,23 @@ async def test_a_meeting_spread_over_three_workers() -> None:
                   {name: round((max(t) - min(t)) * 1000, 1) for name, t in first.items()})
             for name, median in medians.items():
                 assert abs(median - base) <= PACKET_INTERVAL_S, (name, median - base)
+
+            # the last listener of a part leaves: its router and the pipe to it close
+            last = next(s for s in pool.slots if s is not home and s.name in spread.parts)
+            leaving = [(p, lang, r) for p, lang, r in listeners
+                       if worker_of[p.participant_id] == last.name]
+            for peer, _, _ in leaving:
+                await peer.close()
+            listeners = [entry for entry in listeners if entry not in leaving]
+            await chair.wait_for(lambda: last.name not in spread.parts, timeout=10,
+                                 what="the part closed with its last listener")
+            await chair.wait_for(lambda: srv.meeting_id not in last.routers, timeout=5,
+                                 what="the part's router gone")
+            routers = await pool_stats(pool)
+            assert [r.meeting_id for r in routers].count(srv.meeting_id) == WORKERS - 1
+            home_stats = next(r for r in (await last_load(home)).routers
+                              if r.meeting_id == srv.meeting_id)
+            assert [t.direction for t in home_stats.transports].count("pipe") == WORKERS - 2
             print(f"test body took {time.monotonic() - started:.1f} s")
         finally:
             for peer, _, _ in listeners:
@@ -177,10 +194,13 @@ async def test_a_meeting_spread_over_three_workers() -> None:
                 await peer.close()
 
 
+async def last_load(slot: Any) -> Any:
+    return await slot.connection.request("", GetLoad())
+
+
 async def pool_stats(pool: Any) -> list[Any]:
     """Every router's stats snapshot of every worker, home and parts alike."""
     out = []
     for slot in pool.slots:
-        load = await slot.connection.request("", GetLoad())
-        out.extend(load.routers)
+        out.extend((await last_load(slot)).routers)
     return out

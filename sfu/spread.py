@@ -91,6 +91,7 @@ class SpreadRouter(RemoteRouter):
         self.video_codec = video_codec
         self.parts: dict[str, Part] = {}  # worker name -> part
         self.where: dict[str, Part] = {}  # participant id -> the part holding them
+        self.at_home: set[str] = set()  # who subscribed on the home router
         self.plan: ApplyPlan | None = None
         self._tasks: set[asyncio.Future[None]] = set()
         self._pipe_ids = itertools.count(1)
@@ -151,6 +152,7 @@ class SpreadRouter(RemoteRouter):
             if part is not None:
                 return await part.router.negotiate(command)
         if isinstance(command, CloseParticipant):
+            self.at_home.discard(command.participant_id)
             result = await super().negotiate(command)
             part = self.where.pop(command.participant_id, None)
             if part is not None:
@@ -164,6 +166,11 @@ class SpreadRouter(RemoteRouter):
 
     async def _subscribe(self, command: Subscribe) -> Result:
         pid = command.participant_id
+        held = self.where.get(pid)
+        if held is not None:  # subscribed there already: that router says so
+            return await held.router.negotiate(command)
+        if pid in self.at_home:
+            return await super().negotiate(command)
         slot = self.pool.place_listener(self.home)
         # counted on the worker from now (its consumers: the seats' audio and video, the
         # screen and the channel), so that listeners arriving together spread too
@@ -172,6 +179,7 @@ class SpreadRouter(RemoteRouter):
         try:
             if slot is self.home or self.closed:
                 result = await super().negotiate(command)
+                self.at_home.add(pid)
             else:
                 result = await self._subscribe_on(slot, command)
         except BaseException:
@@ -190,15 +198,17 @@ class SpreadRouter(RemoteRouter):
         if part is None or part.router.closed:
             part = self._open_part(slot)
         part.listeners.add(pid)  # held open while this subscription is made
+        self.where[pid] = part  # its events are theirs from now (some precede the reply)
         try:
             await part.ready
             result = await part.router.negotiate(command)
         except BaseException:
             part.listeners.discard(pid)
+            if self.where.get(pid) is part:
+                del self.where[pid]
             if not part.listeners:
                 await self._close_part(part)
             raise
-        self.where[pid] = part
         return result
 
     def _open_part(self, slot: WorkerSlot) -> Part:

@@ -10,7 +10,8 @@
         --n 50,100 --rx-path                 # before/after the worker's one UDP port
     python -m bench.run --systems rostrum,rostrum-workers2 --scenarios mix --n 300,600
                                              # the SFU in 2 worker processes, the meeting
-                                             # spread over both past 1500 consumers (pipes)
+                                             # spread over both past 1500 consumers (pipes;
+                                             # --worker-max-consumers)
 
 Every system under test runs in its own process, pinned to CPU 0 when the machine has two or
 more; the load generator (one publisher process, --sub-procs subscriber processes) is pinned
@@ -380,11 +381,12 @@ class Prober:
 
 
 def make_system(name: str, janus_event_loops: int, rostrum_src: str = "",
-                gc_log: Path | None = None) -> Process:
+                gc_log: Path | None = None, max_consumers: int = 1500) -> Process:
     if name.startswith("rostrum-workers"):
-        # the SFU in worker processes, a meeting spread over them past 1500 consumers
+        # the SFU in worker processes, a meeting spread over them past max_consumers
         return Rostrum(Path(rostrum_src) if rostrum_src else None, gc_log,
-                       workers=int(name.removeprefix("rostrum-workers") or "2"))
+                       workers=int(name.removeprefix("rostrum-workers") or "2"),
+                       max_consumers=max_consumers)
     if name in ("rostrum", "rostrum-per-connection"):
         # rostrum: the worker's one UDP port; rostrum-per-connection: aioice's socket per
         # connection (ROSTRUM_RTC_PORT=per-connection), the path before the mux
@@ -411,7 +413,8 @@ async def run_ramp(system_name: str, scenario: Scenario, ns: list[int], opts: ar
     media = load_media(media_path)
     index = TailIndex(media)
     gc_log = log_dir / f"gc-{system_name}-{scenario.name}.json" if opts.gc_watch else None
-    system = make_system(system_name, opts.janus_event_loops, opts.rostrum_src, gc_log)
+    system = make_system(system_name, opts.janus_event_loops, opts.rostrum_src, gc_log,
+                         opts.worker_max_consumers)
     rows: list[Row] = []
     times_path = shared_dir(log_dir) / \
         f"rostrum-bench-{os.getpid()}-{system_name}-{scenario.name}.times"
@@ -636,6 +639,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=4.0,
                         help="seconds after every subscriber receives, before measuring")
     parser.add_argument("--sub-procs", type=int, default=1, help="subscriber processes")
+    parser.add_argument("--worker-max-consumers", type=int, default=1500,
+                        help="rostrum-workersN: ROSTRUM_WORKER_MAX_CONSUMERS (a meeting's "
+                             "listeners go to other workers past it)")
     parser.add_argument("--concurrency", type=int, default=4,
                         help="subscribers connecting at once, per process")
     parser.add_argument("--retries", type=int, default=2,

@@ -8,6 +8,10 @@
     python -m bench.run --profile rostrum:fanout:100   # py-spy on the SFU at that point
     python -m bench.run --systems rostrum-per-connection,rostrum --scenarios fanout \
         --n 50,100 --rx-path                 # before/after the worker's one UDP port
+    python -m bench.run --systems rostrum,rostrum-workers2 --scenarios mix --n 300,600
+                                             # the SFU in 2 worker processes, the meeting
+                                             # spread over both past 1500 consumers (pipes;
+                                             # --worker-max-consumers)
 
 Every system under test runs in its own process, pinned to CPU 0 when the machine has two or
 more; the load generator (one publisher process, --sub-procs subscriber processes) is pinned
@@ -271,7 +275,8 @@ async def measure_point(system: Process, scenario: Scenario, n: int, pub: GenPro
     t0 = time.monotonic() + 0.5
     t1 = t0 + window_s
     await asyncio.gather(*(g.call({"op": "window", "t0": t0, "t1": t1}) for g in gens))
-    pids = [system.pid] + [g.pid for g in gens]
+    workers = system.worker_pids() if isinstance(system, Rostrum) else []
+    pids = [system.pid] + [g.pid for g in gens] + workers
     await asyncio.sleep(max(0.0, t0 - time.monotonic()))
     own = sorted(sfu_cpus) if sfu_cpus and len(sfu_cpus) == 1 else []
     gc_log = getattr(system, "gc_log", None)
@@ -285,6 +290,13 @@ async def measure_point(system: Process, scenario: Scenario, n: int, pub: GenPro
         gc_pauses(row, gc_log, t0, t1)
     span = after.at - before.at
     row.sfu_cpu_s = after.cpu[system.pid] - before.cpu[system.pid]
+    if workers:
+        # the SFU is the server and its workers: CPU summed, and each one's in the notes
+        each = [after.cpu[w] - before.cpu[w] for w in workers]
+        row.notes.append(f"CPU: server {100 * row.sfu_cpu_s / span:.0f} %, "
+                         + ", ".join(f"worker {i} {100 * c / span:.0f} %"
+                                     for i, c in enumerate(each)))
+        row.sfu_cpu_s += sum(each)
     row.sfu_cpu_pct = 100 * row.sfu_cpu_s / span
     row.gen_cpu_pct = [round(100 * (after.cpu[g.pid] - before.cpu[g.pid]) / span, 1)
                        for g in gens]
@@ -369,7 +381,12 @@ class Prober:
 
 
 def make_system(name: str, janus_event_loops: int, rostrum_src: str = "",
-                gc_log: Path | None = None) -> Process:
+                gc_log: Path | None = None, max_consumers: int = 1500) -> Process:
+    if name.startswith("rostrum-workers"):
+        # the SFU in worker processes, a meeting spread over them past max_consumers
+        return Rostrum(Path(rostrum_src) if rostrum_src else None, gc_log,
+                       workers=int(name.removeprefix("rostrum-workers") or "2"),
+                       max_consumers=max_consumers)
     if name in ("rostrum", "rostrum-per-connection"):
         # rostrum: the worker's one UDP port; rostrum-per-connection: aioice's socket per
         # connection (ROSTRUM_RTC_PORT=per-connection), the path before the mux
@@ -396,7 +413,8 @@ async def run_ramp(system_name: str, scenario: Scenario, ns: list[int], opts: ar
     media = load_media(media_path)
     index = TailIndex(media)
     gc_log = log_dir / f"gc-{system_name}-{scenario.name}.json" if opts.gc_watch else None
-    system = make_system(system_name, opts.janus_event_loops, opts.rostrum_src, gc_log)
+    system = make_system(system_name, opts.janus_event_loops, opts.rostrum_src, gc_log,
+                         opts.worker_max_consumers)
     rows: list[Row] = []
     times_path = shared_dir(log_dir) / \
         f"rostrum-bench-{os.getpid()}-{system_name}-{scenario.name}.times"
@@ -621,6 +639,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=4.0,
                         help="seconds after every subscriber receives, before measuring")
     parser.add_argument("--sub-procs", type=int, default=1, help="subscriber processes")
+    parser.add_argument("--worker-max-consumers", type=int, default=1500,
+                        help="rostrum-workersN: ROSTRUM_WORKER_MAX_CONSUMERS (a meeting's "
+                             "listeners go to other workers past it)")
     parser.add_argument("--concurrency", type=int, default=4,
                         help="subscribers connecting at once, per process")
     parser.add_argument("--retries", type=int, default=2,

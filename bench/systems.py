@@ -146,13 +146,29 @@ class Rostrum(Process):
     name = "rostrum"
 
     def __init__(self, source: Path | None = None, gc_log: Path | None = None,
-                 rtc_port: str = "0") -> None:
+                 rtc_port: str = "0", workers: int = 0, max_consumers: int = 1500) -> None:
         super().__init__()
         self.source = source or ROOT  # a checkout of Rostrum (another one: an A/B test)
         self.gc_log = gc_log  # set: run under bench/gcwatch.py, GC pauses written there
         self.rtc_port = rtc_port  # ROSTRUM_RTC_PORT: 0, a free port for the worker's mux
+        # ROSTRUM_WORKERS; with worker processes a meeting spreads past max_consumers on
+        # its home worker (1500: a study group's 150 listeners of 10 consumers each)
+        self.workers = workers
+        self.max_consumers = max_consumers
         if rtc_port == "per-connection":
             self.name = "rostrum-per-connection"
+        elif workers:
+            self.name = f"rostrum-workers{workers}"
+
+    def worker_pids(self) -> list[int]:
+        """The server's worker processes (its children), none in-process."""
+        if not self.workers or self.proc is None:
+            return []
+        try:
+            text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(p) for p in text.split()]
 
     async def start(self, log_dir: Path, cpus: set[int] | None) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="rostrum-bench-"))
@@ -160,7 +176,8 @@ class Rostrum(Process):
         env = {**os.environ, "ROSTRUM_DATA_DIR": str(self._tmp), "ROSTRUM_PORT": str(port),
                "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "ROSTRUM_SECRET": "bench-secret",
                "REDIS_URL": "", "ROSTRUM_ICE_SERVERS": "", "PYTHONUNBUFFERED": "1",
-               "ROSTRUM_RTC_PORT": self.rtc_port,
+               "ROSTRUM_RTC_PORT": self.rtc_port, "ROSTRUM_WORKERS": str(self.workers),
+               "ROSTRUM_WORKER_MAX_CONSUMERS": str(self.max_consumers),
                "PYTHONPATH": str(self.source)}
         module = "meeting_server"
         if self.gc_log is not None:

@@ -304,7 +304,8 @@ async def _local_workers(config: Config) -> MediaWorkers:
     pool = WorkerPool(config.workers, {
         "iceServers": [s.to_json() for s in config.ice_servers],
         "rtcAddresses": list(config.rtc_addresses), "seats": seats,
-        "keyframeIntervalS": config.keyframe_interval_s, "rtcPort": config.rtc_port})
+        "keyframeIntervalS": config.keyframe_interval_s, "rtcPort": config.rtc_port},
+        max_consumers=config.worker_max_consumers)
     await pool.start()
     return pool
 

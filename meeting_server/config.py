@@ -83,6 +83,9 @@ class Config:
     # in Redis; another node sends its participants there (needs redis_url, public_url)
     meeting_ownership: bool = False
     node_id: str = ""  # this node's name in the owner records (default: a random one)
+    # a meeting's listeners stay on its home worker until it carries this many consumers,
+    # then go to the least loaded worker, fed over a pipe (sfu/spread.py); 0: never spread
+    worker_max_consumers: int = 2000
     # a participant whose connection drops without a leave is kept this long (their place in
     # the speakers' list, the floor, the booth) for the page to `resume` (0: leave at once)
     resume_grace_s: float = 45.0
@@ -176,6 +179,10 @@ def from_env_and_args(
     parser.add_argument("--workers", default=env.get("ROSTRUM_WORKERS", "0"),
                         help="SFU worker processes: a number, 'auto' (one per core) or 0"
                              " (the SFU runs inside the server process)")
+    parser.add_argument("--worker-max-consumers",
+                        default=env.get("ROSTRUM_WORKER_MAX_CONSUMERS", "2000"),
+                        help="consumers a meeting's home worker carries before its next"
+                             " listeners go to other workers over pipes (0: never)")
     parser.add_argument("--redis-url", default=env.get("REDIS_URL", "") or None)
     parser.add_argument("--remote-workers", default=env.get("ROSTRUM_REMOTE_WORKERS", "off"),
                         help="use the SFU workers registered in Redis: off, on (beside this"
@@ -286,6 +293,7 @@ def from_env_and_args(
         worker_secret=worker_secret,
         meeting_ownership=args.ownership,
         node_id=args.node_id or secrets.token_hex(4),
+        worker_max_consumers=parse_max_consumers(args.worker_max_consumers, parser),
         resume_grace_s=args.resume_grace,
         turn_secret=args.turn_secret,
         ice_transport_policy=args.ice_transport_policy,
@@ -317,6 +325,15 @@ def parse_remote_workers(args: argparse.Namespace, env: Mapping[str, str],
         parser.error("--remote-workers needs the workers' shared secret, at least 16 "
                      "characters (ROSTRUM_WORKER_SECRET or --worker-secret-file)")
     return mode, secret
+def parse_max_consumers(text: str, parser: argparse.ArgumentParser) -> int:
+    """``ROSTRUM_WORKER_MAX_CONSUMERS``: a whole number, 0 or more."""
+    try:
+        count = int(text)
+    except ValueError:
+        parser.error(f"--worker-max-consumers: a number, not {text!r}")
+    if count < 0:
+        parser.error("--worker-max-consumers must be 0 or more")
+    return count
 
 
 def parse_workers(text: str, parser: argparse.ArgumentParser) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .events import RouterStats, Slot
+from .events import PipedProducer, RouterStats, Slot
 from .plan import MediaPlan
 
 
@@ -135,7 +135,63 @@ class CloseParticipant(_Value):
     participant_id: str
 
 
-ConnectionCommand = Publish | Unpublish | Subscribe | AcceptAnswer | CloseParticipant
+# pipes between workers (sfu/plain_transport.py, ``PipeTransport``): one meeting's router on
+# several workers, each producer of its home worker sent once to every other one
+
+@dataclass(frozen=True, slots=True)
+class OpenPipe(_Value):
+    """Open a pipe's end on this router: a UDP socket on loopback (answered with
+    ``PipeAddress``); ``pipe_id`` names the pair on both workers."""
+
+    pipe_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectPipe(_Value):
+    """The address of the pipe's other end: packets go there, and only packets from there
+    are taken."""
+
+    pipe_id: str
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class PipeProducers(_Value):
+    """Send every producer of this router over the pipe, now and as they are added (each
+    announced with a ``ProducerPiped`` event)."""
+
+    pipe_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PipeProducer(_Value):
+    """Make a piped producer on this router: a Producer for the same participant and source
+    the router seats, gates and feeds channels from as at home."""
+
+    pipe_id: str
+    producer: PipedProducer
+
+
+@dataclass(frozen=True, slots=True)
+class UnpipeProducer(_Value):
+    """Close the piped producer the pipe carries with that SSRC."""
+
+    pipe_id: str
+    ssrc: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePipe(_Value):
+    """Close the pipe's end on this router (its piped producers or its senders)."""
+
+    pipe_id: str
+
+
+PipeCommand = (OpenPipe | ConnectPipe | PipeProducers | PipeProducer | UnpipeProducer
+               | ClosePipe)
+ConnectionCommand = (Publish | Unpublish | Subscribe | AcceptAnswer | CloseParticipant
+                     | PipeCommand)
 
 
 # results
@@ -167,7 +223,15 @@ class Done(_Value):
     """A command that answers nothing but its success."""
 
 
-Result = Answer | Offer | Slots | Done
+@dataclass(frozen=True, slots=True)
+class PipeAddress(_Value):
+    """``OpenPipe``: where the pipe's end takes packets."""
+
+    host: str
+    port: int
+
+
+Result = Answer | Offer | Slots | Done | PipeAddress
 
 
 # worker commands: what a worker process is asked beside a router's own commands
@@ -230,5 +294,5 @@ class Reply(_Value):
     frame whose request id could not be read."""
 
     id: int
-    result: Answer | Offer | Slots | Done | Load | None
+    result: Answer | Offer | Slots | Done | PipeAddress | Load | None
     refusal: Refusal | None

@@ -111,8 +111,59 @@ class TransportStateChanged:
         return {"event": "transport-state", **asdict(self)}
 
 
+@dataclass(frozen=True, slots=True)
+class PipedProducer:
+    """A producer as a pipe carries it (sfu/plain_transport.py, ``PipeTransport``): the
+    pipe's own SSRC for it, whose track it is, and the codec its packets keep (payload type
+    unchanged from the home worker)."""
+
+    ssrc: int
+    producer_id: str  # on the home worker
+    participant_id: str
+    source: str  # "mic" | "camera" | "camera-low" | "screen"
+    kind: str  # "audio" | "video"
+    codec: str  # "opus", "VP8", "H264"
+    payload_type: int
+    clock_rate: int
+    channels: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.ssrc <= 0xFFFFFFFF or not 0 <= self.payload_type <= 127:
+            raise ValueError("ssrc is 32 bits, payload_type 0..127")
+        if self.kind not in ("audio", "video") or self.clock_rate <= 0 \
+                or not 1 <= self.channels <= 8:
+            raise ValueError("kind is audio or video, clock_rate positive, channels 1..8")
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerPiped:
+    """The home worker sends a producer over a pipe from now on (after ``PipeProducers``,
+    for every producer there and every one added later): the control plane makes it on the
+    pipe's other worker (``PipeProducer``)."""
+
+    meeting_id: str
+    pipe_id: str
+    producer: PipedProducer
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": "producer-piped", **asdict(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class PipedProducerClosed:
+    """A piped producer closed on the home worker: the control plane closes its copy
+    (``UnpipeProducer``)."""
+
+    meeting_id: str
+    pipe_id: str
+    ssrc: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": "piped-producer-closed", **asdict(self)}
+
+
 RouterEvent = (SlotsChanged | UplinkChanged | SpeakersChanged | FloorVoiceChanged
-               | TransportStateChanged)
+               | TransportStateChanged | ProducerPiped | PipedProducerClosed)
 
 
 # the stats snapshot (``Router.stats()``), read by /metrics

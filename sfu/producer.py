@@ -137,6 +137,11 @@ class Producer:
             on_rtcp=self.handle_rtcp,
         )
 
+    def configure(self, parameters: RTCRtpReceiveParameters) -> None:
+        """Set the codecs of a producer fed by something else than an aiortc receiver (a
+        pipe from another worker: sfu/plain_transport.py)."""
+        self._on_parameters(parameters)
+
     def _on_parameters(self, parameters: RTCRtpReceiveParameters) -> None:
         for codec in parameters.codecs:
             if codec.payloadType is None:
@@ -220,7 +225,8 @@ class Producer:
             # not heard on the floor: only an interpretation channel may carry it (the
             # router feeds a channel only from its booth's live interpreter)
             self.gated_packets += 1
-            consumers = [c for c in self.consumers if c.purpose == "channel"]
+            # (and a pipe to another worker, whose router applies the plan itself)
+            consumers = [c for c in self.consumers if c.purpose in ("channel", "pipe")]
             if not consumers:
                 return
         keyframe = False

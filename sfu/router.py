@@ -29,19 +29,27 @@ from .commands import (
     Answer,
     ApplyPlan,
     CloseParticipant,
+    ClosePipe,
     CommandError,
     ConnectionCommand,
+    ConnectPipe,
     ControlCommand,
     Done,
     GetSlots,
     Listen,
     Offer,
+    OpenPipe,
     Pin,
+    PipeAddress,
+    PipeCommand,
+    PipeProducer,
+    PipeProducers,
     Publish,
     Result,
     SetVideo,
     Slots,
     Subscribe,
+    UnpipeProducer,
     Unpublish,
 )
 from .consumer import Consumer
@@ -49,6 +57,9 @@ from .downlink import PROBE_TICK_S, Downlink
 from .events import (
     ConsumerStats,
     FloorVoiceChanged,
+    PipedProducer,
+    PipedProducerClosed,
+    ProducerPiped,
     ProducerStats,
     PublisherStats,
     RouterEvent,
@@ -61,6 +72,7 @@ from .events import (
     TransportStats,
     UplinkChanged,
 )
+from .plain_transport import PipeTransport
 from .plan import FLOOR_CHANNEL, MediaPlan, PlanError
 from .producer import Producer
 from .sdp import SdpError
@@ -120,6 +132,7 @@ class View:
     screens: list[Producer]
 
 
+PIPE_COMMANDS = (OpenPipe, ConnectPipe, PipeProducers, PipeProducer, UnpipeProducer, ClosePipe)
 # the camera's layers, low to high; a publisher may send only "camera"
 CAMERA_LAYERS = ("camera-low", "camera")
 ALLOCATION_INTERVAL_S = 0.5
@@ -138,6 +151,8 @@ class Router:
         self.transports: dict[str, Transport] = {}
         self.producers: dict[str, Producer] = {}
         self.subscriptions: dict[str, Subscription] = {}
+        # pipes to this meeting's routers on other workers (sfu/plain_transport.py)
+        self.pipes: dict[str, PipeTransport] = {}
         self.closed = False
         self.seating = Seating()
         self._ids = itertools.count(1)
@@ -201,6 +216,8 @@ class Router:
     async def negotiate(self, command: ConnectionCommand) -> Result:
         """Run a connection command (SDP in, SDP out); ``CommandError`` when refused. A
         refused offer or answer leaves no connection behind (an answer may follow)."""
+        if isinstance(command, PIPE_COMMANDS):
+            return await self.pipe(command)
         pid = command.participant_id
         if isinstance(command, Publish):
             if self.transport_of(pid, "publish") is not None:
@@ -247,6 +264,67 @@ class Router:
             await self.close_participant(pid)
             return Done()
         raise CommandError("bad-request", f"unknown command {command!r}")
+
+    # pipes to the meeting's routers on other workers
+
+    async def pipe(self, command: PipeCommand) -> Result:
+        """Run a pipe command (``OpenPipe`` … ``ClosePipe``); ``CommandError`` when refused
+        (nothing changed)."""
+        if self.closed:
+            raise CommandError("conflict", "router is closed")
+        if isinstance(command, OpenPipe):
+            if not command.pipe_id or command.pipe_id in self.pipes \
+                    or command.pipe_id in self.transports:
+                raise CommandError("conflict", f"pipe {command.pipe_id!r} is open already"
+                                   if command.pipe_id else "a pipe needs an id")
+            pipe_id = command.pipe_id
+            pipe = PipeTransport(
+                router=self, pipe_id=pipe_id,
+                on_piped=lambda piped: self._emit(ProducerPiped(self.meeting_id, pipe_id,
+                                                                piped)),
+                on_unpiped=lambda ssrc: self._emit(PipedProducerClosed(self.meeting_id,
+                                                                       pipe_id, ssrc)))
+            host, port = await pipe.open()
+            if self.closed:
+                await pipe.close()
+                raise CommandError("conflict", "router is closed")
+            self.pipes[pipe_id] = pipe
+            self.transports[pipe_id] = pipe  # type: ignore[assignment]
+            return PipeAddress(host, port)
+        found = self.pipes.get(command.pipe_id)
+        if found is None:
+            raise CommandError("not-found", f"no pipe {command.pipe_id!r}")
+        pipe = found
+        if isinstance(command, ConnectPipe):
+            try:
+                pipe.connect(command.host, command.port)
+            except ValueError as exc:
+                raise CommandError("bad-request", str(exc)) from None
+        elif isinstance(command, PipeProducers):
+            pipe.pipe_producers()
+        elif isinstance(command, PipeProducer):
+            self._check_piped(command.producer)
+            try:
+                pipe.produce(command.producer)
+            except ValueError as exc:
+                raise CommandError("conflict", str(exc)) from None
+        elif isinstance(command, UnpipeProducer):
+            if not await pipe.unproduce(command.ssrc):
+                raise CommandError("not-found", f"pipe {pipe.id} carries no ssrc "
+                                                f"{command.ssrc}")
+        elif isinstance(command, ClosePipe):
+            del self.pipes[pipe.id]
+            await pipe.close()
+        return Done()
+
+    @staticmethod
+    def _check_piped(piped: PipedProducer) -> None:
+        sources = ("mic",) if piped.kind == "audio" else ("camera", "camera-low", "screen")
+        codecs = ("OPUS",) if piped.kind == "audio" else ("VP8", "H264")
+        if piped.source not in sources or piped.codec.upper() not in codecs \
+                or not piped.participant_id:
+            raise CommandError("bad-request", f"a piped {piped.kind} producer is a "
+                               f"{'/'.join(sources)} in {'/'.join(codecs)}, of a participant")
 
     # the media plan
 
@@ -356,6 +434,8 @@ class Router:
 
     def transport_closed(self, transport: Transport) -> None:
         self.transports.pop(transport.id, None)
+        if self.pipes.get(transport.id) is transport:  # type: ignore[comparison-overlap]
+            del self.pipes[transport.id]
         sub = self.subscriptions.get(transport.participant_id)
         if sub is not None and transport.direction == "subscribe":
             del self.subscriptions[transport.participant_id]
@@ -378,6 +458,8 @@ class Router:
         if producer.source == "mic":
             producer.set_forwarding(producer.participant_id in self.plan.forwarded)
         logger.info("%s %r added", self._log_prefix, producer)
+        for pipe in self.pipes.values():
+            pipe.producer_added(producer)
         self.reassign_all()
 
     def producer_closed(self, producer: Producer) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
@@ -228,6 +229,15 @@ class RemoteRouter(RouterHandle):
     def mark_closed(self) -> None:
         self._closed = True
 
+    def detach_parts(self) -> None:
+        """Its home worker died or it closes: a meeting spread over several workers closes
+        its parts (sfu/spread.py); a router on one worker has none."""
+
+    def part_lost(self, slot: WorkerSlot) -> list[str]:
+        """Another worker holding part of this meeting died: who lost their media there
+        (sfu/spread.py; none for a router on one worker)."""
+        return []
+
     def submit(self, command: ControlCommand) -> asyncio.Future[Result]:
         if self.closed:
             future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
@@ -342,6 +352,12 @@ class WorkerSlot:
     up: bool = False
     started_at: float = 0.0
     died_at: float | None = None  # when the server last noticed it was gone
+    pending: int = 0  # consumers placed on it since its load was last read
+
+    @property
+    def consumers(self) -> int:
+        """Its consumers as placement counts them: the last load read, and those since."""
+        return (self.load.consumers if self.load else 0) + self.pending
 
     @property
     def name(self) -> str:
@@ -353,19 +369,24 @@ class WorkerSlot:
 
     def score(self) -> tuple[float, int, int]:
         """Placement: the least loaded first (consumers, then packets/s as consumers)."""
-        consumers, rate = (self.load.consumers, self.load.packets_per_s) if self.load else (0, 0)
-        return (consumers + rate / PACKETS_PER_CONSUMER, len(self.routers), self.index)
+        rate = self.load.packets_per_s if self.load else 0.0
+        return (self.consumers + rate / PACKETS_PER_CONSUMER, len(self.routers), self.index)
 
 
 class WorkerPool(MediaWorkers):
     """N worker processes, started, placed on, polled and restarted by this server."""
 
-    def __init__(self, count: int, settings: dict[str, Any], run_dir: Path | None = None
-                 ) -> None:
+    def __init__(self, count: int, settings: dict[str, Any], run_dir: Path | None = None,
+                 max_consumers: int = 0) -> None:
         super().__init__()
         if count < 1:
             raise ValueError("a worker pool has at least one worker")
+        if max_consumers < 0:
+            raise ValueError("max_consumers is 0 (no spreading) or more")
         self.settings = settings
+        # a meeting's listeners go to its home worker while it has fewer consumers than
+        # this, then to the least loaded worker over a pipe (sfu/spread.py); 0: never
+        self.max_consumers = max_consumers
         self.run_dir = run_dir or Path(tempfile.mkdtemp(prefix="rostrum-workers-"))
         self.slots = [WorkerSlot(i, str(self.run_dir / f"worker-{i}.sock"))
                       for i in range(count)]
@@ -443,9 +464,17 @@ class WorkerPool(MediaWorkers):
         if not slot.up:
             return
         slot.up, slot.died_at, slot.load = False, time.monotonic(), None
-        lost = list(slot.routers)
-        for router in slot.routers.values():
+        # a meeting whose home was elsewhere only lost a part (sfu/spread.py): its home
+        # router goes on, those listeners subscribe again
+        lost = [m for m, r in slot.routers.items() if self.placement.get(m) is slot]
+        for meeting_id, router in slot.routers.items():
             router.mark_closed()
+            home = self.placement.get(meeting_id)
+            spread = home.routers.get(meeting_id) if home is not None else None
+            if home is slot:
+                router.detach_parts()
+            elif spread is not None:
+                spread.part_lost(slot)
         slot.routers.clear()
         for meeting_id in lost:
             if self.placement.get(meeting_id) is slot:
@@ -517,7 +546,17 @@ class WorkerPool(MediaWorkers):
         except CommandError:
             return
         if isinstance(load, Load):
-            slot.load = load
+            slot.load, slot.pending = load, 0
+
+    def place_listener(self, home: WorkerSlot) -> WorkerSlot:
+        """The worker a meeting's next listener goes to: its home while the home has fewer
+        than ``max_consumers`` consumers, then the least loaded worker under the limit (the
+        least loaded of all when every one is over it)."""
+        if self.max_consumers <= 0 or home.consumers < self.max_consumers:
+            return home
+        up = [s for s in self.slots if s.up and s.connection is not None]
+        under = [s for s in up if s.consumers < self.max_consumers] or up or [home]
+        return min(under, key=lambda s: (s.consumers, s.index))
 
     def place(self) -> WorkerSlot:
         """The worker a new meeting goes to: the least loaded of those up."""
@@ -549,7 +588,12 @@ class WorkerPool(MediaWorkers):
         await connection.request(meeting_id, OpenRouter(video_codec))
         if connection.closed or slot.connection is not connection:
             raise _gone()  # the worker died between the reply and now
-        router = RemoteRouter(connection, meeting_id, slot.name)
+        router: RemoteRouter
+        if self.max_consumers > 0 and len(self.slots) > 1:
+            from .spread import SpreadRouter  # it builds on RemoteRouter (this module)
+            router = SpreadRouter(self, slot, meeting_id, video_codec)
+        else:
+            router = RemoteRouter(connection, meeting_id, slot.name)
         slot.routers[meeting_id] = router
         self.placement[meeting_id] = slot
         logger.info("[%s] router placed on %s (pid %d)", meeting_id, slot.name, slot.pid)
@@ -562,6 +606,7 @@ class WorkerPool(MediaWorkers):
         router = slot.routers.pop(meeting_id, None)
         if router is not None:
             router.mark_closed()
+            router.detach_parts()  # its parts on other workers close too
         if slot.connection is not None and not slot.connection.closed:
             with contextlib.suppress(CommandError):
                 await slot.connection.request(meeting_id, CloseRouter())
@@ -574,10 +619,11 @@ class WorkerPool(MediaWorkers):
                                               LOAD_TIMEOUT_S)
             except (TimeoutError, CommandError):
                 return []
-            slot.load = load
-            return list(load.routers)
+            slot.load, slot.pending = load, 0
+            return [r if self.placement.get(r.meeting_id) is slot else _part_stats(r)
+                    for r in load.routers]
         parts = await asyncio.gather(*(one(s) for s in self.slots if s.up))
-        return [stats for part in parts for stats in part]
+        return _merged([stats for part in parts for stats in part])
 
     def describe(self) -> list[WorkerInfo]:
         return [WorkerInfo(s.name, s.pid, s.up, s.restarts, len(s.routers),
@@ -605,6 +651,26 @@ class WorkerPool(MediaWorkers):
                 os.unlink(slot.socket_path)
         with contextlib.suppress(OSError):
             self.run_dir.rmdir()
+
+
+def _part_stats(stats: RouterStats) -> RouterStats:
+    """A meeting's part on another worker (sfu/spread.py): its producers are copies of the
+    home router's, piped there; only its subscribers and connections are its own."""
+    return dataclasses.replace(stats, producers=(), publishers=())
+
+
+def _merged(routers: list[RouterStats]) -> list[RouterStats]:
+    """One snapshot per meeting: a spread meeting's parts added to its home router's."""
+    out: dict[str, RouterStats] = {}
+    for stats in routers:
+        seen = out.get(stats.meeting_id)
+        out[stats.meeting_id] = stats if seen is None else dataclasses.replace(
+            seen, transports=seen.transports + stats.transports,
+            producers=seen.producers + stats.producers,
+            publishers=seen.publishers + stats.publishers,
+            subscribers=seen.subscribers + stats.subscribers,
+            consumers=seen.consumers + stats.consumers)
+    return list(out.values())
 
 
 __all__ = ["MEDIA_RESTARTING", "LocalRouter", "LocalWorkers", "MediaWorkers", "RemoteRouter",

@@ -27,6 +27,8 @@ STATS = e.RouterStats(
     (e.SubscriberStats("ben", 1e7, 250_000.0, (
         e.ConsumerStats("c1", "video", "seat", None, 0.0, None, 0),
         e.ConsumerStats("c2", "audio", "channel", "mic", 0.02, 0.031, 55))),), 9)
+PIPED = e.PipedProducer(0xDEADBEEF, "p3", "ana", "camera-low", "video", "VP8", 96, 90000)
+PIPED_MIC = e.PipedProducer(7, "p1", "ana", "mic", "audio", "opus", 111, 48000, 2)
 
 VALUES = [
     c.ApplyPlan(PLAN), c.Listen("ana", "fr"), c.Pin("ana", None), c.Pin("ana", "ben"),
@@ -47,13 +49,23 @@ VALUES = [
     c.Reply(1, c.Done(), None), c.Reply(2, c.Offer("v=0", (SLOT,)), None),
     c.Reply(3, c.Load(1, 0, 0.0, ()), None),
     c.Reply(5, None, c.Refusal("conflict", "subscribe first")), c.Refusal("bad-frame", "x"),
+    # pipes between workers (sfu/plain_transport.py, sfu/spread.py)
+    c.OpenPipe("m1-worker-1-1"), c.PipeAddress("127.0.0.1", 40123),
+    c.ConnectPipe("m1-worker-1-1", "127.0.0.1", 40124), c.PipeProducers("m1-worker-1-1"),
+    c.PipeProducer("m1-worker-1-1", PIPED), c.PipeProducer("x", PIPED_MIC),
+    c.UnpipeProducer("m1-worker-1-1", 0xDEADBEEF), c.ClosePipe("m1-worker-1-1"),
+    e.ProducerPiped("m1", "m1-worker-1-1", PIPED_MIC),
+    e.PipedProducerClosed("m1", "m1-worker-1-1", 7),
+    c.Request(6, "m1", c.PipeProducer("x", PIPED)),
+    c.Reply(6, c.PipeAddress("127.0.0.1", 1), None),
 ]
 
 
 def test_every_type_of_the_table_is_covered() -> None:
     assert {type(v).__name__ for v in VALUES} | {"Slot", "TransportStats", "ProducerStats",
                                                   "PublisherStats", "SubscriberStats",
-                                                  "ConsumerStats"} == set(TYPES)
+                                                  "ConsumerStats", "PipedProducer"} \
+        == set(TYPES)
 
 
 @pytest.mark.parametrize("value", VALUES, ids=lambda v: type(v).__name__)
@@ -96,6 +108,13 @@ def good(value: object) -> dict[str, object]:
     {**good(c.ApplyPlan(PLAN)), "plan": {**PLAN.to_dict(), "forwarded": [1]}},
     {**good(e.SlotsChanged("m", "p", (SLOT,))), "slots": [{"type": "Listen"}]},
     {**good(e.UplinkChanged("m", "p", "low", 0.1)), "loss": "0.1"},
+    {**good(c.ConnectPipe("x", "127.0.0.1", 1)), "port": "1"},
+    {**good(c.PipeProducer("x", PIPED)), "producer": {**good(PIPED), "ssrc": -1}},
+    {**good(c.PipeProducer("x", PIPED)), "producer": {**good(PIPED), "ssrc": 1 << 32}},
+    {**good(c.PipeProducer("x", PIPED)), "producer": {**good(PIPED), "kind": "data"}},
+    {**good(c.PipeProducer("x", PIPED)), "producer": {**good(PIPED), "payload_type": 128}},
+    {**good(c.PipeProducer("x", PIPED)), "producer": {**good(PIPED), "channels": 0}},
+    {**good(c.UnpipeProducer("x", 1)), "ssrc": "1"},
 ])
 def test_refused_without_coercion(data: object) -> None:
     with pytest.raises(WireError):

@@ -44,7 +44,8 @@ from .wire import HEADER, WireError, decode, frame, frame_length, request_id
 logger = logging.getLogger(__name__)
 
 VIDEO_CODECS = ("VP8", "H264")
-CONNECTION_COMMANDS = ("Publish", "Unpublish", "Subscribe", "AcceptAnswer", "CloseParticipant")
+CONNECTION_COMMANDS = ("Publish", "Unpublish", "Subscribe", "AcceptAnswer", "CloseParticipant",
+                       "OpenTap", "CloseTap")
 
 
 class Worker:

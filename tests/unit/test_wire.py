@@ -47,6 +47,14 @@ VALUES = [
     c.Reply(1, c.Done(), None), c.Reply(2, c.Offer("v=0", (SLOT,)), None),
     c.Reply(3, c.Load(1, 0, 0.0, ()), None),
     c.Reply(5, None, c.Refusal("conflict", "subscribe first")), c.Refusal("bad-frame", "x"),
+    # plain RTP taps (the webcast's)
+    c.OpenTap("webcast", "floor", ("127.0.0.1", 40000), ("127.0.0.1", 40002)),
+    c.OpenTap("webcast-fr", "fr", ("::1", 40004), None),
+    c.OpenTap("picture", None, None, ("127.0.0.1", 40006)),
+    c.TapOpened("webcast", "127.0.0.1", 51234), c.CloseTap("webcast"),
+    c.PinTap("webcast", ("ana", "chair")), c.PinTap("webcast", ()), c.TapKeyframe("webcast"),
+    c.Request(6, "m1", c.OpenTap("webcast", "floor", ("127.0.0.1", 1), None)),
+    c.Reply(6, c.TapOpened("webcast", "127.0.0.1", 2), None),
 ]
 
 
@@ -96,6 +104,14 @@ def good(value: object) -> dict[str, object]:
     {**good(c.ApplyPlan(PLAN)), "plan": {**PLAN.to_dict(), "forwarded": [1]}},
     {**good(e.SlotsChanged("m", "p", (SLOT,))), "slots": [{"type": "Listen"}]},
     {**good(e.UplinkChanged("m", "p", "low", 0.1)), "loss": "0.1"},
+    {**good(c.OpenTap("w", "fr", ("127.0.0.1", 1), None)), "audio": ["127.0.0.1"]},
+    {**good(c.OpenTap("w", "fr", ("127.0.0.1", 1), None)), "audio": ["127.0.0.1", "1"]},
+    {**good(c.OpenTap("w", "fr", ("127.0.0.1", 1), None)), "audio": "127.0.0.1:1"},
+    {**good(c.OpenTap("w", "fr", ("127.0.0.1", 1), None)), "channel": 7},
+    {"type": "OpenTap", "tap_id": "w", "channel": None, "audio": None},
+    {**good(c.PinTap("w", ())), "candidates": "ana"},
+    {**good(c.PinTap("w", ())), "candidates": [1]},
+    {**good(c.TapOpened("w", "h", 1)), "port": 1.0},
 ])
 def test_refused_without_coercion(data: object) -> None:
     with pytest.raises(WireError):

@@ -27,8 +27,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(autouse=True)
 def media_workers(request: pytest.FixtureRequest) -> Iterator[int]:
-    """How many SFU worker processes the servers of this test start."""
+    """How many SFU worker processes the servers of this test start: the parameter, 0 for
+    a test of the in-process router's internals (``@pytest.mark.in_process``), else
+    ``ROSTRUM_WORKERS`` (tests/harness.py)."""
     count: int = getattr(request, "param", harness.WORKERS)
+    if request.node.get_closest_marker("in_process") is not None:
+        count = 0
     before, harness.WORKERS = harness.WORKERS, count
     try:
         yield count

@@ -9,6 +9,12 @@ the taps go; the process goes on (a slate and silence) until the meeting ends, w
 playlists get EXT-X-ENDLIST and stay as the archive, with chapters from the floor log.
 Retention removes archives older than their meeting's setting.
 
+The taps are commands on the meeting's ``RouterHandle`` (``OpenTap``, ``PinTap``,
+``TapKeyframe``, ``CloseTap``; sfu/commands.py), so the webcast works the same whether the
+router runs in this process or in a worker process; this service holds no Router. A fresh
+router (after everyone left and came back, or on another worker after its worker died)
+gets the taps again.
+
 Records (the setting, when the webcast started and ended, deletion) live in the service's
 own SQLite table (``SCHEMA``, handed to ``Store.add_schema``).
 """
@@ -26,9 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sfu.plain_transport import PlainTransport
-from sfu.router import Router
-from sfu.worker_client import in_process
+from sfu.commands import CloseTap, CommandError, OpenTap, PinTap, TapKeyframe, TapOpened
+from sfu.worker_client import RouterHandle, log_failure
 from webcast.chapters import chapters
 from webcast.layout import FLOOR, MEETING_ID, Job, rendition_dirs
 from webcast.playlist import PlaylistError, parse_media
@@ -60,6 +65,7 @@ CREATE TABLE IF NOT EXISTS webcasts (
 WATCH_INTERVAL_S = 1.0
 ACCESS_ENV = "ROSTRUM_WEBCAST"  # the access of meetings that have no setting of their own
 RETENTION_INTERVAL_S = 3600.0
+MAIN_TAP = "webcast"  # the picture and the floor; "webcast-<lang>" each language channel
 
 
 def default_access(environ: Mapping[str, str] | None = None) -> str:
@@ -86,9 +92,9 @@ class MeetingWebcast:
     meeting_id: str
     job: Job
     process: WebcastProcess
-    router: Router | None = None
-    warned_remote: bool = False
-    taps: list[PlainTransport] = field(default_factory=list)
+    router: RouterHandle | None = None  # the router the taps are on
+    taps: list[str] = field(default_factory=list)  # their tap ids
+    attaching: asyncio.Lock = field(default_factory=asyncio.Lock)
     ending: bool = False
     subtitles: SubtitleWriter | None = None  # the caption renditions, when captions exist
 
@@ -115,6 +121,7 @@ class WebcastService:
         self._records: dict[str, WebcastRecord] = {}
         self._writes = 0  # a read that overlapped a write is not cached
         meetings.live_listeners.append(self._meeting_live)
+        meetings.router_listeners.append(self._router_ready)
         floor.speaker_listeners.append(self._speaker_changed)
 
     # records
@@ -279,69 +286,80 @@ class WebcastService:
             await self._attach_live(running, live)
 
     async def _attach_live(self, running: MeetingWebcast, live: LiveMeeting) -> None:
-        """The taps go on the meeting's router when it runs in this process; a router in a
-        worker process has no plain RTP taps yet (docs/architecture.md, "Workers")."""
-        router = in_process(live.router)
-        if router is None:
-            if not running.warned_remote:
-                running.warned_remote = True
-                logger.warning("[%s] the webcast needs the router in the server process "
-                               "(ROSTRUM_WORKERS=0): no picture or sound", running.meeting_id)
-            return
-        await self._attach(running, router)
+        """The taps go on the meeting's router, wherever it runs (in this process or in a
+        worker process): they are commands on its handle (``OpenTap`` …, sfu/commands.py)."""
+        async with running.attaching:
+            try:
+                await self._attach(running, live.router)
+            except CommandError as exc:  # the worker went away meanwhile: tried again
+                logger.warning("[%s] webcast taps not opened: %s", running.meeting_id, exc)
 
-    async def _attach(self, running: MeetingWebcast, router: Router) -> None:
-        if (running.router is router and running.taps) or router.closed:
+    def _router_ready(self, live: LiveMeeting) -> None:
+        """A live meeting has a (new) router, e.g. on another worker after its worker died
+        (MeetingService.router_listeners): the taps move to it at once."""
+        running = self.running.get(live.record.id)
+        if running is not None and not running.ending:
+            self._spawn(self._attach_live(running, live))
+
+    async def _attach(self, running: MeetingWebcast, router: RouterHandle) -> None:
+        if (running.router is router and running.taps) or router.closed or running.ending:
             return
         await self._detach(running)
         job = running.job
         host = job.host
-        taps = []
+        wanted = [OpenTap(MAIN_TAP, FLOOR, (host, job.audio_ports[0]), (host, job.video_port))]
+        wanted += [OpenTap(f"{MAIN_TAP}-{channel}", channel, (host, port), None)
+                   for channel, port in zip(job.channels[1:], job.audio_ports[1:], strict=True)]
+        taps: list[str] = []
         try:
-            main = PlainTransport(router=router, participant_id="webcast")
-            await main.open()
-            taps.append(main)
-            main.subscribe(video=(host, job.video_port), channel=FLOOR,
-                           audio=(host, job.audio_ports[0]))
-            for channel, port in zip(job.channels[1:], job.audio_ports[1:], strict=True):
-                tap = PlainTransport(router=router, participant_id=f"webcast-{channel}")
-                await tap.open()
-                taps.append(tap)
-                tap.subscribe(channel=channel, audio=(host, port))
-        except Exception:
-            for tap in taps:
-                await tap.close()
+            for command in wanted:
+                opened = await router.negotiate(command)
+                assert isinstance(opened, TapOpened)
+                taps.append(opened.tap_id)
+        except BaseException:
+            await self._close_taps(router, taps)
             raise
         running.router, running.taps = router, taps
+        logger.info("[%s] webcast taps on the router: %s", running.meeting_id,
+                    ", ".join(taps))
         self._update_pin(running)
 
     async def _detach(self, running: MeetingWebcast) -> None:
-        for tap in running.taps:
-            await tap.close()
+        router, taps = running.router, running.taps
         running.taps, running.router = [], None
+        if router is not None:
+            await self._close_taps(router, taps)
+
+    @staticmethod
+    async def _close_taps(router: RouterHandle, taps: list[str]) -> None:
+        for tap_id in taps:
+            if router.closed:
+                return  # the router's close closed them
+            try:
+                await router.negotiate(CloseTap(tap_id))
+            except CommandError as exc:
+                logger.warning("[%s] closing tap %s: %s", router.meeting_id, tap_id, exc)
 
     def _request_keyframes(self, running: MeetingWebcast) -> None:
-        for tap in running.taps:
-            tap.request_keyframe()
-
-    def _camera(self, router: Router, participant_id: str) -> bool:
-        sources = router.producers_of(participant_id)
-        return "camera" in sources or "camera-low" in sources
+        router = running.router
+        if router is None or router.closed or not running.taps:
+            return
+        router.submit(TapKeyframe(MAIN_TAP)).add_done_callback(
+            log_failure(f"[{running.meeting_id}] webcast keyframe request"))
 
     def _update_pin(self, running: MeetingWebcast) -> None:
-        """The webcast's picture: the floor speaker's camera, else the chair's."""
+        """The webcast's picture: the floor speaker's camera, else the chair's (the router
+        takes the first of them who sends a camera)."""
         router = running.router
         live = self.meetings.live.get(running.meeting_id)
         if router is None or live is None or not running.taps or router.closed:
             return
         speaker = self.floor.floor(running.meeting_id).speakers.speaker
-        target = None
-        if speaker is not None and self._camera(router, speaker.participant_id):
-            target = speaker.participant_id
-        else:
-            target = next((p.id for p in live.participants.values()
-                           if p.role == "chair" and self._camera(router, p.id)), None)
-        running.taps[0].pin(target)
+        candidates = [] if speaker is None else [speaker.participant_id]
+        candidates += [p.id for p in live.participants.values()
+                       if p.role == "chair" and p.id not in candidates]
+        router.submit(PinTap(MAIN_TAP, tuple(candidates))).add_done_callback(
+            log_failure(f"[{running.meeting_id}] webcast pin"))
 
     def _speaker_changed(self, meeting_id: str, grant: Grant | None) -> None:
         running = self.running.get(meeting_id)
@@ -383,8 +401,7 @@ class WebcastService:
         if running.router is not None and running.router.closed:
             await self._detach(running)
         live = self.meetings.live.get(meeting_id)
-        if live is not None and not live.router.closed and \
-                running.router is not in_process(live.router):
+        if live is not None and not live.router.closed and running.router is not live.router:
             await self._attach_live(running, live)
         self._update_pin(running)
         if running.subtitles is not None:

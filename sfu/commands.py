@@ -7,6 +7,10 @@ Two kinds, as the router runs them:
   network.
 - **connection** commands (``Router.negotiate``, awaited): ``Publish``, ``Unpublish``,
   ``Subscribe``, ``AcceptAnswer``, ``CloseParticipant``. They carry SDP in and out.
+- **tap** commands: a plain RTP tap (sfu/plain_transport.py, the webcast's) opened and
+  closed by ``OpenTap`` and ``CloseTap`` (connection commands: they bind and close a
+  socket), kept on a participant's camera by ``PinTap`` and asked for a keyframe by
+  ``TapKeyframe`` (control commands).
 
 A refused command raises ``CommandError`` with a code from the protocol's error table
 (``conflict``, ``bad-sdp``) and changes nothing. Every command and result is a frozen
@@ -90,7 +94,26 @@ class GetSlots(_Value):
     participant_id: str
 
 
-ControlCommand = ApplyPlan | Listen | Pin | SetVideo | GetSlots
+@dataclass(frozen=True, slots=True)
+class PinTap(_Value):
+    """The tap's seat shows the first of ``candidates`` who sends a camera now (none of
+    them: the most recent voice, as an unpinned seat does). The control plane orders the
+    candidates (the floor speaker, then the chairs); the router only knows who has a
+    camera."""
+
+    tap_id: str
+    candidates: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TapKeyframe(_Value):
+    """Ask the source of each of the tap's video consumers for a keyframe (its reader
+    started or restarted)."""
+
+    tap_id: str
+
+
+ControlCommand = ApplyPlan | Listen | Pin | SetVideo | GetSlots | PinTap | TapKeyframe
 
 
 # connection commands
@@ -190,8 +213,33 @@ class ClosePipe(_Value):
 
 PipeCommand = (OpenPipe | ConnectPipe | PipeProducers | PipeProducer | UnpipeProducer
                | ClosePipe)
+
+Address = tuple[str, int]  # an IP literal and a UDP port
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTap(_Value):
+    """Open a plain RTP tap (a subscriber of the router over plain UDP, no ICE or SRTP)
+    named ``tap_id``: with ``video``, one seat whose camera goes there; with ``audio``, the
+    slot of ``channel`` (``floor``: the floor's current voice) goes there. RTCP goes to
+    each port + 1, and the reader's RTCP comes back to the tap's local port (answered with
+    ``TapOpened``)."""
+
+    tap_id: str
+    channel: str | None
+    audio: Address | None
+    video: Address | None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseTap(_Value):
+    """Close the tap and its consumers (one already closed, or never opened: ``Done``)."""
+
+    tap_id: str
+
+
 ConnectionCommand = (Publish | Unpublish | Subscribe | AcceptAnswer | CloseParticipant
-                     | PipeCommand)
+                     | PipeCommand | OpenTap | CloseTap)
 
 
 # results
@@ -231,7 +279,16 @@ class PipeAddress(_Value):
     port: int
 
 
-Result = Answer | Offer | Slots | Done | PipeAddress
+@dataclass(frozen=True, slots=True)
+class TapOpened(_Value):
+    """``OpenTap``: the tap's local address, where its RTP comes from and its RTCP goes."""
+
+    tap_id: str
+    host: str
+    port: int
+
+
+Result = Answer | Offer | Slots | Done | PipeAddress | TapOpened
 
 
 # worker commands: what a worker process is asked beside a router's own commands
@@ -294,5 +351,5 @@ class Reply(_Value):
     frame whose request id could not be read."""
 
     id: int
-    result: Answer | Offer | Slots | Done | PipeAddress | Load | None
+    result: Answer | Offer | Slots | Done | PipeAddress | TapOpened | Load | None
     refusal: Refusal | None

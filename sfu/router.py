@@ -15,6 +15,7 @@ consumers; a closed producer detaches from its consumers, which the router then 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import itertools
 import logging
 import time
@@ -30,6 +31,7 @@ from .commands import (
     ApplyPlan,
     CloseParticipant,
     ClosePipe,
+    CloseTap,
     CommandError,
     ConnectionCommand,
     ConnectPipe,
@@ -39,7 +41,9 @@ from .commands import (
     Listen,
     Offer,
     OpenPipe,
+    OpenTap,
     Pin,
+    PinTap,
     PipeAddress,
     PipeCommand,
     PipeProducer,
@@ -49,6 +53,8 @@ from .commands import (
     SetVideo,
     Slots,
     Subscribe,
+    TapKeyframe,
+    TapOpened,
     UnpipeProducer,
     Unpublish,
 )
@@ -72,7 +78,7 @@ from .events import (
     TransportStats,
     UplinkChanged,
 )
-from .plain_transport import PipeTransport
+from .plain_transport import PipeTransport, PlainTransport
 from .plan import FLOOR_CHANNEL, MediaPlan, PlanError
 from .producer import Producer
 from .sdp import SdpError
@@ -85,6 +91,32 @@ logger = logging.getLogger(__name__)
 
 EventListener = Callable[[RouterEvent], None]
 SPEAKER_HOLD_S = 1.5  # a seat changes hands only after the new voice was heard this recently
+TAP_ID_MAX = 64
+
+
+def check_tap(command: OpenTap) -> None:
+    """``CommandError("bad-request")`` unless the command names a tap and addresses it can
+    send to: a video address, or a channel with its audio address, or both."""
+    if not command.tap_id or len(command.tap_id) > TAP_ID_MAX or \
+            not command.tap_id.isprintable():
+        raise CommandError("bad-request", f"a tap id is 1..{TAP_ID_MAX} printable characters")
+    if command.audio is None and command.video is None:
+        raise CommandError("bad-request", "a tap needs a video or an audio address")
+    if (command.audio is None) != (command.channel is None):
+        raise CommandError("bad-request", "a tap's channel and audio address go together")
+    if command.channel is not None and not 0 < len(command.channel) <= 32:
+        raise CommandError("bad-request", "a channel is 1..32 characters")
+    for name, address in (("audio", command.audio), ("video", command.video)):
+        if address is None:
+            continue
+        host, port = address
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise CommandError("bad-request",
+                               f"{name}: {host!r} is not an IP address") from None
+        if not 1 <= port <= 65535:
+            raise CommandError("bad-request", f"{name}: port {port} is not 1..65535")
 
 
 @dataclass
@@ -153,6 +185,7 @@ class Router:
         self.subscriptions: dict[str, Subscription] = {}
         # pipes to this meeting's routers on other workers (sfu/plain_transport.py)
         self.pipes: dict[str, PipeTransport] = {}
+        self.taps: dict[str, PlainTransport] = {}  # plain RTP taps by tap id (OpenTap)
         self.closed = False
         self.seating = Seating()
         self._ids = itertools.count(1)
@@ -200,6 +233,15 @@ class Router:
             return Done()
         if isinstance(command, GetSlots):
             return Slots(self.slots(command.participant_id))
+        if isinstance(command, PinTap | TapKeyframe):
+            tap = self.taps.get(command.tap_id)
+            if tap is None or tap.closed:
+                raise CommandError("not-found", f"no tap {command.tap_id!r}")
+            if isinstance(command, PinTap):
+                tap.pin(self._first_with_camera(command.candidates))
+            else:
+                tap.request_keyframe()
+            return Done()
         try:
             if isinstance(command, Listen):
                 self.listen(command.participant_id, command.channel)
@@ -218,6 +260,13 @@ class Router:
         refused offer or answer leaves no connection behind (an answer may follow)."""
         if isinstance(command, PIPE_COMMANDS):
             return await self.pipe(command)
+        if isinstance(command, OpenTap):
+            return await self.open_tap(command)
+        if isinstance(command, CloseTap):
+            tap = self.taps.get(command.tap_id)
+            if tap is not None:
+                await tap.close()
+            return Done()
         pid = command.participant_id
         if isinstance(command, Publish):
             if self.transport_of(pid, "publish") is not None:
@@ -325,6 +374,41 @@ class Router:
                 or not piped.participant_id:
             raise CommandError("bad-request", f"a piped {piped.kind} producer is a "
                                f"{'/'.join(sources)} in {'/'.join(codecs)}, of a participant")
+    # plain RTP taps
+
+    async def open_tap(self, command: OpenTap) -> TapOpened:
+        """A plain RTP subscriber named ``tap_id`` (refused: ``bad-request`` for bad
+        addresses, ``conflict`` when the name is taken or the router closed; nothing is
+        left behind)."""
+        check_tap(command)
+        tap_id = command.tap_id
+        if self.closed:
+            raise CommandError("conflict", "the router is closed")
+        if tap_id in self.taps or tap_id in self.subscriptions:
+            raise CommandError("conflict", f"{tap_id!r} is already subscribed")
+        tap = PlainTransport(router=self, participant_id=tap_id)
+        self.taps[tap_id] = tap  # the name is taken while the socket opens
+        try:
+            await tap.open()
+            if self.closed:
+                raise CommandError("conflict", "the router is closed")
+            tap.subscribe(video=command.video, channel=command.channel, audio=command.audio)
+        except BaseException:
+            if self.taps.get(tap_id) is tap:
+                del self.taps[tap_id]
+            await tap.close()
+            raise
+        host, port = tap.local_address
+        logger.info("%s tap %s opened (%s:%d): video %s, %s %s", self._log_prefix, tap_id,
+                    host, port, command.video, command.channel, command.audio)
+        return TapOpened(tap_id, host, port)
+
+    def _first_with_camera(self, candidates: tuple[str, ...]) -> str | None:
+        for participant_id in candidates:
+            sources = self.producers_of(participant_id)
+            if "camera" in sources or "camera-low" in sources:
+                return participant_id
+        return None
 
     # the media plan
 
@@ -436,6 +520,9 @@ class Router:
         self.transports.pop(transport.id, None)
         if self.pipes.get(transport.id) is transport:  # type: ignore[comparison-overlap]
             del self.pipes[transport.id]
+        tap = self.taps.get(transport.participant_id)
+        if tap is not None and tap.id == transport.id:  # a plain RTP tap (OpenTap)
+            del self.taps[transport.participant_id]
         sub = self.subscriptions.get(transport.participant_id)
         if sub is not None and transport.direction == "subscribe":
             del self.subscriptions[transport.participant_id]

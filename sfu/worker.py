@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 VIDEO_CODECS = ("VP8", "H264")
 CONNECTION_COMMANDS = ("Publish", "Unpublish", "Subscribe", "AcceptAnswer", "CloseParticipant",
                        "OpenPipe", "ConnectPipe", "PipeProducers", "PipeProducer",
-                       "UnpipeProducer", "ClosePipe")
+                       "UnpipeProducer", "ClosePipe", "OpenTap", "CloseTap")
 
 
 class Worker:

@@ -104,8 +104,8 @@ def log_failure(what: str) -> Callable[[asyncio.Future[Result]], None]:
 
 
 class LocalRouter(RouterHandle):
-    """A router of this process (``router``: the object itself, for in-process users only:
-    the webcast's plain RTP taps, tests of the router's internals)."""
+    """A router of this process (``router``: the object itself, for tests of the router's
+    internals only; the control plane speaks commands, the webcast's taps included)."""
 
     def __init__(self, router: Router) -> None:
         self.router = router

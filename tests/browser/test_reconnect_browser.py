@@ -62,6 +62,7 @@ async def hears(peer: TestPeer, participant_id: str, target: float) -> bool:
         return False
 
 
+@pytest.mark.in_process
 async def test_a_page_resumes_after_its_network_drops(
     browser_namespace: Any, rostrum_server: Any, launch_browser: Any, make_tone: Any,
 ) -> None:

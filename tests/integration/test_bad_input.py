@@ -95,6 +95,7 @@ async def test_invalid_events_get_clear_errors_and_change_nothing() -> None:
             await observer.close()
 
 
+@pytest.mark.in_process
 async def test_malformed_and_oversized_sdp() -> None:
     async with running_server() as srv:
         peer = TestPeer(srv.base_url, srv.token("delegate"), "Mallory")
@@ -145,6 +146,7 @@ async def test_message_over_the_size_limit_drops_only_that_client() -> None:
             await bad.close()
 
 
+@pytest.mark.in_process
 async def test_garbage_datagrams_on_media_ports_do_not_disturb_forwarding() -> None:
     async with running_server() as srv:
         alice = TestPeer(srv.base_url, srv.token("delegate"), "Alice")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from aiortc import RTCRtpSender, RTCSessionDescription
 
 from meeting_server.app import MEETINGS
@@ -65,6 +66,7 @@ class AudioOnlyBrowser(TestPeer):
         return reply
 
 
+@pytest.mark.in_process
 async def test_a_browser_without_the_video_codec_joins_with_audio() -> None:
     async with running_server() as srv:
         meeting = await srv.app[MEETINGS].create_meeting("H264 session", video_codec="H264",

@@ -16,6 +16,7 @@ from typing import Any
 import aiortc.codecs
 import aiortc.rtcrtpreceiver
 import aiortc.rtcrtpsender
+import pytest
 
 from meeting_server.app import MEETINGS
 from sfu import aiortc_glue
@@ -25,6 +26,7 @@ from tests.peers import PatternTrack, TestPeer, ToneTrack
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.in_process
 async def test_twenty_joins_and_leaves_free_everything() -> None:
     async with running_server() as srv:
         anchor = TestPeer(srv.base_url, srv.token("delegate"), "Anchor")
@@ -62,6 +64,7 @@ async def test_twenty_joins_and_leaves_free_everything() -> None:
                                    "consumers": 0, "subscriptions": 0}
 
 
+@pytest.mark.in_process
 async def test_forwarding_never_creates_a_decoder_or_encoder(monkeypatch: Any) -> None:
     """The server's receivers and senders never get a codec: only test publishers encode."""
     callers: list[tuple[str, Any]] = []
@@ -107,6 +110,7 @@ async def test_forwarding_never_creates_a_decoder_or_encoder(monkeypatch: Any) -
                 await peer.close()
 
 
+@pytest.mark.in_process
 async def test_peer_connections_never_use_a_default_ice_server() -> None:
     async with running_server() as srv:
         peer = TestPeer(srv.base_url, srv.token("delegate"), "P")

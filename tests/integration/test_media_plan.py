@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from meeting_server.app import MEETINGS
 from tests.harness import running_server
 from tests.peers import TestPeer, ToneTrack
@@ -21,6 +23,7 @@ def forwarded(listener: TestPeer, speaker: TestPeer) -> bool | None:
     return None if slot is None else slot["forwarded"]
 
 
+@pytest.mark.in_process
 async def test_slots_say_whether_a_seated_microphone_is_forwarded() -> None:
     async with running_server(floor_mode="chaired") as srv:
         chair = TestPeer(srv.base_url, srv.token("chair"), "Chair")
@@ -65,6 +68,7 @@ async def test_slots_say_whether_a_seated_microphone_is_forwarded() -> None:
                 await peer.close()
 
 
+@pytest.mark.in_process
 async def test_an_interpreter_in_a_booth_is_never_seated_and_hears_the_plan_s_channel() -> None:
     async with running_server(floor_mode="chaired") as srv:
         chair = TestPeer(srv.base_url, srv.token("chair"), "Chair")
@@ -97,6 +101,7 @@ async def test_an_interpreter_in_a_booth_is_never_seated_and_hears_the_plan_s_ch
                 await peer.close()
 
 
+@pytest.mark.in_process
 async def test_a_meeting_that_empties_and_fills_again_gets_a_fresh_router_and_plan() -> None:
     async with running_server(floor_mode="chaired") as srv:
         first = TestPeer(srv.base_url, srv.token("chair"), "Chair")

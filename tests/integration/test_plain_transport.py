@@ -13,6 +13,7 @@ from typing import Any
 
 import av
 import numpy as np
+import pytest
 from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
 
 from sfu.plain_transport import PlainTransport
@@ -64,6 +65,7 @@ def continuous(packets: list[tuple[float, RtpPacket]]) -> int:
     return max(((b - a) & 0xFFFF for a, b in itertools.pairwise(seqs)), default=1)
 
 
+@pytest.mark.in_process
 async def test_plain_transport_follows_the_floor_and_relays_keyframe_requests() -> None:
     async with running_server(floor_mode="open") as srv:
         chair = TestPeer(srv.base_url, srv.token("chair"), "Chair")
@@ -108,6 +110,7 @@ async def test_plain_transport_follows_the_floor_and_relays_keyframe_requests() 
                 await peer.close()
 
 
+@pytest.mark.in_process
 async def test_a_readers_pli_reaches_the_publisher_and_close_detaches() -> None:
     async with running_server(floor_mode="open") as srv:
         chair = TestPeer(srv.base_url, srv.token("chair"), "Chair")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from meeting_server.app import MEETINGS
 from tests.harness import running_server
 from tests.peers import PatternTrack, TestPeer, ToneTrack
@@ -33,6 +35,7 @@ def screen_packets(peer: TestPeer) -> int:
     return peer.taps[str(screen_slot(peer)["mid"])].packets
 
 
+@pytest.mark.in_process
 async def test_only_the_presenter_s_screen_is_forwarded() -> None:
     async with running_server(floor_mode="chaired") as srv:
         chair = DocumentsPeer(srv.base_url, srv.token("chair"), "Chair")

@@ -63,6 +63,7 @@ async def _media_and_peers(srv: Any) -> tuple[TestPeer, TestPeer, str, str]:
     return alice, bob, audio_mid, video_mid
 
 
+@pytest.mark.in_process
 async def test_every_connection_offers_and_uses_the_worker_port() -> None:
     async with running_server() as srv:
         mux = srv.app[WORKER].worker.udp_mux
@@ -91,6 +92,7 @@ async def test_every_connection_offers_and_uses_the_worker_port() -> None:
         assert all(s.routes() == (0, 0) for s in mux.sockets)
 
 
+@pytest.mark.in_process
 async def test_garbage_on_the_port_changes_nothing_for_established_connections() -> None:
     async with running_server() as srv:
         mux = srv.app[WORKER].worker.udp_mux
@@ -175,6 +177,7 @@ async def test_garbage_on_the_port_changes_nothing_for_established_connections()
             await bob.close()
 
 
+@pytest.mark.in_process
 async def test_a_valid_check_from_a_new_address_is_answered_and_teaches_the_address() -> None:
     """ICE consent from a new address: the mux learns it only from a check that carries the
     right MESSAGE-INTEGRITY, and aioice answers it as it would on its own socket; media keeps
@@ -215,6 +218,7 @@ async def test_a_valid_check_from_a_new_address_is_answered_and_teaches_the_addr
             await bob.close()
 
 
+@pytest.mark.in_process
 async def test_a_nominated_check_from_a_new_address_moves_the_connection() -> None:
     """The publisher's address changes (a NAT rebinding): a valid check with USE-CANDIDATE
     from the new address, answered both ways, makes aioice (the controlled side) nominate the
@@ -267,6 +271,7 @@ async def test_a_nominated_check_from_a_new_address_moves_the_connection() -> No
             await bob.close()
 
 
+@pytest.mark.in_process
 async def test_a_taken_port_stops_the_start_and_per_connection_keeps_the_old_sockets() -> None:
     async with running_server() as srv:
         mux = srv.app[WORKER].worker.udp_mux

@@ -107,7 +107,9 @@ def test_commands_and_results_serialise_to_json() -> None:
         commands.Unpublish("ana"), commands.Subscribe("ana", 4),
         commands.AcceptAnswer("ana", "v=0"), commands.CloseParticipant("ana"),
         commands.Answer("v=0"), commands.Offer("v=0", (slot,)), commands.Slots((slot,)),
-        commands.Done()]
+        commands.Done(), commands.OpenTap("webcast", "floor", ("127.0.0.1", 1), None),
+        commands.CloseTap("webcast"), commands.PinTap("webcast", ("ana",)),
+        commands.TapKeyframe("webcast"), commands.TapOpened("webcast", "127.0.0.1", 2)]
     for value in values:
         assert dataclasses.is_dataclass(value)
         data = value.to_dict()
@@ -176,3 +178,54 @@ async def test_apply_gates_microphones_and_follows_the_floor_voice() -> None:
     assert (ana.forwarding, ben.forwarding) == (False, True)  # the bad plan changed nothing
     assert router.plan.version == 2
     await router.close()
+
+
+async def test_tap_commands_refuse_bad_input_and_close_with_the_router() -> None:
+    router = Router("m1")
+    here = ("127.0.0.1", 40000)
+    for command in (commands.OpenTap("", "fr", here, None),
+                    commands.OpenTap("x" * 65, "fr", here, None),
+                    commands.OpenTap("tap\n", "fr", here, None),
+                    commands.OpenTap("t", None, None, None),
+                    commands.OpenTap("t", "fr", None, here),
+                    commands.OpenTap("t", None, here, None),
+                    commands.OpenTap("t", "", here, None),
+                    commands.OpenTap("t", "fr", ("localhost", 40000), None),
+                    commands.OpenTap("t", "fr", here, ("127.0.0.1", 0)),
+                    commands.OpenTap("t", "fr", ("127.0.0.1", 65536), None)):
+        with pytest.raises(commands.CommandError) as info:
+            await router.negotiate(command)
+        assert info.value.code == "bad-request", command
+        assert router.taps == {} and router.transports == {} and router.subscriptions == {}
+    for control in (commands.PinTap("t", ()), commands.TapKeyframe("t")):
+        with pytest.raises(commands.CommandError) as info:
+            router.execute(control)
+        assert info.value.code == "not-found"
+    opened = await router.negotiate(commands.OpenTap("t", "floor", here, ("::1", 40002)))
+    assert isinstance(opened, commands.TapOpened) and opened.tap_id == "t"
+    assert opened.host == "127.0.0.1" and 0 < opened.port < 65536
+    tap = router.taps["t"]
+    assert tap.id in router.transports and "t" in router.subscriptions
+    with pytest.raises(commands.CommandError) as info:  # the name is taken
+        await router.negotiate(commands.OpenTap("t", "fr", here, None))
+    assert info.value.code == "conflict" and router.taps["t"] is tap
+    # nobody of the candidates sends a camera: the seat is not pinned
+    assert router.execute(commands.PinTap("t", ("ana", "ben"))) == commands.Done()
+    assert router.subscriptions["t"].pinned is None
+    assert router.execute(commands.TapKeyframe("t")) == commands.Done()
+    slots = router.execute(commands.GetSlots("t"))
+    assert isinstance(slots, commands.Slots)
+    assert sorted((s.purpose, s.kind) for s in slots.slots) == [
+        ("channel", "audio"), ("seat", "audio"), ("seat", "video")]
+    # closing: the name is free again; an unknown tap closes without error
+    assert await router.negotiate(commands.CloseTap("t")) == commands.Done()
+    assert tap.closed and router.taps == {} and router.transports == {}
+    assert "t" not in router.subscriptions
+    assert await router.negotiate(commands.CloseTap("t")) == commands.Done()
+    await router.negotiate(commands.OpenTap("t", "fr", here, None))
+    again = router.taps["t"]
+    await router.close()
+    assert again.closed and router.taps == {}
+    with pytest.raises(commands.CommandError) as info:
+        await router.negotiate(commands.OpenTap("u", "fr", here, None))
+    assert info.value.code == "conflict"

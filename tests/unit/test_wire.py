@@ -58,6 +58,14 @@ VALUES = [
     e.PipedProducerClosed("m1", "m1-worker-1-1", 7),
     c.Request(6, "m1", c.PipeProducer("x", PIPED)),
     c.Reply(6, c.PipeAddress("127.0.0.1", 1), None),
+    # plain RTP taps (the webcast's)
+    c.OpenTap("webcast", "floor", ("127.0.0.1", 40000), ("127.0.0.1", 40002)),
+    c.OpenTap("webcast-fr", "fr", ("::1", 40004), None),
+    c.OpenTap("picture", None, None, ("127.0.0.1", 40006)),
+    c.TapOpened("webcast", "127.0.0.1", 51234), c.CloseTap("webcast"),
+    c.PinTap("webcast", ("ana", "chair")), c.PinTap("webcast", ()), c.TapKeyframe("webcast"),
+    c.Request(6, "m1", c.OpenTap("webcast", "floor", ("127.0.0.1", 1), None)),
+    c.Reply(6, c.TapOpened("webcast", "127.0.0.1", 2), None),
 ]
 
 
@@ -115,6 +123,14 @@ def good(value: object) -> dict[str, object]:
     {**good(c.PipeProducer("x", PIPED)), "producer": {**good(PIPED), "payload_type": 128}},
     {**good(c.PipeProducer("x", PIPED)), "producer": {**good(PIPED), "channels": 0}},
     {**good(c.UnpipeProducer("x", 1)), "ssrc": "1"},
+    {**good(c.OpenTap("w", "fr", ("127.0.0.1", 1), None)), "audio": ["127.0.0.1"]},
+    {**good(c.OpenTap("w", "fr", ("127.0.0.1", 1), None)), "audio": ["127.0.0.1", "1"]},
+    {**good(c.OpenTap("w", "fr", ("127.0.0.1", 1), None)), "audio": "127.0.0.1:1"},
+    {**good(c.OpenTap("w", "fr", ("127.0.0.1", 1), None)), "channel": 7},
+    {"type": "OpenTap", "tap_id": "w", "channel": None, "audio": None},
+    {**good(c.PinTap("w", ())), "candidates": "ana"},
+    {**good(c.PinTap("w", ())), "candidates": [1]},
+    {**good(c.TapOpened("w", "h", 1)), "port": 1.0},
 ])
 def test_refused_without_coercion(data: object) -> None:
     with pytest.raises(WireError):

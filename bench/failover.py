@@ -33,11 +33,12 @@ RECOVERY_TIMEOUT_S = 30.0
 
 
 def first_voice_after(peer: TestPeer, speaker: TestPeer, since: float) -> float | None:
-    """When the peer's audio seat fed by ``speaker`` first got a packet after ``since``."""
+    """When the audio seat fed by ``speaker`` of a subscription the peer made after ``since``
+    first got a packet."""
     mid = peer.slot_of(speaker.participant_id, "audio")
     tap = peer.taps.get(mid) if mid is not None else None
-    if tap is None:
-        return None
+    if tap is None or tap.created < since:
+        return None  # the subscription from before (a packet in flight at the kill)
     after = [t for t in tap.arrivals if t > since]
     return after[0] if after else None
 

@@ -156,6 +156,7 @@ class SlotTap:
     ssrcs: set[int] = field(default_factory=set)
     timestamps: list[tuple[int, int]] = field(default_factory=list)  # (seq, ts)
     arrivals: list[float] = field(default_factory=list)
+    created: float = field(default_factory=time.monotonic)  # when its subscription was made
 
 
 def seq_span(seqs: set[int]) -> int:

@@ -241,10 +241,10 @@ async def test_a_worker_exits_when_its_server_is_gone(tmp_path: Any) -> None:
 
 
 def _first_packet_after(peer: TestPeer, mid: str | None, since: float) -> float | None:
-    """When the slot ``mid`` of the peer's (new) subscription first received a packet after
-    ``since`` (monotonic), or None."""
-    if mid is None or mid not in peer.taps:
-        return None
+    """When the slot ``mid`` of a subscription the peer made after ``since`` (monotonic) first
+    received a packet, or None."""
+    if mid is None or mid not in peer.taps or peer.taps[mid].created < since:
+        return None  # a tap of the subscription from before: a packet in flight at the kill
     arrivals = [t for t in peer.taps[mid].arrivals if t > since]
     return arrivals[0] if arrivals else None
 
@@ -294,6 +294,7 @@ async def test_a_worker_killed_mid_meeting_costs_no_meeting() -> None:
             assert (await chair.interp("assign", {"participantId": interpreter.participant_id,
                                                   "language": "fr"}))["ok"]
             assert (await interpreter.interp("live"))["ok"]
+            start = time.monotonic()
             for peer in (*floor_listeners, *french):
                 assert (await peer.subscribe())["ok"]
             for peer in french:
@@ -302,7 +303,6 @@ async def test_a_worker_killed_mid_meeting_costs_no_meeting() -> None:
             def hearing(peer: TestPeer) -> str | None:
                 return _channel(peer, "fr", interpreter) if peer in french \
                     else _seat_audio(peer, speaker)
-            start = time.monotonic()
             for peer in (*floor_listeners, *french):
                 await peer.wait_for(lambda p=peer: _first_packet_after(  # type: ignore[misc]
                     p, hearing(p), start) is not None, timeout=10, what="packets before")

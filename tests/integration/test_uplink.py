@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 
 from sfu.uplink import AUDIO_ALLOWANCE_BPS, HOLD_S, LAYER_CAPS_BPS
@@ -82,6 +83,7 @@ async def two_layers_on_the_high_one() -> AsyncIterator[TwoLayers]:
             await sub.close()
 
 
+@pytest.mark.in_process
 async def test_a_lossy_uplink_drops_the_high_layer_and_a_trial_brings_it_back() -> None:
     async with two_layers_on_the_high_one() as m:
         pub, sub = m.pub, m.sub

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import socket
 import sys
 from collections.abc import Callable
@@ -28,12 +29,48 @@ RESTART_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 STABLE_S = 30.0  # a generation that ran this long resets the backoff
 
 
-def free_even_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` even UDP ports whose next port is free too (RTP and RTCP of each tap)."""
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# the webcast's receiving ports are chosen from here, below the kernel's ephemeral range
+WEBCAST_PORTS_FROM = 10000
+
+
+def ephemeral_range(path: Path = EPHEMERAL_RANGE_FILE) -> tuple[int, int]:
+    """The kernel's ephemeral ports (what a bind to port 0 may get), Linux's default when
+    it cannot be read."""
+    try:
+        low, high = (int(part) for part in path.read_text(encoding="ascii").split())
+    except (OSError, ValueError):
+        return 32768, 60999
+    return low, high
+
+
+def free_even_ports(count: int, host: str = "127.0.0.1", *,
+                    ephemeral: tuple[int, int] | None = None,
+                    rng: random.Random | None = None) -> list[int]:
+    """``count`` even UDP ports whose next port is free too (RTP and RTCP of each tap).
+
+    They are chosen below the kernel's ephemeral range: the ports are free when chosen but
+    released before the webcast process binds them, and meanwhile any socket bound to port
+    0 (the taps' own sockets, ICE's) could take an ephemeral one (seen once: the Chinese
+    tap's socket took the Spanish rendition's port, and the webcast process could not
+    start). Random even ports of that range, each checked by binding it and its neighbour;
+    when the range below is too small, ports the kernel gives, as before."""
+    low, _ = ephemeral or ephemeral_range()
+    first, last = WEBCAST_PORTS_FROM, low - 2
+    choose = rng or random.SystemRandom()
     held: list[socket.socket] = []
     ports: list[int] = []
     try:
-        while len(ports) < count:
+        if last - first >= 64 * count:
+            tries = 0
+            while len(ports) < count and tries < 200 * count:
+                tries += 1
+                port = choose.randrange(first, last, 2)
+                pair = _bind_pair(host, port)
+                if pair:
+                    held.extend(pair)
+                    ports.append(port)
+        while len(ports) < count:  # no room below the range: what the kernel gives
             rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             rtp.bind((host, 0))
             held.append(rtp)
@@ -52,6 +89,22 @@ def free_even_ports(count: int, host: str = "127.0.0.1") -> list[int]:
         for sock in held:
             sock.close()
     return ports
+
+
+def _bind_pair(host: str, port: int) -> list[socket.socket]:
+    """Both sockets of ``port`` and ``port + 1`` bound, or none (an empty list)."""
+    bound: list[socket.socket] = []
+    for number in (port, port + 1):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((host, number))
+        except OSError:
+            sock.close()
+            for other in bound:
+                other.close()
+            return []
+        bound.append(sock)
+    return bound
 
 
 class WebcastProcess:

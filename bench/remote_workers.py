@@ -30,8 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.workers import one_at_a_time, p99, pipelined, plan_of
-from sfu.commands import ApplyPlan, ControlCommand, Listen
+from bench.workers import compare
 from sfu.worker_client import MediaWorkers, RemoteRouter, RouterHandle, WorkerPool
 from sfu.worker_registry import key
 from sfu.worker_remote import ClusterWorkers, RemoteSlot
@@ -70,24 +69,7 @@ def free_port() -> int:
 
 
 async def commands(count: int, local: RouterHandle, remote: RouterHandle) -> None:
-    versions = iter(range(1, 10 ** 9))
-    small, plenary = plan_of("bench", 12), plan_of("bench", 600)
-    cases: dict[str, Callable[[], ControlCommand]] = {
-        "ApplyPlan n=12": lambda: ApplyPlan(small(next(versions))),
-        "ApplyPlan n=600": lambda: ApplyPlan(plenary(next(versions))),
-        "Listen (refused)": lambda: Listen("nobody", "fr"),
-    }
-    print(f"{count} commands per case; median / p99 latency in µs, throughput in commands/s "
-          "(pipelined)")
-    print(f"{'case':<18} {'worker process (Unix)':>30} {'remote worker (TCP)':>30}")
-    for name, make in cases.items():
-        row = []
-        for router in (local, remote):
-            latencies = await one_at_a_time(router, [make() for _ in range(count)])
-            rate = await pipelined(router, [make() for _ in range(count)])
-            row.append(f"{statistics.median(latencies):8.1f} / {p99(latencies):8.1f}"
-                       f" {rate:9.0f}/s")
-        print(f"{name:<18} {row[0]:>30} {row[1]:>30}")
+    await compare(count, (("worker process (Unix)", local), ("remote worker (TCP)", remote)))
 
 
 async def until(condition: Callable[[], bool], timeout: float = 20) -> None:

@@ -71,6 +71,29 @@ def p99(values: list[float]) -> float:
     return sorted(values)[int(len(values) * 0.99) - 1]
 
 
+async def compare(count: int, routers: tuple[tuple[str, RouterHandle], ...]) -> None:
+    """The same commands on each router, one column per router: median / p99 latency of
+    one command awaited at a time, and the throughput of commands submitted together."""
+    versions = iter(range(1, 10 ** 9))
+    small, plenary = plan_of("bench", 12), plan_of("bench", 600)
+    cases: dict[str, Callable[[], ControlCommand]] = {
+        "ApplyPlan n=12": lambda: ApplyPlan(small(next(versions))),
+        "ApplyPlan n=600": lambda: ApplyPlan(plenary(next(versions))),
+        "Listen (refused)": lambda: Listen("nobody", "fr"),
+    }
+    print(f"{count} commands per case; median / p99 latency in µs, throughput in "
+          "commands/s (pipelined)")
+    print(f"{'case':<18}" + "".join(f" {label:>30}" for label, _ in routers))
+    for name, make in cases.items():
+        row = []
+        for _, router in routers:
+            latencies = await one_at_a_time(router, [make() for _ in range(count)])
+            rate = await pipelined(router, [make() for _ in range(count)])
+            row.append(f"{statistics.median(latencies):8.1f} / {p99(latencies):8.1f}"
+                       f" {rate:9.0f}/s")
+        print(f"{name:<18}" + "".join(f" {cell:>30}" for cell in row))
+
+
 async def main(count: int) -> None:
     local_worker = Worker(seats=4)
     local = LocalRouter(local_worker.router("bench"))
@@ -78,25 +101,7 @@ async def main(count: int) -> None:
     await pool.start()
     try:
         remote = await pool.open_router("bench")
-        versions = iter(range(1, 10 ** 9))
-        small, plenary = plan_of("bench", 12), plan_of("bench", 600)
-        cases: dict[str, Callable[[], ControlCommand]] = {
-            "ApplyPlan n=12": lambda: ApplyPlan(small(next(versions))),
-            "ApplyPlan n=600": lambda: ApplyPlan(plenary(next(versions))),
-            "Listen (refused)": lambda: Listen("nobody", "fr"),
-        }
-        print(f"{count} commands per case; median / p99 latency in µs, throughput in "
-              "commands/s (pipelined)")
-        print(f"{'case':<18} {'in-process':>28} {'worker process':>30}")
-        for name, make in cases.items():
-            row = []
-            for router in (local, remote):
-                commands = [make() for _ in range(count)]
-                latencies = await one_at_a_time(router, commands)
-                rate = await pipelined(router, [make() for _ in range(count)])
-                row.append(f"{statistics.median(latencies):8.1f} / {p99(latencies):8.1f}"
-                           f" {rate:9.0f}/s")
-            print(f"{name:<18} {row[0]:>28} {row[1]:>30}")
+        await compare(count, (("in-process", local), ("worker process", remote)))
     finally:
         await pool.close()
         await local_worker.close()

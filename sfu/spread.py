@@ -77,6 +77,7 @@ class Part:
     ready: asyncio.Future[None]
     listeners: set[str] = field(default_factory=set)
     consumers: int = 0
+    closing: bool = False
 
 
 class SpreadRouter(RemoteRouter):
@@ -256,7 +257,11 @@ class SpreadRouter(RemoteRouter):
                 raise
 
     async def _close_part(self, part: Part) -> None:
-        """The part's last listener left: close the pipe at home and the part's router."""
+        """The part's last listener left: close the pipe at home and the part's router
+        (once: several listeners may leave together)."""
+        if part.closing:
+            return
+        part.closing = True
         if self.parts.get(part.slot.name) is part:
             del self.parts[part.slot.name]
         if part.slot.routers.get(self.meeting_id) is part.router:

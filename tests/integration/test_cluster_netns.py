@@ -96,6 +96,22 @@ async def _renegotiate(peers: list[TestPeer], speaker: TestPeer, listeners: list
                                 timeout=timeout, what="the speaker's audio")
 
 
+async def _heard_again(peers: list[TestPeer], speaker: TestPeer, listeners: list[TestPeer],
+                       since: float, timeout: float = 10) -> None:
+    """After a worker's death: every peer got `media-restart` and negotiated again by itself
+    (tests/peers.py follows the event as the page does), and every listener receives the
+    speaker's audio on a subscription made after ``since``."""
+    for peer in peers:
+        await peer.wait_for(lambda p=peer: any(t > since for t in p.restarts),
+                            timeout=timeout, what="media-restart")
+    for listener in listeners:
+        def fresh(li: TestPeer = listener) -> bool:
+            mid = li.slot_of(speaker.participant_id, "audio")
+            tap = li.taps.get(mid) if mid is not None else None
+            return tap is not None and tap.created > since and tap.packets > 10
+        await listener.wait_for(fresh, timeout=timeout, what="the speaker's audio again")
+
+
 async def _placed_on(client: aioredis.Redis, cluster: str, workers: list[RemoteWorker]
                      ) -> RemoteWorker:
     """The worker whose registry entry reports the meeting's router."""
@@ -204,7 +220,8 @@ async def _scenario(hosts: list[tuple[str | None, str, int]], redis_address: str
         victim = await _placed_on(client, cluster, workers)
         killed = time.monotonic()
         victim.kill()
-        await _renegotiate([ana, *listeners], ana, listeners)
+        # the peers follow /media media-restart by themselves, as the page does
+        await _heard_again([ana, *listeners], ana, listeners, killed)
         worker_recovery = time.monotonic() - killed
         moved_to = await _placed_on(client, cluster, [w for w in workers if w is not victim])
         assert moved_to is not victim

@@ -8,7 +8,10 @@ re-read every name this module uses that is not their public API:
   ``RTCRtpReceiver.receive/stop/_handle_rtp_packet/_handle_rtcp_packet``;
   ``RTCRtpSender.send/stop/_handle_rtcp_packet/_ssrc/_rtx_ssrc/_stream_id``;
   ``RTCDtlsTransport._send_rtp/_state/_tx_srtp/_rtp_router.ssrc_table/_register_rtp_receiver/
-  _unregister_rtp_receiver/_register_rtp_sender/_unregister_rtp_sender``;
+  _unregister_rtp_receiver/_register_rtp_sender/_unregister_rtp_sender``, and for the C send
+  path (:func:`fanout_tx`) ``_ssl/_role/_srtp_profiles`` and aiortc's
+  ``SRTPProtectionProfile.key_length/salt_length/libsrtp_profile/openssl_profile/
+  get_key_and_salt``;
   ``RTCIceTransport.transport`` and ``RTCIceGatherer._connection``;
 - aioice ``get_host_addresses``, ``server_reflexive_candidate``, ``Connection.query_consent/
   _query_consent_task/_nominated/build_request/close`` (consent), ``Connection._local_username/
@@ -215,6 +218,9 @@ class _MuxProtocol(aioice.ice.StunProtocol):
 
     def stun_received(self, data: bytes, addr: Address) -> None:
         self.datagram_received(data, addr)
+        tx = getattr(self.receiver, _TX_ATTRIBUTE, None)
+        if tx is not None:
+            _follow_nominated_pair(self.receiver, tx)
 
     def media_received(self, data: bytes) -> None:
         self._deliver(data, self._component)
@@ -412,6 +418,108 @@ def rtp_sender(transport: Any) -> Callable[[bytes], bool]:
         return True
 
     return send
+
+
+class _OneRtpSession:
+    """What aiortc finds at ``RTCDtlsTransport._tx_srtp`` once the C send path owns the
+    transport's RTP: RTP is protected by the Tx's libsrtp2 session (the one that protects
+    the forwarded packets), so that no two sessions ever protect two plaintexts under one
+    SSRC and packet index; RTCP stays on aiortc's session (SRTCP has an index of its own)."""
+
+    def __init__(self, session: Any, tx: Any) -> None:
+        self._session = session
+        self._tx = tx
+
+    def protect(self, packet: bytes) -> bytes:
+        data: bytes = self._tx.protect(packet)
+        return data
+
+    def protect_rtcp(self, packet: bytes) -> bytes:
+        data: bytes = self._session.protect_rtcp(packet)
+        return data
+
+
+_TX_ATTRIBUTE = "_rostrum_fanout_tx"
+
+
+def _mux_pair_target(pair: Any) -> tuple[int, str, int] | None:
+    """(socket fd, remote host, remote port) of a nominated pair on the worker's UDP mux."""
+    protocol = pair.protocol
+    if not isinstance(protocol, _MuxProtocol) or protocol.transport is None:
+        return None
+    sock = protocol.transport.get_extra_info("socket")
+    if sock is None:
+        return None
+    return sock.fileno(), pair.remote_addr[0], pair.remote_addr[1]
+
+
+def _follow_nominated_pair(connection: aioice.ice.Connection, tx: Any) -> None:
+    """After a STUN request (a nominated check may have moved the connection to a new
+    address, as the Python path's send sees on its next packet): send where ICE sends."""
+    pair = connection._nominated.get(1)
+    target = None if pair is None else _mux_pair_target(pair)
+    if target is None or tx.address() == (target[1], target[2]):
+        return
+    try:
+        tx.retarget(*target)
+    except (ValueError, OSError, ConnectionError) as exc:
+        logger.warning("C send path: cannot follow the connection to %s (%s)", target, exc)
+        tx.open = False
+
+
+def fanout_tx(transport: Any) -> Any | None:
+    """The C send path's ``sfu._fanout.Tx`` of a connected DTLS transport, made on first use
+    (then kept on the transport): a libsrtp2 session from the same key material as aiortc's
+    ``_tx_srtp`` (the DTLS-SRTP exporter, RFC 5764 4.2, read again from the same DTLS
+    connection), a copy of the nominated pair's socket (the worker's UDP mux socket), and the pair's
+    remote address. From then on aiortc's own RTP protect
+    goes through the same session (:class:`_OneRtpSession`). None when the C path cannot
+    serve it: no extension, not connected, not on the worker's UDP mux (per-connection
+    sockets, a TURN relay), a profile this libsrtp2 lacks. The Tx follows the nominated
+    pair when a check moves it (:func:`_follow_nominated_pair`)."""
+    from aiortc.rtcdtlstransport import State
+
+    from . import fanout
+
+    native = fanout.native
+    existing = getattr(transport, _TX_ATTRIBUTE, None)
+    if existing is not None:
+        return existing
+    if native is None or transport._state is not State.CONNECTED:
+        return None
+    connection = transport.transport._connection
+    pair = connection._nominated.get(1)
+    # the worker's one UDP port only: per-connection sockets and TURN relays (whose packets
+    # need the TURN framing) keep the Python path
+    target = None if pair is None else _mux_pair_target(pair)
+    if target is None:
+        return None
+    ssl = transport._ssl
+    selected = ssl.get_selected_srtp_profile()
+    profile = next((p for p in transport._srtp_profiles if p.openssl_profile == selected), None)
+    if profile is None:
+        return None
+    material = ssl.export_keying_material(b"EXTRACTOR-dtls_srtp",
+                                          2 * (profile.key_length + profile.salt_length))
+    key = profile.get_key_and_salt(material, 1 if transport._role == "server" else 0)
+    try:
+        tx = native.Tx(*target, profile=profile.libsrtp_profile, key=key)
+    except (ValueError, OSError) as exc:
+        logger.warning("C send path unavailable for a transport (%s): Python path", exc)
+        return None
+    transport._tx_srtp = _OneRtpSession(transport._tx_srtp, tx)
+    setattr(transport, _TX_ATTRIBUTE, tx)
+    setattr(connection, _TX_ATTRIBUTE, tx)
+
+    def on_state() -> None:
+        if transport._state is State.CONNECTED:
+            return
+        tx.open = False
+        if transport._state in (State.CLOSED, State.FAILED):
+            tx.close()
+
+    transport.on("statechange", on_state)
+    return tx
 
 
 def transport_connected(transport: Any) -> bool:

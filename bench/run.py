@@ -370,11 +370,14 @@ class Prober:
 
 def make_system(name: str, janus_event_loops: int, rostrum_src: str = "",
                 gc_log: Path | None = None) -> Process:
-    if name in ("rostrum", "rostrum-per-connection"):
-        # rostrum: the worker's one UDP port; rostrum-per-connection: aioice's socket per
-        # connection (ROSTRUM_RTC_PORT=per-connection), the path before the mux
+    if name in ("rostrum", "rostrum-per-connection", "rostrum-python-fanout"):
+        # rostrum: the worker's one UDP port and the send path in C; rostrum-per-connection:
+        # aioice's socket per connection (ROSTRUM_RTC_PORT=per-connection), the path before
+        # the mux; rostrum-python-fanout: the mux with the Python send path
+        # (ROSTRUM_FANOUT=python), the path before sfu/_fanout.c
         return Rostrum(Path(rostrum_src) if rostrum_src else None, gc_log,
-                       rtc_port="0" if name == "rostrum" else "per-connection")
+                       rtc_port="per-connection" if name == "rostrum-per-connection" else "0",
+                       fanout="python" if name == "rostrum-python-fanout" else "")
     if name == "janus":
         return Janus(event_loops=janus_event_loops)
     return Relay()

@@ -146,13 +146,16 @@ class Rostrum(Process):
     name = "rostrum"
 
     def __init__(self, source: Path | None = None, gc_log: Path | None = None,
-                 rtc_port: str = "0") -> None:
+                 rtc_port: str = "0", fanout: str = "") -> None:
         super().__init__()
         self.source = source or ROOT  # a checkout of Rostrum (another one: an A/B test)
         self.gc_log = gc_log  # set: run under bench/gcwatch.py, GC pauses written there
         self.rtc_port = rtc_port  # ROSTRUM_RTC_PORT: 0, a free port for the worker's mux
+        self.fanout = fanout  # ROSTRUM_FANOUT: "" (the server's default), c or python
         if rtc_port == "per-connection":
             self.name = "rostrum-per-connection"
+        elif fanout == "python":
+            self.name = "rostrum-python-fanout"
 
     async def start(self, log_dir: Path, cpus: set[int] | None) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="rostrum-bench-"))
@@ -162,6 +165,8 @@ class Rostrum(Process):
                "REDIS_URL": "", "ROSTRUM_ICE_SERVERS": "", "PYTHONUNBUFFERED": "1",
                "ROSTRUM_RTC_PORT": self.rtc_port,
                "PYTHONPATH": str(self.source)}
+        if self.fanout:
+            env["ROSTRUM_FANOUT"] = self.fanout
         module = "meeting_server"
         if self.gc_log is not None:
             module = "bench.gcwatch"

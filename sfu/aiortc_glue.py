@@ -467,6 +467,11 @@ def _follow_nominated_pair(connection: aioice.ice.Connection, tx: Any) -> None:
         tx.open = False
 
 
+def fanout_tx_of(transport: Any) -> Any | None:
+    """The Tx the C send path made for this DTLS transport, if it made one (tests)."""
+    return getattr(transport, _TX_ATTRIBUTE, None)
+
+
 def fanout_tx(transport: Any) -> Any | None:
     """The C send path's ``sfu._fanout.Tx`` of a connected DTLS transport, made on first use
     (then kept on the transport): a libsrtp2 session from the same key material as aiortc's

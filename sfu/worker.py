@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import aiortc_glue
+from . import aiortc_glue, fanout
 from .commands import (
     CloseRouter,
     CommandError,
@@ -63,7 +63,15 @@ class Worker:
         self._last_packets: tuple[float, int] | None = None  # (monotonic time, total)
 
     async def start(self) -> None:
-        """Bind the worker's UDP port (``MuxError`` when it cannot)."""
+        """Bind the worker's UDP port (``MuxError`` when it cannot; ``FanoutError`` when
+        ROSTRUM_FANOUT names a send path this build lacks)."""
+        mode = fanout.select_mode()
+        if self.rtc_port is None:
+            logger.info("send path: Python (per-connection sockets; ROSTRUM_FANOUT=%s has "
+                        "effect on the worker's UDP port only)", mode)
+        else:
+            logger.info("send path: %s", "C (sfu._fanout: rewrite, SRTP, sendmmsg)"
+                        if mode == "c" else "Python (ROSTRUM_FANOUT=python)")
         if self.rtc_port is None or self.udp_mux is not None:
             return
         addresses = self.rtc_addresses or aiortc_glue.default_host_addresses()

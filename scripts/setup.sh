@@ -124,7 +124,7 @@ if [[ "$SETUP_FORCE" == "1" || "$want_stamp" != "$have_stamp" ]] \
     printf '%s\n' "$want_stamp" >"$STAMP"
     say "installed rostrum (editable) with extras [test,dev] into .venv"
 else
-    say "python package up to date (.venv, pyproject.toml unchanged)"
+    say "python package up to date (.venv; pyproject.toml, setup.py, sfu/_fanout.c unchanged)"
 fi
 
 # ---------------------------------------------------------------- web client (npm)

@@ -920,8 +920,13 @@ fanout_forward(PyObject *module, PyObject *args)
         int mine = 0;
         PyObject *fw = PyObject_GetAttr(consumer, str_fw);
         if (fw == NULL) {
-            Py_DECREF(consumer);
-            goto fail_batch;
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+                Py_DECREF(consumer);
+                goto fail_batch;
+            }
+            PyErr_Clear(); /* not a Consumer of ours: Python decides */
+            fw = Py_None;
+            Py_INCREF(fw);
         }
         if (Py_IS_TYPE(fw, &StateType) && ((StateObject *)fw)->capable) {
             int r;

@@ -499,17 +499,18 @@ def fanout_tx(transport: Any) -> Any | None:
     target = None if pair is None else _mux_pair_target(pair)
     if target is None:
         return None
-    ssl = transport._ssl
-    selected = ssl.get_selected_srtp_profile()
-    profile = next((p for p in transport._srtp_profiles if p.openssl_profile == selected), None)
-    if profile is None:
-        return None
-    material = ssl.export_keying_material(b"EXTRACTOR-dtls_srtp",
-                                          2 * (profile.key_length + profile.salt_length))
-    key = profile.get_key_and_salt(material, 1 if transport._role == "server" else 0)
     try:
+        ssl = transport._ssl
+        selected = ssl.get_selected_srtp_profile()
+        profile = next((p for p in transport._srtp_profiles if p.openssl_profile == selected),
+                       None)
+        if profile is None:
+            return None
+        material = ssl.export_keying_material(b"EXTRACTOR-dtls_srtp",
+                                              2 * (profile.key_length + profile.salt_length))
+        key = profile.get_key_and_salt(material, 1 if transport._role == "server" else 0)
         tx = native.Tx(*target, profile=profile.libsrtp_profile, key=key)
-    except (ValueError, OSError) as exc:
+    except Exception as exc:  # the Python path serves it (nothing was protected here yet)
         logger.warning("C send path unavailable for a transport (%s): Python path", exc)
         return None
     transport._tx_srtp = _OneRtpSession(transport._tx_srtp, tx)

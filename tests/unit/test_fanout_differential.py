@@ -583,6 +583,8 @@ def test_bad_input_is_refused_and_changes_nothing() -> None:
         assert (state.seq_offset, state.last_seq, state.capable) == before
         with pytest.raises(ValueError, match="too large"):
             _fanout.forward(None, [], 1, 1, False, b"x" * 4000, -1, 0, 0.0)
+        stranger = object()  # not a consumer of ours: handed back, nothing sent
+        assert _fanout.forward(None, [stranger], 1, 1, False, b"x", -1, 0, 0.0) == [stranger]
         with pytest.raises(fanout.FanoutError, match="must be one of"):
             fanout.select_mode({"ROSTRUM_FANOUT": "rust"})
         assert fanout.select_mode({"ROSTRUM_FANOUT": "python"}) == "python"

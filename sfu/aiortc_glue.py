@@ -181,7 +181,7 @@ class _SharedTransport(asyncio.DatagramTransport):
         self._mux_socket = mux_socket
         self._protocol = protocol
         self._closing = False
-        self.sendto = mux_socket.transport.sendto  # type: ignore[method-assign]
+        self.sendto = mux_socket.sendto  # type: ignore[method-assign,assignment]
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         transport = self._mux_socket.transport
@@ -257,7 +257,7 @@ def _gather_on_mux(connection: aioice.ice.Connection, mux: UdpMux) -> None:
         protocols: list[_MuxProtocol] = []
         if connection._transport_policy == aioice.ice.TransportPolicy.ALL:
             for mux_socket in mux.sockets:
-                host, port = mux_socket.address
+                host, port = mux_socket.announced  # the bound address, or the announced one
                 candidate = Candidate(
                     foundation=candidate_foundation("host", "udp", host), component=component,
                     transport="udp", priority=candidate_priority(component, "host"),

@@ -61,6 +61,10 @@ EXT_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 MIN_REPORT_PACKETS = 20
 MIN_REPORT_S = 0.5
 SENT_RING_MASK = 1023
+# a VP8 payload descriptor is at most 6 bytes (RFC 7741 4.2), and the rewrite changes only
+# those: from there on a forwarded payload is the producer's own bytes
+VP8_DESCRIPTOR_MAX = 6
+_NO_RING: list[Any] = []  # the rings of a consumer that never sent (read-only: never written)
 EXT_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 
@@ -113,8 +117,9 @@ class Consumer:
         # when each recent sequence number went out (a ring), to tell a fresh loss from a
         # NACK repeated for a packet long gone
         # (a NACK counted once sets its time to 0)
-        self._sent_seq = [-1] * (SENT_RING_MASK + 1)
-        self._sent_time = [0.0] * (SENT_RING_MASK + 1)
+        # (allocated when the consumer first sends: an empty seat costs no ring)
+        self._sent_seq: list[int] = _NO_RING
+        self._sent_time: list[float] = _NO_RING
         self._frame_open = False  # the last packet sent was not the end of a frame
         # repairs: at most this many bits per second (None: no limit), set by the router
         # from the subscriber's estimate
@@ -179,8 +184,7 @@ class Consumer:
         self._send = aiortc_glue.rtp_sender(self.transport)
         self._ext_fixed = self._fixed_extensions()
         self.ready = True
-        if self._rtcp_task is None and not self.closed:
-            self._rtcp_task = asyncio.ensure_future(self._run_rtcp())
+        # its sender reports: the router's one timer for every subscriber (``report``)
         if self.target is not None:
             self.target.request_keyframe()
 
@@ -310,7 +314,10 @@ class Consumer:
                               extension_block=self._extensions(packet.extensions.audio_level))
         now = time.monotonic()
         if self._cache is not None:
-            self._cache.put(seq, data, now)
+            # kept as its own first bytes and the producer's payload, shared (packet_cache.py)
+            body = packet.payload
+            skip = min(len(body), VP8_DESCRIPTOR_MAX)
+            self._cache.put(seq, data[:len(data) - len(body) + skip], now, body, skip)
         ahead = (seq - self._last_seq) & 0xFFFF
         if ahead < 0x8000:
             if ahead > 1:
@@ -331,6 +338,13 @@ class Consumer:
             self.packets_sent += 1
             self.bytes_sent += len(payload)
 
+    def _allocate_rings(self) -> None:
+        """The sent rings, before the first packet goes out (a source's first packet comes
+        through ``_switch``; padding through ``send_padding``)."""
+        if self._sent_seq is _NO_RING:
+            self._sent_seq = [-1] * (SENT_RING_MASK + 1)
+            self._sent_time = [0.0] * (SENT_RING_MASK + 1)
+
     def _switch(self, producer: Producer, packet: RtpPacket) -> None:
         """Make ``producer`` the source, continuing this consumer's sequence and timestamp."""
         old = self.source
@@ -339,6 +353,7 @@ class Consumer:
         self.source = producer
         self.target = None
         self._resync = False
+        self._allocate_rings()
         now = time.monotonic()
         if self._started:
             elapsed = max(now - self._last_wall, 0.001)
@@ -409,6 +424,8 @@ class Consumer:
     def _fresh_losses(self, seqs: list[int]) -> int:
         now = time.monotonic()
         fresh = 0
+        if self._sent_seq is _NO_RING:
+            return 0
         for seq in seqs:
             i = seq & SENT_RING_MASK
             if self._sent_seq[i] == seq and now - self._sent_time[i] < 1.0:
@@ -422,7 +439,7 @@ class Consumer:
         anything (a 100 ms buffer holds more than half a second at 60 kbit/s)."""
         seq = highest & 0xFFFF
         i = seq & SENT_RING_MASK
-        if self._sent_seq[i] != seq or not self._sent_time[i]:
+        if self._sent_seq is _NO_RING or self._sent_seq[i] != seq or not self._sent_time[i]:
             return None
         return time.monotonic() - self._sent_time[i]
 
@@ -496,6 +513,7 @@ class Consumer:
             # sequence numbers (the next tick will find it complete)
         # after a frame left incomplete (the source was cut mid-frame), a timestamp of its own
         timestamp = ts_add(self._last_ts, 1) if self._frame_open else self._last_ts
+        self._allocate_rings()
         sent = 0
         while sent < size:
             pad = min(255, max(16, size - sent))
@@ -533,19 +551,32 @@ class Consumer:
             packet_count=self.packets_sent & 0xFFFFFFFF,
             octet_count=self.bytes_sent & 0xFFFFFFFF))
 
+    def report(self, at: float | None = None) -> bytes | None:
+        """This slot's sender report and its SDES (CNAME), serialized, or None while it has
+        nothing to report (no source yet). The time it went out is kept to measure the round
+        trip from the receiver's answer (LSR/DLSR)."""
+        if not self.ready or self.closed:
+            return None
+        sr = self.sender_report(at)
+        if sr is None:
+            return None
+        self._sr_sent[(sr.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF] = time.time()
+        if len(self._sr_sent) > 16:
+            self._sr_sent.pop(next(iter(self._sr_sent)))
+        sdes = RtcpSdesPacket(chunks=[RtcpSourceInfo(
+            ssrc=self.ssrc, items=[(1, self.cname.encode("utf-8"))])])
+        return bytes(sr) + bytes(sdes)
+
     async def _run_rtcp(self) -> None:
+        """A sender-report loop of its own: only a plain RTP consumer (sfu/plain_transport.py,
+        a handful per meeting) runs one; WebRTC slots are reported by their router, one timer
+        for every subscriber (``Router._run_sender_reports``)."""
         try:
             while True:
                 await asyncio.sleep(0.5 + random.random())
-                sr = self.sender_report()
-                if sr is None:
-                    continue
-                self._sr_sent[(sr.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF] = time.time()
-                if len(self._sr_sent) > 16:
-                    self._sr_sent.pop(next(iter(self._sr_sent)))
-                sdes = RtcpSdesPacket(chunks=[RtcpSourceInfo(
-                    ssrc=self.ssrc, items=[(1, self.cname.encode("utf-8"))])])
-                await aiortc_glue.send_rtp(self.transport, bytes(sr) + bytes(sdes))
+                data = self.report()
+                if data is not None:
+                    await aiortc_glue.send_rtp(self.transport, data)
         except asyncio.CancelledError:
             pass
         except Exception:

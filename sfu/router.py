@@ -137,10 +137,13 @@ REPORT_INTERVAL_S = (0.5, 1.5)
 class Router:
     def __init__(self, meeting_id: str, *, ice_servers: tuple[Any, ...] = (),
                  video_codec: str = "VP8", audio_seats: int = 3, video_seats: int = 4,
-                 keyframe_interval_s: float = 0.5, udp_mux: UdpMux | None = None) -> None:
+                 keyframe_interval_s: float = 0.5, udp_mux: UdpMux | None = None,
+                 dtls_certificate: aiortc_glue.DtlsCertificate | None = None) -> None:
         self.meeting_id = meeting_id
         self.ice_servers = ice_servers
         self.udp_mux = udp_mux  # the worker's one UDP port (None: a socket per connection)
+        # the worker's one DTLS certificate for every connection (None given: the router's own)
+        self.dtls_certificate = dtls_certificate or aiortc_glue.DtlsCertificate()
         self.video_codec = video_codec
         self.seats = max(audio_seats, video_seats)
         self.keyframe_interval_s = keyframe_interval_s

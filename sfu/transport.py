@@ -61,7 +61,8 @@ class Transport:
         self.id = transport_id
         self.participant_id = participant_id
         self.direction = direction
-        self.pc = aiortc_glue.create_peer_connection(router.ice_servers, router.udp_mux)
+        self.pc = aiortc_glue.create_peer_connection(router.ice_servers, router.udp_mux,
+                                                     router.dtls_certificate)
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
         self.subscription: Subscription | None = None
@@ -126,7 +127,7 @@ class Transport:
         self._negotiated = True
         transceivers: list[tuple[RTCRtpTransceiver, str]] = []
         for line in lines:
-            transceiver = self.pc.addTransceiver(line.kind, direction="recvonly")
+            transceiver = aiortc_glue.add_transceiver(self.pc, line.kind, "recvonly")
             transceiver.setCodecPreferences(codec_preferences(line.kind, self.router.video_codec))
             transceivers.append((transceiver, sources[line.mid]))
         try:
@@ -171,21 +172,21 @@ class Transport:
             pair = []
             stream_id = f"seat{seat}"
             for kind in ("audio", "video"):
-                transceiver = self.pc.addTransceiver(kind, direction="sendonly")
+                transceiver = aiortc_glue.add_transceiver(self.pc, kind, "sendonly")
                 transceiver.setCodecPreferences(codec_preferences(kind, self.router.video_codec))
                 aiortc_glue.set_sender_stream_id(transceiver.sender, stream_id)
                 consumer = self._consumer(kind, seat, "seat", transceiver)
                 created.append((consumer, transceiver))
                 pair.append(consumer)
             pairs.append((pair[0], pair[1]))
-        channel = self.pc.addTransceiver("audio", direction="sendonly")
+        channel = aiortc_glue.add_transceiver(self.pc, "audio", "sendonly")
         channel.setCodecPreferences(codec_preferences("audio", self.router.video_codec))
         aiortc_glue.set_sender_stream_id(channel.sender, "channel")
         channel_consumer = self._consumer("audio", 0, "channel", channel)
         created.append((channel_consumer, channel))
         screen_consumer = None
         if screen:
-            transceiver = self.pc.addTransceiver("video", direction="sendonly")
+            transceiver = aiortc_glue.add_transceiver(self.pc, "video", "sendonly")
             transceiver.setCodecPreferences(codec_preferences("video", self.router.video_codec))
             aiortc_glue.set_sender_stream_id(transceiver.sender, "screen")
             screen_consumer = self._consumer("video", 0, "screen", transceiver)

@@ -61,6 +61,8 @@ class Worker:
         self.rtc_port = rtc_port
         self.rtc_announced_address = rtc_announced_address
         self.udp_mux: UdpMux | None = None
+        # one DTLS certificate for every connection of the worker (sfu/aiortc_glue.py)
+        self.dtls_certificate = aiortc_glue.DtlsCertificate()
         self.routers: dict[str, Router] = {}
         # every router's events (a worker process sends them on its socket)
         self.event_listeners: list[Callable[[RouterEvent], None]] = []
@@ -92,7 +94,7 @@ class Worker:
             router = Router(meeting_id, ice_servers=self.ice_servers, video_codec=video_codec,
                             audio_seats=self.seats, video_seats=self.seats,
                             keyframe_interval_s=self.keyframe_interval_s,
-                            udp_mux=self.udp_mux)
+                            udp_mux=self.udp_mux, dtls_certificate=self.dtls_certificate)
             router.on_event(functools.partial(self._emit, router))
             self.routers[meeting_id] = router
         return router

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import random
 import time
+from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +65,10 @@ SENT_RING_MASK = 1023
 # a VP8 payload descriptor is at most 6 bytes (RFC 7741 4.2), and the rewrite changes only
 # those: from there on a forwarded payload is the producer's own bytes
 VP8_DESCRIPTOR_MAX = 6
-_NO_RING: list[Any] = []  # the rings of a consumer that never sent (read-only: never written)
+# the rings of a consumer that never sent: empty, so that no write can land in them (an
+# index assignment raises), shared by every such consumer
+_NO_SEQS: array[int] = array("l")
+_NO_TIMES: array[float] = array("d")
 EXT_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 
@@ -118,8 +122,9 @@ class Consumer:
         # NACK repeated for a packet long gone
         # (a NACK counted once sets its time to 0)
         # (allocated when the consumer first sends: an empty seat costs no ring)
-        self._sent_seq: list[int] = _NO_RING
-        self._sent_time: list[float] = _NO_RING
+        # (machine-word arrays: 12 KB a consumer, no object per entry)
+        self._sent_seq: array[int] = _NO_SEQS
+        self._sent_time: array[float] = _NO_TIMES
         self._frame_open = False  # the last packet sent was not the end of a frame
         # repairs: at most this many bits per second (None: no limit), set by the router
         # from the subscriber's estimate
@@ -341,9 +346,9 @@ class Consumer:
     def _allocate_rings(self) -> None:
         """The sent rings, before the first packet goes out (a source's first packet comes
         through ``_switch``; padding through ``send_padding``)."""
-        if self._sent_seq is _NO_RING:
-            self._sent_seq = [-1] * (SENT_RING_MASK + 1)
-            self._sent_time = [0.0] * (SENT_RING_MASK + 1)
+        if self._sent_seq is _NO_SEQS:
+            self._sent_seq = array("l", [-1]) * (SENT_RING_MASK + 1)
+            self._sent_time = array("d", [0.0]) * (SENT_RING_MASK + 1)
 
     def _switch(self, producer: Producer, packet: RtpPacket) -> None:
         """Make ``producer`` the source, continuing this consumer's sequence and timestamp."""
@@ -424,7 +429,7 @@ class Consumer:
     def _fresh_losses(self, seqs: list[int]) -> int:
         now = time.monotonic()
         fresh = 0
-        if self._sent_seq is _NO_RING:
+        if self._sent_seq is _NO_SEQS:
             return 0
         for seq in seqs:
             i = seq & SENT_RING_MASK
@@ -439,7 +444,7 @@ class Consumer:
         anything (a 100 ms buffer holds more than half a second at 60 kbit/s)."""
         seq = highest & 0xFFFF
         i = seq & SENT_RING_MASK
-        if self._sent_seq is _NO_RING or self._sent_seq[i] != seq or not self._sent_time[i]:
+        if self._sent_seq is _NO_SEQS or self._sent_seq[i] != seq or not self._sent_time[i]:
             return None
         return time.monotonic() - self._sent_time[i]
 

@@ -15,6 +15,8 @@ first ``put``: a slot that never sends (an empty seat, no screen shared) costs n
 
 from __future__ import annotations
 
+from array import array
+
 
 class PacketCache:
     __slots__ = ("_bodies", "_heads", "_seqs", "_size", "_skips", "_times")
@@ -23,24 +25,26 @@ class PacketCache:
         if size <= 0 or size & (size - 1):
             raise ValueError("cache size must be a power of two")
         self._size = size
-        self._seqs: list[int] = []  # allocated at the first put
+        # allocated at the first put; numbers in machine-word arrays (no object per entry)
+        self._seqs: array[int] = array("l")
         self._heads: list[bytes | None] = []
         self._bodies: list[bytes] = []
-        self._skips: list[int] = []
-        self._times: list[float] = []
+        self._skips: array[int] = array("B")
+        self._times: array[float] = array("d")
 
     def _allocate(self) -> None:
         size = self._size
-        self._seqs = [-1] * size
+        self._seqs = array("l", [-1]) * size
         self._heads = [None] * size
         self._bodies = [b""] * size
-        self._skips = [0] * size
-        self._times = [0.0] * size
+        self._skips = array("B", [0]) * size
+        self._times = array("d", [0.0]) * size
 
     def put(self, sequence_number: int, packet: bytes, now: float, body: bytes = b"",
             skip: int = 0) -> None:
         """Keep the packet sent with this sequence number: ``packet`` followed by ``body``
-        without its first ``skip`` bytes (``body`` is kept by reference, not copied)."""
+        without its first ``skip`` (0..255) bytes (``body`` is kept by reference, not
+        copied)."""
         if not self._seqs:
             self._allocate()
         i = sequence_number & (self._size - 1)
@@ -66,7 +70,8 @@ class PacketCache:
 
     def clear(self) -> None:
         """Forget every packet (and give back the ring's memory)."""
-        self._seqs, self._heads, self._bodies, self._skips, self._times = [], [], [], [], []
+        self._seqs, self._skips, self._times = array("l"), array("B"), array("d")
+        self._heads, self._bodies = [], []
 
     @property
     def allocated(self) -> bool:

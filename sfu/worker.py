@@ -69,7 +69,10 @@ class Worker:
         self._last_packets: tuple[float, int] | None = None  # (monotonic time, total)
 
     async def start(self) -> None:
-        """Bind the worker's UDP port (``MuxError`` when it cannot)."""
+        """Make the worker's DTLS certificate (its key pair, and the first use of the
+        crypto modules, cost tens of milliseconds: not in the first join), and bind the
+        worker's UDP port (``MuxError`` when it cannot)."""
+        self.dtls_certificate.current()
         if self.rtc_port is None or self.udp_mux is not None:
             return
         announced = self.rtc_announced_address

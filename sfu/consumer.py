@@ -62,6 +62,10 @@ EXT_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 MIN_REPORT_PACKETS = 20
 MIN_REPORT_S = 0.5
 SENT_RING_MASK = 1023
+# the NACK cache of a video slot: a repair older than 1 s is refused anyway (PacketCache.get),
+# and the most a client sends is 1 Mbit/s (the screen; the camera 600 kbit/s), ~115 packets/s:
+# 512 hold several seconds of it and a keyframe burst of a 1080p screen
+VIDEO_CACHE_PACKETS = 512
 # a VP8 payload descriptor is at most 6 bytes (RFC 7741 4.2), and the rewrite changes only
 # those: from there on a forwarded payload is the producer's own bytes
 VP8_DESCRIPTOR_MAX = 6
@@ -142,7 +146,7 @@ class Consumer:
         self._resync = False
         self._rtx_seq = random.getrandbits(16)
         self._vp8 = Vp8PictureIdRewriter()
-        self._cache = PacketCache(1024) if kind == "video" else None
+        self._cache = PacketCache(VIDEO_CACHE_PACKETS) if kind == "video" else None
         self._rtcp_task: asyncio.Task[None] | None = None
         self._sr_sent: dict[int, float] = {}
 

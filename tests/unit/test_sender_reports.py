@@ -106,8 +106,9 @@ async def test_a_slot_that_never_sent_holds_no_rings_and_no_cache() -> None:
     assert _heavy(video) == (0, False) and sent == []
     video.forward_now(producer, packet, True)  # type: ignore[arg-type]
     assert _heavy(video) == (1024, True) and len(sent) == 1
+    assert video._cache._size == 512  # type: ignore[union-attr]
     # the cache rebuilds, byte for byte, the packet that went out, from its own first bytes
     # and the producer's payload
     cached = video._cache.get(video._last_seq, time.monotonic())  # type: ignore[union-attr]
     assert cached == sent[0] and cached[-len(payload) + 5:] == payload[5:]
-    assert video._cache._bodies[video._last_seq & 1023] is payload  # type: ignore[union-attr]
+    assert video._cache._bodies[video._last_seq & 511] is payload  # type: ignore[union-attr]

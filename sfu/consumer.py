@@ -126,7 +126,7 @@ class Consumer:
         # NACK repeated for a packet long gone
         # (a NACK counted once sets its time to 0)
         # (allocated when the consumer first sends: an empty seat costs no ring)
-        # (machine-word arrays: 12 KB a consumer, no object per entry)
+        # (machine-word arrays: 16 KB a consumer, no object per entry)
         self._sent_seq: array[int] = _NO_SEQS
         self._sent_time: array[float] = _NO_TIMES
         self._frame_open = False  # the last packet sent was not the end of a frame

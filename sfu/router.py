@@ -711,16 +711,25 @@ class Router:
             if sub.tap or now < sub.report_at:
                 continue  # a plain RTP tap's consumers report themselves
             sub.report_at = now + self._random.uniform(low, high)
-            by_transport: dict[int, tuple[Any, list[bytes]]] = {}
-            for consumer in sub.consumers():
-                data = consumer.report()
-                if data is not None:
-                    entry = by_transport.setdefault(id(consumer.transport),
-                                                    (consumer.transport, []))
-                    entry[1].append(data)
-            for transport, parts in by_transport.values():
-                if await aiortc_glue.send_rtp(transport, b"".join(parts)):
-                    sent += 1
+            try:
+                sent += await self._send_reports_of(sub)
+            except Exception:  # one subscriber's failure stops nobody else's reports
+                logger.exception("%s sender reports to %s failed", self._log_prefix,
+                                 sub.participant_id)
+        return sent
+
+    @staticmethod
+    async def _send_reports_of(sub: Subscription) -> int:
+        by_transport: dict[int, tuple[Any, list[bytes]]] = {}
+        for consumer in sub.consumers():
+            data = consumer.report()
+            if data is not None:
+                entry = by_transport.setdefault(id(consumer.transport), (consumer.transport, []))
+                entry[1].append(data)
+        sent = 0
+        for transport, parts in by_transport.values():
+            if await aiortc_glue.send_rtp(transport, b"".join(parts)):
+                sent += 1
         return sent
 
     # figures

@@ -112,3 +112,20 @@ async def test_a_slot_that_never_sent_holds_no_rings_and_no_cache() -> None:
     cached = video._cache.get(video._last_seq, time.monotonic())  # type: ignore[union-attr]
     assert cached == sent[0] and cached[-len(payload) + 5:] == payload[5:]
     assert video._cache._bodies[video._last_seq & 511] is payload  # type: ignore[union-attr]
+
+
+class BrokenDtls(FakeDtls):
+    async def _send_rtp(self, data: bytes) -> None:
+        raise OSError("the socket is gone")
+
+
+async def test_one_subscribers_failure_does_not_stop_the_others_reports() -> None:
+    router = Router("m1")
+    broken, fine = BrokenDtls(), FakeDtls()
+    first, second = _consumer(1, "audio", broken), _consumer(2, "audio", fine)
+    _feed(first, FakeProducer("audio"))
+    _feed(second, FakeProducer("audio"))
+    router.subscriptions["ann"] = Subscription("ann", seats=[(first, first)], screen=None)
+    router.subscriptions["ben"] = Subscription("ben", seats=[(second, second)], screen=None)
+    assert await router.send_sender_reports(time.monotonic()) == 1
+    assert len(fine.sent) == 1

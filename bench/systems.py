@@ -146,8 +146,10 @@ class Rostrum(Process):
     name = "rostrum"
 
     def __init__(self, source: Path | None = None, gc_log: Path | None = None,
-                 rtc_port: str = "0", fanout: str = "") -> None:
+                 rtc_port: str = "0", fanout: str = "", mem_log: Path | None = None) -> None:
         super().__init__()
+        # set: run under bench/memwatch.py, allocation summaries written there (SIGUSR1)
+        self.mem_log = mem_log
         self.source = source or ROOT  # a checkout of Rostrum (another one: an A/B test)
         self.gc_log = gc_log  # set: run under bench/gcwatch.py, GC pauses written there
         self.rtc_port = rtc_port  # ROSTRUM_RTC_PORT: 0, a free port for the worker's mux
@@ -172,6 +174,10 @@ class Rostrum(Process):
             module = "bench.gcwatch"
             env["PYTHONPATH"] = f"{self.source}{os.pathsep}{ROOT}"
             env["BENCH_GC_LOG"] = str(self.gc_log)
+        elif self.mem_log is not None:
+            module = "bench.memwatch"
+            env["PYTHONPATH"] = f"{self.source}{os.pathsep}{ROOT}"
+            env["BENCH_MEM_LOG"] = str(self.mem_log)
         self._launch([sys.executable, "-m", module, "--demo"], cwd=self.source,
                      log_path=log_dir / "rostrum.log", cpus=cpus, env=env, pipe_stdout=True)
         assert self.proc is not None

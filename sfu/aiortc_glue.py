@@ -4,7 +4,12 @@ aiortc gives ICE, DTLS, SRTP and SDP; the SFU supplies its own packet path. Thes
 were read from aiortc 1.16.0 and aioice 0.13.0, which pyproject.toml pins: a version bump must
 re-read every name this module uses that is not their public API:
 
-- aiortc ``RTCPeerConnection.__configuration/__createDtlsTransport/__iceTransports``;
+- aiortc ``RTCPeerConnection.__configuration/__createDtlsTransport/__iceTransports/
+  __certificates`` and ``aiortc.rtcpeerconnection.RTCCertificate`` (looked up when a
+  connection is made: :func:`create_peer_connection` with a shared :class:`DtlsCertificate`),
+  ``RTCCertificate._key/_cert/_create_ssl_context``;
+  ``aiortc.rtcrtpreceiver.RemoteBitrateEstimator/JitterBuffer/queue`` (names looked up when
+  a receiver is made, :func:`add_transceiver`) and ``RTCRtpReceiver.__remote_bitrate_estimator``;
   ``RTCRtpReceiver.receive/stop/_handle_rtp_packet/_handle_rtcp_packet``;
   ``RTCRtpSender.send/stop/_handle_rtcp_packet/_ssrc/_rtx_ssrc/_stream_id``;
   ``RTCDtlsTransport._send_rtp/_state/_tx_srtp/_rtp_router.ssrc_table/_register_rtp_receiver/
@@ -37,6 +42,7 @@ import asyncio
 import ipaddress
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -50,7 +56,9 @@ from aiortc import (
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCRtpSender,
+    RTCRtpTransceiver,
 )
+from aiortc.rtcdtlstransport import RTCCertificate
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtp import AnyRtcpPacket, RtpPacket
 
@@ -142,19 +150,92 @@ def restrict_host_addresses(addresses: Iterable[str]) -> None:
     aioice.ice.get_host_addresses = get_host_addresses
 
 
-def create_peer_connection(ice_servers: Iterable[IceServer], udp_mux: UdpMux | None = None
-                           ) -> RTCPeerConnection:
+class _SharedCertificate(RTCCertificate):
+    """One DTLS certificate for many connections: its fingerprints computed once (aiortc
+    digests the certificate again for every m-line of every description it writes), and one
+    SSL context per SRTP profile list, which every connection's ``SSL.Connection`` shares."""
+
+    def __init__(self, key: Any, cert: Any) -> None:
+        super().__init__(key=key, cert=cert)
+        self._fingerprints: list[Any] | None = None
+        self._contexts: dict[tuple[bytes, ...], Any] = {}
+
+    def getFingerprints(self) -> list[Any]:
+        if self._fingerprints is None:
+            self._fingerprints = super().getFingerprints()
+        return list(self._fingerprints)
+
+    def _create_ssl_context(self, srtp_profiles: list[Any]) -> Any:
+        key = tuple(p.openssl_profile for p in srtp_profiles)
+        context = self._contexts.get(key)
+        if context is None:
+            context = self._contexts[key] = super()._create_ssl_context(srtp_profiles)
+        return context
+
+
+class DtlsCertificate:
+    """The DTLS certificate every connection of one worker presents (mediasoup and Janus keep
+    one per process): aiortc makes a key pair and signs a certificate for each
+    ``RTCPeerConnection`` (about a millisecond of the event loop per join, and an SSL context
+    per connection). Made again after ``rotate_s`` for the connections made from then on
+    (aiortc's certificates are valid for 30 days)."""
+
+    def __init__(self, rotate_s: float = 7 * 86400.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if rotate_s <= 0:
+            raise ValueError("rotate_s must be positive")
+        self.rotate_s = rotate_s
+        self._clock = clock
+        self._certificate: _SharedCertificate | None = None
+        self._made_at = 0.0
+
+    def current(self) -> RTCCertificate:
+        now = self._clock()
+        if self._certificate is None or now - self._made_at >= self.rotate_s:
+            made = RTCCertificate.generateCertificate()
+            self._certificate = _SharedCertificate(made._key, made._cert)
+            self._made_at = now
+        return self._certificate
+
+
+class _CertificateSource:
+    """What ``RTCPeerConnection.__init__`` calls for its certificate, while the SFU makes one."""
+
+    def __init__(self, certificate: RTCCertificate) -> None:
+        self._certificate = certificate
+
+    def generateCertificate(self) -> RTCCertificate:
+        return self._certificate
+
+
+def create_peer_connection(ice_servers: Iterable[IceServer], udp_mux: UdpMux | None = None,
+                           certificate: DtlsCertificate | None = None) -> RTCPeerConnection:
     """The only way the project makes a peer connection: ICE servers always come from the
     configuration (an empty list, never aiortc's default public STUN server). With
-    ``udp_mux``, its host candidates are the mux's sockets (:func:`use_udp_mux`).
+    ``udp_mux``, its host candidates are the mux's sockets (:func:`use_udp_mux`). With
+    ``certificate``, the connection presents that (shared) DTLS certificate instead of making
+    its own (aiortc looks ``RTCCertificate`` up in its module in the constructor: it is
+    swapped for the synchronous call, nothing else runs meanwhile).
 
     Max-bundle: every m-line on one ICE/DTLS transport. With aiortc's default (balanced), a
     second m-line of the same kind stays on the kind's own transport even after the remote
     side accepts BUNDLE, so it never connects (seen with aiortc 1.16)."""
     servers = [RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
                for s in ice_servers]
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=servers,
-                                            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+    configuration = RTCConfiguration(iceServers=servers,
+                                     bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    if certificate is None:
+        pc = RTCPeerConnection(configuration)
+    else:
+        import aiortc.rtcpeerconnection as pc_module
+
+        names = vars(pc_module)
+        saved = names["RTCCertificate"]
+        names["RTCCertificate"] = _CertificateSource(certificate.current())
+        try:
+            pc = RTCPeerConnection(configuration)
+        finally:
+            names["RTCCertificate"] = saved
     if udp_mux is not None:
         use_udp_mux(pc, udp_mux)
     return pc
@@ -184,7 +265,7 @@ class _SharedTransport(asyncio.DatagramTransport):
         self._mux_socket = mux_socket
         self._protocol = protocol
         self._closing = False
-        self.sendto = mux_socket.transport.sendto  # type: ignore[method-assign]
+        self.sendto = mux_socket.sendto  # type: ignore[method-assign,assignment]
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         transport = self._mux_socket.transport
@@ -263,7 +344,7 @@ def _gather_on_mux(connection: aioice.ice.Connection, mux: UdpMux) -> None:
         protocols: list[_MuxProtocol] = []
         if connection._transport_policy == aioice.ice.TransportPolicy.ALL:
             for mux_socket in mux.sockets:
-                host, port = mux_socket.address
+                host, port = mux_socket.announced  # the bound address, or the announced one
                 candidate = Candidate(
                     foundation=candidate_foundation("host", "udp", host), component=component,
                     transport="udp", priority=candidate_priority(component, "host"),
@@ -288,6 +369,66 @@ def _gather_on_mux(connection: aioice.ice.Connection, mux: UdpMux) -> None:
         return candidates
 
     connection.get_component_candidates = get_component_candidates  # type: ignore[method-assign]
+
+
+# What aiortc builds for every transceiver's receiver and the SFU never uses: a video
+# receiver's ``RemoteBitrateEstimator`` (a 1,000-bucket rate counter: ~120 KB and ~3 ms of
+# CPU each) and a 512-slot jitter buffer. A subscriber's connection has five video m-lines
+# (four seats and the screen) whose receivers never receive, and a publisher's receivers are
+# taken over (:func:`take_over_receiver`): aiortc's own packet path, the only user of both,
+# never runs; nor does its decoder thread, the only user of the receiver's decoder queue.
+# The SFU's transceivers are made without them (:func:`add_transceiver`).
+SFU_JITTER_CAPACITY = 16
+
+
+def _no_estimator() -> None:
+    return None
+
+
+def _small_jitter_buffer(capacity: int, prefetch: int = 0, is_video: bool = False) -> Any:
+    from aiortc.jitterbuffer import JitterBuffer
+
+    return JitterBuffer(capacity=min(capacity, SFU_JITTER_CAPACITY), prefetch=prefetch,
+                        is_video=is_video)
+
+
+class _NoDecoderQueue:
+    """Stands for the ``queue`` module while an SFU receiver is made: no decoder queue (a
+    ``queue.Queue``, three conditions and four deques per receiver, ~5 KB), which only
+    aiortc's decoder thread uses."""
+
+    @staticmethod
+    def Queue() -> None:
+        return None
+
+
+def add_transceiver(pc: RTCPeerConnection, kind: str, direction: str) -> RTCRtpTransceiver:
+    """``pc.addTransceiver(kind, direction=direction)`` for the SFU's side of a connection:
+    its receiver without aiortc's receive-side bandwidth estimator and with a small jitter
+    buffer (aiortc's ``RTCRtpReceiver`` looks both names up in its module when it is made:
+    they are swapped for the synchronous call, nothing else runs meanwhile). Only for a
+    transceiver whose receiver is taken over or never receives."""
+    import aiortc.rtcrtpreceiver as receiver_module
+
+    names = vars(receiver_module)
+    saved = names["RemoteBitrateEstimator"], names["JitterBuffer"], names["queue"]
+    names["RemoteBitrateEstimator"], names["JitterBuffer"], names["queue"] = \
+        _no_estimator, _small_jitter_buffer, _NoDecoderQueue
+    try:
+        return pc.addTransceiver(kind, direction=direction)
+    finally:
+        names["RemoteBitrateEstimator"], names["JitterBuffer"], names["queue"] = saved
+
+
+def receiver_estimator(receiver: RTCRtpReceiver) -> Any:
+    """The receive-side estimator aiortc gave a receiver (None for the SFU's; tests)."""
+    return receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+
+
+def dtls_certificate_of(pc: RTCPeerConnection) -> RTCCertificate:
+    """The DTLS certificate a connection presents (tests)."""
+    certificates = pc._RTCPeerConnection__certificates  # type: ignore[attr-defined]
+    return certificates[0]  # type: ignore[no-any-return]
 
 
 def ice_servers_in_use(pc: RTCPeerConnection) -> list[Any]:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import random
 import time
+from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,17 @@ EXT_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 MIN_REPORT_PACKETS = 20
 MIN_REPORT_S = 0.5
 SENT_RING_MASK = 1023
+# the NACK cache of a video slot: a repair older than 1 s is refused anyway (PacketCache.get),
+# and the most a client sends is 1 Mbit/s (the screen; the camera 600 kbit/s), ~115 packets/s:
+# 512 hold several seconds of it and a keyframe burst of a 1080p screen
+VIDEO_CACHE_PACKETS = 512
+# a VP8 payload descriptor is at most 6 bytes (RFC 7741 4.2), and the rewrite changes only
+# those: from there on a forwarded payload is the producer's own bytes
+VP8_DESCRIPTOR_MAX = 6
+# the rings of a consumer that never sent: empty, so that no write can land in them (an
+# index assignment raises), shared by every such consumer
+_NO_SEQS: array[int] = array("l")
+_NO_TIMES: array[float] = array("d")
 EXT_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 
@@ -181,8 +193,7 @@ class Consumer:
         self._ext_fixed = self._fixed_extensions()
         self._start_sending()
         self.ready = True
-        if self._rtcp_task is None and not self.closed:
-            self._rtcp_task = asyncio.ensure_future(self._run_rtcp())
+        # its sender reports: the router's one timer for every subscriber (``report``)
         if self.target is not None:
             self.target.request_keyframe()
 
@@ -581,19 +592,32 @@ class Consumer:
             packet_count=self.packets_sent & 0xFFFFFFFF,
             octet_count=self.bytes_sent & 0xFFFFFFFF))
 
+    def report(self, at: float | None = None) -> bytes | None:
+        """This slot's sender report and its SDES (CNAME), serialized, or None while it has
+        nothing to report (no source yet). The time it went out is kept to measure the round
+        trip from the receiver's answer (LSR/DLSR)."""
+        if not self.ready or self.closed:
+            return None
+        sr = self.sender_report(at)
+        if sr is None:
+            return None
+        self._sr_sent[(sr.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF] = time.time()
+        if len(self._sr_sent) > 16:
+            self._sr_sent.pop(next(iter(self._sr_sent)))
+        sdes = RtcpSdesPacket(chunks=[RtcpSourceInfo(
+            ssrc=self.ssrc, items=[(1, self.cname.encode("utf-8"))])])
+        return bytes(sr) + bytes(sdes)
+
     async def _run_rtcp(self) -> None:
+        """A sender-report loop of its own: only a plain RTP consumer (sfu/plain_transport.py,
+        a handful per meeting) runs one; WebRTC slots are reported by their router, one timer
+        for every subscriber (``Router._run_sender_reports``)."""
         try:
             while True:
                 await asyncio.sleep(0.5 + random.random())
-                sr = self.sender_report()
-                if sr is None:
-                    continue
-                self._sr_sent[(sr.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF] = time.time()
-                if len(self._sr_sent) > 16:
-                    self._sr_sent.pop(next(iter(self._sr_sent)))
-                sdes = RtcpSdesPacket(chunks=[RtcpSourceInfo(
-                    ssrc=self.ssrc, items=[(1, self.cname.encode("utf-8"))])])
-                await aiortc_glue.send_rtp(self.transport, bytes(sr) + bytes(sdes))
+                data = self.report()
+                if data is not None:
+                    await aiortc_glue.send_rtp(self.transport, data)
         except asyncio.CancelledError:
             pass
         except Exception:

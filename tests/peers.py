@@ -26,6 +26,7 @@ from aiortc.rtp import (
     RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
     RtcpRtpfbPacket,
+    RtcpSrPacket,
     RtpPacket,
     pack_remb_fci,
     unpack_remb_fci,
@@ -152,6 +153,8 @@ class SlotTap:
     ssrcs: set[int] = field(default_factory=set)
     timestamps: list[tuple[int, int]] = field(default_factory=list)  # (seq, ts)
     arrivals: list[float] = field(default_factory=list)
+    # the SFU's sender reports for this slot: (SSRC, RTP timestamp, arrival)
+    sender_reports: list[tuple[int, int, float]] = field(default_factory=list)
 
 
 def seq_span(seqs: set[int]) -> int:
@@ -396,7 +399,9 @@ def _tap_receiver(receiver: Any, tap: SlotTap,
             await aiortc_glue.send_rtp(receiver.transport, bytes(rtcp))
 
     async def on_rtcp(packet: Any) -> None:
-        return None
+        if isinstance(packet, RtcpSrPacket):
+            tap.sender_reports.append((packet.ssrc, packet.sender_info.rtp_timestamp,
+                                       time.monotonic()))
 
     aiortc_glue.take_over_receiver(receiver, on_parameters=on_parameters, on_rtp=on_rtp,
                                    on_rtcp=on_rtcp)

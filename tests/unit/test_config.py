@@ -190,7 +190,8 @@ def test_defaults(tmp_path: Path) -> None:
 def test_defaults_match_dataclass_defaults(tmp_path: Path) -> None:
     config = from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x"], {})
     default = Config()
-    for name in ("host", "port", "ice_servers", "rtc_addresses", "rtc_port", "redis_url",
+    for name in ("host", "port", "ice_servers", "rtc_addresses", "rtc_port",
+                 "rtc_announced_address", "redis_url",
                  "public_url", "token_ttl_s", "audio_slots", "video_slots", "workers", "demo"):
         assert getattr(config, name) == getattr(default, name), name
 
@@ -389,3 +390,31 @@ def test_rtc_port_refuses_what_is_not_a_port(tmp_path: Path, text: str,
     with pytest.raises(SystemExit):
         from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x", "--rtc-port", text], {})
     assert "--rtc-port must be a UDP port" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, None),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "203.0.113.7"}, "203.0.113.7"),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": " 203.0.113.7 ", "ROSTRUM_RTC_ADDRESSES": "10.1.2.3"},
+     "203.0.113.7"),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "2001:db8::7"}, "2001:db8::7")])
+def test_rtc_announced_address(tmp_path: Path, env: dict[str, str], expected: str | None
+                               ) -> None:
+    config = from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x"], env)
+    assert config.rtc_announced_address == expected
+
+
+@pytest.mark.parametrize(("env", "error"), [
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "example.org"}, "not an IP address"),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "0.0.0.0"}, "wildcard"),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "203.0.113.7", "ROSTRUM_RTC_PORT": "per-connection"},
+     "one UDP port"),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "203.0.113.7",
+      "ROSTRUM_RTC_ADDRESSES": "10.1.2.3,10.1.2.4"}, "at most one"),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "203.0.113.7", "ROSTRUM_RTC_ADDRESSES": "fd00::3"},
+     "same IP version")])
+def test_rtc_announced_address_refused(tmp_path: Path, env: dict[str, str], error: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x"], env)
+    assert error in capsys.readouterr().err

@@ -7,7 +7,11 @@
  *
  *   - State: one consumer's forwarding state (SSRC, payload type, sequence/timestamp
  *     offsets, header-extension ids, VP8 picture id / TL0PICIDX continuity, the last
- *     sequence number sent, the sent ring for loss/RTT, the NACK cache of plaintexts).
+ *     sequence number sent, the sent ring for loss/RTT, the NACK cache). The ring and the
+ *     cache are allocated at the first send (an empty seat holds neither). A cache entry
+ *     is the packet's own head (header, extensions and at most the 6-byte VP8 descriptor,
+ *     which a consumer rewrites) and a reference to the producer's payload object, which
+ *     every consumer of that producer shares; cache_get rebuilds the packet from both.
  *     Python reads and writes it through attributes and a few methods.
  *   - Tx: one DTLS transport's outbound RTP: a libsrtp2 session made from the same key
  *     material as aiortc's, a socket (a dup of the worker's UDP mux socket) and the nominated
@@ -33,6 +37,10 @@
 
 #define RING 1024
 #define RING_MASK (RING - 1)
+#define CACHE 512 /* NACK cache entries (video): 512 packets, about 1 s of a 1.5 Mbit/s layer */
+#define CACHE_MASK (CACHE - 1)
+#define HEAD_MAX 64 /* a cache entry's own bytes: 12 + MAX_EXT + 6 (the VP8 descriptor) */
+#define VP8_HEAD 6
 #define BATCH 32
 #define MAX_EXT 48      /* the fixed one-byte extension block: 4 + 17 + 4 + 2, padded */
 #define MAX_PACKET 1600 /* a forwarded RTP packet, before SRTP */
@@ -374,6 +382,20 @@ typedef struct {
 } Counter;
 
 typedef struct {
+    int seq[RING];
+    double time[RING];
+} Ring;
+
+/* one cached packet: head[0:head_len] + body[skip:] (body NULL: the head alone) */
+typedef struct {
+    int seq;
+    uint8_t head_len, skip;
+    double time;
+    PyObject *body; /* a bytes object: the producer's payload, shared, or a whole packet */
+    uint8_t head[HEAD_MAX];
+} CacheEntry;
+
+typedef struct {
     PyObject_HEAD
     /* configuration (sfu/consumer.py _on_parameters) */
     unsigned int ssrc;
@@ -397,12 +419,10 @@ typedef struct {
     /* VP8 picture id / TL0PICIDX continuity (sfu/vp8.py Vp8PictureIdRewriter) */
     Counter picture_id, tl0;
     PyObject *vp8_source; /* borrowed identity kept alive: a strong reference */
-    /* the sent ring (sequence number -> when), and the NACK cache (video) */
-    int sent_seq[RING];
-    double sent_time[RING];
-    int cache_seq[RING];
-    double cache_time[RING];
-    PyObject **cache; /* NULL for audio */
+    /* the sent ring (sequence number -> when) and the NACK cache (video): NULL until the
+       first send, and the cache again after cache_clear */
+    Ring *ring;
+    CacheEntry *cache;
     PyObject *tx;     /* a Tx or None */
 } StateObject;
 
@@ -414,10 +434,6 @@ State_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     StateObject *self = (StateObject *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
-    for (int i = 0; i < RING; i++) {
-        self->sent_seq[i] = -1;
-        self->cache_seq[i] = -1;
-    }
     self->tx = Py_None;
     Py_INCREF(Py_None);
     return (PyObject *)self;
@@ -431,25 +447,90 @@ State_init(StateObject *self, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|p", kwlist, &video))
         return -1;
     self->video = video;
-    if (video && self->cache == NULL) {
-        self->cache = PyMem_Calloc(RING, sizeof(PyObject *));
-        if (self->cache == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-    }
     return 0;
 }
 
+/* The ring, allocated at the first packet sent; 0, or -1 with MemoryError. */
+static int
+ring_ready(StateObject *self)
+{
+    if (self->ring != NULL)
+        return 0;
+    Ring *ring = PyMem_Malloc(sizeof(Ring));
+    if (ring == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (int i = 0; i < RING; i++) {
+        ring->seq[i] = -1;
+        ring->time[i] = 0.0;
+    }
+    self->ring = ring;
+    return 0;
+}
+
+/* The NACK cache (video only), allocated at the first packet put. 1 when there is one,
+   0 for audio, -1 with MemoryError. */
+static int
+cache_ready(StateObject *self)
+{
+    if (!self->video)
+        return 0;
+    if (self->cache != NULL)
+        return 1;
+    CacheEntry *cache = PyMem_Calloc(CACHE, sizeof(CacheEntry));
+    if (cache == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (int i = 0; i < CACHE; i++)
+        cache[i].seq = -1;
+    self->cache = cache;
+    return 1;
+}
+
+/* Keep head[0:head_len] + body[skip:] for seq (body a bytes object or NULL: a new
+   reference is taken). A head too long for an entry is joined with the body into one new
+   bytes object. 0, or -1 with an exception. */
+static int
+cache_store(StateObject *self, int seq, const uint8_t *head, Py_ssize_t head_len,
+            PyObject *body, Py_ssize_t skip, double now)
+{
+    CacheEntry *e = &self->cache[seq & CACHE_MASK];
+    PyObject *keep = body;
+    if (head_len > HEAD_MAX || skip > 255) {
+        Py_ssize_t rest = body == NULL ? 0 : PyBytes_GET_SIZE(body) - skip;
+        keep = PyBytes_FromStringAndSize(NULL, head_len + rest);
+        if (keep == NULL)
+            return -1;
+        memcpy(PyBytes_AS_STRING(keep), head, head_len);
+        if (rest > 0)
+            memcpy(PyBytes_AS_STRING(keep) + head_len, PyBytes_AS_STRING(body) + skip, rest);
+        head_len = 0;
+        skip = 0;
+    } else {
+        Py_XINCREF(keep);
+    }
+    Py_XSETREF(e->body, keep);
+    memcpy(e->head, head, head_len);
+    e->head_len = (uint8_t)head_len;
+    e->skip = (uint8_t)skip;
+    e->seq = seq;
+    e->time = now;
+    return 0;
+}
+
+/* Forget every cached packet and give the cache's memory back. */
 static void
 cache_clear(StateObject *self)
 {
-    if (self->cache == NULL)
+    CacheEntry *cache = self->cache;
+    if (cache == NULL)
         return;
-    for (int i = 0; i < RING; i++) {
-        Py_CLEAR(self->cache[i]);
-        self->cache_seq[i] = -1;
-    }
+    self->cache = NULL;
+    for (int i = 0; i < CACHE; i++)
+        Py_CLEAR(cache[i].body);
+    PyMem_Free(cache);
 }
 
 static int
@@ -474,7 +555,7 @@ State_dealloc(StateObject *self)
     PyObject_GC_UnTrack(self);
     State_clear(self);
     cache_clear(self);
-    PyMem_Free(self->cache);
+    PyMem_Free(self->ring);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -526,8 +607,10 @@ State_mark_sent(StateObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "id", &seq, &now))
         return NULL;
     seq &= 0xFFFF;
-    self->sent_seq[seq & RING_MASK] = seq;
-    self->sent_time[seq & RING_MASK] = now;
+    if (ring_ready(self) < 0)
+        return NULL;
+    self->ring->seq[seq & RING_MASK] = seq;
+    self->ring->time[seq & RING_MASK] = now;
     Py_RETURN_NONE;
 }
 
@@ -538,9 +621,10 @@ State_sent_time(StateObject *self, PyObject *arg)
     if (seq == -1 && PyErr_Occurred())
         return NULL;
     int i = (int)(seq & RING_MASK);
-    if (self->sent_seq[i] != (int)(seq & 0xFFFF) || seq < 0 || seq > 0xFFFF)
+    if (self->ring == NULL || self->ring->seq[i] != (int)(seq & 0xFFFF) || seq < 0 ||
+        seq > 0xFFFF)
         return PyFloat_FromDouble(0.0);
-    return PyFloat_FromDouble(self->sent_time[i]);
+    return PyFloat_FromDouble(self->ring->time[i]);
 }
 
 static PyObject *
@@ -550,26 +634,36 @@ State_forget_sent(StateObject *self, PyObject *arg)
     if (seq == -1 && PyErr_Occurred())
         return NULL;
     int i = (int)(seq & RING_MASK);
-    if (self->sent_seq[i] == (int)(seq & 0xFFFF))
-        self->sent_time[i] = 0.0;
+    if (self->ring != NULL && self->ring->seq[i] == (int)(seq & 0xFFFF))
+        self->ring->time[i] = 0.0;
     Py_RETURN_NONE;
 }
 
 static PyObject *
 State_cache_put(StateObject *self, PyObject *args)
 {
-    int seq;
-    PyObject *data;
+    int seq, skip = 0;
+    PyObject *data, *body = NULL;
     double now;
-    if (!PyArg_ParseTuple(args, "iSd", &seq, &data, &now))
+    if (!PyArg_ParseTuple(args, "iSd|Si", &seq, &data, &now, &body, &skip))
         return NULL;
-    if (self->cache == NULL)
-        Py_RETURN_NONE;
-    int i = seq & RING_MASK;
-    Py_INCREF(data);
-    Py_XSETREF(self->cache[i], data);
-    self->cache_seq[i] = seq;
-    self->cache_time[i] = now;
+    if (skip < 0 || skip > 255 || (body != NULL && skip > PyBytes_GET_SIZE(body))) {
+        PyErr_SetString(PyExc_ValueError, "skip is 0..255 and at most the body's length");
+        return NULL;
+    }
+    if (body != NULL && PyBytes_GET_SIZE(body) == 0)
+        body = NULL;
+    int r = cache_ready(self);
+    if (r <= 0)
+        return r < 0 ? NULL : Py_NewRef(Py_None);
+    seq &= 0xFFFF;
+    if (body == NULL) { /* a whole packet: kept as it is */
+        if (cache_store(self, seq, NULL, 0, data, 0, now) < 0)
+            return NULL;
+    } else if (cache_store(self, seq, (const uint8_t *)PyBytes_AS_STRING(data),
+                           PyBytes_GET_SIZE(data), body, skip, now) < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -582,13 +676,56 @@ State_cache_get(StateObject *self, PyObject *args)
         return NULL;
     if (self->cache == NULL)
         Py_RETURN_NONE;
-    int i = seq & RING_MASK;
-    if (self->cache_seq[i] != seq || self->cache[i] == NULL ||
-        now - self->cache_time[i] > max_age)
+    CacheEntry *e = &self->cache[seq & CACHE_MASK];
+    if (e->seq != seq || now - e->time > max_age || (e->body == NULL && e->head_len == 0))
         Py_RETURN_NONE;
-    Py_INCREF(self->cache[i]);
-    return self->cache[i];
+    if (e->head_len == 0 && e->skip == 0)
+        return Py_NewRef(e->body);
+    Py_ssize_t rest = e->body == NULL ? 0 : PyBytes_GET_SIZE(e->body) - e->skip;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, e->head_len + rest);
+    if (out == NULL)
+        return NULL;
+    memcpy(PyBytes_AS_STRING(out), e->head, e->head_len);
+    if (rest > 0)
+        memcpy(PyBytes_AS_STRING(out) + e->head_len, PyBytes_AS_STRING(e->body) + e->skip,
+               rest);
+    return out;
 }
+
+/* The payload object a cached packet refers to (for tests: shared, not copied). */
+static PyObject *
+State_cache_body(StateObject *self, PyObject *arg)
+{
+    long seq = PyLong_AsLong(arg);
+    if (seq == -1 && PyErr_Occurred())
+        return NULL;
+    if (self->cache == NULL)
+        Py_RETURN_NONE;
+    CacheEntry *e = &self->cache[seq & CACHE_MASK];
+    if (e->seq != (int)seq || e->body == NULL)
+        Py_RETURN_NONE;
+    return Py_NewRef(e->body);
+}
+
+static PyObject *
+State_get_allocated(StateObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->ring != NULL || self->cache != NULL);
+}
+
+static PyObject *
+State_get_cache_size(StateObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromLong(self->video ? CACHE : 0);
+}
+
+static PyGetSetDef State_getset[] = {
+    {"allocated", (getter)State_get_allocated, NULL,
+     "whether the sent ring or the NACK cache holds memory (something was sent)", NULL},
+    {"cache_size", (getter)State_get_cache_size, NULL, "NACK cache entries (0: audio)",
+     NULL},
+    {NULL},
+};
 
 static PyObject *
 State_cache_clear(StateObject *self, PyObject *Py_UNUSED(ignored))
@@ -606,7 +743,10 @@ static PyMethodDef State_methods[] = {
      "sent_time(seq) -> float: when it went out, 0.0 if unknown or forgotten"},
     {"forget_sent", (PyCFunction)State_forget_sent, METH_O,
      "forget_sent(seq): a NACK for it was counted"},
-    {"cache_put", (PyCFunction)State_cache_put, METH_VARARGS, "cache_put(seq, data, now)"},
+    {"cache_put", (PyCFunction)State_cache_put, METH_VARARGS,
+     "cache_put(seq, data, now, body=b'', skip=0): keep data + body[skip:] (body shared)"},
+    {"cache_body", (PyCFunction)State_cache_body, METH_O,
+     "cache_body(seq) -> bytes | None: the payload object that entry refers to"},
     {"cache_get", (PyCFunction)State_cache_get, METH_VARARGS,
      "cache_get(seq, now, max_age_s=1.0) -> bytes | None"},
     {"cache_clear", (PyCFunction)State_cache_clear, METH_NOARGS, "empty the NACK cache"},
@@ -643,6 +783,7 @@ static PyTypeObject StateType = {
     .tp_clear = (inquiry)State_clear,
     .tp_methods = State_methods,
     .tp_members = State_members,
+    .tp_getset = State_getset,
 };
 
 /* ------------------------------------------------------------------ VP8 */
@@ -892,14 +1033,22 @@ fanout_forward(PyObject *module, PyObject *args)
     PyObject *producer, *consumers;
     int seq_in, marker, level;
     unsigned int ts_in, abs_time;
+    PyObject *payload_obj, *body = NULL;
     Py_buffer payload;
     double now;
-    if (!PyArg_ParseTuple(args, "OOiIpy*iId", &producer, &consumers, &seq_in, &ts_in, &marker,
-                          &payload, &level, &abs_time, &now))
+    if (!PyArg_ParseTuple(args, "OOiIpOiId", &producer, &consumers, &seq_in, &ts_in, &marker,
+                          &payload_obj, &level, &abs_time, &now))
         return NULL;
+    if (PyObject_GetBuffer(payload_obj, &payload, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (PyBytes_CheckExact(payload_obj)) { /* immutable: the cache may keep a reference */
+        body = payload_obj;
+        Py_INCREF(body);
+    }
     if (payload.len > MAX_PACKET - 12) {
         PyBuffer_Release(&payload);
         PyErr_SetString(PyExc_ValueError, "payload too large for the C path");
+        Py_XDECREF(body);
         return NULL;
     }
     PyObject *pending = PyList_New(0);
@@ -964,18 +1113,29 @@ fanout_forward(PyObject *module, PyObject *args)
         int seq = (seq_in + st->seq_offset) & 0xFFFF;
         unsigned int ts = ts_in + st->ts_offset;
         uint8_t *out = batch->buf[batch->count];
+        if (ring_ready(st) < 0 || cache_ready(st) < 0) {
+            Py_DECREF(fw);
+            goto fail_batch;
+        }
         int len = write_copy(st, producer, out, seq, ts, marker, pl, payload.len, level, abs,
                              &vp8);
         if (st->cache != NULL) {
-            PyObject *copy = PyBytes_FromStringAndSize((const char *)out, len);
-            if (copy == NULL) {
+            /* the head: header, extensions and the (rewritten) VP8 descriptor; the rest is
+               the producer's payload, shared */
+            Py_ssize_t skip = st->vp8 ? (payload.len < VP8_HEAD ? payload.len : VP8_HEAD) : 0;
+            Py_ssize_t head_len = len - payload.len + skip;
+            if (body == NULL) {
+                body = PyBytes_FromStringAndSize((const char *)pl, payload.len);
+                if (body == NULL) {
+                    Py_DECREF(fw);
+                    goto fail_batch;
+                }
+            }
+            if (cache_store(st, seq, out, head_len, payload.len ? body : NULL, skip, now) <
+                0) {
                 Py_DECREF(fw);
                 goto fail_batch;
             }
-            int i = seq & RING_MASK;
-            Py_XSETREF(st->cache[i], copy);
-            st->cache_seq[i] = seq;
-            st->cache_time[i] = now;
         }
         int ahead = (seq - st->last_seq) & 0xFFFF;
         if (ahead < 0x8000) {
@@ -988,8 +1148,8 @@ fanout_forward(PyObject *module, PyObject *args)
         } else if (st->upstream_gaps > 0) {
             st->upstream_gaps -= 1;
         }
-        st->sent_seq[seq & RING_MASK] = seq;
-        st->sent_time[seq & RING_MASK] = now;
+        st->ring->seq[seq & RING_MASK] = seq;
+        st->ring->time[seq & RING_MASK] = now;
         TxObject *tx = Py_IS_TYPE(st->tx, &TxType) ? (TxObject *)st->tx : NULL;
         if (tx != NULL && tx->open) {
             st->packets_sent += 1;
@@ -1025,6 +1185,7 @@ fanout_forward(PyObject *module, PyObject *args)
     }
     PyMem_Free(batch);
     Py_DECREF(iter);
+    Py_XDECREF(body);
     PyBuffer_Release(&payload);
     return pending;
 
@@ -1039,6 +1200,7 @@ fail_batch:
 fail:
     Py_XDECREF(iter);
     Py_XDECREF(pending);
+    Py_XDECREF(body);
     PyBuffer_Release(&payload);
     return NULL;
 }
@@ -1082,6 +1244,7 @@ PyInit__fanout(void)
     if (PyModule_AddObject(m, "Tx", (PyObject *)&TxType) < 0 ||
         PyModule_AddObject(m, "State", (PyObject *)&StateType) < 0 ||
         PyModule_AddIntConstant(m, "RING", RING) < 0 ||
+        PyModule_AddIntConstant(m, "CACHE", CACHE) < 0 ||
         PyModule_AddIntConstant(m, "MAX_PAYLOAD", MAX_PACKET - 12) < 0) {
         Py_DECREF(m);
         return NULL;

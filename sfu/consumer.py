@@ -15,7 +15,6 @@ import asyncio
 import logging
 import random
 import time
-from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -61,17 +60,6 @@ EXT_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 MIN_REPORT_PACKETS = 20
 MIN_REPORT_S = 0.5
 SENT_RING_MASK = 1023
-# the NACK cache of a video slot: a repair older than 1 s is refused anyway (PacketCache.get),
-# and the most a client sends is 1 Mbit/s (the screen; the camera 600 kbit/s), ~115 packets/s:
-# 512 hold several seconds of it and a keyframe burst of a 1080p screen
-VIDEO_CACHE_PACKETS = 512
-# a VP8 payload descriptor is at most 6 bytes (RFC 7741 4.2), and the rewrite changes only
-# those: from there on a forwarded payload is the producer's own bytes
-VP8_DESCRIPTOR_MAX = 6
-# the rings of a consumer that never sent: empty, so that no write can land in them (an
-# index assignment raises), shared by every such consumer
-_NO_SEQS: array[int] = array("l")
-_NO_TIMES: array[float] = array("d")
 EXT_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 
@@ -370,7 +358,11 @@ class Consumer:
                               marker=bool(packet.marker),
                               extension_block=self._extensions(packet.extensions.audio_level,
                                                                wall))
-        fw.cache_put(seq, data, now)
+        # the NACK cache keeps this packet's own head and a reference to the producer's
+        # payload (the same bytes after the VP8 descriptor, which keeps its length)
+        body = packet.payload
+        skip = min(len(body), fanout.VP8_HEAD) if payload is not body else 0
+        fw.cache_put(seq, data[:len(data) - len(body) + skip], now, body, skip)
         ahead = (seq - fw.last_seq) & 0xFFFF
         if ahead < 0x8000:
             if ahead > 1:

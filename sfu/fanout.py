@@ -36,6 +36,13 @@ except ImportError:  # built without a compiler or libsrtp2's headers: the Pytho
 MODES = ("c", "python")
 SENT_RING = 1024
 SENT_RING_MASK = SENT_RING - 1
+# NACK cache entries of a video consumer (both paths; sfu/_fanout.c CACHE): a repair older
+# than 1 s is refused anyway, and the most a client sends is 1 Mbit/s (the screen), ~115
+# packets/s: 512 hold several seconds of it and a keyframe burst of a 1080p screen
+CACHE_SIZE = 512 if native is None else int(native.CACHE)
+# a cached VP8 packet's own bytes end after at most the descriptor's first 6 bytes (the
+# picture id and TL0PICIDX a consumer rewrites); the rest is the producer's payload
+VP8_HEAD = 6
 # the largest payload the C path writes (bigger packets take the Python path)
 MAX_PAYLOAD = 1588 if native is None else int(native.MAX_PAYLOAD)
 
@@ -61,7 +68,8 @@ def select_mode(environ: Mapping[str, str] | None = None) -> str:
 
 class PyState:
     """One consumer's forwarding state on the Python path (the same names as
-    ``sfu._fanout.State``)."""
+    ``sfu._fanout.State``). The sent ring and the NACK cache are allocated at the first
+    packet sent: a slot that never sends (an empty seat) holds neither."""
 
     __slots__ = ("_cache", "_sent_seq", "_sent_time", "bytes_sent", "frame_open",
                  "last_seq", "last_ts", "last_wall", "packets_sent", "seq_offset", "ts_offset",
@@ -80,33 +88,56 @@ class PyState:
         self.packets_sent = 0
         self.bytes_sent = 0
         self.tx: Any = None
-        self._sent_seq = [-1] * SENT_RING
-        self._sent_time = [0.0] * SENT_RING
-        self._cache = PacketCache(SENT_RING) if video else None
+        self._sent_seq: list[int] = []
+        self._sent_time: list[float] = []
+        self._cache = PacketCache(CACHE_SIZE) if video else None
 
     def configure(self, **_: Any) -> None:
         """Nothing to configure: the Python path reads the consumer's own fields."""
 
+    @property
+    def allocated(self) -> bool:
+        """Whether the sent ring or the NACK cache holds memory (something was sent)."""
+        return bool(self._sent_seq) or (self._cache is not None and self._cache.allocated)
+
+    @property
+    def cache_size(self) -> int:
+        """NACK cache entries (0: audio)."""
+        return CACHE_SIZE if self._cache is not None else 0
+
     def mark_sent(self, seq: int, now: float) -> None:
+        if not self._sent_seq:
+            self._sent_seq = [-1] * SENT_RING
+            self._sent_time = [0.0] * SENT_RING
         i = seq & SENT_RING_MASK
         self._sent_seq[i] = seq
         self._sent_time[i] = now
 
     def sent_time(self, seq: int) -> float:
+        if not self._sent_seq:
+            return 0.0
         i = seq & SENT_RING_MASK
         return self._sent_time[i] if self._sent_seq[i] == seq else 0.0
 
     def forget_sent(self, seq: int) -> None:
         i = seq & SENT_RING_MASK
-        if self._sent_seq[i] == seq:
+        if self._sent_seq and self._sent_seq[i] == seq:
             self._sent_time[i] = 0.0
 
-    def cache_put(self, seq: int, data: bytes, now: float) -> None:
+    def cache_put(self, seq: int, data: bytes, now: float, body: bytes = b"", skip: int = 0
+                  ) -> None:
+        """Keep ``data + body[skip:]`` for NACKs (``body`` by reference, not copied)."""
+        if not 0 <= skip <= 255 or skip > len(body):
+            raise ValueError("skip is 0..255 and at most the body's length")
         if self._cache is not None:
-            self._cache.put(seq, data, now)
+            self._cache.put(seq & 0xFFFF, data, now, body, skip)
 
     def cache_get(self, seq: int, now: float, max_age_s: float = 1.0) -> bytes | None:
         return None if self._cache is None else self._cache.get(seq, now, max_age_s)
+
+    def cache_body(self, seq: int) -> bytes | None:
+        """The payload object the entry for ``seq`` refers to (for tests: shared)."""
+        return None if self._cache is None else self._cache.body(seq)
 
     def cache_clear(self) -> None:
         if self._cache is not None:

@@ -68,6 +68,15 @@ class PacketCache:
             return head
         return head + body[self._skips[i]:]
 
+    def body(self, sequence_number: int) -> bytes | None:
+        """The body object the entry for this sequence number refers to, if any."""
+        if not self._seqs:
+            return None
+        i = sequence_number & (self._size - 1)
+        if self._seqs[i] != sequence_number or not self._bodies[i]:
+            return None
+        return self._bodies[i]
+
     def clear(self) -> None:
         """Forget every packet (and give back the ring's memory)."""
         self._seqs, self._skips, self._times = array("l"), array("B"), array("d")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from aiortc.rtp import RtcpPacket, RtcpSdesPacket, RtcpSrPacket, RtpPacket
 
+from sfu import fanout
 from sfu.consumer import Consumer
 from sfu.producer import SenderClock
 from sfu.router import REPORT_INTERVAL_S, Router, Subscription
@@ -35,9 +37,9 @@ class FakeProducer:
         self.keyframes += 1
 
 
-def _consumer(n: int, kind: str, transport: FakeDtls) -> Consumer:
+def _consumer(n: int, kind: str, transport: FakeDtls, mode: str | None = None) -> Consumer:
     consumer = Consumer(consumer_id=f"c{n}", subscriber_id="ben", kind=kind, slot=n,
-                        purpose="seat", sender=None)
+                        purpose="seat", sender=None, fanout_mode=mode)
     consumer.transport = transport
     consumer.payload_type = 111 if kind == "audio" else 96
     consumer.cname = "ben-cname"
@@ -84,18 +86,17 @@ async def test_one_compound_packet_per_connection_for_the_fed_slots_only() -> No
     assert len(dtls.sent) == 2
 
 
-def _heavy(consumer: Any) -> tuple[int, bool]:
-    cache = consumer._cache
-    return len(consumer._sent_seq), bool(cache is not None and cache.allocated)
-
-
-async def test_a_slot_that_never_sent_holds_no_rings_and_no_cache() -> None:
+@pytest.mark.parametrize("mode", ["python", "c"])
+async def test_a_slot_that_never_sent_holds_no_rings_and_no_cache(mode: str) -> None:
     dtls = FakeDtls()
-    video = _consumer(1, "video", dtls)
+    video = _consumer(1, "video", dtls, mode)
+    audio = _consumer(2, "audio", dtls, mode)
     video.codec_name = "VP8"
     sent: list[bytes] = []
     video._send = lambda data: sent.append(data) is None  # the socket seam
-    assert _heavy(video) == (0, False)
+    fw = video._fw
+    assert not fw.allocated and not audio._fw.allocated
+    assert fw.cache_size == 512 and audio._fw.cache_size == 0
     producer = FakeProducer("video")
     # a VP8 packet with a 15-bit picture id and a TL0PICIDX: the consumer rewrites both
     payload = bytes([0x90, 0xC0, 0x80 | 0x12, 0x34, 0x07]) + bytes(range(200)) * 5
@@ -103,15 +104,46 @@ async def test_a_slot_that_never_sent_holds_no_rings_and_no_cache() -> None:
                        payload=payload)
     video.set_source(producer)  # type: ignore[arg-type]
     video.forward_now(producer, packet, False)  # type: ignore[arg-type]  # waits for a keyframe
-    assert _heavy(video) == (0, False) and sent == []
+    assert not fw.allocated and sent == []
+    assert fw.cache_get(fw.last_seq, time.monotonic()) is None and fw.sent_time(10) == 0.0
     video.forward_now(producer, packet, True)  # type: ignore[arg-type]
-    assert _heavy(video) == (1024, True) and len(sent) == 1
-    assert video._cache._size == 512  # type: ignore[union-attr]
+    assert fw.allocated and len(sent) == 1 and fw.sent_time(fw.last_seq) > 0
     # the cache rebuilds, byte for byte, the packet that went out, from its own first bytes
-    # and the producer's payload
-    cached = video._cache.get(video._last_seq, time.monotonic())  # type: ignore[union-attr]
+    # and the producer's payload, which it holds by reference (no copy)
+    cached = fw.cache_get(fw.last_seq, time.monotonic())
     assert cached == sent[0] and cached[-len(payload) + 5:] == payload[5:]
-    assert video._cache._bodies[video._last_seq & 511] is payload  # type: ignore[union-attr]
+    assert fw.cache_body(fw.last_seq) is payload
+    _feed(audio, FakeProducer("audio"))
+    assert audio._fw.allocated and audio._fw.cache_get(audio._fw.last_seq, time.monotonic()) \
+        is None  # an audio slot keeps no cache
+    # cleared (a layer switch), the cache gives its memory back; the ring stays
+    fw.cache_clear()
+    assert fw.cache_get(fw.last_seq, time.monotonic()) is None
+    assert fw.cache_body(fw.last_seq) is None
+
+
+def test_the_c_writer_caches_a_head_and_the_producers_payload() -> None:
+    assert fanout.native is not None  # scripts/setup.sh builds it
+    state = fanout.native.State(video=True)
+    state.configure(ssrc=7, payload_type=96, vp8=True, ext_mid=0, ext_abs=0, ext_level=0,
+                    mid=b"")
+    state.tx = None  # no transport: C writes and keeps the bookkeeping, sends nothing
+
+    class Seat:
+        ready, closed, target, _resync = True, False, None, False
+
+        def __init__(self, source: Any, fw: Any) -> None:
+            self.source, self._fw = source, fw
+
+    producer = FakeProducer("video")
+    payload = bytes([0x90, 0xC0, 0x80 | 0x12, 0x34, 0x07]) + bytes(range(200)) * 5
+    assert not state.allocated
+    assert fanout.native.forward(producer, [Seat(producer, state)], 10, 5000, True, payload,
+                                 -1, 0, 1.0) == []
+    assert state.allocated and state.last_seq == 10
+    cached = state.cache_get(10, 1.0)
+    assert cached is not None and len(cached) == 12 + len(payload)
+    assert cached[17:] == payload[5:] and state.cache_body(10) is payload
 
 
 class BrokenDtls(FakeDtls):

@@ -657,6 +657,9 @@ def fanout_tx(transport: Any) -> Any | None:
     transport._tx_srtp = _OneRtpSession(transport._tx_srtp, tx)
     setattr(transport, _TX_ATTRIBUTE, tx)
     setattr(connection, _TX_ATTRIBUTE, tx)
+    # its datagrams bypass MuxSocket.sendto: the mux counts them from the Tx (/metrics)
+    mux = pair.protocol.mux_socket.mux
+    mux.add_sender(tx)
 
     def on_state() -> None:
         if transport._state is State.CONNECTED:
@@ -664,6 +667,7 @@ def fanout_tx(transport: Any) -> Any | None:
         tx.open = False
         if transport._state in (State.CLOSED, State.FAILED):
             tx.close()
+            mux.sender_closed(tx)
 
     transport.on("statechange", on_state)
     return tx

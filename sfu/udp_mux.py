@@ -68,13 +68,21 @@ class Endpoint(Protocol):
         """Whether the agent still waits for an answer to this transaction."""
 
 
+class Sender(Protocol):
+    """Something that sends datagrams on its own copy of a mux socket (the C send path's
+    ``Tx``), and counts them."""
+
+    @property
+    def sent(self) -> int: ...
+
+
 @dataclass(slots=True)
 class MuxStats:
     """What one socket received, by fate (for /metrics, the tests and bench/)."""
 
     stun: int = 0
     media: int = 0
-    sent: int = 0  # datagrams sent on the socket (every connection's ICE, DTLS, SRTP)
+    sent: int = 0  # datagrams sent on the socket (ICE, DTLS, SRTP; the C path's included)
     unknown_ufrag: int = 0
     bad_integrity: int = 0
     unknown_transaction: int = 0
@@ -275,6 +283,10 @@ class UdpMux:
                                      "host candidate cannot name the wildcard)")
         self.requested_port = port
         self.sockets: list[MuxSocket] = []
+        # the C send path's senders (sfu._fanout.Tx: sendmmsg on a dup of a mux socket, past
+        # MuxSocket.sendto): the live ones, and what the closed ones sent
+        self._senders: set[Sender] = set()
+        self._senders_sent = 0
 
     def __repr__(self) -> str:
         return f"UdpMux({', '.join(self.addresses)} port {self.port})"
@@ -326,10 +338,21 @@ class UdpMux:
             if not any(s.has_ufrag(ufrag) for s in self.sockets):
                 return ufrag
 
+    def add_sender(self, sender: Sender) -> None:
+        """Count, in ``sent``, the datagrams ``sender`` sends on a copy of a mux socket."""
+        self._senders.add(sender)
+
+    def sender_closed(self, sender: Sender) -> None:
+        """``sender`` sends no more: keep its count, forget it."""
+        if sender in self._senders:
+            self._senders.discard(sender)
+            self._senders_sent += sender.sent
+
     def stats(self) -> MuxStats:
         total = MuxStats()
         for mux_socket in self.sockets:
             total.add(mux_socket.stats)
+        total.sent += self._senders_sent + sum(sender.sent for sender in self._senders)
         return total
 
     def snapshot(self) -> UdpStats:

@@ -65,6 +65,13 @@ async def test_c_path_is_decoded_by_aiortc_and_answers_nacks_on_one_session() ->
             fed = [c for c in consumers if c.source is not None]
             assert fed and all(c._fw.tx.sent > 0 and c.packets_sent > 0 for c in fed)
             assert all(c._fw.tx.protect_errors == 0 for c in fed)
+            # /metrics' outbound datagrams include what C sent past the mux's sendto
+            worker = srv.app[WORKER].worker
+            c_sent = sum({id(c._fw.tx): c._fw.tx.sent for c in consumers}.values())
+            udp = worker.udp_stats()
+            assert udp is not None and c_sent > 0
+            python_sent = sum(s.stats.sent for s in worker.udp_mux.sockets)
+            assert udp.sent >= python_sent + c_sent, (udp.sent, python_sent, c_sent)
             # the losses came back by RTX, protected by the same session, and decrypted
             assert dropped and dropped <= video.retransmitted, (dropped, video.retransmitted)
         finally:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import aioice.stun
 import pytest
 
+from sfu import fanout
 from sfu.udp_mux import MuxError, UdpMux
 
 PEER = ("127.0.0.1", 50001)
@@ -202,3 +203,31 @@ async def test_an_announced_address_names_the_candidate_and_the_socket_binds_ano
         assert plain.sockets[0].announced == plain.sockets[0].address  # nothing announced
     finally:
         await plain.close()
+
+
+async def test_the_c_paths_datagrams_are_counted_as_sent() -> None:
+    # the C send path's Tx sends with sendmmsg on a dup of the mux socket, past
+    # MuxSocket.sendto: the mux counts them from the Tx, and keeps them once it closes
+    assert fanout.native is not None  # scripts/setup.sh builds it
+    mux = await started()
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(2.0)
+    try:
+        mux_socket = mux.sockets[0]
+        sock = mux_socket.transport.get_extra_info("socket")  # type: ignore[union-attr]
+        mux_socket.sendto(b"\x00" * 20, receiver.getsockname())
+        assert mux.snapshot().sent == 1
+        tx = fanout.native.Tx(sock.fileno(), *receiver.getsockname())
+        mux.add_sender(tx)
+        rtp = bytes([0x80, 96, 0, 1]) + bytes(8) + b"payload"
+        assert tx.send(rtp) and tx.send(rtp)
+        assert receiver.recv(100) == b"\x00" * 20 and receiver.recv(100) == rtp
+        assert tx.sent == 2 and mux.snapshot().sent == 3
+        tx.close()
+        mux.sender_closed(tx)
+        mux.sender_closed(tx)  # once only
+        assert mux.snapshot().sent == 3
+    finally:
+        receiver.close()
+        await mux.close()

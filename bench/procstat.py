@@ -119,8 +119,9 @@ def sample(pids: list[int], at: float, cpus: list[int] | None = None) -> Sample:
 
 
 def descriptors(pid: int) -> tuple[int, int]:
-    """Open file descriptors of ``pid``, and how many of them are UDP sockets (their inodes
-    looked up in the process's /proc/<pid>/net/udp and udp6)."""
+    """Open file descriptors of ``pid``, and how many UDP sockets they open (distinct
+    inodes, looked up in the process's /proc/<pid>/net/udp and udp6: the C send path's
+    ``dup`` of the worker's one socket per transport is one socket, not one per fd)."""
     inodes: list[str] = []
     total = 0
     try:
@@ -143,4 +144,4 @@ def descriptors(pid: int) -> tuple[int, int]:
                 udp.update(line.split()[9] for line in f if len(line.split()) > 9)
         except OSError:
             pass
-    return total, sum(1 for inode in inodes if inode in udp)
+    return total, len({inode for inode in inodes if inode in udp})

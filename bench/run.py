@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -284,6 +285,10 @@ async def measure_point(system: Process, scenario: Scenario, n: int, pub: GenPro
     await asyncio.sleep(max(0.0, t1 - time.monotonic()))
     after = procstat.sample(pids, time.monotonic(), own)
     row.rss_mb = procstat.rss_bytes(system.pid) / 2**20
+    mem_log = getattr(system, "mem_log", None)
+    if mem_log is not None and system.pid:
+        os.kill(system.pid, signal.SIGUSR1)  # bench/memwatch.py: an allocation summary
+        row.notes.append(f"allocations traced (--mem-watch): {mem_log.name}.*")
     row.sfu_fds, row.sfu_udp_sockets = procstat.descriptors(system.pid)
     await asyncio.sleep(1.2)  # late packets of the window (and the GC log's next write)
     if gc_log is not None:
@@ -381,17 +386,22 @@ class Prober:
 
 
 def make_system(name: str, janus_event_loops: int, rostrum_src: str = "",
-                gc_log: Path | None = None, max_consumers: int = 1500) -> Process:
+                gc_log: Path | None = None, max_consumers: int = 1500,
+                mem_log: Path | None = None) -> Process:
     if name.startswith("rostrum-workers"):
         # the SFU in worker processes, a meeting spread over them past max_consumers
         return Rostrum(Path(rostrum_src) if rostrum_src else None, gc_log,
                        workers=int(name.removeprefix("rostrum-workers") or "2"),
-                       max_consumers=max_consumers)
-    if name in ("rostrum", "rostrum-per-connection"):
-        # rostrum: the worker's one UDP port; rostrum-per-connection: aioice's socket per
-        # connection (ROSTRUM_RTC_PORT=per-connection), the path before the mux
+                       max_consumers=max_consumers, mem_log=mem_log)
+    if name in ("rostrum", "rostrum-per-connection", "rostrum-python-fanout"):
+        # rostrum: the worker's one UDP port and the send path in C; rostrum-per-connection:
+        # aioice's socket per connection (ROSTRUM_RTC_PORT=per-connection), the path before
+        # the mux; rostrum-python-fanout: the mux with the Python send path
+        # (ROSTRUM_FANOUT=python), the path before sfu/_fanout.c
         return Rostrum(Path(rostrum_src) if rostrum_src else None, gc_log,
-                       rtc_port="0" if name == "rostrum" else "per-connection")
+                       rtc_port="per-connection" if name == "rostrum-per-connection" else "0",
+                       fanout="python" if name == "rostrum-python-fanout" else "",
+                       mem_log=mem_log)
     if name == "janus":
         return Janus(event_loops=janus_event_loops)
     return Relay()
@@ -413,8 +423,9 @@ async def run_ramp(system_name: str, scenario: Scenario, ns: list[int], opts: ar
     media = load_media(media_path)
     index = TailIndex(media)
     gc_log = log_dir / f"gc-{system_name}-{scenario.name}.json" if opts.gc_watch else None
+    mem_log = log_dir / f"mem-{system_name}-{scenario.name}" if opts.mem_watch else None
     system = make_system(system_name, opts.janus_event_loops, opts.rostrum_src, gc_log,
-                         opts.worker_max_consumers)
+                         opts.worker_max_consumers, mem_log)
     rows: list[Row] = []
     times_path = shared_dir(log_dir) / \
         f"rostrum-bench-{os.getpid()}-{system_name}-{scenario.name}.times"
@@ -657,6 +668,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="system:scenario:N at which to sample the SFU with py-spy")
     parser.add_argument("--gc-watch", action="store_true",
                         help="record Rostrum's garbage-collector pauses (bench/gcwatch.py)")
+    parser.add_argument("--mem-watch", action="store_true",
+                        help="trace Rostrum's allocations, a summary per point "
+                             "(bench/memwatch.py; slows it down: not for CPU figures)")
     parser.add_argument("--rostrum-src", default="",
                         help="run Rostrum from this checkout (default: this one), e.g. to "
                              "measure a patched forwarding path")

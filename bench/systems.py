@@ -146,8 +146,11 @@ class Rostrum(Process):
     name = "rostrum"
 
     def __init__(self, source: Path | None = None, gc_log: Path | None = None,
-                 rtc_port: str = "0", workers: int = 0, max_consumers: int = 1500) -> None:
+                 rtc_port: str = "0", workers: int = 0, max_consumers: int = 1500,
+                 fanout: str = "", mem_log: Path | None = None) -> None:
         super().__init__()
+        # set: run under bench/memwatch.py, allocation summaries written there (SIGUSR1)
+        self.mem_log = mem_log
         self.source = source or ROOT  # a checkout of Rostrum (another one: an A/B test)
         self.gc_log = gc_log  # set: run under bench/gcwatch.py, GC pauses written there
         self.rtc_port = rtc_port  # ROSTRUM_RTC_PORT: 0, a free port for the worker's mux
@@ -155,8 +158,11 @@ class Rostrum(Process):
         # its home worker (1500: a study group's 150 listeners of 10 consumers each)
         self.workers = workers
         self.max_consumers = max_consumers
+        self.fanout = fanout  # ROSTRUM_FANOUT: "" (the server's default), c or python
         if rtc_port == "per-connection":
             self.name = "rostrum-per-connection"
+        elif fanout == "python":
+            self.name = "rostrum-python-fanout"
         elif workers:
             self.name = f"rostrum-workers{workers}"
 
@@ -179,11 +185,17 @@ class Rostrum(Process):
                "ROSTRUM_RTC_PORT": self.rtc_port, "ROSTRUM_WORKERS": str(self.workers),
                "ROSTRUM_WORKER_MAX_CONSUMERS": str(self.max_consumers),
                "PYTHONPATH": str(self.source)}
+        if self.fanout:
+            env["ROSTRUM_FANOUT"] = self.fanout
         module = "meeting_server"
         if self.gc_log is not None:
             module = "bench.gcwatch"
             env["PYTHONPATH"] = f"{self.source}{os.pathsep}{ROOT}"
             env["BENCH_GC_LOG"] = str(self.gc_log)
+        elif self.mem_log is not None:
+            module = "bench.memwatch"
+            env["PYTHONPATH"] = f"{self.source}{os.pathsep}{ROOT}"
+            env["BENCH_MEM_LOG"] = str(self.mem_log)
         self._launch([sys.executable, "-m", module, "--demo"], cwd=self.source,
                      log_path=log_dir / "rostrum.log", cpus=cpus, env=env, pipe_stdout=True)
         assert self.proc is not None

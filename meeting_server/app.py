@@ -298,13 +298,15 @@ async def _local_workers(config: Config) -> MediaWorkers:
         aiortc_glue.install_ice_policy(config.rtc_addresses)  # process-wide aioice settings
         worker = Worker(ice_servers=config.ice_servers, rtc_addresses=config.rtc_addresses,
                         seats=seats, keyframe_interval_s=config.keyframe_interval_s,
-                        rtc_port=config.rtc_port)
+                        rtc_port=config.rtc_port,
+                        rtc_announced_address=config.rtc_announced_address)
         await worker.start()  # binds the one UDP port of the worker's WebRTC connections
         return LocalWorkers(worker)
     pool = WorkerPool(config.workers, {
         "iceServers": [s.to_json() for s in config.ice_servers],
         "rtcAddresses": list(config.rtc_addresses), "seats": seats,
-        "keyframeIntervalS": config.keyframe_interval_s, "rtcPort": config.rtc_port},
+        "keyframeIntervalS": config.keyframe_interval_s, "rtcPort": config.rtc_port,
+        "rtcAnnouncedAddress": config.rtc_announced_address},
         max_consumers=config.worker_max_consumers)
     await pool.start()
     return pool

@@ -54,6 +54,10 @@ class Config:
     # socket per connection, as before the mux (ROSTRUM_RTC_PORT=per-connection; kept for one
     # release so that bench/ can measure the old path beside the new one).
     rtc_port: int | None = 40000
+    # The address browsers are given in the host candidate when the worker sits behind NAT
+    # (ROSTRUM_RTC_ANNOUNCED_ADDRESS): the socket binds the one rtc_addresses entry (or the
+    # wildcard when none is named) and every candidate names this address with the port.
+    rtc_announced_address: str | None = None
     redis_url: str | None = None
     redis_channel: str = "rostrum"
     # lifetime of the links the server prints; no token is accepted whose expiry lies more
@@ -112,6 +116,35 @@ class Config:
 
     def with_overrides(self, **changes: Any) -> Config:
         return replace(self, **changes)
+
+
+def _announced_address(value: str, rtc_addresses: tuple[str, ...], rtc_port: int | None,
+                       parser: argparse.ArgumentParser) -> str | None:
+    """``--rtc-announced-address``, checked against the addresses and port it goes with."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        announced = ipaddress.ip_address(value)
+    except ValueError:
+        parser.error(f"--rtc-announced-address: not an IP address: {value!r}")
+    if announced.is_unspecified:
+        parser.error("--rtc-announced-address: the wildcard cannot be announced")
+    if rtc_port is None:
+        parser.error("--rtc-announced-address needs the worker's one UDP port (not "
+                     "--rtc-port per-connection)")
+    if len(rtc_addresses) > 1:
+        parser.error("--rtc-announced-address goes with at most one --rtc-addresses entry "
+                     "(the address the socket binds)")
+    for address in rtc_addresses:
+        try:
+            bound = ipaddress.ip_address(address)
+        except ValueError:
+            parser.error(f"--rtc-addresses: not an IP address: {address!r}")
+        if bound.version != announced.version:
+            parser.error("--rtc-announced-address and --rtc-addresses are not of the same "
+                         "IP version")
+    return str(announced)
 
 
 def parse_ice_servers(text: str) -> tuple[IceServer, ...]:
@@ -176,6 +209,11 @@ def from_env_and_args(
     parser.add_argument("--rtc-port", default=env.get("ROSTRUM_RTC_PORT", "40000"),
                         help="the one UDP port of the SFU worker for every WebRTC connection"
                              " (0: any free port; 'per-connection': a socket per connection)")
+    parser.add_argument("--rtc-announced-address",
+                        default=env.get("ROSTRUM_RTC_ANNOUNCED_ADDRESS", ""),
+                        help="the address browsers are given for the worker's UDP port when it"
+                             " sits behind NAT (the socket binds --rtc-addresses, or every"
+                             " interface)")
     parser.add_argument("--workers", default=env.get("ROSTRUM_WORKERS", "0"),
                         help="SFU worker processes: a number, 'auto' (one per core) or 0"
                              " (the SFU runs inside the server process)")
@@ -272,6 +310,8 @@ def from_env_and_args(
                      "send this meeting's participants there")
     if args.node_id and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", args.node_id):
         parser.error("--node-id: 1-64 of A-Z a-z 0-9 . _ -")
+    announced = _announced_address(args.rtc_announced_address, _split(args.rtc_addresses),
+                                   rtc_port, parser)
     data_dir = Path(args.data_dir)
     return Config(
         host=args.host,
@@ -282,6 +322,7 @@ def from_env_and_args(
         ice_servers=parse_ice_servers(args.ice_servers),
         rtc_addresses=_split(args.rtc_addresses),
         rtc_port=rtc_port,
+        rtc_announced_address=announced,
         redis_url=args.redis_url,
         token_ttl_s=args.token_ttl,
         max_token_lifetime_s=args.max_token_lifetime,
@@ -325,6 +366,8 @@ def parse_remote_workers(args: argparse.Namespace, env: Mapping[str, str],
         parser.error("--remote-workers needs the workers' shared secret, at least 16 "
                      "characters (ROSTRUM_WORKER_SECRET or --worker-secret-file)")
     return mode, secret
+
+
 def parse_max_consumers(text: str, parser: argparse.ArgumentParser) -> int:
     """``ROSTRUM_WORKER_MAX_CONSUMERS``: a whole number, 0 or more."""
     try:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from sfu.events import ConsumerStats, RouterStats, SubscriberStats
+from sfu.events import ConsumerStats, RouterStats, SubscriberStats, UdpStats
 from sfu.worker_client import MediaWorkers, WorkerInfo
 
 LAYER_VALUE = {"camera": 1, "camera-low": 0, "screen": 1}
@@ -49,7 +49,34 @@ def render_workers(workers: list[WorkerInfo]) -> str:
         lines.append(f"# TYPE {name} {kind}")
         for w in workers:
             lines.append(f"{name}{_labels(worker=w.name, pid=str(w.pid))} {value(w):g}")
+    muxed = [(w, w.udp) for w in workers if w.udp is not None]
+    lines.append("# HELP rostrum_worker_udp_datagrams_total datagrams on the SFU worker's one "
+                 "UDP port: in (handed to a connection: stun, media) and out")
+    lines.append("# TYPE rostrum_worker_udp_datagrams_total counter")
+    for w, udp in muxed:
+        for direction, kind, count in (("in", "stun", udp.received_stun),
+                                       ("in", "media", udp.received_media),
+                                       ("out", "all", udp.sent)):
+            labels = _labels(worker=w.name, pid=str(w.pid), port=str(udp.port),
+                             direction=direction, kind=kind)
+            lines.append(f"rostrum_worker_udp_datagrams_total{labels} {count}")
+    lines.append("# HELP rostrum_worker_udp_dropped_total datagrams the SFU worker's UDP port "
+                 "dropped, by reason")
+    lines.append("# TYPE rostrum_worker_udp_dropped_total counter")
+    for w, udp in muxed:
+        for reason, count in udp_drop_reasons(udp):
+            labels = _labels(worker=w.name, pid=str(w.pid), port=str(udp.port), reason=reason)
+            lines.append(f"rostrum_worker_udp_dropped_total{labels} {count}")
     return "\n".join(lines) + "\n"
+
+
+def udp_drop_reasons(udp: UdpStats) -> tuple[tuple[str, int], ...]:
+    """Each drop reason of the mux (sfu/udp_mux.py) and its count."""
+    return (("unknown_address", udp.dropped_unknown_address),
+            ("not_stun", udp.dropped_not_stun),
+            ("unknown_ufrag", udp.dropped_unknown_ufrag),
+            ("bad_integrity", udp.dropped_bad_integrity),
+            ("unknown_transaction", udp.dropped_unknown_transaction))
 
 
 def render_stats(routers: list[RouterStats]) -> str:

@@ -95,20 +95,36 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     SETUP_FORCE=1
 fi
 
+# ---------------------------------------------------------------- the C extension's needs
+# sfu/_fanout.c (the send path in C, setup.py) needs a C compiler and libsrtp2's headers;
+# pkg-config tells whether they are there. Without them the package still installs and the
+# SFU forwards with its Python reference path.
+c_missing=()
+command -v cc >/dev/null 2>&1 || c_missing+=(gcc)
+command -v pkg-config >/dev/null 2>&1 || c_missing+=(pkg-config)
+if ! { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libsrtp2; }; then
+    c_missing+=(libsrtp2-dev)
+fi
+if [[ ${#c_missing[@]} -gt 0 ]]; then
+    apt_install "${c_missing[@]}"
+fi
+
 # ---------------------------------------------------------------- the package, editable
-# Reinstall only when pyproject.toml changed (or forced, or the package is not importable);
-# an editable install picks up new modules by itself.
-want_stamp="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+# Reinstall only when pyproject.toml, setup.py or the C extension's source changed (or
+# forced, or the package is not importable, or the extension was not built); an editable
+# install picks up new Python modules by itself, not a changed C file.
+want_stamp="$(cat pyproject.toml setup.py sfu/_fanout.c | sha256sum | cut -d' ' -f1)"
 have_stamp="$(cat "$STAMP" 2>/dev/null || true)"
 if [[ "$SETUP_FORCE" == "1" || "$want_stamp" != "$have_stamp" ]] \
-    || ! "$VENV/bin/python" -m pip show -q rostrum >/dev/null 2>&1; then
+    || ! "$VENV/bin/python" -m pip show -q rostrum >/dev/null 2>&1 \
+    || ! "$VENV/bin/python" -c 'import sfu._fanout' >/dev/null 2>&1; then
     export PIP_DISABLE_PIP_VERSION_CHECK=1
     quiet "$VENV/bin/python" -m pip install -q --upgrade pip
     quiet "$VENV/bin/python" -m pip install -q -e ".[test,dev]"
     printf '%s\n' "$want_stamp" >"$STAMP"
     say "installed rostrum (editable) with extras [test,dev] into .venv"
 else
-    say "python package up to date (.venv, pyproject.toml unchanged)"
+    say "python package up to date (.venv; pyproject.toml, setup.py, sfu/_fanout.c unchanged)"
 fi
 
 # ---------------------------------------------------------------- web client (npm)

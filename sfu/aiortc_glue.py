@@ -4,11 +4,19 @@ aiortc gives ICE, DTLS, SRTP and SDP; the SFU supplies its own packet path. Thes
 were read from aiortc 1.16.0 and aioice 0.13.0, which pyproject.toml pins: a version bump must
 re-read every name this module uses that is not their public API:
 
-- aiortc ``RTCPeerConnection.__configuration/__createDtlsTransport/__iceTransports``;
+- aiortc ``RTCPeerConnection.__configuration/__createDtlsTransport/__iceTransports/
+  __certificates`` and ``aiortc.rtcpeerconnection.RTCCertificate`` (looked up when a
+  connection is made: :func:`create_peer_connection` with a shared :class:`DtlsCertificate`),
+  ``RTCCertificate._key/_cert/_create_ssl_context``;
+  ``aiortc.rtcrtpreceiver.RemoteBitrateEstimator/JitterBuffer/queue`` (names looked up when
+  a receiver is made, :func:`add_transceiver`) and ``RTCRtpReceiver.__remote_bitrate_estimator``;
   ``RTCRtpReceiver.receive/stop/_handle_rtp_packet/_handle_rtcp_packet``;
   ``RTCRtpSender.send/stop/_handle_rtcp_packet/_ssrc/_rtx_ssrc/_stream_id``;
   ``RTCDtlsTransport._send_rtp/_state/_tx_srtp/_rtp_router.ssrc_table/_register_rtp_receiver/
-  _unregister_rtp_receiver/_register_rtp_sender/_unregister_rtp_sender``;
+  _unregister_rtp_receiver/_register_rtp_sender/_unregister_rtp_sender``, and for the C send
+  path (:func:`fanout_tx`) ``_ssl/_role/_srtp_profiles`` and aiortc's
+  ``SRTPProtectionProfile.key_length/salt_length/libsrtp_profile/openssl_profile/
+  get_key_and_salt``;
   ``RTCIceTransport.transport`` and ``RTCIceGatherer._connection``;
 - aioice ``get_host_addresses``, ``server_reflexive_candidate``, ``Connection.query_consent/
   _query_consent_task/_nominated/build_request/close`` (consent), ``Connection._local_username/
@@ -34,6 +42,7 @@ import asyncio
 import ipaddress
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -47,7 +56,9 @@ from aiortc import (
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCRtpSender,
+    RTCRtpTransceiver,
 )
+from aiortc.rtcdtlstransport import RTCCertificate
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtp import AnyRtcpPacket, RtpPacket
 
@@ -139,19 +150,92 @@ def restrict_host_addresses(addresses: Iterable[str]) -> None:
     aioice.ice.get_host_addresses = get_host_addresses
 
 
-def create_peer_connection(ice_servers: Iterable[IceServer], udp_mux: UdpMux | None = None
-                           ) -> RTCPeerConnection:
+class _SharedCertificate(RTCCertificate):
+    """One DTLS certificate for many connections: its fingerprints computed once (aiortc
+    digests the certificate again for every m-line of every description it writes), and one
+    SSL context per SRTP profile list, which every connection's ``SSL.Connection`` shares."""
+
+    def __init__(self, key: Any, cert: Any) -> None:
+        super().__init__(key=key, cert=cert)
+        self._fingerprints: list[Any] | None = None
+        self._contexts: dict[tuple[bytes, ...], Any] = {}
+
+    def getFingerprints(self) -> list[Any]:
+        if self._fingerprints is None:
+            self._fingerprints = super().getFingerprints()
+        return list(self._fingerprints)
+
+    def _create_ssl_context(self, srtp_profiles: list[Any]) -> Any:
+        key = tuple(p.openssl_profile for p in srtp_profiles)
+        context = self._contexts.get(key)
+        if context is None:
+            context = self._contexts[key] = super()._create_ssl_context(srtp_profiles)
+        return context
+
+
+class DtlsCertificate:
+    """The DTLS certificate every connection of one worker presents (mediasoup and Janus keep
+    one per process): aiortc makes a key pair and signs a certificate for each
+    ``RTCPeerConnection`` (about a millisecond of the event loop per join, and an SSL context
+    per connection). Made again after ``rotate_s`` for the connections made from then on
+    (aiortc's certificates are valid for 30 days)."""
+
+    def __init__(self, rotate_s: float = 7 * 86400.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if rotate_s <= 0:
+            raise ValueError("rotate_s must be positive")
+        self.rotate_s = rotate_s
+        self._clock = clock
+        self._certificate: _SharedCertificate | None = None
+        self._made_at = 0.0
+
+    def current(self) -> RTCCertificate:
+        now = self._clock()
+        if self._certificate is None or now - self._made_at >= self.rotate_s:
+            made = RTCCertificate.generateCertificate()
+            self._certificate = _SharedCertificate(made._key, made._cert)
+            self._made_at = now
+        return self._certificate
+
+
+class _CertificateSource:
+    """What ``RTCPeerConnection.__init__`` calls for its certificate, while the SFU makes one."""
+
+    def __init__(self, certificate: RTCCertificate) -> None:
+        self._certificate = certificate
+
+    def generateCertificate(self) -> RTCCertificate:
+        return self._certificate
+
+
+def create_peer_connection(ice_servers: Iterable[IceServer], udp_mux: UdpMux | None = None,
+                           certificate: DtlsCertificate | None = None) -> RTCPeerConnection:
     """The only way the project makes a peer connection: ICE servers always come from the
     configuration (an empty list, never aiortc's default public STUN server). With
-    ``udp_mux``, its host candidates are the mux's sockets (:func:`use_udp_mux`).
+    ``udp_mux``, its host candidates are the mux's sockets (:func:`use_udp_mux`). With
+    ``certificate``, the connection presents that (shared) DTLS certificate instead of making
+    its own (aiortc looks ``RTCCertificate`` up in its module in the constructor: it is
+    swapped for the synchronous call, nothing else runs meanwhile).
 
     Max-bundle: every m-line on one ICE/DTLS transport. With aiortc's default (balanced), a
     second m-line of the same kind stays on the kind's own transport even after the remote
     side accepts BUNDLE, so it never connects (seen with aiortc 1.16)."""
     servers = [RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
                for s in ice_servers]
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=servers,
-                                            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+    configuration = RTCConfiguration(iceServers=servers,
+                                     bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    if certificate is None:
+        pc = RTCPeerConnection(configuration)
+    else:
+        import aiortc.rtcpeerconnection as pc_module
+
+        names = vars(pc_module)
+        saved = names["RTCCertificate"]
+        names["RTCCertificate"] = _CertificateSource(certificate.current())
+        try:
+            pc = RTCPeerConnection(configuration)
+        finally:
+            names["RTCCertificate"] = saved
     if udp_mux is not None:
         use_udp_mux(pc, udp_mux)
     return pc
@@ -181,7 +265,7 @@ class _SharedTransport(asyncio.DatagramTransport):
         self._mux_socket = mux_socket
         self._protocol = protocol
         self._closing = False
-        self.sendto = mux_socket.transport.sendto  # type: ignore[method-assign]
+        self.sendto = mux_socket.sendto  # type: ignore[method-assign,assignment]
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         transport = self._mux_socket.transport
@@ -215,6 +299,9 @@ class _MuxProtocol(aioice.ice.StunProtocol):
 
     def stun_received(self, data: bytes, addr: Address) -> None:
         self.datagram_received(data, addr)
+        tx = getattr(self.receiver, _TX_ATTRIBUTE, None)
+        if tx is not None:
+            _follow_nominated_pair(self.receiver, tx)
 
     def media_received(self, data: bytes) -> None:
         self._deliver(data, self._component)
@@ -257,7 +344,7 @@ def _gather_on_mux(connection: aioice.ice.Connection, mux: UdpMux) -> None:
         protocols: list[_MuxProtocol] = []
         if connection._transport_policy == aioice.ice.TransportPolicy.ALL:
             for mux_socket in mux.sockets:
-                host, port = mux_socket.address
+                host, port = mux_socket.announced  # the bound address, or the announced one
                 candidate = Candidate(
                     foundation=candidate_foundation("host", "udp", host), component=component,
                     transport="udp", priority=candidate_priority(component, "host"),
@@ -282,6 +369,66 @@ def _gather_on_mux(connection: aioice.ice.Connection, mux: UdpMux) -> None:
         return candidates
 
     connection.get_component_candidates = get_component_candidates  # type: ignore[method-assign]
+
+
+# What aiortc builds for every transceiver's receiver and the SFU never uses: a video
+# receiver's ``RemoteBitrateEstimator`` (a 1,000-bucket rate counter: ~120 KB and ~3 ms of
+# CPU each) and a 512-slot jitter buffer. A subscriber's connection has five video m-lines
+# (four seats and the screen) whose receivers never receive, and a publisher's receivers are
+# taken over (:func:`take_over_receiver`): aiortc's own packet path, the only user of both,
+# never runs; nor does its decoder thread, the only user of the receiver's decoder queue.
+# The SFU's transceivers are made without them (:func:`add_transceiver`).
+SFU_JITTER_CAPACITY = 16
+
+
+def _no_estimator() -> None:
+    return None
+
+
+def _small_jitter_buffer(capacity: int, prefetch: int = 0, is_video: bool = False) -> Any:
+    from aiortc.jitterbuffer import JitterBuffer
+
+    return JitterBuffer(capacity=min(capacity, SFU_JITTER_CAPACITY), prefetch=prefetch,
+                        is_video=is_video)
+
+
+class _NoDecoderQueue:
+    """Stands for the ``queue`` module while an SFU receiver is made: no decoder queue (a
+    ``queue.Queue``, three conditions and four deques per receiver, ~5 KB), which only
+    aiortc's decoder thread uses."""
+
+    @staticmethod
+    def Queue() -> None:
+        return None
+
+
+def add_transceiver(pc: RTCPeerConnection, kind: str, direction: str) -> RTCRtpTransceiver:
+    """``pc.addTransceiver(kind, direction=direction)`` for the SFU's side of a connection:
+    its receiver without aiortc's receive-side bandwidth estimator and with a small jitter
+    buffer (aiortc's ``RTCRtpReceiver`` looks both names up in its module when it is made:
+    they are swapped for the synchronous call, nothing else runs meanwhile). Only for a
+    transceiver whose receiver is taken over or never receives."""
+    import aiortc.rtcrtpreceiver as receiver_module
+
+    names = vars(receiver_module)
+    saved = names["RemoteBitrateEstimator"], names["JitterBuffer"], names["queue"]
+    names["RemoteBitrateEstimator"], names["JitterBuffer"], names["queue"] = \
+        _no_estimator, _small_jitter_buffer, _NoDecoderQueue
+    try:
+        return pc.addTransceiver(kind, direction=direction)
+    finally:
+        names["RemoteBitrateEstimator"], names["JitterBuffer"], names["queue"] = saved
+
+
+def receiver_estimator(receiver: RTCRtpReceiver) -> Any:
+    """The receive-side estimator aiortc gave a receiver (None for the SFU's; tests)."""
+    return receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+
+
+def dtls_certificate_of(pc: RTCPeerConnection) -> RTCCertificate:
+    """The DTLS certificate a connection presents (tests)."""
+    certificates = pc._RTCPeerConnection__certificates  # type: ignore[attr-defined]
+    return certificates[0]  # type: ignore[no-any-return]
 
 
 def ice_servers_in_use(pc: RTCPeerConnection) -> list[Any]:
@@ -412,6 +559,118 @@ def rtp_sender(transport: Any) -> Callable[[bytes], bool]:
         return True
 
     return send
+
+
+class _OneRtpSession:
+    """What aiortc finds at ``RTCDtlsTransport._tx_srtp`` once the C send path owns the
+    transport's RTP: RTP is protected by the Tx's libsrtp2 session (the one that protects
+    the forwarded packets), so that no two sessions ever protect two plaintexts under one
+    SSRC and packet index; RTCP stays on aiortc's session (SRTCP has an index of its own)."""
+
+    def __init__(self, session: Any, tx: Any) -> None:
+        self._session = session
+        self._tx = tx
+
+    def protect(self, packet: bytes) -> bytes:
+        data: bytes = self._tx.protect(packet)
+        return data
+
+    def protect_rtcp(self, packet: bytes) -> bytes:
+        data: bytes = self._session.protect_rtcp(packet)
+        return data
+
+
+_TX_ATTRIBUTE = "_rostrum_fanout_tx"
+
+
+def _mux_pair_target(pair: Any) -> tuple[int, str, int] | None:
+    """(socket fd, remote host, remote port) of a nominated pair on the worker's UDP mux."""
+    protocol = pair.protocol
+    if not isinstance(protocol, _MuxProtocol) or protocol.transport is None:
+        return None
+    sock = protocol.transport.get_extra_info("socket")
+    if sock is None:
+        return None
+    return sock.fileno(), pair.remote_addr[0], pair.remote_addr[1]
+
+
+def _follow_nominated_pair(connection: aioice.ice.Connection, tx: Any) -> None:
+    """After a STUN request (a nominated check may have moved the connection to a new
+    address, as the Python path's send sees on its next packet): send where ICE sends."""
+    pair = connection._nominated.get(1)
+    target = None if pair is None else _mux_pair_target(pair)
+    if target is None or tx.address() == (target[1], target[2]):
+        return
+    try:
+        tx.retarget(*target)
+    except (ValueError, OSError, ConnectionError) as exc:
+        logger.warning("C send path: cannot follow the connection to %s (%s)", target, exc)
+        tx.open = False
+
+
+def fanout_tx_of(transport: Any) -> Any | None:
+    """The Tx the C send path made for this DTLS transport, if it made one (tests)."""
+    return getattr(transport, _TX_ATTRIBUTE, None)
+
+
+def fanout_tx(transport: Any) -> Any | None:
+    """The C send path's ``sfu._fanout.Tx`` of a connected DTLS transport, made on first use
+    (then kept on the transport): a libsrtp2 session from the same key material as aiortc's
+    ``_tx_srtp`` (the DTLS-SRTP exporter, RFC 5764 4.2, read again from the same DTLS
+    connection), a copy of the nominated pair's socket (the worker's UDP mux socket), and the pair's
+    remote address. From then on aiortc's own RTP protect
+    goes through the same session (:class:`_OneRtpSession`). None when the C path cannot
+    serve it: no extension, not connected, not on the worker's UDP mux (per-connection
+    sockets, a TURN relay), a profile this libsrtp2 lacks. The Tx follows the nominated
+    pair when a check moves it (:func:`_follow_nominated_pair`)."""
+    from aiortc.rtcdtlstransport import State
+
+    from . import fanout
+
+    native = fanout.native
+    existing = getattr(transport, _TX_ATTRIBUTE, None)
+    if existing is not None:
+        return existing
+    if native is None or transport._state is not State.CONNECTED:
+        return None
+    connection = transport.transport._connection
+    pair = connection._nominated.get(1)
+    # the worker's one UDP port only: per-connection sockets and TURN relays (whose packets
+    # need the TURN framing) keep the Python path
+    target = None if pair is None else _mux_pair_target(pair)
+    if target is None:
+        return None
+    try:
+        ssl = transport._ssl
+        selected = ssl.get_selected_srtp_profile()
+        profile = next((p for p in transport._srtp_profiles if p.openssl_profile == selected),
+                       None)
+        if profile is None:
+            return None
+        material = ssl.export_keying_material(b"EXTRACTOR-dtls_srtp",
+                                              2 * (profile.key_length + profile.salt_length))
+        key = profile.get_key_and_salt(material, 1 if transport._role == "server" else 0)
+        tx = native.Tx(*target, profile=profile.libsrtp_profile, key=key)
+    except Exception as exc:  # the Python path serves it (nothing was protected here yet)
+        logger.warning("C send path unavailable for a transport (%s): Python path", exc)
+        return None
+    transport._tx_srtp = _OneRtpSession(transport._tx_srtp, tx)
+    setattr(transport, _TX_ATTRIBUTE, tx)
+    setattr(connection, _TX_ATTRIBUTE, tx)
+    # its datagrams bypass MuxSocket.sendto: the mux counts them from the Tx (/metrics)
+    mux = pair.protocol.mux_socket.mux
+    mux.add_sender(tx)
+
+    def on_state() -> None:
+        if transport._state is State.CONNECTED:
+            return
+        tx.open = False
+        if transport._state in (State.CLOSED, State.FAILED):
+            tx.close()
+            mux.sender_closed(tx)
+
+    transport.on("statechange", on_state)
+    return tx
 
 
 def transport_connected(transport: Any) -> bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .events import PipedProducer, RouterStats, Slot
+from .events import PipedProducer, RouterStats, Slot, UdpStats
 from .plan import MediaPlan
 
 
@@ -317,12 +317,14 @@ Command = ControlCommand | ConnectionCommand | WorkerCommand
 @dataclass(frozen=True, slots=True)
 class Load(_Value):
     """``GetLoad``: what placement weighs (consumers, packets per second forwarded and
-    received since the last ``GetLoad``) and the routers' stats snapshots for /metrics."""
+    received since the last ``GetLoad``), the routers' stats snapshots and the counters of
+    the worker's one UDP port (None without it) for /metrics."""
 
     pid: int
     consumers: int
     packets_per_s: float
     routers: tuple[RouterStats, ...]
+    udp: UdpStats | None = None
 
 
 # the envelope of a worker's socket (docs/architecture.md, "Workers")

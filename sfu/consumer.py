@@ -37,8 +37,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from . import aiortc_glue
-from .packet_cache import PacketCache
+from . import aiortc_glue, fanout
 from .producer import ntp_now
 from .rtp import (
     abs_send_time_now,
@@ -75,6 +74,7 @@ class Consumer:
         purpose: str,
         sender: Any,
         on_source_closed: Callable[[Consumer], None] | None = None,
+        fanout_mode: str | None = None,
     ) -> None:
         self.id = consumer_id
         self.subscriber_id = subscriber_id
@@ -108,14 +108,14 @@ class Consumer:
         self._ext_fixed: bytes | None = None  # the constant part of the extension block
         # (extended highest sequence, cumulative lost, when) of the last report counted
         self._loss_mark: tuple[int, int, float, int] | None = None
-        # sequence numbers skipped because the packets never reached the SFU (cumulative)
-        self._upstream_gaps = 0
-        # when each recent sequence number went out (a ring), to tell a fresh loss from a
-        # NACK repeated for a packet long gone
-        # (a NACK counted once sets its time to 0)
-        self._sent_seq = [-1] * (SENT_RING_MASK + 1)
-        self._sent_time = [0.0] * (SENT_RING_MASK + 1)
-        self._frame_open = False  # the last packet sent was not the end of a frame
+        # The forwarding state (sfu/fanout.py): sequence/timestamp offsets, the last
+        # sequence number and timestamp sent and when, whether the last packet left a frame
+        # open, the sequence numbers skipped because the packets never reached the SFU
+        # (cumulative), the sent ring (when each recent sequence number went out, to tell a
+        # fresh loss from a NACK repeated for a packet long gone) and the NACK cache. The C
+        # send path writes it for every packet; Python's decisions read and change it.
+        self.fanout_mode = fanout.select_mode() if fanout_mode is None else fanout_mode
+        self._fw: Any = fanout.new_state(kind == "video", self.fanout_mode)
         # repairs: at most this many bits per second (None: no limit), set by the router
         # from the subscriber's estimate
         self.repair_bps: float | None = None
@@ -123,22 +123,16 @@ class Consumer:
         self._repair_at = 0.0
         self.repairs_refused = 0
         self._send: Callable[[bytes], bool] = lambda data: False
-        self._seq_offset = 0
-        self._ts_offset = 0
-        self._last_seq = random.getrandbits(16)
-        self._last_ts = random.getrandbits(32)
-        self._last_wall = 0.0
+        self._fw.last_seq = random.getrandbits(16)
+        self._fw.last_ts = random.getrandbits(32)
         self._started = False
         self._resync = False
         self._rtx_seq = random.getrandbits(16)
-        self._vp8 = Vp8PictureIdRewriter()
-        self._cache = PacketCache(1024) if kind == "video" else None
+        self._vp8 = Vp8PictureIdRewriter()  # the Python path's (C keeps its own in _fw)
         self._rtcp_task: asyncio.Task[None] | None = None
         self._sr_sent: dict[int, float] = {}
 
         # figures
-        self.packets_sent = 0
-        self.bytes_sent = 0
         self.retransmitted = 0
         self.padding_sent = 0
         self.nacks_received = 0
@@ -151,6 +145,14 @@ class Consumer:
 
     def __repr__(self) -> str:
         return f"Consumer({self.id} {self.subscriber_id}#{self.purpose}{self.slot}/{self.kind})"
+
+    @property
+    def packets_sent(self) -> int:
+        return int(self._fw.packets_sent)
+
+    @property
+    def bytes_sent(self) -> int:
+        return int(self._fw.bytes_sent)
 
     # wiring
 
@@ -176,13 +178,44 @@ class Consumer:
                 self._ext_level = ext.id
             elif ext.uri == EXT_ABS_SEND_TIME:
                 self._ext_abs = ext.id
-        self._send = aiortc_glue.rtp_sender(self.transport)
         self._ext_fixed = self._fixed_extensions()
+        self._start_sending()
         self.ready = True
-        if self._rtcp_task is None and not self.closed:
-            self._rtcp_task = asyncio.ensure_future(self._run_rtcp())
+        # its sender reports: the router's one timer for every subscriber (``report``)
         if self.target is not None:
             self.target.request_keyframe()
+
+    def _start_sending(self) -> None:
+        """Choose how this consumer's packets go out. The C path needs its transport's Tx
+        (the SRTP session that, from then on, protects every RTP packet of the transport);
+        a transport it cannot serve (a TURN relay, an SRTP profile this libsrtp2 lacks)
+        keeps the Python path, with aiortc's session."""
+        tx = aiortc_glue.fanout_tx(self.transport) if self.fanout_mode == "c" else None
+        if tx is None:
+            self.use_python_sender(aiortc_glue.rtp_sender(self.transport))
+        else:
+            self.use_tx(tx)
+
+    def use_tx(self, tx: Any) -> None:
+        """Send through ``tx`` (an ``sfu._fanout.Tx``): the C path writes this consumer's
+        packets from now on (payload type, codec, extension ids and mid are known)."""
+        assert self.payload_type is not None
+        if not isinstance(self._fw, fanout.native_state_type()):
+            raise ValueError(f"{self!r}: the C path needs a C forwarding state")
+        self._fw.configure(ssrc=self.ssrc, payload_type=self.payload_type,
+                           vp8=self.codec_name == "VP8", ext_mid=self._ext_mid or 0,
+                           ext_abs=self._ext_abs or 0, ext_level=self._ext_level or 0,
+                           mid=(self.mid or "").encode("ascii"))
+        self._fw.tx = tx
+        self._send = tx.send
+
+    def use_python_sender(self, send: Callable[[bytes], bool]) -> None:
+        """Send through ``send`` (protect and send one packet): the Python path."""
+        if not isinstance(self._fw, fanout.PyState):
+            state = fanout.PyState(self.kind == "video")
+            state.last_seq, state.last_ts = self._fw.last_seq, self._fw.last_ts
+            self._fw = state
+        self._send = send
 
     def _fixed_extensions(self) -> bytes | None:
         """The part of the one-byte extension block that never changes (the mid element),
@@ -195,22 +228,25 @@ class Consumer:
             return bytes([(self._ext_mid << 4) | (len(mid) - 1)]) + mid
         return b""
 
-    def _extensions(self, level: tuple[bool, int] | None) -> bytes:
-        """The header-extension block of one outgoing packet (RFC 8285, one-byte form)."""
+    def _extensions(self, level: tuple[bool, int] | None, wall: float | None = None) -> bytes:
+        """The header-extension block of one outgoing packet (RFC 8285, one-byte form);
+        ``wall``: the time abs-send-time says (now)."""
+        if wall is None:
+            wall = time.time()
         fixed = self._ext_fixed
         if fixed is None:
             extensions: list[tuple[int, bytes]] = []
             if self._ext_mid is not None and self.mid:
                 extensions.append((self._ext_mid, self.mid.encode("ascii")))
             if self._ext_abs is not None:
-                extensions.append((self._ext_abs, abs_send_time_now(time.time())))
+                extensions.append((self._ext_abs, abs_send_time_now(wall)))
             if self._ext_level is not None and level is not None:
                 extensions.append((self._ext_level,
                                    bytes([(0x80 if level[0] else 0) | level[1]])))
             return write_extensions(extensions)
         body = fixed
         if self._ext_abs is not None:
-            body += bytes([(self._ext_abs << 4) | 2]) + abs_send_time_now(time.time())
+            body += bytes([(self._ext_abs << 4) | 2]) + abs_send_time_now(wall)
         if self._ext_level is not None and level is not None:
             body += bytes([self._ext_level << 4, (0x80 if level[0] else 0) | level[1]])
         if not body:
@@ -244,8 +280,7 @@ class Consumer:
         if drop_current and self.source is not None and self.kind == "video":
             self.source.consumers.discard(self)
             self.source = None
-            if self._cache is not None:
-                self._cache.clear()  # repairs of the old layer would only refill the queue
+            self._fw.cache_clear()  # repairs of the old layer would only refill the queue
         self.target = producer
         producer.consumers.add(self)
         if self.ready:
@@ -274,8 +309,11 @@ class Consumer:
     async def forward(self, producer: Producer, packet: RtpPacket, keyframe: bool) -> None:
         self.forward_now(producer, packet, keyframe)
 
-    def forward_now(self, producer: Producer, packet: RtpPacket, keyframe: bool) -> None:
-        """Rewrite and send one packet of ``producer``: synchronous, no await per consumer."""
+    def forward_now(self, producer: Producer, packet: RtpPacket, keyframe: bool,
+                    wall: float | None = None, now: float | None = None) -> None:
+        """Rewrite and send one packet of ``producer``: synchronous, no await per consumer.
+        ``wall`` and ``now`` (time.time() and time.monotonic(), read once per packet by the
+        producer) default to the clocks."""
         if not self.ready or self.closed:
             return
         if producer is self.target:
@@ -286,14 +324,25 @@ class Consumer:
                 # source may have stopped (a publisher told to drop that layer)
                 producer.request_keyframe()
                 return
-            self._switch(producer, packet)
+            self._switch(producer, packet, now)
         elif producer is not self.source:
             return
         elif self._resync:
-            self._switch(producer, packet)
+            self._switch(producer, packet, now)
+        wall = time.time() if wall is None else wall
+        now = time.monotonic() if now is None else now
+        if self._fw.capable and len(packet.payload) <= fanout.MAX_PAYLOAD:
+            fanout.forward(producer, (self,), packet, wall, now)
+        else:
+            self.forward_python(producer, packet, wall, now)
 
-        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
-        ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+    def forward_python(self, producer: Producer, packet: RtpPacket, wall: float, now: float
+                       ) -> None:
+        """The reference implementation of the per-consumer packet work (sfu/_fanout.c does
+        the same): rewrite, keep the bookkeeping, send."""
+        fw = self._fw
+        seq = (packet.sequence_number + fw.seq_offset) & 0xFFFF
+        ts = (packet.timestamp + fw.ts_offset) & 0xFFFFFFFF
         payload = packet.payload
         if self.codec_name == "VP8" and payload:
             try:
@@ -307,31 +356,32 @@ class Consumer:
         data = write_rtp_with(payload_type=self.payload_type, sequence_number=seq,
                               timestamp=ts, ssrc=self.ssrc, payload=payload,
                               marker=bool(packet.marker),
-                              extension_block=self._extensions(packet.extensions.audio_level))
-        now = time.monotonic()
-        if self._cache is not None:
-            self._cache.put(seq, data, now)
-        ahead = (seq - self._last_seq) & 0xFFFF
+                              extension_block=self._extensions(packet.extensions.audio_level,
+                                                               wall))
+        # the NACK cache keeps this packet's own head and a reference to the producer's
+        # payload (the same bytes after the VP8 descriptor, which keeps its length)
+        body = packet.payload
+        skip = min(len(body), fanout.VP8_HEAD) if payload is not body else 0
+        fw.cache_put(seq, data[:len(data) - len(body) + skip], now, body, skip)
+        ahead = (seq - fw.last_seq) & 0xFFFF
         if ahead < 0x8000:
             if ahead > 1:
                 # packets this consumer never had to send (lost on the publisher's uplink;
                 # a source switch continues the sequence, so it is never one): the
                 # subscriber will count them lost, and they are not its link's doing
-                self._upstream_gaps += ahead - 1
-            self._last_seq = seq
-            self._last_ts = ts
-            self._last_wall = now
-            self._frame_open = self.kind == "video" and not packet.marker
-        elif self._upstream_gaps > 0:
-            self._upstream_gaps -= 1  # a late packet (a repair from the publisher) fills one
-        ring = seq & SENT_RING_MASK
-        self._sent_seq[ring] = seq
-        self._sent_time[ring] = now
+                fw.upstream_gaps += ahead - 1
+            fw.last_seq = seq
+            fw.last_ts = ts
+            fw.last_wall = now
+            fw.frame_open = self.kind == "video" and not packet.marker
+        elif fw.upstream_gaps > 0:
+            fw.upstream_gaps -= 1  # a late packet (a repair from the publisher) fills one
+        fw.mark_sent(seq, now)
         if self._send(data):
-            self.packets_sent += 1
-            self.bytes_sent += len(payload)
+            fw.packets_sent += 1
+            fw.bytes_sent += len(payload)
 
-    def _switch(self, producer: Producer, packet: RtpPacket) -> None:
+    def _switch(self, producer: Producer, packet: RtpPacket, now: float | None = None) -> None:
         """Make ``producer`` the source, continuing this consumer's sequence and timestamp."""
         old = self.source
         if old is not None and old is not producer:
@@ -339,17 +389,18 @@ class Consumer:
         self.source = producer
         self.target = None
         self._resync = False
-        now = time.monotonic()
+        now = time.monotonic() if now is None else now
+        fw = self._fw
         if self._started:
-            elapsed = max(now - self._last_wall, 0.001)
-            next_seq = seq_add(self._last_seq, 1)
-            next_ts = ts_add(self._last_ts, max(1, int(elapsed * self.clock_rate)))
+            elapsed = max(now - fw.last_wall, 0.001)
+            next_seq = seq_add(fw.last_seq, 1)
+            next_ts = ts_add(fw.last_ts, max(1, int(elapsed * self.clock_rate)))
             self.switches += 1
         else:
-            next_seq, next_ts = seq_add(self._last_seq, 1), self._last_ts
+            next_seq, next_ts = seq_add(fw.last_seq, 1), fw.last_ts
             self._started = True
-        self._seq_offset = (next_seq - packet.sequence_number) & 0xFFFF
-        self._ts_offset = (next_ts - packet.timestamp) & 0xFFFFFFFF
+        fw.seq_offset = (next_seq - packet.sequence_number) & 0xFFFF
+        fw.ts_offset = (next_ts - packet.timestamp) & 0xFFFFFFFF
 
     # RTCP from the subscriber
 
@@ -409,10 +460,11 @@ class Consumer:
     def _fresh_losses(self, seqs: list[int]) -> int:
         now = time.monotonic()
         fresh = 0
+        fw = self._fw
         for seq in seqs:
-            i = seq & SENT_RING_MASK
-            if self._sent_seq[i] == seq and now - self._sent_time[i] < 1.0:
-                self._sent_time[i] = 0.0  # counted once
+            sent_at = fw.sent_time(seq & 0xFFFF)
+            if sent_at and now - sent_at < 1.0:
+                fw.forget_sent(seq & 0xFFFF)  # counted once
                 fresh += 1
         return fresh
 
@@ -420,11 +472,10 @@ class Consumer:
         """How long ago the newest packet the receiver had went out: a round trip plus
         whatever waits in a queue on the way. A full link shows here before it drops
         anything (a 100 ms buffer holds more than half a second at 60 kbit/s)."""
-        seq = highest & 0xFFFF
-        i = seq & SENT_RING_MASK
-        if self._sent_seq[i] != seq or not self._sent_time[i]:
+        sent_at = self._fw.sent_time(highest & 0xFFFF)
+        if not sent_at:
             return None
-        return time.monotonic() - self._sent_time[i]
+        return float(time.monotonic() - sent_at)
 
     def _interval_loss(self, highest: int, cumulative_lost: int) -> float | None:
         """The loss since the last report that said something, from the cumulative counters
@@ -436,7 +487,7 @@ class Consumer:
         fall. None: too few packets since the last one to say anything yet."""
         mark = self._loss_mark
         now = time.monotonic()
-        gaps = self._upstream_gaps
+        gaps = int(self._fw.upstream_gaps)
         if mark is None or highest < mark[0] or highest - mark[0] > 1 << 20:
             self._loss_mark = (highest, cumulative_lost, now, gaps)
             return None
@@ -468,17 +519,18 @@ class Consumer:
         return True
 
     async def _retransmit(self, seq: int) -> None:
-        if self._cache is None:
+        if self.kind != "video":
             return
         now = time.monotonic()
-        data = self._cache.get(seq, now)
+        data = self._fw.cache_get(seq & 0xFFFF, now)
         if data is None or not self._repair_allowed(len(data), now):
             return
         if self.rtx_payload_type is not None:
             data = wrap_rtx(data, rtx_payload_type=self.rtx_payload_type,
                             rtx_ssrc=self.rtx_ssrc, rtx_sequence_number=self._rtx_seq)
             self._rtx_seq = seq_add(self._rtx_seq, 1)
-        if await aiortc_glue.send_rtp(self.transport, data):
+        # the send path's own (sync) send: the transport's one SRTP session for RTP
+        if self._send(data):
             self.retransmitted += 1
 
     def send_padding(self, size: int) -> int:
@@ -491,15 +543,16 @@ class Consumer:
         without a verdict.) Returns the bytes sent."""
         if not self.ready or self.closed or self.payload_type is None:
             return 0
-        if self._frame_open and self.source is not None:
+        fw = self._fw
+        if fw.frame_open and self.source is not None:
             return 0  # never inside a frame: a receiver assembles a frame from consecutive
             # sequence numbers (the next tick will find it complete)
         # after a frame left incomplete (the source was cut mid-frame), a timestamp of its own
-        timestamp = ts_add(self._last_ts, 1) if self._frame_open else self._last_ts
+        timestamp = ts_add(fw.last_ts, 1) if fw.frame_open else fw.last_ts
         sent = 0
         while sent < size:
             pad = min(255, max(16, size - sent))
-            seq = seq_add(self._last_seq, 1)
+            seq = seq_add(fw.last_seq, 1)
             # RFC 3550 5.1: the padding bit, and the count in the last byte
             packet = bytearray(write_rtp_with(
                 payload_type=self.payload_type, sequence_number=seq, timestamp=timestamp,
@@ -507,12 +560,10 @@ class Consumer:
                 extension_block=self._extensions(None)))
             packet[0] |= 0x20
             data = bytes(packet)
-            ring = seq & SENT_RING_MASK
-            self._sent_seq[ring] = seq
-            self._sent_time[ring] = time.monotonic()
+            fw.mark_sent(seq, time.monotonic())
             # media packets forwarded later continue after this one
-            self._last_seq = seq
-            self._seq_offset = (self._seq_offset + 1) & 0xFFFF
+            fw.last_seq = seq
+            fw.seq_offset = (fw.seq_offset + 1) & 0xFFFF
             if not self._send(data):
                 break
             sent += len(data)
@@ -529,23 +580,36 @@ class Consumer:
         at = time.time() if at is None else at
         ntp, src_rtp = source.sender_clock.now(at)
         return RtcpSrPacket(ssrc=self.ssrc, sender_info=RtcpSenderInfo(
-            ntp_timestamp=ntp, rtp_timestamp=(src_rtp + self._ts_offset) & 0xFFFFFFFF,
+            ntp_timestamp=ntp, rtp_timestamp=(src_rtp + self._fw.ts_offset) & 0xFFFFFFFF,
             packet_count=self.packets_sent & 0xFFFFFFFF,
             octet_count=self.bytes_sent & 0xFFFFFFFF))
 
+    def report(self, at: float | None = None) -> bytes | None:
+        """This slot's sender report and its SDES (CNAME), serialized, or None while it has
+        nothing to report (no source yet). The time it went out is kept to measure the round
+        trip from the receiver's answer (LSR/DLSR)."""
+        if not self.ready or self.closed:
+            return None
+        sr = self.sender_report(at)
+        if sr is None:
+            return None
+        self._sr_sent[(sr.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF] = time.time()
+        if len(self._sr_sent) > 16:
+            self._sr_sent.pop(next(iter(self._sr_sent)))
+        sdes = RtcpSdesPacket(chunks=[RtcpSourceInfo(
+            ssrc=self.ssrc, items=[(1, self.cname.encode("utf-8"))])])
+        return bytes(sr) + bytes(sdes)
+
     async def _run_rtcp(self) -> None:
+        """A sender-report loop of its own: only a plain RTP consumer (sfu/plain_transport.py,
+        a handful per meeting) runs one; WebRTC slots are reported by their router, one timer
+        for every subscriber (``Router._run_sender_reports``)."""
         try:
             while True:
                 await asyncio.sleep(0.5 + random.random())
-                sr = self.sender_report()
-                if sr is None:
-                    continue
-                self._sr_sent[(sr.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF] = time.time()
-                if len(self._sr_sent) > 16:
-                    self._sr_sent.pop(next(iter(self._sr_sent)))
-                sdes = RtcpSdesPacket(chunks=[RtcpSourceInfo(
-                    ssrc=self.ssrc, items=[(1, self.cname.encode("utf-8"))])])
-                await aiortc_glue.send_rtp(self.transport, bytes(sr) + bytes(sdes))
+                data = self.report()
+                if data is not None:
+                    await aiortc_glue.send_rtp(self.transport, data)
         except asyncio.CancelledError:
             pass
         except Exception:
@@ -559,8 +623,7 @@ class Consumer:
         if self._rtcp_task is not None:
             self._rtcp_task.cancel()
             await asyncio.gather(self._rtcp_task, return_exceptions=True)
-        if self._cache is not None:
-            self._cache.clear()
+        self._fw.cache_clear()
 
 
 __all__ = ["Consumer", "ntp_now"]

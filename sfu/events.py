@@ -218,6 +218,25 @@ class TransportStats:
 
 
 @dataclass(frozen=True, slots=True)
+class UdpStats:
+    """The worker's one UDP port (sfu/udp_mux.py): datagrams handed on (STUN checks and
+    answers, DTLS/SRTP media), sent, and dropped by reason: media from an address no valid
+    check came from, not STUN/DTLS/SRTP at all (or a STUN message that is not a binding
+    request or answer), a check for no known ufrag, a check whose integrity fails, an answer
+    to no request in flight. Counters since the worker started."""
+
+    port: int
+    received_stun: int
+    received_media: int
+    sent: int
+    dropped_unknown_address: int
+    dropped_not_stun: int
+    dropped_unknown_ufrag: int
+    dropped_bad_integrity: int
+    dropped_unknown_transaction: int
+
+
+@dataclass(frozen=True, slots=True)
 class RouterStats:
     meeting_id: str
     transports: tuple[TransportStats, ...]

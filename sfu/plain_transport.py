@@ -365,7 +365,8 @@ class PipeConsumer(Consumer):
         self.ready = True
         self._rtcp_task = asyncio.ensure_future(self._run_rtcp())
 
-    def forward_now(self, producer: Producer, packet: RtpPacket, keyframe: bool) -> None:
+    def forward_now(self, producer: Producer, packet: RtpPacket, keyframe: bool,
+                    wall: float | None = None, now: float | None = None) -> None:
         if not self.ready or self.closed or producer is not self.piped:
             return
         if not self.announced:
@@ -377,10 +378,11 @@ class PipeConsumer(Consumer):
                               payload=packet.payload, marker=bool(packet.marker),
                               extension_block=_level_block(packet.extensions.audio_level))
         if self._pipe_cache is not None:
-            self._pipe_cache.put(packet.sequence_number, data, time.monotonic())
+            self._pipe_cache.put(packet.sequence_number, data,
+                                 time.monotonic() if now is None else now)
         if self._send(data):
-            self.packets_sent += 1
-            self.bytes_sent += len(data)
+            self._fw.packets_sent += 1  # the counters Consumer.packets_sent reads
+            self._fw.bytes_sent += len(data)
 
     async def handle_rtcp(self, packet: AnyRtcpPacket) -> None:
         """Feedback from the other worker's producer: PLI/FIR to the home producer's

@@ -33,7 +33,7 @@ from aiortc.rtp import (
     unwrap_rtx,
 )
 
-from . import aiortc_glue
+from . import aiortc_glue, fanout
 from .h264 import is_h264_keyframe
 from .keyframes import KeyframeThrottle
 from .vp8 import is_vp8_keyframe
@@ -81,6 +81,7 @@ class Producer:
         transport: Any,
         keyframe_interval_s: float = 0.5,
         on_close: Callable[[Producer], None] | None = None,
+        fanout_mode: str | None = None,
     ) -> None:
         self.id = producer_id
         self.participant_id = participant_id
@@ -105,6 +106,8 @@ class Producer:
         self._on_close = on_close
         self.keyframes = KeyframeThrottle(self._send_pli, keyframe_interval_s)
         self._keyframe_check: Callable[[bytes], bool] | None = None
+        # the send path (sfu/fanout.py): one C call per packet for all its consumers
+        self._fanout_c = (fanout.select_mode() if fanout_mode is None else fanout_mode) == "c"
 
         # figures
         self.packets_received = 0
@@ -240,9 +243,21 @@ class Producer:
             if level[1] <= 60 and self.forwarding:  # louder than -60 dBov: speaking
                 self.last_voice_at = time.monotonic()
 
+        wall = time.time()
+        now = time.monotonic()
+        if self._fanout_c and len(packet.payload) <= fanout.MAX_PAYLOAD:
+            # every consumer fed by this producer at once, in C; the ones whose packet
+            # needs a decision (a switch, a resync) come back
+            try:
+                consumers = fanout.forward(self, tuple(consumers), packet, wall, now)
+            except Exception:
+                self.errors += 1
+                if self.errors <= 10:
+                    logger.exception("%r: the C fan-out failed", self)
+                return
         for consumer in tuple(consumers):
             try:
-                consumer.forward_now(self, packet, keyframe)
+                consumer.forward_now(self, packet, keyframe, wall, now)
             except Exception:
                 self.errors += 1
                 if self.errors <= 10:

@@ -18,11 +18,13 @@ import asyncio
 import ipaddress
 import itertools
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from . import aiortc_glue
 from .allocation import VideoWant
 from .bandwidth import BandwidthEstimate
 from .commands import (
@@ -134,6 +136,8 @@ class Subscription:
     # a plain RTP tap (sfu/plain_transport.py, the webcast): its channel slot carries the
     # floor's current voice when the channel is "floor" (it has no seats of floor audio)
     tap: bool = False
+    # when its slots' next sender reports are due (monotonic; the router's report timer)
+    report_at: float = 0.0
 
     @property
     def estimate(self) -> BandwidthEstimate:
@@ -168,15 +172,23 @@ PIPE_COMMANDS = (OpenPipe, ConnectPipe, PipeProducers, PipeProducer, UnpipeProdu
 # the camera's layers, low to high; a publisher may send only "camera"
 CAMERA_LAYERS = ("camera-low", "camera")
 ALLOCATION_INTERVAL_S = 0.5
+# sender reports: one timer per router looks at every subscriber this often, and sends each
+# one's reports (all its slots in one compound RTCP packet) every 0.5..1.5 s, at random
+# (RFC 3550 6.2: randomized, about once a second)
+REPORT_TICK_S = 0.1
+REPORT_INTERVAL_S = (0.5, 1.5)
 
 
 class Router:
     def __init__(self, meeting_id: str, *, ice_servers: tuple[Any, ...] = (),
                  video_codec: str = "VP8", audio_seats: int = 3, video_seats: int = 4,
-                 keyframe_interval_s: float = 0.5, udp_mux: UdpMux | None = None) -> None:
+                 keyframe_interval_s: float = 0.5, udp_mux: UdpMux | None = None,
+                 dtls_certificate: aiortc_glue.DtlsCertificate | None = None) -> None:
         self.meeting_id = meeting_id
         self.ice_servers = ice_servers
         self.udp_mux = udp_mux  # the worker's one UDP port (None: a socket per connection)
+        # the worker's one DTLS certificate for every connection (None given: the router's own)
+        self.dtls_certificate = dtls_certificate or aiortc_glue.DtlsCertificate()
         self.video_codec = video_codec
         self.seats = max(audio_seats, video_seats)
         self.keyframe_interval_s = keyframe_interval_s
@@ -193,6 +205,8 @@ class Router:
         self._speaker_task: asyncio.Task[None] | None = None
         self._allocation_task: asyncio.Task[None] | None = None
         self._probe_task: asyncio.Task[None] | None = None
+        self._report_task: asyncio.Task[None] | None = None
+        self._random = random.Random()
         self._log_prefix = f"[{meeting_id}]"
         # the meeting's rules as the control plane last computed them; until the first plan
         # nobody is heard, seated or shown
@@ -484,6 +498,8 @@ class Router:
             self._allocation_task = asyncio.ensure_future(self._run_allocation())
         if self._probe_task is None:
             self._probe_task = asyncio.ensure_future(self._run_probing())
+        if self._report_task is None:
+            self._report_task = asyncio.ensure_future(self._run_sender_reports())
 
     # transports
 
@@ -841,6 +857,50 @@ class Router:
         except Exception:
             logger.exception("%s probing failed", self._log_prefix)
 
+    # sender reports
+
+    async def _run_sender_reports(self) -> None:
+        """Every subscriber's sender reports from one timer, instead of a task and a timer
+        per slot (nine or ten per listener, most of them empty seats)."""
+        try:
+            while True:
+                await asyncio.sleep(REPORT_TICK_S)
+                await self.send_sender_reports(time.monotonic())
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            logger.exception("%s sender reports failed", self._log_prefix)
+
+    async def send_sender_reports(self, now: float) -> int:
+        """Send the reports of every subscriber whose turn it is: its slots that have a
+        source, in one compound RTCP packet per connection. Returns the packets sent."""
+        sent = 0
+        low, high = REPORT_INTERVAL_S
+        for sub in list(self.subscriptions.values()):
+            if sub.tap or now < sub.report_at:
+                continue  # a plain RTP tap's consumers report themselves
+            sub.report_at = now + self._random.uniform(low, high)
+            try:
+                sent += await self._send_reports_of(sub)
+            except Exception:  # one subscriber's failure stops nobody else's reports
+                logger.exception("%s sender reports to %s failed", self._log_prefix,
+                                 sub.participant_id)
+        return sent
+
+    @staticmethod
+    async def _send_reports_of(sub: Subscription) -> int:
+        by_transport: dict[int, tuple[Any, list[bytes]]] = {}
+        for consumer in sub.consumers():
+            data = consumer.report()
+            if data is not None:
+                entry = by_transport.setdefault(id(consumer.transport), (consumer.transport, []))
+                entry[1].append(data)
+        sent = 0
+        for transport, parts in by_transport.values():
+            if await aiortc_glue.send_rtp(transport, b"".join(parts)):
+                sent += 1
+        return sent
+
     # figures
 
     def stats(self) -> RouterStats:
@@ -877,7 +937,8 @@ class Router:
         if self.closed:
             return
         self.closed = True
-        for task in (self._speaker_task, self._allocation_task, self._probe_task):
+        for task in (self._speaker_task, self._allocation_task, self._probe_task,
+                     self._report_task):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

@@ -61,13 +61,15 @@ class Transport:
         self.id = transport_id
         self.participant_id = participant_id
         self.direction = direction
-        self.pc = aiortc_glue.create_peer_connection(router.ice_servers, router.udp_mux)
+        self.pc = aiortc_glue.create_peer_connection(router.ice_servers, router.udp_mux,
+                                                     router.dtls_certificate)
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
         self.subscription: Subscription | None = None
         self.uplink: Uplink | None = None  # publish: the connection's REMB and level
         self.closed = False
         self._negotiated = False
+        self._answering = False  # accept_answer is between its checks and aiortc's
         self._close_task: asyncio.Task[None] | None = None
         self._prefix = f"[{router.meeting_id} {participant_id} {transport_id}]"
         self.pc.on("connectionstatechange", self._on_connection_state)
@@ -126,7 +128,7 @@ class Transport:
         self._negotiated = True
         transceivers: list[tuple[RTCRtpTransceiver, str]] = []
         for line in lines:
-            transceiver = self.pc.addTransceiver(line.kind, direction="recvonly")
+            transceiver = aiortc_glue.add_transceiver(self.pc, line.kind, "recvonly")
             transceiver.setCodecPreferences(codec_preferences(line.kind, self.router.video_codec))
             transceivers.append((transceiver, sources[line.mid]))
         try:
@@ -168,29 +170,36 @@ class Transport:
         pairs: list[tuple[Consumer, Consumer]] = []
         created: list[tuple[Consumer, RTCRtpTransceiver]] = []
         for seat in range(seats):
+            if seat:
+                # a turn of the event loop between seats: forwarding for everyone else goes
+                # on while a subscriber's transceivers are made (issue 14: a join holds the
+                # loop a few milliseconds at a time, not the whole offer)
+                await asyncio.sleep(0)
             pair = []
             stream_id = f"seat{seat}"
             for kind in ("audio", "video"):
-                transceiver = self.pc.addTransceiver(kind, direction="sendonly")
+                transceiver = aiortc_glue.add_transceiver(self.pc, kind, "sendonly")
                 transceiver.setCodecPreferences(codec_preferences(kind, self.router.video_codec))
                 aiortc_glue.set_sender_stream_id(transceiver.sender, stream_id)
                 consumer = self._consumer(kind, seat, "seat", transceiver)
                 created.append((consumer, transceiver))
                 pair.append(consumer)
             pairs.append((pair[0], pair[1]))
-        channel = self.pc.addTransceiver("audio", direction="sendonly")
+        channel = aiortc_glue.add_transceiver(self.pc, "audio", "sendonly")
         channel.setCodecPreferences(codec_preferences("audio", self.router.video_codec))
         aiortc_glue.set_sender_stream_id(channel.sender, "channel")
         channel_consumer = self._consumer("audio", 0, "channel", channel)
         created.append((channel_consumer, channel))
         screen_consumer = None
         if screen:
-            transceiver = self.pc.addTransceiver("video", direction="sendonly")
+            transceiver = aiortc_glue.add_transceiver(self.pc, "video", "sendonly")
             transceiver.setCodecPreferences(codec_preferences("video", self.router.video_codec))
             aiortc_glue.set_sender_stream_id(transceiver.sender, "screen")
             screen_consumer = self._consumer("video", 0, "screen", transceiver)
             created.append((screen_consumer, transceiver))
+        await asyncio.sleep(0)
         offer = await self.pc.createOffer()
+        await asyncio.sleep(0)
         await self.pc.setLocalDescription(offer)
         for consumer, transceiver in created:
             consumer.mid = transceiver.mid
@@ -215,7 +224,7 @@ class Transport:
     async def accept_answer(self, answer_sdp: str) -> None:
         if self.direction != "subscribe" or self.subscription is None:
             raise SdpError("no subscribe offer is waiting for an answer")
-        if self.pc.remoteDescription is not None:
+        if self.pc.remoteDescription is not None or self._answering:
             raise SdpError("the answer was already given")
         lines = media_lines(answer_sdp, allow_rejected=True)
         expected = [c.mid for c in self.consumers.values()]
@@ -226,11 +235,15 @@ class Transport:
             raise SdpError("the answer may refuse video slots, never an audio slot")
         if rejected:  # a browser without the meeting's video codec: audio only
             answer_sdp = fill_rejected(answer_sdp, str(self.pc.localDescription.sdp))
+        self._answering = True  # an answer given meanwhile is refused (it was checked)
         try:
+            await asyncio.sleep(0)  # the answer was parsed once: aiortc parses it again
             await self.pc.setRemoteDescription(
                 RTCSessionDescription(sdp=drop_mdns_candidates(answer_sdp), type="answer"))
         except Exception as exc:
             raise SdpError(f"answer rejected: {exc}") from exc
+        finally:
+            self._answering = False
         self.router.subscription_added(self.subscription)
         video = {c.mid for c in self.consumers.values() if c.kind == "video"}
         if rejected and video <= rejected:

@@ -34,6 +34,8 @@ from typing import Any, Protocol, cast
 
 import aioice.stun
 
+from .events import UdpStats
+
 logger = logging.getLogger(__name__)
 
 Address = tuple[str, int]
@@ -66,17 +68,34 @@ class Endpoint(Protocol):
         """Whether the agent still waits for an answer to this transaction."""
 
 
+class Sender(Protocol):
+    """Something that sends datagrams on its own copy of a mux socket (the C send path's
+    ``Tx``), and counts them."""
+
+    @property
+    def sent(self) -> int: ...
+
+
 @dataclass(slots=True)
 class MuxStats:
     """What one socket received, by fate (for /metrics, the tests and bench/)."""
 
     stun: int = 0
     media: int = 0
+    sent: int = 0  # datagrams sent on the socket (ICE, DTLS, SRTP; the C path's included)
     unknown_ufrag: int = 0
     bad_integrity: int = 0
     unknown_transaction: int = 0
     unknown_address: int = 0
     malformed: int = 0
+
+    def snapshot(self, port: int) -> UdpStats:
+        """The counters as a plain value for the worker's stats snapshot (/metrics)."""
+        return UdpStats(port=port, received_stun=self.stun, received_media=self.media,
+                        sent=self.sent, dropped_unknown_address=self.unknown_address,
+                        dropped_not_stun=self.malformed, dropped_unknown_ufrag=self.unknown_ufrag,
+                        dropped_bad_integrity=self.bad_integrity,
+                        dropped_unknown_transaction=self.unknown_transaction)
 
     def dropped(self) -> int:
         return (self.unknown_ufrag + self.bad_integrity + self.unknown_transaction
@@ -111,6 +130,13 @@ class MuxSocket(asyncio.DatagramProtocol):
         name = self.transport.get_extra_info("sockname")
         return name[0], name[1]
 
+    @property
+    def announced(self) -> Address:
+        """The address the host candidate names: the bound one, or the mux's announced
+        address (a worker behind NAT) with the bound port."""
+        host, port = self.address
+        return (self.mux.announced_address or host), port
+
     # registration
 
     def register(self, ufrag: str, password: str, endpoint: Endpoint) -> None:
@@ -135,6 +161,14 @@ class MuxSocket(asyncio.DatagramProtocol):
         if len(table) > 256 + 8 * len(self._by_ufrag):  # transactions that timed out
             for tid in [t for t, e in table.items() if not e.awaiting(t)]:
                 del table[tid]
+
+    def sendto(self, data: bytes, addr: Address) -> None:
+        """Send one datagram on the socket (every endpoint's sends come here: counted)."""
+        transport = self.transport
+        if transport is None:
+            return
+        self.stats.sent += 1
+        transport.sendto(data, addr)
 
     def endpoint_at(self, addr: Address) -> Endpoint | None:
         return self._by_address.get(addr)
@@ -215,16 +249,44 @@ class MuxSocket(asyncio.DatagramProtocol):
 
 class UdpMux:
     """The worker's one UDP port: a socket on each of ``addresses``, all on ``port`` (0: a
-    free port, chosen when the first socket binds)."""
+    free port, chosen when the first socket binds).
 
-    def __init__(self, addresses: Sequence[str], port: int) -> None:
+    ``announced_address``: a worker behind NAT (a container, a cloud VM with a public address
+    mapped onto a private one) binds one local address (its private one, or the wildcard
+    ``0.0.0.0``/``::``) and gives browsers this address in its host candidate instead
+    (mediasoup's ``announcedAddress``, LiveKit's node IP). It needs exactly one bound
+    address of the same family."""
+
+    def __init__(self, addresses: Sequence[str], port: int,
+                 announced_address: str | None = None) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"UDP port out of range: {port}")
         self.addresses = tuple(str(ipaddress.ip_address(a)) for a in addresses)
         if not self.addresses:
             raise ValueError("the UDP mux needs at least one local address")
+        self.announced_address: str | None = None
+        if announced_address is not None:
+            announced = ipaddress.ip_address(announced_address)
+            if announced.is_unspecified:
+                raise ValueError(f"cannot announce the wildcard address {announced}")
+            if len(self.addresses) != 1:
+                raise ValueError("an announced address needs exactly one bound address "
+                                 f"(got {', '.join(self.addresses)})")
+            if ipaddress.ip_address(self.addresses[0]).version != announced.version:
+                raise ValueError(f"announced address {announced} and bound address "
+                                 f"{self.addresses[0]} are not of the same IP version")
+            self.announced_address = str(announced)
+        else:
+            for address in self.addresses:
+                if ipaddress.ip_address(address).is_unspecified:
+                    raise ValueError(f"binding {address} needs an announced address (the "
+                                     "host candidate cannot name the wildcard)")
         self.requested_port = port
         self.sockets: list[MuxSocket] = []
+        # the C send path's senders (sfu._fanout.Tx: sendmmsg on a dup of a mux socket, past
+        # MuxSocket.sendto): the live ones, and what the closed ones sent
+        self._senders: set[Sender] = set()
+        self._senders_sent = 0
 
     def __repr__(self) -> str:
         return f"UdpMux({', '.join(self.addresses)} port {self.port})"
@@ -257,7 +319,9 @@ class UdpMux:
         except BaseException:
             await self.close()
             raise
-        logger.info("WebRTC media on UDP port %d (%s)", self.port, ", ".join(self.addresses))
+        logger.info("WebRTC media on UDP port %d (%s)%s", self.port, ", ".join(self.addresses),
+                    f", announced as {self.announced_address}" if self.announced_address
+                    else "")
 
     async def close(self) -> None:
         sockets, self.sockets = self.sockets, []
@@ -274,8 +338,23 @@ class UdpMux:
             if not any(s.has_ufrag(ufrag) for s in self.sockets):
                 return ufrag
 
+    def add_sender(self, sender: Sender) -> None:
+        """Count, in ``sent``, the datagrams ``sender`` sends on a copy of a mux socket."""
+        self._senders.add(sender)
+
+    def sender_closed(self, sender: Sender) -> None:
+        """``sender`` sends no more: keep its count, forget it."""
+        if sender in self._senders:
+            self._senders.discard(sender)
+            self._senders_sent += sender.sent
+
     def stats(self) -> MuxStats:
         total = MuxStats()
         for mux_socket in self.sockets:
             total.add(mux_socket.stats)
+        total.sent += self._senders_sent + sum(sender.sent for sender in self._senders)
         return total
+
+    def snapshot(self) -> UdpStats:
+        """Every socket's counters together, as a plain value (the worker's ``Load``)."""
+        return self.stats().snapshot(self.port)

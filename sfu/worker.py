@@ -8,7 +8,9 @@ process-wide state: whoever runs it calls ``aiortc_glue.install_ice_policy`` fir
 server's start-up, or the worker process's main).
 
 The worker owns its UDP mux (sfu/udp_mux.py): every WebRTC connection of its routers uses the
-one port ``rtc_port`` (0: a free port; None: aioice's own sockets per connection). ``start()``
+one port ``rtc_port`` (0: a free port; None: aioice's own sockets per connection), and gives
+browsers ``rtc_announced_address`` in its host candidates when it sits behind NAT (it then binds
+its one ``rtc_addresses`` entry, or the wildcard when none is named). ``start()``
 binds it and ``close()`` closes it after the routers; a worker process ``i`` of several would
 take ``rtc_port + i``.
 """
@@ -23,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import aiortc_glue
+from . import aiortc_glue, fanout
 from .commands import (
     CloseRouter,
     CommandError,
@@ -36,9 +38,9 @@ from .commands import (
     Request,
     Result,
 )
-from .events import RouterEvent, RouterStats
+from .events import RouterEvent, RouterStats, UdpStats
 from .router import Router
-from .udp_mux import UdpMux
+from .udp_mux import MuxError, UdpMux
 from .wire import HEADER, WireError, decode, frame, frame_length, request_id
 
 logger = logging.getLogger(__name__)
@@ -52,28 +54,50 @@ CONNECTION_COMMANDS = ("Publish", "Unpublish", "Subscribe", "AcceptAnswer", "Clo
 class Worker:
     def __init__(self, *, ice_servers: tuple[Any, ...] = (), rtc_addresses: tuple[str, ...] = (),
                  seats: int = 4, keyframe_interval_s: float = 0.5,
-                 rtc_port: int | None = None) -> None:
+                 rtc_port: int | None = None, rtc_announced_address: str | None = None
+                 ) -> None:
         self.ice_servers = ice_servers
         self.seats = seats
         self.keyframe_interval_s = keyframe_interval_s
         self.rtc_addresses = rtc_addresses
         self.rtc_port = rtc_port
+        self.rtc_announced_address = rtc_announced_address
         self.udp_mux: UdpMux | None = None
+        # one DTLS certificate for every connection of the worker (sfu/aiortc_glue.py)
+        self.dtls_certificate = aiortc_glue.DtlsCertificate()
         self.routers: dict[str, Router] = {}
         # every router's events (a worker process sends them on its socket)
         self.event_listeners: list[Callable[[RouterEvent], None]] = []
         self._last_packets: tuple[float, int] | None = None  # (monotonic time, total)
 
     async def start(self) -> None:
-        """Bind the worker's UDP port (``MuxError`` when it cannot)."""
+        """Make the worker's DTLS certificate (its key pair, and the first use of the
+        crypto modules, cost tens of milliseconds: not in the first join), and bind the
+        worker's UDP port (``MuxError`` when it cannot; ``FanoutError`` when ROSTRUM_FANOUT
+        names a send path this build lacks)."""
+        self.dtls_certificate.current()
+        mode = fanout.select_mode()
+        if self.rtc_port is None:
+            logger.info("send path: Python (per-connection sockets; ROSTRUM_FANOUT=%s has "
+                        "effect on the worker's UDP port only)", mode)
+        else:
+            logger.info("send path: %s", "C (sfu._fanout: rewrite, SRTP, sendmmsg)"
+                        if mode == "c" else "Python (ROSTRUM_FANOUT=python)")
         if self.rtc_port is None or self.udp_mux is not None:
             return
-        addresses = self.rtc_addresses or aiortc_glue.default_host_addresses()
+        announced = self.rtc_announced_address
+        if announced is not None and not self.rtc_addresses:
+            addresses: tuple[str, ...] | list[str] = ("::",) if ":" in announced else ("0.0.0.0",)
+        else:
+            addresses = self.rtc_addresses or aiortc_glue.default_host_addresses()
         if not addresses:  # loopback only, and not named: no host candidate at all
             logger.warning("no local address for WebRTC host candidates (set "
                            "ROSTRUM_RTC_ADDRESSES): only relayed candidates are offered")
             return
-        mux = UdpMux(addresses, self.rtc_port)
+        try:
+            mux = UdpMux(addresses, self.rtc_port, announced)
+        except ValueError as exc:
+            raise MuxError(str(exc)) from exc
         await mux.start()
         self.udp_mux = mux
 
@@ -83,7 +107,7 @@ class Worker:
             router = Router(meeting_id, ice_servers=self.ice_servers, video_codec=video_codec,
                             audio_seats=self.seats, video_seats=self.seats,
                             keyframe_interval_s=self.keyframe_interval_s,
-                            udp_mux=self.udp_mux)
+                            udp_mux=self.udp_mux, dtls_certificate=self.dtls_certificate)
             router.on_event(functools.partial(self._emit, router))
             self.routers[meeting_id] = router
         return router
@@ -122,7 +146,12 @@ class Worker:
         if self._last_packets is not None and now > self._last_packets[0]:
             rate = max(0.0, (total - self._last_packets[1]) / (now - self._last_packets[0]))
         self._last_packets = (now, total)
-        return Load(os.getpid(), sum(r.consumers for r in stats), round(rate, 1), tuple(stats))
+        return Load(os.getpid(), sum(r.consumers for r in stats), round(rate, 1), tuple(stats),
+                    self.udp_stats())
+
+    def udp_stats(self) -> UdpStats | None:
+        """The counters of the worker's one UDP port (None without the mux)."""
+        return self.udp_mux.snapshot() if self.udp_mux is not None else None
 
     def counts(self) -> dict[str, int]:
         totals = {"routers": len(self.routers), "transports": 0, "producers": 0,

@@ -46,7 +46,7 @@ from .commands import (
     Request,
     Result,
 )
-from .events import RouterEvent, RouterStats
+from .events import RouterEvent, RouterStats, UdpStats
 from .router import Router
 from .wire import WireError, decode, frame
 from .worker import Worker, read_body
@@ -273,6 +273,7 @@ class WorkerInfo:
     routers: int
     consumers: int
     packets_per_s: float
+    udp: UdpStats | None = None  # its one UDP port's counters (None: no mux, or no load yet)
 
 
 class MediaWorkers(ABC):
@@ -332,7 +333,7 @@ class LocalWorkers(MediaWorkers):
     def describe(self) -> list[WorkerInfo]:
         stats = self.worker.stats()
         return [WorkerInfo("in-process", os.getpid(), True, 0, len(stats),
-                           sum(s.consumers for s in stats), 0.0)]
+                           sum(s.consumers for s in stats), 0.0, self.worker.udp_stats())]
 
     async def close(self) -> None:
         await self.worker.close()
@@ -628,7 +629,8 @@ class WorkerPool(MediaWorkers):
     def describe(self) -> list[WorkerInfo]:
         return [WorkerInfo(s.name, s.pid, s.up, s.restarts, len(s.routers),
                            s.load.consumers if s.load else 0,
-                           s.load.packets_per_s if s.load else 0.0) for s in self.slots]
+                           s.load.packets_per_s if s.load else 0.0,
+                           s.load.udp if s.load else None) for s in self.slots]
 
     async def close(self) -> None:
         self.closing = True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import logging
 import os
@@ -38,7 +39,8 @@ class IceServer:
 def parse_settings(text: str) -> dict[str, Any]:
     """The worker's settings, as the server passes them (JSON): ``iceServers`` (RTCIceServer
     dicts), ``rtcAddresses``, ``seats``, ``keyframeIntervalS``, ``rtcPort`` (the worker's one
-    UDP port: 0 any free port, null aioice's sockets per connection)."""
+    UDP port: 0 any free port, null aioice's sockets per connection), ``rtcAnnouncedAddress``
+    (the address its host candidates name behind NAT, or null)."""
     data = json.loads(text)
     if not isinstance(data, dict):
         raise ValueError("settings: a JSON object expected")
@@ -58,8 +60,14 @@ def parse_settings(text: str) -> dict[str, Any]:
     port = data.get("rtcPort")
     if port is not None and (type(port) is not int or not 0 <= port <= 65535):
         raise ValueError("settings: rtcPort is a UDP port 0..65535 or null")
+    announced = data.get("rtcAnnouncedAddress")
+    if announced is not None:
+        if not isinstance(announced, str):
+            raise ValueError("settings: rtcAnnouncedAddress is an IP address or null")
+        ipaddress.ip_address(announced)  # ValueError: not an address
     return {"ice_servers": tuple(servers), "rtc_addresses": tuple(addresses),
-            "seats": seats, "keyframe_interval_s": float(interval), "rtc_port": port}
+            "seats": seats, "keyframe_interval_s": float(interval), "rtc_port": port,
+            "rtc_announced_address": announced}
 
 
 async def _stdin_closed() -> None:

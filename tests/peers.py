@@ -28,6 +28,7 @@ from aiortc.rtp import (
     RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
     RtcpRtpfbPacket,
+    RtcpSrPacket,
     RtpPacket,
     pack_remb_fci,
     unpack_remb_fci,
@@ -157,6 +158,8 @@ class SlotTap:
     timestamps: list[tuple[int, int]] = field(default_factory=list)  # (seq, ts)
     arrivals: list[float] = field(default_factory=list)
     created: float = field(default_factory=time.monotonic)  # when its subscription was made
+    # the SFU's sender reports for this slot: (SSRC, RTP timestamp, arrival)
+    sender_reports: list[tuple[int, int, float]] = field(default_factory=list)
 
 
 def seq_span(seqs: set[int]) -> int:
@@ -499,7 +502,9 @@ def _tap_receiver(receiver: Any, tap: SlotTap,
             await aiortc_glue.send_rtp(receiver.transport, bytes(rtcp))
 
     async def on_rtcp(packet: Any) -> None:
-        return None
+        if isinstance(packet, RtcpSrPacket):
+            tap.sender_reports.append((packet.ssrc, packet.sender_info.rtp_timestamp,
+                                       time.monotonic()))
 
     aiortc_glue.take_over_receiver(receiver, on_parameters=on_parameters, on_rtp=on_rtp,
                                    on_rtcp=on_rtcp)

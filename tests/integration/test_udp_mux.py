@@ -9,12 +9,13 @@ import re
 import socket
 from typing import Any
 
+import aiohttp
 import aioice.stun
 import pytest
 
 from meeting_server.app import WORKER
 from sfu import aiortc_glue
-from sfu.udp_mux import MuxError
+from sfu.udp_mux import MuxError, UdpMux
 from tests.harness import running_server
 from tests.peers import PatternTrack, TestPeer, ToneTrack
 
@@ -287,6 +288,80 @@ async def test_a_taken_port_stops_the_start_and_per_connection_keeps_the_old_soc
             ports = _host_ports(alice.publish_pc.remoteDescription.sdp) | \
                 _host_ports(bob.subscribe_pc.remoteDescription.sdp)
             assert len(ports) == 2, ports  # one socket each
+        finally:
+            await alice.close()
+            await bob.close()
+
+
+async def test_an_announced_address_is_what_peers_connect_to() -> None:
+    """A worker behind NAT: the mux binds the wildcard and its host candidate names the
+    announced address (here loopback, which reaches the wildcard socket). A real aiortc peer
+    connects to it and data flows both ways over DTLS/SCTP."""
+    aiortc_glue.restrict_host_addresses(["127.0.0.1"])  # the peer's own candidates
+    mux = UdpMux(["0.0.0.0"], 0, "127.0.0.1")
+    await mux.start()
+    server = aiortc_glue.create_peer_connection((), mux)
+    peer = aiortc_glue.create_peer_connection(())
+    try:
+        channel = server.createDataChannel("probe")
+        opened = asyncio.Event()
+        heard: asyncio.Queue[str] = asyncio.Queue()
+        channel.on("open", opened.set)
+
+        @peer.on("datachannel")
+        def on_channel(remote: Any) -> None:
+            remote.on("message", lambda message: remote.send(f"echo {message}"))
+
+        channel.on("message", heard.put_nowait)
+        await server.setLocalDescription(await server.createOffer())
+        offer = server.localDescription.sdp
+        assert _host_ports(offer) == {mux.port}
+        hosts = set(re.findall(r"a=candidate:\S+ 1 udp \d+ (\S+) \d+ typ host", offer))
+        assert hosts == {"127.0.0.1"}, offer  # announced, not the bound 0.0.0.0
+        assert mux.sockets[0].address == ("0.0.0.0", mux.port)
+        await peer.setRemoteDescription(server.localDescription)
+        await peer.setLocalDescription(await peer.createAnswer())
+        await server.setRemoteDescription(peer.localDescription)
+        await asyncio.wait_for(opened.wait(), 10)
+        channel.send("hello")
+        assert await asyncio.wait_for(heard.get(), 10) == "echo hello"
+        stats = mux.snapshot()
+        assert stats.received_media > 0 and stats.sent > 0 and stats.received_stun > 0
+    finally:
+        await peer.close()
+        await server.close()
+        await mux.close()
+
+
+async def test_metrics_show_the_port_counters() -> None:
+    async with running_server() as srv:
+        alice, bob, _, _ = await _media_and_peers(srv)
+        try:
+            mux = srv.app[WORKER].worker.udp_mux
+            assert mux is not None
+            async with aiohttp.ClientSession() as http:
+                text = await (await http.get(f"{srv.base_url}/metrics")).text()
+            found = dict(re.findall(
+                r'rostrum_worker_udp_(datagrams_total\{[^}]*direction="(?:in|out)",'
+                r'kind="\w+"\}|dropped_total\{[^}]*reason="\w+"\}) (\d+)', text))
+            media_in = [int(v) for k, v in found.items() if 'kind="media"' in k]
+            sent = [int(v) for k, v in found.items() if 'direction="out"' in k]
+            assert media_in and media_in[0] > 20 and sent and sent[0] > 20, text
+            reasons = {re.search(r'reason="(\w+)"', k).group(1)  # type: ignore[union-attr]
+                       for k in found if k.startswith("dropped")}
+            assert reasons == {"unknown_address", "not_stun", "unknown_ufrag", "bad_integrity",
+                               "unknown_transaction"}
+            before = mux.stats().unknown_address
+            stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            stranger.sendto(b"\x80" + bytes(30), ("127.0.0.1", mux.port))
+            stranger.close()
+            await bob.wait_for(lambda: mux.stats().unknown_address > before,
+                               what="the stranger's datagram dropped")
+            async with aiohttp.ClientSession() as http:
+                text = await (await http.get(f"{srv.base_url}/metrics")).text()
+            line = re.search(r'rostrum_worker_udp_dropped_total\{[^}]*'
+                             r'reason="unknown_address"\} (\d+)', text)
+            assert line is not None and int(line.group(1)) >= before + 1
         finally:
             await alice.close()
             await bob.close()

@@ -84,6 +84,8 @@ def test_parse_ice_servers_not_a_list(text: str) -> None:
 
 @pytest.mark.parametrize("text", ['[{}]', '[{"url": "stun:a"}]', '["stun:a"]', '[null]',
                                   '[{"urls": "stun:a"}, {"username": "x"}]', "[[\"stun:a\"]]"])
+
+
 def test_parse_ice_servers_missing_urls(text: str) -> None:
     with pytest.raises(ValueError, match="urls"):
         parse_ice_servers(text)
@@ -91,6 +93,8 @@ def test_parse_ice_servers_missing_urls(text: str) -> None:
 
 @pytest.mark.parametrize("text", ['[{"urls": [1]}]', '[{"urls": ["stun:a", null]}]',
                                   '[{"urls": [["stun:a"]]}]'])
+
+
 def test_parse_ice_servers_non_string_urls(text: str) -> None:
     with pytest.raises(ValueError, match="strings"):
         parse_ice_servers(text)
@@ -190,7 +194,8 @@ def test_defaults(tmp_path: Path) -> None:
 def test_defaults_match_dataclass_defaults(tmp_path: Path) -> None:
     config = from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x"], {})
     default = Config()
-    for name in ("host", "port", "ice_servers", "rtc_addresses", "rtc_port", "redis_url",
+    for name in ("host", "port", "ice_servers", "rtc_addresses", "rtc_port",
+                 "rtc_announced_address", "redis_url",
                  "public_url", "token_ttl_s", "audio_slots", "video_slots", "workers", "demo"):
         assert getattr(config, name) == getattr(default, name), name
 
@@ -275,6 +280,8 @@ def test_empty_ice_servers_flag_overrides_env(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("value", "expected"), [("1", True), ("true", True), ("", False),
                                                   ("0", False), ("no", False)])
+
+
 def test_demo_env(tmp_path: Path, value: str, expected: bool) -> None:
     config = from_env_and_args(["--secret", "s"], {"ROSTRUM_DEMO": value,
                                                    "ROSTRUM_DATA_DIR": str(tmp_path)})
@@ -292,6 +299,8 @@ def test_empty_redis_env_means_no_redis(tmp_path: Path) -> None:
     (" 10.0.0.1 , 10.0.0.2 ", ("10.0.0.1", "10.0.0.2")),
     ("a,,b,", ("a", "b")),
 ])
+
+
 def test_rtc_addresses_split_on_commas(tmp_path: Path, text: str, expected: tuple) -> None:
     config = from_env_and_args(["--rtc-addresses", text, "--secret", "s",
                                 "--data-dir", str(tmp_path)], {})
@@ -343,6 +352,8 @@ def test_uses_os_environ_when_env_is_none(monkeypatch: pytest.MonkeyPatch,
     ("10.0.0.5", "http://10.0.0.5:8080"),
     ("meet.local.test", "http://meet.local.test:8080"),
 ])
+
+
 def test_base_url_from_host(host: str, expected: str) -> None:
     assert Config(host=host).base_url() == expected
 
@@ -356,6 +367,8 @@ def test_base_url_port() -> None:
     ("https://meet.example.org/", "https://meet.example.org"),
     ("https://example.org/rostrum//", "https://example.org/rostrum"),
 ])
+
+
 def test_base_url_public_url_wins(public: str, expected: str) -> None:
     assert Config(host="0.0.0.0", port=1234, public_url=public).base_url() == expected
 
@@ -377,6 +390,8 @@ def test_config_default_has_no_ice_servers() -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("40000", 40000), ("0", 0), (" 5004 ", 5004), ("per-connection", None)])
+
+
 def test_rtc_port(tmp_path: Path, text: str, expected: int | None) -> None:
     config = from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x"],
                                {"ROSTRUM_RTC_PORT": text})
@@ -432,9 +447,43 @@ def test_remote_workers_and_ownership_from_the_environment(tmp_path: Path) -> No
     (["--ownership"], {"REDIS_URL": "redis://x"}, "needs --public-url"),
     (["--node-id", "a b"], {}, "--node-id"),
 ])
+
+
 def test_bad_cluster_settings_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                           args: list[str], env: dict[str, str], message: str
                                           ) -> None:
     with pytest.raises(SystemExit):
         from_env_and_args(args, {"ROSTRUM_DATA_DIR": str(tmp_path), **env})
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, None),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "203.0.113.7"}, "203.0.113.7"),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": " 203.0.113.7 ", "ROSTRUM_RTC_ADDRESSES": "10.1.2.3"},
+     "203.0.113.7"),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "2001:db8::7"}, "2001:db8::7")])
+
+
+def test_rtc_announced_address(tmp_path: Path, env: dict[str, str], expected: str | None
+                               ) -> None:
+    config = from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x"], env)
+    assert config.rtc_announced_address == expected
+
+
+@pytest.mark.parametrize(("env", "error"), [
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "example.org"}, "not an IP address"),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "0.0.0.0"}, "wildcard"),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "203.0.113.7", "ROSTRUM_RTC_PORT": "per-connection"},
+     "one UDP port"),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "203.0.113.7",
+      "ROSTRUM_RTC_ADDRESSES": "10.1.2.3,10.1.2.4"}, "at most one"),
+    ({"ROSTRUM_RTC_ANNOUNCED_ADDRESS": "203.0.113.7", "ROSTRUM_RTC_ADDRESSES": "fd00::3"},
+     "same IP version")])
+
+
+def test_rtc_announced_address_refused(tmp_path: Path, env: dict[str, str], error: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x"], env)
+    assert error in capsys.readouterr().err

@@ -137,3 +137,32 @@ def test_slots_and_no_dict() -> None:
     cache = PacketCache()
     with pytest.raises(AttributeError):
         cache.extra = 1  # type: ignore[attr-defined]
+
+
+def test_nothing_allocated_until_the_first_put_and_after_clear() -> None:
+    cache = PacketCache()
+    assert not cache.allocated
+    assert cache.get(1, now=0.0) is None
+    cache.put(1, b"x", now=0.0)
+    assert cache.allocated
+    cache.clear()
+    assert not cache.allocated
+    assert cache.get(1, now=0.0) is None
+
+
+def test_head_and_shared_body_rebuild_the_packet_sent() -> None:
+    body = bytes(range(200)) * 6  # the producer's payload, shared by every consumer
+    header = b"\x90\x60\x00\x07" + b"\x00" * 8 + b"\xbe\xde\x00\x01\x10\x01\x00\x00"
+    rewritten_start = b"\x90\x80\x81\x23\x45\x01"  # a VP8 descriptor with new ids
+    sent = header + rewritten_start + body[6:]
+    cache = PacketCache(8)
+    cache.put(7, header + rewritten_start, 1.0, body, 6)
+    assert cache.get(7, now=1.5) == sent
+    # the body is kept by reference, not copied
+    assert cache._bodies[7] is body
+    # an empty body: the head is the whole packet
+    cache.put(8, b"whole", 1.0, b"", 0)
+    assert cache.get(8, now=1.0) == b"whole"
+    # a short body (fewer bytes than the skip): the head holds all of it
+    cache.put(9, header + b"\x10\x01", 1.0, b"\x10\x02", 2)
+    assert cache.get(9, now=1.0) == header + b"\x10\x01"

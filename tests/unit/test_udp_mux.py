@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import aioice.stun
 import pytest
 
+from sfu import fanout
 from sfu.udp_mux import MuxError, UdpMux
 
 PEER = ("127.0.0.1", 50001)
@@ -147,3 +148,86 @@ def test_bad_settings_are_refused() -> None:
         UdpMux([], 40000)
     with pytest.raises(ValueError):
         UdpMux(["not-an-address"], 40000)
+    with pytest.raises(ValueError, match="announced address"):
+        UdpMux(["0.0.0.0"], 40000)  # the wildcard cannot be a host candidate
+    with pytest.raises(ValueError, match="exactly one"):
+        UdpMux(["127.0.0.1", "10.0.0.1"], 40000, "203.0.113.7")
+    with pytest.raises(ValueError, match="same IP version"):
+        UdpMux(["127.0.0.1"], 40000, "2001:db8::7")
+    with pytest.raises(ValueError, match="wildcard"):
+        UdpMux(["127.0.0.1"], 40000, "0.0.0.0")
+    with pytest.raises(ValueError):
+        UdpMux(["127.0.0.1"], 40000, "example.org")
+
+
+async def test_sent_datagrams_are_counted_and_the_snapshot_has_every_counter() -> None:
+    mux = await started()
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(2.0)
+    try:
+        s = mux.sockets[0]
+        alice = Recorder("alice")
+        s.register("aliceufr", "alice-password-22-chars", alice)
+        s.sendto(b"\x80" + bytes(20), receiver.getsockname())
+        s.sendto(b"\x80" + bytes(21), receiver.getsockname())
+        assert receiver.recv(100) == b"\x80" + bytes(20)
+        s.datagram_received(check("aliceufr:r", b"alice-password-22-chars"), PEER)
+        s.datagram_received(b"\x80" + bytes(40), PEER)
+        s.datagram_received(b"\x80" + bytes(40), OTHER)
+        s.datagram_received(b"\xff", PEER)
+        s.datagram_received(check("nobody:r", b"x"), PEER)
+        s.datagram_received(check("aliceufr:r", b"wrong"), PEER)
+        s.datagram_received(response(b"u" * 12), PEER)
+        snapshot = mux.snapshot()
+        assert (snapshot.port, snapshot.received_stun, snapshot.received_media, snapshot.sent,
+                snapshot.dropped_unknown_address, snapshot.dropped_not_stun,
+                snapshot.dropped_unknown_ufrag, snapshot.dropped_bad_integrity,
+                snapshot.dropped_unknown_transaction) == (mux.port, 1, 1, 2, 1, 1, 1, 1, 1)
+    finally:
+        receiver.close()
+        await mux.close()
+
+
+async def test_an_announced_address_names_the_candidate_and_the_socket_binds_another() -> None:
+    mux = UdpMux(["0.0.0.0"], 0, "203.0.113.7")
+    await mux.start()
+    try:
+        s = mux.sockets[0]
+        assert s.address == ("0.0.0.0", mux.port)
+        assert s.announced == ("203.0.113.7", mux.port)
+    finally:
+        await mux.close()
+    plain = await started()
+    try:
+        assert plain.sockets[0].announced == plain.sockets[0].address  # nothing announced
+    finally:
+        await plain.close()
+
+
+async def test_the_c_paths_datagrams_are_counted_as_sent() -> None:
+    # the C send path's Tx sends with sendmmsg on a dup of the mux socket, past
+    # MuxSocket.sendto: the mux counts them from the Tx, and keeps them once it closes
+    assert fanout.native is not None  # scripts/setup.sh builds it
+    mux = await started()
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(2.0)
+    try:
+        mux_socket = mux.sockets[0]
+        sock = mux_socket.transport.get_extra_info("socket")  # type: ignore[union-attr]
+        mux_socket.sendto(b"\x00" * 20, receiver.getsockname())
+        assert mux.snapshot().sent == 1
+        tx = fanout.native.Tx(sock.fileno(), *receiver.getsockname())
+        mux.add_sender(tx)
+        rtp = bytes([0x80, 96, 0, 1]) + bytes(8) + b"payload"
+        assert tx.send(rtp) and tx.send(rtp)
+        assert receiver.recv(100) == b"\x00" * 20 and receiver.recv(100) == rtp
+        assert tx.sent == 2 and mux.snapshot().sent == 3
+        tx.close()
+        mux.sender_closed(tx)
+        mux.sender_closed(tx)  # once only
+        assert mux.snapshot().sent == 3
+    finally:
+        receiver.close()
+        await mux.close()

@@ -44,6 +44,8 @@ VALUES = [
     # the worker socket's envelope and worker commands
     c.OpenRouter("H264"), c.CloseRouter(), c.GetLoad(),
     c.Load(4242, 7, 1234.5, (STATS,)),
+    c.Load(4242, 7, 1234.5, (STATS,), e.UdpStats(40000, 12, 3400, 5600, 7, 2, 1, 1, 0)),
+    e.UdpStats(40001, 0, 0, 0, 0, 0, 0, 0, 0),
     c.Request(1, "m1", c.ApplyPlan(PLAN)), c.Request(2, "m1", c.Subscribe("ana", 4)),
     c.Request(3, "", c.GetLoad()), c.Request(4, "m1", c.CloseRouter()),
     c.Reply(1, c.Done(), None), c.Reply(2, c.Offer("v=0", (SLOT,)), None),

@@ -18,19 +18,23 @@ def test_settings_from_the_server() -> None:
         "iceServers": [{"urls": "stun:10.0.0.1"},
                        {"urls": ["turn:10.0.0.2"], "username": "u", "credential": "c"}],
         "rtcAddresses": ["127.0.0.1"], "seats": 4, "keyframeIntervalS": 0.25,
-        "rtcPort": 40001}))
+        "rtcPort": 40001, "rtcAnnouncedAddress": "203.0.113.7"}))
     assert settings == {"ice_servers": (IceServer(("stun:10.0.0.1",)),
                                         IceServer(("turn:10.0.0.2",), "u", "c")),
                         "rtc_addresses": ("127.0.0.1",), "seats": 4,
-                        "keyframe_interval_s": 0.25, "rtc_port": 40001}
+                        "keyframe_interval_s": 0.25, "rtc_port": 40001,
+                        "rtc_announced_address": "203.0.113.7"}
     assert parse_settings("{}")["seats"] == 4
     assert parse_settings("{}")["rtc_port"] is None  # aioice's sockets per connection
+    assert parse_settings("{}")["rtc_announced_address"] is None
 
 
 @pytest.mark.parametrize("text", ["[]", '{"seats": "4"}', '{"seats": 0}',
                                   '{"keyframeIntervalS": -1}', '{"rtcAddresses": [1]}',
                                   '{"seats": true}',
-                                  '{"rtcPort": 70000}', '{"rtcPort": "40000"}'])
+                                  '{"rtcPort": 70000}', '{"rtcPort": "40000"}',
+                                  '{"rtcAnnouncedAddress": "example.org"}',
+                                  '{"rtcAnnouncedAddress": 7}'])
 def test_bad_settings_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_settings(text)

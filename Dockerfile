@@ -16,10 +16,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# the C fan-out (sfu/_fanout.c) is built against Debian's libsrtp2 by the package's build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev libsrtp2-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+COPY pyproject.toml setup.py README.md ./
 COPY meeting_server ./meeting_server
 COPY sfu ./sfu
 COPY interpretation ./interpretation
+COPY documents ./documents
+COPY webcast ./webcast
 COPY --from=web /src/web ./web
 # Editable install: the package finds web/ (templates, static files) beside itself in /app.
 RUN pip install -e . \

@@ -20,7 +20,11 @@ from tests.text_peer import TextPeer
 def test_caption_chat_and_intervention_survive_kill_9(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc, tokens = start(tmp_path, port)
+    # no resume grace, as in test_restart.py: everyone's presence, and Ines's booth, end with
+    # the restart, so the record has nothing open (with the grace, the restored interpreter is
+    # back in her booth for a resume: test_restart_resume.py)
+    no_grace = {"ROSTRUM_RESUME_GRACE_S": "0"}
+    proc, tokens = start(tmp_path, port, **no_grace)
     try:
         async def meeting() -> str:
             chair = TextPeer(base, tokens["chair"], "Chair")
@@ -57,7 +61,7 @@ def test_caption_chat_and_intervention_survive_kill_9(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-    proc2, tokens2 = start(tmp_path, port)
+    proc2, tokens2 = start(tmp_path, port, **no_grace)
     try:
         async def read() -> None:
             async with aiohttp.ClientSession() as http:

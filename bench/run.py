@@ -8,6 +8,9 @@
     python -m bench.run --profile rostrum:fanout:100   # py-spy on the SFU at that point
     python -m bench.run --systems rostrum-per-connection,rostrum --scenarios fanout \
         --n 50,100 --rx-path                 # before/after the worker's one UDP port
+    python -m bench.run --systems rostrum --scenarios fanout --n 300 --soak-minutes 30
+                                             # the soak (issue #16): N = 300 kept for 30
+                                             # minutes, a window every --soak-every seconds
     python -m bench.run --systems rostrum,rostrum-workers2 --scenarios mix --n 300,600
                                              # the SFU in 2 worker processes, the meeting
                                              # spread over both past 1500 consumers (pipes;
@@ -516,6 +519,10 @@ async def run_ramp(system_name: str, scenario: Scenario, ns: list[int], opts: ar
                 print(f"  {prefix}: more than half the packets lost at N={n}; "
                       "larger N not run", flush=True)
                 break
+        else:
+            if opts.soak_minutes > 0 and rows:
+                rows += await soak(system, scenario, rows[-1].n, pub, subs, index, opts,
+                                   sfu_cpus, log_dir)
     finally:
         if prober is not None:
             await prober.stop()
@@ -526,6 +533,44 @@ async def run_ramp(system_name: str, scenario: Scenario, ns: list[int], opts: ar
             times_path.unlink()
         except OSError:
             pass
+    return rows
+
+
+async def soak(system: Process, scenario: Scenario, n: int, pub: GenProc,
+               subs: list[GenProc], index: TailIndex, opts: argparse.Namespace,
+               sfu_cpus: set[int] | None, log_dir: Path) -> list[Row]:
+    """--soak-minutes: after the last N, keep the same listeners connected and measure one
+    window after another for that long (issue #16: memory growth < 10 %, open descriptors
+    stable, loss not rising). Each window is a row of its own (notes: "soak t=..."); the
+    summary compares the first window with the last."""
+    expect = scenario.expect if system.name != "relay" else (1, 1)
+    window = opts.soak_every - 1.5  # measure_point waits ~1.5 s for late packets and reports
+    rows: list[Row] = []
+    start = time.monotonic()
+    print(f"  soak: {system.name}/{scenario.name}, N={n}, {opts.soak_minutes:g} min, "
+          f"a window every {opts.soak_every:g} s", flush=True)
+    print("  | t (s) | RSS (MB) | fds | UDP sockets | subscribers | loss mean | loss max "
+          "| delay p99 | SFU CPU |", flush=True)
+    while time.monotonic() - start < opts.soak_minutes * 60:
+        row = await measure_point(system, scenario, n, pub, subs, index, window, expect,
+                                  sfu_cpus, log_dir)
+        t = time.monotonic() - start
+        row.notes.insert(0, f"soak t={t:.0f}s")
+        rows.append(row)
+        print(f"  | {t:.0f} | {row.rss_mb:.1f} | {row.sfu_fds} | {row.sfu_udp_sockets} "
+              f"| {row.subscribers} | {100 * row.loss_mean:.2f} % | {100 * row.loss_max:.2f} % "
+              f"| {fmt_ms(row.delay_p99_ms)} | {row.sfu_cpu_pct:.0f} % |", flush=True)
+    if rows:
+        first, last = rows[0], rows[-1]
+        growth = (last.rss_mb - first.rss_mb) / first.rss_mb if first.rss_mb else 0.0
+        print(f"  soak summary: {len(rows)} windows over {time.monotonic() - start:.0f} s; "
+              f"RSS {first.rss_mb:.1f} -> {last.rss_mb:.1f} MB ({growth:+.1%}), max "
+              f"{max(r.rss_mb for r in rows):.1f}; fds {first.sfu_fds} -> {last.sfu_fds} "
+              f"(min {min(r.sfu_fds for r in rows)}, max {max(r.sfu_fds for r in rows)}); "
+              f"loss mean first {100 * first.loss_mean:.2f} %, last "
+              f"{100 * last.loss_mean:.2f} %, worst window "
+              f"{100 * max(r.loss_mean for r in rows):.2f} %; "
+              f"subscribers {first.subscribers} -> {last.subscribers}", flush=True)
     return rows
 
 
@@ -678,6 +723,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="also time the receive path's first stage (socket callback to "
                              "the ICE queue) on aioice's own socket and on the worker's UDP "
                              "mux, side by side (bench/rx_path.py)")
+    parser.add_argument("--soak-minutes", type=float, default=0.0,
+                        help="after the last N, keep its listeners and measure a window every "
+                             "--soak-every seconds for this long (memory, descriptors, loss)")
+    parser.add_argument("--soak-every", type=float, default=30.0,
+                        help="seconds per soak window (at least 3)")
     parser.add_argument("--out", default=str(OUT_DIR))
     opts = parser.parse_args(argv)
     if opts.smoke:
@@ -687,6 +737,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         opts.window = min(opts.window, 2.0)
         opts.warmup = min(opts.warmup, 2.5)
         opts.retries = 0
+    if opts.soak_minutes > 0 and opts.soak_every < 3:
+        parser.error("--soak-every must be at least 3 seconds")
     from . import systems
 
     systems.NICE = opts.nice

@@ -737,6 +737,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         opts.window = min(opts.window, 2.0)
         opts.warmup = min(opts.warmup, 2.5)
         opts.retries = 0
+        if opts.soak_minutes == 0:  # the soak's loop too: two short windows
+            opts.soak_minutes, opts.soak_every = 0.1, 3.0
     if opts.soak_minutes > 0 and opts.soak_every < 3:
         parser.error("--soak-every must be at least 3 seconds")
     from . import systems

@@ -55,3 +55,9 @@ def test_bench_smoke_mode_produces_a_sane_table(tmp_path: Path) -> None:
         assert rows[system]["delay_p50_ms"] is not None, rows[system]
         assert 0 < rows[system]["delay_p50_ms"] <= rows[system]["delay_p99_ms"], rows[system]
     assert results["machine"]["nproc"] >= 1 and results["machine"]["aiortc"]
+    # the soak's loop (--soak-minutes, issue #16) ran its windows on the same listeners
+    soaked = [row for row in results["rows"] if row["notes"][:1]
+              and row["notes"][0].startswith("soak t=")]
+    assert {row["system"] for row in soaked} == {"rostrum", "janus", "relay"}, output[-2000:]
+    assert all(row["packets"] > 0 and row["sfu_fds"] > 0 for row in soaked), soaked
+    assert output.count("soak summary:") == 3, output[-2000:]

@@ -76,7 +76,8 @@ def udp_drop_reasons(udp: UdpStats) -> tuple[tuple[str, int], ...]:
             ("not_stun", udp.dropped_not_stun),
             ("unknown_ufrag", udp.dropped_unknown_ufrag),
             ("bad_integrity", udp.dropped_bad_integrity),
-            ("unknown_transaction", udp.dropped_unknown_transaction))
+            ("unknown_transaction", udp.dropped_unknown_transaction),
+            ("overload", udp.dropped_overload))
 
 
 def render_stats(routers: list[RouterStats]) -> str:

@@ -234,6 +234,7 @@ class UdpStats:
     dropped_unknown_ufrag: int
     dropped_bad_integrity: int
     dropped_unknown_transaction: int
+    dropped_overload: int = 0
 
 
 @dataclass(frozen=True, slots=True)

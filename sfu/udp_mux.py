@@ -23,6 +23,7 @@ protocol to it). No module-level state: the Worker owns its mux, starts and clos
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import secrets
@@ -43,6 +44,18 @@ Address = tuple[str, int]
 # One socket carries every connection's media: a large receive buffer absorbs a burst of
 # many publishers between two turns of the event loop (capped by net.core.rmem_max).
 SOCKET_BUFFER_BYTES = 8 * 1024 * 1024
+# asyncio's datagram transport reads one datagram per turn of the event loop. With one socket
+# for every connection, a worker that falls behind (a core shared or saturated) then answers
+# ICE checks only after the media queued before them in that large buffer, seconds late, and
+# every connection's consent expires at once. So a turn reads what is waiting, up to
+# DRAIN_BATCH datagrams, and routes the batch's STUN before its media. A full batch means the
+# worker is behind: it reads on, up to BACKLOG_MAX, and of the media routes only the newest
+# MEDIA_KEEP; the older ones are dropped and counted (reason ``overload``). Media that has
+# waited that long is of no use to a live meeting; answering ICE keeps every connection.
+DRAIN_BATCH = 64
+BACKLOG_MAX = 4096
+MEDIA_KEEP = 1024
+RECV_BYTES = 65536
 # ufrags the mux hands out: 8 ICE-chars (RFC 8839 allows 4..256), unique per socket
 UFRAG_ALPHABET = string.ascii_letters + string.digits
 UFRAG_LENGTH = 8
@@ -88,6 +101,7 @@ class MuxStats:
     unknown_transaction: int = 0
     unknown_address: int = 0
     malformed: int = 0
+    overload: int = 0  # media dropped unread because the worker was behind (DRAIN_BATCH)
 
     def snapshot(self, port: int) -> UdpStats:
         """The counters as a plain value for the worker's stats snapshot (/metrics)."""
@@ -95,11 +109,12 @@ class MuxStats:
                         sent=self.sent, dropped_unknown_address=self.unknown_address,
                         dropped_not_stun=self.malformed, dropped_unknown_ufrag=self.unknown_ufrag,
                         dropped_bad_integrity=self.bad_integrity,
-                        dropped_unknown_transaction=self.unknown_transaction)
+                        dropped_unknown_transaction=self.unknown_transaction,
+                        dropped_overload=self.overload)
 
     def dropped(self) -> int:
         return (self.unknown_ufrag + self.bad_integrity + self.unknown_transaction
-                + self.unknown_address + self.malformed)
+                + self.unknown_address + self.malformed + self.overload)
 
     def add(self, other: MuxStats) -> None:
         for f in fields(self):
@@ -115,9 +130,10 @@ class _Registration:
 class MuxSocket(asyncio.DatagramProtocol):
     """One bound socket of the mux and its three routing tables."""
 
-    def __init__(self, mux: UdpMux) -> None:
+    def __init__(self, mux: UdpMux, sock: socket.socket | None = None) -> None:
         self.mux = mux
         self.transport: asyncio.DatagramTransport | None = None
+        self._sock = sock  # the bound socket, read directly to drain a turn's datagrams
         self.stats = MuxStats()
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._by_ufrag: dict[str, _Registration] = {}
@@ -186,6 +202,39 @@ class MuxSocket(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        sock = self._sock
+        if sock is None:
+            self._route(data, addr)
+            return
+        batch = [(data, addr)]
+        behind = False
+        try:
+            while len(batch) < DRAIN_BATCH:
+                batch.append(sock.recvfrom(RECV_BYTES))
+            behind = True
+            while len(batch) < BACKLOG_MAX:
+                batch.append(sock.recvfrom(RECV_BYTES))
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError as exc:  # an ICMP error reported on the socket: as asyncio does
+            self.error_received(exc)
+        if len(batch) == 1:
+            self._route(data, addr)
+            return
+        media = []
+        for item in batch:
+            first = item[0][:1]
+            if first and first[0] < 4:
+                self._route(*item)  # STUN first: ICE checks and consent answered in time
+            else:
+                media.append(item)
+        if behind and len(media) > MEDIA_KEEP:
+            self.stats.overload += len(media) - MEDIA_KEEP
+            media = media[-MEDIA_KEEP:]
+        for item in media:
+            self._route(*item)
+
+    def _route(self, data: bytes, addr: tuple[Any, ...]) -> None:
         if not data:
             self.stats.malformed += 1
             return
@@ -313,7 +362,7 @@ class UdpMux:
                     sock.close()
                     raise MuxError(f"cannot bind UDP {address} port {port}: {exc}") from exc
                 _, protocol = await loop.create_datagram_endpoint(
-                    lambda: MuxSocket(self), sock=sock)
+                    functools.partial(MuxSocket, self, sock), sock=sock)
                 self.sockets.append(protocol)
                 port = protocol.address[1]
         except BaseException:

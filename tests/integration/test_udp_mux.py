@@ -350,7 +350,7 @@ async def test_metrics_show_the_port_counters() -> None:
             reasons = {re.search(r'reason="(\w+)"', k).group(1)  # type: ignore[union-attr]
                        for k in found if k.startswith("dropped")}
             assert reasons == {"unknown_address", "not_stun", "unknown_ufrag", "bad_integrity",
-                               "unknown_transaction"}
+                               "unknown_transaction", "overload"}
             before = mux.stats().unknown_address
             stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             stranger.sendto(b"\x80" + bytes(30), ("127.0.0.1", mux.port))

@@ -10,7 +10,7 @@ from sfu.worker_client import WorkerInfo
 
 
 def test_the_udp_port_counters_are_rendered_per_worker() -> None:
-    udp = UdpStats(40000, 12, 3400, 5600, 7, 2, 1, 3, 4)
+    udp = UdpStats(40000, 12, 3400, 5600, 7, 2, 1, 3, 4, 6)
     text = render_workers([WorkerInfo("worker-0", 11, True, 0, 1, 9, 120.0, udp),
                            WorkerInfo("worker-1", 12, False, 2, 0, 0, 0.0, None)])
     samples = dict(re.findall(r"^(rostrum_worker_udp_\w+\{[^}]*\}) (\S+)$", text, re.M))
@@ -24,6 +24,7 @@ def test_the_udp_port_counters_are_rendered_per_worker() -> None:
         f'rostrum_worker_udp_dropped_total{{{base},reason="unknown_ufrag"}}': "1",
         f'rostrum_worker_udp_dropped_total{{{base},reason="bad_integrity"}}': "3",
         f'rostrum_worker_udp_dropped_total{{{base},reason="unknown_transaction"}}': "4",
+        f'rostrum_worker_udp_dropped_total{{{base},reason="overload"}}': "6",
     }
     assert "# TYPE rostrum_worker_udp_dropped_total counter" in text
     assert 'worker="worker-1"' in text  # its other families are still there

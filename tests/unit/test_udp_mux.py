@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aioice.stun
@@ -231,3 +233,51 @@ async def test_the_c_paths_datagrams_are_counted_as_sent() -> None:
     finally:
         receiver.close()
         await mux.close()
+
+
+async def test_a_worker_behind_answers_ice_first_and_sheds_its_oldest_media() -> None:
+    """Datagrams that queued while the loop was busy are read in one turn: the STUN among them
+    is routed before any media, and when more than a full batch waited, only the newest
+    MEDIA_KEEP media datagrams are routed (the rest counted as ``overload``): a worker that
+    fell behind keeps its connections' consent instead of answering it seconds late."""
+    from sfu import udp_mux
+
+    mux = await started()
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    address = peer.getsockname()
+    try:
+        s = mux.sockets[0]
+        alice = Recorder("alice")
+        s.register("aliceufr", "alice-password-22-chars", alice)
+        s.datagram_received(check("aliceufr:r", b"alice-password-22-chars"), address)
+        assert s.endpoint_at(address) is alice
+        # a burst smaller than a batch: everything routed, STUN first, media in order
+        burst = [b"\x80" + i.to_bytes(4, "big") + bytes(20) for i in range(10)]
+        for data in burst:
+            peer.sendto(data, s.address)
+        peer.sendto(check("aliceufr:r", b"alice-password-22-chars"), s.address)
+        await wait_until(lambda: len(alice.media) == 10)
+        assert alice.media == burst and len(alice.stun) == 2
+        assert mux.stats().overload == 0
+        # the loop held up while 3,000 datagrams queued, a check last: a full batch and more
+        alice.media.clear()
+        queued = [b"\x80" + i.to_bytes(4, "big") + bytes(20) for i in range(3000)]
+        for data in queued:
+            peer.sendto(data, s.address)
+        peer.sendto(check("aliceufr:r", b"alice-password-22-chars"), s.address)
+        await wait_until(lambda: len(alice.stun) == 3)
+        assert len(alice.media) == udp_mux.MEDIA_KEEP  # routed in the same turn as the check
+        assert alice.media == queued[-udp_mux.MEDIA_KEEP:]
+        assert mux.stats().overload == 3000 - udp_mux.MEDIA_KEEP
+        assert mux.snapshot().dropped_overload == 3000 - udp_mux.MEDIA_KEEP
+    finally:
+        peer.close()
+        await mux.close()
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "not within the time"
+        await asyncio.sleep(0.01)

@@ -9,6 +9,8 @@ import sys
 
 from aiohttp import web
 
+from sfu.worker import freeze_startup_objects
+
 from .app import MEETINGS, create_app
 from .config import Config, from_env_and_args
 from .tokens import ROLES, issue
@@ -32,6 +34,12 @@ async def _demo(app: web.Application) -> None:
     for role in ROLES:
         print(f"  {role:12s} {join_link(config, DEMO_MEETING_ID, role)}", flush=True)
     print(flush=True)
+
+
+async def _started(app: web.Application) -> None:
+    """The last start-up step: the garbage collector's full passes leave start-up's objects
+    alone from now on (sfu/worker.py, issue 14: joins never stall forwarding)."""
+    freeze_startup_objects()
 
 
 def tls_context(config: Config) -> ssl.SSLContext | None:
@@ -58,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(config)
     if config.demo:
         app.on_startup.append(_demo)
+    app.on_startup.append(_started)
     web.run_app(app, host=config.host, port=config.port, print=lambda *_: None,
                 shutdown_timeout=5, ssl_context=tls_context(config))
 

@@ -183,12 +183,17 @@ class Router:
     def __init__(self, meeting_id: str, *, ice_servers: tuple[Any, ...] = (),
                  video_codec: str = "VP8", audio_seats: int = 3, video_seats: int = 4,
                  keyframe_interval_s: float = 0.5, udp_mux: UdpMux | None = None,
-                 dtls_certificate: aiortc_glue.DtlsCertificate | None = None) -> None:
+                 dtls_certificate: aiortc_glue.DtlsCertificate | None = None,
+                 dtls_handshakes: aiortc_glue.DtlsHandshakes | None = None) -> None:
         self.meeting_id = meeting_id
         self.ice_servers = ice_servers
         self.udp_mux = udp_mux  # the worker's one UDP port (None: a socket per connection)
         # the worker's one DTLS certificate for every connection (None given: the router's own)
         self.dtls_certificate = dtls_certificate or aiortc_glue.DtlsCertificate()
+        # the threads the connections' DTLS handshakes compute in: the worker's (None given:
+        # the router's own, closed with it)
+        self._own_handshakes = dtls_handshakes is None
+        self.dtls_handshakes = dtls_handshakes or aiortc_glue.DtlsHandshakes()
         self.video_codec = video_codec
         self.seats = max(audio_seats, video_seats)
         self.keyframe_interval_s = keyframe_interval_s
@@ -944,5 +949,7 @@ class Router:
                 await asyncio.gather(task, return_exceptions=True)
         for transport in list(self.transports.values()):
             await transport.close()
+        if self._own_handshakes:
+            self.dtls_handshakes.close()
         self.subscriptions.clear()
         self.producers.clear()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import aiortc_glue
-from .worker import Worker, WorkerServer
+from .worker import Worker, WorkerServer, freeze_startup_objects
 from .worker_registry import HEARTBEAT_S, Registration, WorkerEntry, check_id, split_address
 
 logger = logging.getLogger("sfu.worker_main")
@@ -84,6 +84,7 @@ async def run(socket_path: str, settings: dict[str, Any]) -> None:
     await worker.start()  # binds the worker's one UDP port
     server = WorkerServer(worker)
     await server.start(socket_path)
+    freeze_startup_objects()
     stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def stopping() -> None:
@@ -124,6 +125,7 @@ async def run_remote(remote: Remote, settings: dict[str, Any]) -> None:
     await worker.start()
     tcp = RemoteWorkerServer(worker, remote.worker_id, remote.secret)
     await tcp.start(*remote.listen)
+    freeze_startup_objects()
     rtc_address = settings["rtc_addresses"][0] if settings["rtc_addresses"] else ""
 
     def entry() -> WorkerEntry:

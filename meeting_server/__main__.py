@@ -9,9 +9,10 @@ import sys
 
 from aiohttp import web
 
-from sfu.worker import freeze_startup_objects
+from sfu.collector import Collector
+from sfu.worker_client import LocalWorkers
 
-from .app import MEETINGS, create_app
+from .app import MEETINGS, WORKER, create_app
 from .config import Config, from_env_and_args
 from .tokens import ROLES, issue
 
@@ -37,9 +38,14 @@ async def _demo(app: web.Application) -> None:
 
 
 async def _started(app: web.Application) -> None:
-    """The last start-up step: the garbage collector's full passes leave start-up's objects
-    alone from now on (sfu/worker.py, issue 14: joins never stall forwarding)."""
-    freeze_startup_objects()
+    """The last start-up step: the garbage collector's full passes leave start-up's objects,
+    and the in-process worker's live connections, alone (sfu/collector.py, issue 14: joins
+    never stall forwarding). Only this entry point does it: it is process-wide."""
+    collector = Collector()
+    workers = app[WORKER]
+    if isinstance(workers, LocalWorkers):
+        workers.worker.event_listeners.append(collector.on_event)
+    collector.start()
 
 
 def tls_context(config: Config) -> ssl.SSLContext | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import logging
 import os
 import time
@@ -50,18 +49,6 @@ VIDEO_CODECS = ("VP8", "H264")
 CONNECTION_COMMANDS = ("Publish", "Unpublish", "Subscribe", "AcceptAnswer", "CloseParticipant",
                        "OpenPipe", "ConnectPipe", "PipeProducers", "PipeProducer",
                        "UnpipeProducer", "ClosePipe", "OpenTap", "CloseTap")
-
-
-def freeze_startup_objects() -> None:
-    """For a process's entry point, once it has started (the SFU's worker process, the
-    server): what start-up made (modules, classes, functions, the services) is moved out of
-    the garbage collector's reach. Each full collection walks every tracked object, and
-    start-up leaves ~90,000 of them that live as long as the process: without this each
-    full pass during a meeting (there is one each time the heap grows by a quarter, so
-    several during a burst of joins) pays for them again, on the event loop. Objects made
-    later are collected as usual."""
-    gc.collect()
-    gc.freeze()
 
 
 class Worker:

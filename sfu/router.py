@@ -172,6 +172,10 @@ PIPE_COMMANDS = (OpenPipe, ConnectPipe, PipeProducers, PipeProducer, UnpipeProdu
 # the camera's layers, low to high; a publisher may send only "camera"
 CAMERA_LAYERS = ("camera-low", "camera")
 ALLOCATION_INTERVAL_S = 0.5
+# the periodic passes over every subscriber (allocation, sender reports) give the event loop a
+# turn after this many: at N = 300 one pass held the loop 30–60 ms (bench/loopwatch.py), and
+# a join's answer or /healthz waited behind it (issue 14)
+SUBSCRIBERS_PER_TURN = 32
 # sender reports: one timer per router looks at every subscriber this often, and sends each
 # one's reports (all its slots in one compound RTCP packet) every 0.5..1.5 s, at random
 # (RFC 3550 6.2: randomized, about once a second)
@@ -803,8 +807,12 @@ class Router:
                 for producer in self.producers.values():
                     producer.sample_bitrate(now)
                 view = self.view()
-                for sub in list(self.subscriptions.values()):
-                    self.run_allocation(sub, now, view)
+                for n, sub in enumerate(list(self.subscriptions.values())):
+                    if n and n % SUBSCRIBERS_PER_TURN == 0:
+                        await asyncio.sleep(0)
+                        view = self.view()  # what changed meanwhile
+                    if self.subscriptions.get(sub.participant_id) is sub:
+                        self.run_allocation(sub, now, view)
         except asyncio.CancelledError:
             pass
         except Exception:
@@ -881,9 +889,12 @@ class Router:
         source, in one compound RTCP packet per connection. Returns the packets sent."""
         sent = 0
         low, high = REPORT_INTERVAL_S
-        for sub in list(self.subscriptions.values()):
-            if sub.tap or now < sub.report_at:
-                continue  # a plain RTP tap's consumers report themselves
+        for n, sub in enumerate(list(self.subscriptions.values())):
+            if n and n % SUBSCRIBERS_PER_TURN == 0:
+                await asyncio.sleep(0)
+            if sub.tap or now < sub.report_at or \
+                    self.subscriptions.get(sub.participant_id) is not sub:
+                continue  # a plain RTP tap's consumers report themselves; one gone meanwhile
             sub.report_at = now + self._random.uniform(low, high)
             try:
                 sent += await self._send_reports_of(sub)

@@ -33,7 +33,7 @@ from types import FrameType
 from typing import Any
 
 _KEEP = ("/sfu/", "/meeting_server/", "/aiortc/", "/aioice/", "/socketio/", "/engineio/",
-         "/aiohttp/", "/OpenSSL/", "/pylibsrtp/", "/asyncio/", "/bench/")
+         "/aiohttp/", "/OpenSSL/", "/pylibsrtp/", "/asyncio/", "/bench/", "/tests/")
 _DEPTH = 10
 SAMPLE_AFTER_S = 0.002
 
@@ -44,8 +44,8 @@ def _stack(frame: FrameType | None) -> str:
     while frame is not None and len(out) < _DEPTH:
         code = frame.f_code
         name = code.co_filename
-        if any(k in name for k in _KEEP) and not name.endswith(("base_events.py", "events.py",
-                                                                  "loopwatch.py")):
+        if any(k in name for k in _KEEP) and not name.endswith(
+                ("/asyncio/base_events.py", "/asyncio/events.py", "/bench/loopwatch.py")):
             parts = name.split("/")
             out.append(f"{'/'.join(parts[-2:])}:{code.co_name}:{frame.f_lineno}")
         frame = frame.f_back

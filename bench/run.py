@@ -215,6 +215,14 @@ def gc_pauses(row: Row, path: Path, t0: float, t1: float) -> None:
     row.gc_pause_pct = 100 * sum(inside) / max(1e-9, t1 - t0)
 
 
+def loop_turns(row: Row, path: Path, t0: float, t1: float) -> None:
+    """--loop-watch (bench/loopwatch.py): the event loop's longest turns while the N joined,
+    and what ran in them, in the row's notes (the log keeps every turn >= 10 ms)."""
+    from .loopwatch import stalls_between, summary
+
+    row.notes.append(f"joins: {summary(stalls_between(path, t0, t1))}")
+
+
 def percentile_ms(hist: dict[int, int], bin_s: float, q: float) -> float | None:
     total = sum(hist.values())
     if total == 0:
@@ -400,7 +408,7 @@ class Prober:
 
 def make_system(name: str, janus_event_loops: int, rostrum_src: str = "",
                 gc_log: Path | None = None, max_consumers: int = 1500,
-                mem_log: Path | None = None) -> Process:
+                mem_log: Path | None = None, loop_log: Path | None = None) -> Process:
     if name.startswith("rostrum-workers"):
         # the SFU in worker processes, a meeting spread over them past max_consumers
         return Rostrum(Path(rostrum_src) if rostrum_src else None, gc_log,
@@ -414,7 +422,7 @@ def make_system(name: str, janus_event_loops: int, rostrum_src: str = "",
         return Rostrum(Path(rostrum_src) if rostrum_src else None, gc_log,
                        rtc_port="per-connection" if name == "rostrum-per-connection" else "0",
                        fanout="python" if name == "rostrum-python-fanout" else "",
-                       mem_log=mem_log)
+                       mem_log=mem_log, loop_log=loop_log)
     if name == "janus":
         return Janus(event_loops=janus_event_loops)
     return Relay()
@@ -437,8 +445,10 @@ async def run_ramp(system_name: str, scenario: Scenario, ns: list[int], opts: ar
     index = TailIndex(media)
     gc_log = log_dir / f"gc-{system_name}-{scenario.name}.json" if opts.gc_watch else None
     mem_log = log_dir / f"mem-{system_name}-{scenario.name}" if opts.mem_watch else None
+    loop_log = log_dir / f"loop-{system_name}-{scenario.name}.json" \
+        if opts.loop_watch and system_name.startswith("rostrum") else None
     system = make_system(system_name, opts.janus_event_loops, opts.rostrum_src, gc_log,
-                         opts.worker_max_consumers, mem_log)
+                         opts.worker_max_consumers, mem_log, loop_log)
     rows: list[Row] = []
     times_path = shared_dir(log_dir) / \
         f"rostrum-bench-{os.getpid()}-{system_name}-{scenario.name}.times"
@@ -510,6 +520,8 @@ async def run_ramp(system_name: str, scenario: Scenario, ns: list[int], opts: ar
             row.setup_s = setup_s
             row.setup_worst_answer_ms = 1000 * prober.worst(started, setup_end)
             row.window_worst_answer_ms = 1000 * prober.worst(setup_end, time.monotonic())
+            if loop_log is not None:
+                loop_turns(row, loop_log, started, setup_end)
             if failed:
                 row.notes.append(f"{failed} subscribers failed to connect: "
                                  f"{replies[0].get('errors')}")
@@ -724,6 +736,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="system:scenario:N at which to sample the SFU with py-spy")
     parser.add_argument("--gc-watch", action="store_true",
                         help="record Rostrum's garbage-collector pauses (bench/gcwatch.py)")
+    parser.add_argument("--loop-watch", action="store_true",
+                        help="record Rostrum's event-loop turns >= 10 ms and what ran in them "
+                             "(bench/loopwatch.py; --show the log)")
     parser.add_argument("--mem-watch", action="store_true",
                         help="trace Rostrum's allocations, a summary per point "
                              "(bench/memwatch.py; slows it down: not for CPU figures)")

@@ -147,8 +147,11 @@ class Rostrum(Process):
 
     def __init__(self, source: Path | None = None, gc_log: Path | None = None,
                  rtc_port: str = "0", workers: int = 0, max_consumers: int = 1500,
-                 fanout: str = "", mem_log: Path | None = None) -> None:
+                 fanout: str = "", mem_log: Path | None = None,
+                 loop_log: Path | None = None) -> None:
         super().__init__()
+        # set: run under bench/loopwatch.py, the event loop's long turns written there
+        self.loop_log = loop_log
         # set: run under bench/memwatch.py, allocation summaries written there (SIGUSR1)
         self.mem_log = mem_log
         self.source = source or ROOT  # a checkout of Rostrum (another one: an A/B test)
@@ -192,6 +195,10 @@ class Rostrum(Process):
             module = "bench.gcwatch"
             env["PYTHONPATH"] = f"{self.source}{os.pathsep}{ROOT}"
             env["BENCH_GC_LOG"] = str(self.gc_log)
+        elif self.loop_log is not None:
+            module = "bench.loopwatch"
+            env["PYTHONPATH"] = f"{self.source}{os.pathsep}{ROOT}"
+            env["BENCH_LOOP_LOG"] = str(self.loop_log)
         elif self.mem_log is not None:
             module = "bench.memwatch"
             env["PYTHONPATH"] = f"{self.source}{os.pathsep}{ROOT}"

@@ -9,7 +9,10 @@ import sys
 
 from aiohttp import web
 
-from .app import MEETINGS, create_app
+from sfu.collector import Collector
+from sfu.worker_client import LocalWorkers
+
+from .app import MEETINGS, WORKER, create_app
 from .config import Config, from_env_and_args
 from .tokens import ROLES, issue
 
@@ -32,6 +35,17 @@ async def _demo(app: web.Application) -> None:
     for role in ROLES:
         print(f"  {role:12s} {join_link(config, DEMO_MEETING_ID, role)}", flush=True)
     print(flush=True)
+
+
+async def _started(app: web.Application) -> None:
+    """The last start-up step: the garbage collector's full passes leave start-up's objects,
+    and the in-process worker's live connections, alone (sfu/collector.py, issue 14: joins
+    never stall forwarding). Only this entry point does it: it is process-wide."""
+    collector = Collector()
+    workers = app[WORKER]
+    if isinstance(workers, LocalWorkers):
+        workers.worker.event_listeners.append(collector.on_event)
+    collector.start()
 
 
 def tls_context(config: Config) -> ssl.SSLContext | None:
@@ -58,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(config)
     if config.demo:
         app.on_startup.append(_demo)
+    app.on_startup.append(_started)
     web.run_app(app, host=config.host, port=config.port, print=lambda *_: None,
                 shutdown_timeout=5, ssl_context=tls_context(config))
 

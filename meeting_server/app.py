@@ -33,6 +33,7 @@ from . import (
     transcript_http,
     ui_language,
 )
+from .broadcast import ChunkedEmits, ChunkedRedisEmits
 from .captions import CaptionService
 from .captions_store import CaptionStore
 from .chat import ChatService
@@ -95,8 +96,9 @@ def create_app(config: Config) -> web.Application:
                           handler_args=http_log.handler_args())  # trust: no secrets logged
     app[CONFIG] = config
     app.middlewares.append(security.security_headers)  # trust: CSP, framing, referrer
-    manager = (socketio.AsyncRedisManager(config.redis_url, channel=config.redis_channel)
-               if config.redis_url else None)
+    # room broadcasts CHUNK sockets at a time (meeting_server/broadcast.py, issue 14)
+    manager = (ChunkedRedisEmits(config.redis_url, channel=config.redis_channel)
+               if config.redis_url else ChunkedEmits())
     # trust: rate limits per connection and per address (events, connects, joins, HTTP)
     limits = RateLimits(config.rate_settings, config.trusted_proxies)
     app[RATE_LIMITS] = limits

@@ -17,7 +17,10 @@ re-read every name this module uses that is not their public API:
   path (:func:`fanout_tx`) ``_ssl/_role/_srtp_profiles`` and aiortc's
   ``SRTPProtectionProfile.key_length/salt_length/libsrtp_profile/openssl_profile/
   get_key_and_salt``;
-  ``RTCIceTransport.transport`` and ``RTCIceGatherer._connection``;
+  ``RTCIceTransport.transport`` and ``RTCIceGatherer._connection``; for the handshake in
+  threads (:class:`DtlsHandshakes`) ``RTCDtlsTransport._do_handshake/stop/_ssl/encrypted/
+  _set_state/__tx_bytes/__tx_packets/__rx_bytes/__rx_packets`` and ``RTCIceTransport._recv/
+  _send``;
 - aioice ``get_host_addresses``, ``server_reflexive_candidate``, ``Connection.query_consent/
   _query_consent_task/_nominated/build_request/close`` (consent), ``Connection._local_username/
   _protocols/_transport_policy/_queue/get_component_candidates/data_received`` (the worker's
@@ -39,6 +42,7 @@ Consumer own them.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ipaddress
 import logging
 import random
@@ -61,6 +65,7 @@ from aiortc import (
 from aiortc.rtcdtlstransport import RTCCertificate
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters, RTCRtpSendParameters
 from aiortc.rtp import AnyRtcpPacket, RtpPacket
+from OpenSSL import SSL
 
 from .udp_mux import Address, MuxSocket, UdpMux
 
@@ -198,6 +203,136 @@ class DtlsCertificate:
         return self._certificate
 
 
+class DtlsHandshakes:
+    """Where the DTLS handshakes of one worker's connections compute: a small pool of threads,
+    off the event loop. A handshake step (an ECDHE key pair and an ECDSA signature, or the
+    peer's key exchange and a signature check: 4–13 ms of OpenSSL each on this kind of
+    machine) held the loop that forwards everyone's media; pyOpenSSL's calls into OpenSSL
+    release the GIL (cffi), so in a thread it costs the loop only the GIL's hand-overs. One
+    connection's steps still run one after another, in order; its datagrams are read and
+    sent on the loop. The threads start with the first step; the owner (the worker, or a
+    router made without one) closes them, and a step submitted after that starts them again."""
+
+    def __init__(self, threads: int = 2) -> None:
+        if threads < 1:
+            raise ValueError("threads must be at least 1")
+        self.threads = threads
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def submit(self, step: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+        """Run one handshake step in a thread."""
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self.threads, thread_name_prefix="dtls-handshake")
+        return self._executor.submit(step)
+
+    def close(self) -> None:
+        """Stop the threads: a step waiting is cancelled (its handshake fails), a step
+        running finishes in its thread (not waited for: at most a few milliseconds)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _Handshake:
+    """aiortc's ``RTCDtlsTransport._do_handshake`` for one transport, with each OpenSSL step
+    (``do_handshake`` after every datagram received) in :class:`DtlsHandshakes`' threads.
+    aiortc's loop drives the handshake with ``SSL.Connection.recv`` when a datagram arrives;
+    here a datagram is written to the memory BIO and ``do_handshake`` runs again, which is
+    the same OpenSSL state machine. Retransmissions follow ``DTLSv1_get_timeout`` as
+    aiortc's ``_recv_next`` does. Nothing else touches the ``SSL.Connection`` while a step
+    runs: the transport's ``stop`` waits for it first."""
+
+    def __init__(self, transport: Any, handshakes: DtlsHandshakes) -> None:
+        self._transport = transport
+        self._handshakes = handshakes
+        self._running: concurrent.futures.Future[Any] | None = None
+        self._stop = transport.stop
+        transport._do_handshake = self.run
+        transport.stop = self.stop
+
+    async def _step(self) -> bool:
+        """One ``do_handshake`` in a thread: True when the handshake is complete."""
+        ssl = self._transport._ssl
+
+        def step() -> bool:
+            try:
+                ssl.do_handshake()
+            except SSL.WantReadError:
+                return False
+            return True
+
+        running = self._running = self._handshakes.submit(step)
+        try:
+            return bool(await asyncio.wrap_future(running))
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if running.cancelled() and not (task is not None and task.cancelling()):
+                # the threads were stopped (the worker closing), not this task
+                raise ConnectionError("the DTLS handshake threads were stopped") from None
+            raise
+        finally:
+            self._running = None
+
+    async def _flush(self) -> None:
+        """Send every datagram OpenSSL wrote (aiortc's ``_write_ssl``, until it is empty)."""
+        transport = self._transport
+        while True:
+            try:
+                data = transport._ssl.bio_read(1500)
+            except SSL.Error:
+                return
+            if not data:
+                return
+            await transport.transport._send(data)
+            transport._RTCDtlsTransport__tx_bytes += len(data)
+            transport._RTCDtlsTransport__tx_packets += 1
+
+    async def _receive(self) -> None:
+        """The next DTLS datagram into the BIO, or a retransmission when OpenSSL's timer
+        runs out first."""
+        transport = self._transport
+        ssl = transport._ssl
+        timeout = ssl.DTLSv1_get_timeout()
+        try:
+            data = await asyncio.wait_for(transport.transport._recv(), timeout=timeout)
+        except TimeoutError:
+            ssl.DTLSv1_handle_timeout()
+            await self._flush()
+            return
+        transport._RTCDtlsTransport__rx_bytes += len(data)
+        transport._RTCDtlsTransport__rx_packets += 1
+        if 19 < data[0] < 64:  # DTLS (RFC 7983); media before the keys is dropped
+            ssl.bio_write(data)
+
+    async def run(self) -> None:
+        from aiortc.rtcdtlstransport import State
+
+        transport = self._transport
+        try:
+            while not transport.encrypted:
+                try:
+                    done = await self._step()
+                except SSL.Error as exc:
+                    logger.debug("DTLS handshake failed (%s)", exc)
+                    transport._set_state(State.FAILED)
+                    return
+                await self._flush()
+                if done:
+                    transport.encrypted = True
+                else:
+                    await self._receive()
+        except ConnectionError as exc:  # the ICE transport closed, or the threads stopped
+            logger.debug("DTLS handshake failed (%s)", exc)
+            transport._set_state(State.FAILED)
+
+    async def stop(self) -> None:
+        running = self._running
+        if running is not None:
+            await asyncio.gather(asyncio.wrap_future(running), return_exceptions=True)
+        await self._stop()
+
+
 class _CertificateSource:
     """What ``RTCPeerConnection.__init__`` calls for its certificate, while the SFU makes one."""
 
@@ -209,13 +344,15 @@ class _CertificateSource:
 
 
 def create_peer_connection(ice_servers: Iterable[IceServer], udp_mux: UdpMux | None = None,
-                           certificate: DtlsCertificate | None = None) -> RTCPeerConnection:
+                           certificate: DtlsCertificate | None = None,
+                           handshakes: DtlsHandshakes | None = None) -> RTCPeerConnection:
     """The only way the project makes a peer connection: ICE servers always come from the
     configuration (an empty list, never aiortc's default public STUN server). With
     ``udp_mux``, its host candidates are the mux's sockets (:func:`use_udp_mux`). With
     ``certificate``, the connection presents that (shared) DTLS certificate instead of making
     its own (aiortc looks ``RTCCertificate`` up in its module in the constructor: it is
-    swapped for the synchronous call, nothing else runs meanwhile).
+    swapped for the synchronous call, nothing else runs meanwhile). With ``handshakes``, its
+    DTLS handshake computes in those threads (:class:`DtlsHandshakes`).
 
     Max-bundle: every m-line on one ICE/DTLS transport. With aiortc's default (balanced), a
     second m-line of the same kind stays on the kind's own transport even after the remote
@@ -236,8 +373,8 @@ def create_peer_connection(ice_servers: Iterable[IceServer], udp_mux: UdpMux | N
             pc = RTCPeerConnection(configuration)
         finally:
             names["RTCCertificate"] = saved
-    if udp_mux is not None:
-        use_udp_mux(pc, udp_mux)
+    if udp_mux is not None or handshakes is not None:
+        _wrap_dtls_transports(pc, udp_mux, handshakes)
     return pc
 
 
@@ -321,14 +458,24 @@ class _MuxProtocol(aioice.ice.StunProtocol):
 def use_udp_mux(pc: RTCPeerConnection, mux: UdpMux) -> None:
     """Make every ICE agent of ``pc`` gather its host candidates on ``mux`` (and bind no UDP
     socket of its own, unless a TURN server is configured)."""
+    _wrap_dtls_transports(pc, mux, None)
+
+
+def _wrap_dtls_transports(pc: RTCPeerConnection, mux: UdpMux | None,
+                          handshakes: DtlsHandshakes | None) -> None:
+    """Each DTLS transport ``pc`` makes from now on: its ICE agent gathering on ``mux``, its
+    handshake computing in ``handshakes``' threads (either may be None)."""
     create = pc._RTCPeerConnection__createDtlsTransport  # type: ignore[attr-defined]
     ice_transports = pc._RTCPeerConnection__iceTransports  # type: ignore[attr-defined]
 
     def create_dtls_transport() -> Any:
         known = set(ice_transports)
         dtls_transport = create()
-        for ice_transport in set(ice_transports) - known:
-            _gather_on_mux(ice_transport.iceGatherer._connection, mux)
+        if mux is not None:
+            for ice_transport in set(ice_transports) - known:
+                _gather_on_mux(ice_transport.iceGatherer._connection, mux)
+        if handshakes is not None:
+            _Handshake(dtls_transport, handshakes)
         return dtls_transport
 
     pc._RTCPeerConnection__createDtlsTransport = create_dtls_transport  # type: ignore[attr-defined]

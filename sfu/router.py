@@ -172,6 +172,10 @@ PIPE_COMMANDS = (OpenPipe, ConnectPipe, PipeProducers, PipeProducer, UnpipeProdu
 # the camera's layers, low to high; a publisher may send only "camera"
 CAMERA_LAYERS = ("camera-low", "camera")
 ALLOCATION_INTERVAL_S = 0.5
+# the periodic passes over every subscriber (allocation, sender reports) give the event loop a
+# turn after this many: at N = 300 one pass held the loop 30–60 ms (bench/loopwatch.py), and
+# a join's answer or /healthz waited behind it (issue 14)
+SUBSCRIBERS_PER_TURN = 32
 # sender reports: one timer per router looks at every subscriber this often, and sends each
 # one's reports (all its slots in one compound RTCP packet) every 0.5..1.5 s, at random
 # (RFC 3550 6.2: randomized, about once a second)
@@ -183,12 +187,17 @@ class Router:
     def __init__(self, meeting_id: str, *, ice_servers: tuple[Any, ...] = (),
                  video_codec: str = "VP8", audio_seats: int = 3, video_seats: int = 4,
                  keyframe_interval_s: float = 0.5, udp_mux: UdpMux | None = None,
-                 dtls_certificate: aiortc_glue.DtlsCertificate | None = None) -> None:
+                 dtls_certificate: aiortc_glue.DtlsCertificate | None = None,
+                 dtls_handshakes: aiortc_glue.DtlsHandshakes | None = None) -> None:
         self.meeting_id = meeting_id
         self.ice_servers = ice_servers
         self.udp_mux = udp_mux  # the worker's one UDP port (None: a socket per connection)
         # the worker's one DTLS certificate for every connection (None given: the router's own)
         self.dtls_certificate = dtls_certificate or aiortc_glue.DtlsCertificate()
+        # the threads the connections' DTLS handshakes compute in: the worker's (None given:
+        # the router's own, closed with it)
+        self._own_handshakes = dtls_handshakes is None
+        self.dtls_handshakes = dtls_handshakes or aiortc_glue.DtlsHandshakes()
         self.video_codec = video_codec
         self.seats = max(audio_seats, video_seats)
         self.keyframe_interval_s = keyframe_interval_s
@@ -798,8 +807,12 @@ class Router:
                 for producer in self.producers.values():
                     producer.sample_bitrate(now)
                 view = self.view()
-                for sub in list(self.subscriptions.values()):
-                    self.run_allocation(sub, now, view)
+                for n, sub in enumerate(list(self.subscriptions.values())):
+                    if n and n % SUBSCRIBERS_PER_TURN == 0:
+                        await asyncio.sleep(0)
+                        view = self.view()  # what changed meanwhile
+                    if self.subscriptions.get(sub.participant_id) is sub:
+                        self.run_allocation(sub, now, view)
         except asyncio.CancelledError:
             pass
         except Exception:
@@ -876,9 +889,12 @@ class Router:
         source, in one compound RTCP packet per connection. Returns the packets sent."""
         sent = 0
         low, high = REPORT_INTERVAL_S
-        for sub in list(self.subscriptions.values()):
-            if sub.tap or now < sub.report_at:
-                continue  # a plain RTP tap's consumers report themselves
+        for n, sub in enumerate(list(self.subscriptions.values())):
+            if n and n % SUBSCRIBERS_PER_TURN == 0:
+                await asyncio.sleep(0)
+            if sub.tap or now < sub.report_at or \
+                    self.subscriptions.get(sub.participant_id) is not sub:
+                continue  # a plain RTP tap's consumers report themselves; one gone meanwhile
             sub.report_at = now + self._random.uniform(low, high)
             try:
                 sent += await self._send_reports_of(sub)
@@ -944,5 +960,7 @@ class Router:
                 await asyncio.gather(task, return_exceptions=True)
         for transport in list(self.transports.values()):
             await transport.close()
+        if self._own_handshakes:
+            self.dtls_handshakes.close()
         self.subscriptions.clear()
         self.producers.clear()

@@ -62,7 +62,8 @@ class Transport:
         self.participant_id = participant_id
         self.direction = direction
         self.pc = aiortc_glue.create_peer_connection(router.ice_servers, router.udp_mux,
-                                                     router.dtls_certificate)
+                                                     router.dtls_certificate,
+                                                     router.dtls_handshakes)
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
         self.subscription: Subscription | None = None

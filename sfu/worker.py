@@ -65,6 +65,8 @@ class Worker:
         self.udp_mux: UdpMux | None = None
         # one DTLS certificate for every connection of the worker (sfu/aiortc_glue.py)
         self.dtls_certificate = aiortc_glue.DtlsCertificate()
+        # the threads every connection's DTLS handshake computes in (off the event loop)
+        self.dtls_handshakes = aiortc_glue.DtlsHandshakes()
         self.routers: dict[str, Router] = {}
         # every router's events (a worker process sends them on its socket)
         self.event_listeners: list[Callable[[RouterEvent], None]] = []
@@ -107,7 +109,8 @@ class Worker:
             router = Router(meeting_id, ice_servers=self.ice_servers, video_codec=video_codec,
                             audio_seats=self.seats, video_seats=self.seats,
                             keyframe_interval_s=self.keyframe_interval_s,
-                            udp_mux=self.udp_mux, dtls_certificate=self.dtls_certificate)
+                            udp_mux=self.udp_mux, dtls_certificate=self.dtls_certificate,
+                            dtls_handshakes=self.dtls_handshakes)
             router.on_event(functools.partial(self._emit, router))
             self.routers[meeting_id] = router
         return router
@@ -164,6 +167,7 @@ class Worker:
     async def close(self) -> None:
         for meeting_id in list(self.routers):
             await self.close_router(meeting_id)
+        self.dtls_handshakes.close()
         if self.udp_mux is not None:
             await self.udp_mux.close()
             self.udp_mux = None

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import aiortc_glue
+from .collector import Collector
 from .worker import Worker, WorkerServer
 from .worker_registry import HEARTBEAT_S, Registration, WorkerEntry, check_id, split_address
 
@@ -78,12 +79,21 @@ async def _stdin_closed() -> None:
         pass
 
 
+def _collect(worker: Worker) -> None:
+    """This process's garbage collector leaves start-up's and live connections' objects
+    alone (sfu/collector.py)."""
+    collector = Collector()
+    worker.event_listeners.append(collector.on_event)
+    collector.start()
+
+
 async def run(socket_path: str, settings: dict[str, Any]) -> None:
     aiortc_glue.install_ice_policy(settings["rtc_addresses"])  # this process's aioice
     worker = Worker(**settings)
     await worker.start()  # binds the worker's one UDP port
     server = WorkerServer(worker)
     await server.start(socket_path)
+    _collect(worker)
     stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def stopping() -> None:
@@ -124,6 +134,7 @@ async def run_remote(remote: Remote, settings: dict[str, Any]) -> None:
     await worker.start()
     tcp = RemoteWorkerServer(worker, remote.worker_id, remote.secret)
     await tcp.start(*remote.listen)
+    _collect(worker)
     rtc_address = settings["rtc_addresses"][0] if settings["rtc_addresses"] else ""
 
     def entry() -> WorkerEntry:

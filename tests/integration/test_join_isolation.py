@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
+from typing import Any
 
 from tests.harness import running_server
 from tests.peers import PatternTrack, SlotTap, TestPeer, ToneTrack, seq_span
@@ -132,3 +134,107 @@ async def test_a_subscribe_offer_yields_to_the_loop_and_a_second_answer_is_refus
         await client.close()
         await router.close()
         await mux.close()
+
+
+class CountingHandshakes:
+    """The worker's handshake threads (sfu.aiortc_glue.DtlsHandshakes), noting which thread
+    ran each step; ``hold`` keeps a step in its thread until released."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from sfu import aiortc_glue
+
+        self.threads = aiortc_glue.DtlsHandshakes()
+        self.step_threads: list[str] = []
+        self.hold: threading.Event | None = None
+        self.held = threading.Event()
+
+    def submit(self, step: Callable[[], Any]) -> Any:
+        import threading
+
+        def noted() -> Any:
+            self.step_threads.append(threading.current_thread().name)
+            if self.hold is not None:
+                self.held.set()
+                self.hold.wait(10)
+            return step()
+
+        return self.threads.submit(noted)
+
+    def close(self) -> None:
+        self.threads.close()
+
+
+async def _subscribed_pair(handshakes: Any) -> tuple[Any, Any, Any, Any]:
+    """A router whose connections shake hands in ``handshakes``' threads, on a UDP mux on
+    loopback, and a real aiortc listener answering its subscribe offer."""
+    from aiortc import RTCSessionDescription
+
+    from sfu import aiortc_glue
+    from sfu.router import Router
+    from sfu.udp_mux import UdpMux
+
+    aiortc_glue.restrict_host_addresses(["127.0.0.1"])
+    mux = UdpMux(["127.0.0.1"], 0)
+    await mux.start()
+    router = Router("m1", udp_mux=mux, dtls_handshakes=handshakes)
+    client = aiortc_glue.create_peer_connection(())
+    transport = router.create_transport("ben", "subscribe")
+    sdp = await transport.offer_subscribe(1)
+    await client.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+    await client.setLocalDescription(await client.createAnswer())
+    await transport.accept_answer(client.localDescription.sdp)
+    return mux, router, client, transport
+
+
+async def _state(pc: Any, wanted: set[str], timeout: float = 10.0) -> str:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while pc.connectionState not in wanted:
+        assert asyncio.get_running_loop().time() < deadline, pc.connectionState
+        await asyncio.sleep(0.02)
+    return str(pc.connectionState)
+
+
+async def test_the_dtls_handshake_computes_in_the_workers_threads() -> None:
+    """Every OpenSSL step of the SFU side's handshake runs in the worker's handshake threads,
+    not on the event loop, and both sides come up connected (that media then flows under
+    the handshake's keys is what every forwarding test shows: their routers use the same
+    threads)."""
+    handshakes = CountingHandshakes()
+    mux, router, client, transport = await _subscribed_pair(handshakes)
+    try:
+        assert await _state(transport.pc, {"connected", "failed"}) == "connected"
+        assert await _state(client, {"connected", "failed"}) == "connected"
+        assert len(handshakes.step_threads) >= 2  # the SFU answers a hello, then finishes
+        assert all(name.startswith("dtls-handshake") for name in handshakes.step_threads)
+    finally:
+        await client.close()
+        await router.close()
+        await mux.close()
+        handshakes.close()
+
+
+async def test_a_connection_closed_during_a_handshake_step_waits_for_the_step() -> None:
+    """Closing a connection while its handshake step runs in a thread waits for that step
+    before aiortc touches the SSL connection again (one user at a time), and it closes."""
+    import threading
+
+    handshakes = CountingHandshakes()
+    handshakes.hold = threading.Event()
+    mux, router, client, transport = await _subscribed_pair(handshakes)
+    try:
+        loop = asyncio.get_running_loop()
+        assert await loop.run_in_executor(None, handshakes.held.wait, 10)
+        closing = asyncio.ensure_future(transport.close())
+        await asyncio.sleep(0.2)
+        assert not closing.done()  # waiting for the step in its thread
+        handshakes.hold.set()
+        await asyncio.wait_for(closing, 10)
+        assert transport.pc.connectionState == "closed"
+    finally:
+        handshakes.hold.set()
+        await client.close()
+        await router.close()
+        await mux.close()
+        handshakes.close()

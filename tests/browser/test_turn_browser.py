@@ -24,11 +24,7 @@ import pytest
 
 from tests.browser.pages import PageLog, heard, join_meeting, poll
 from tests.browser.tones import near, peer_hears
-from tests.integration.test_turn_relay import (
-    TurnCertificate,
-    make_turn_certificate,
-    running_coturn,
-)
+from tests.integration.test_turn_relay import TurnCertificate, make_turn_certificate, running_coturn
 from tests.peers import TestPeer, ToneTrack
 from tests.requirements import require_binary
 

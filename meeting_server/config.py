@@ -15,6 +15,7 @@ from typing import Any
 
 from .ratelimit import RateSettings
 from .tokens import MAX_LIFETIME_S
+from .turn import check_turn_url
 
 OFFICIAL_LANGUAGES: tuple[str, ...] = ("ar", "zh", "en", "fr", "ru", "es")
 
@@ -281,8 +282,11 @@ def from_env_and_args(
         parser.error("--ice-transport-policy relay needs a TURN server (--turn-urls)")
     if bool(args.turn_secret) != bool(args.turn_urls.strip()):
         parser.error("--turn-secret and --turn-urls go together")
-    if any(not u.startswith(("turn:", "turns:")) for u in _split(args.turn_urls)):
-        parser.error("--turn-urls: each URL starts with turn: or turns:")
+    for url in _split(args.turn_urls):
+        try:
+            check_turn_url(url)
+        except ValueError as exc:
+            parser.error(f"--turn-urls: {exc}")
     if not 60 <= args.turn_ttl <= 7 * 24 * 3600:
         parser.error("--turn-ttl must be 60 seconds up to 7 days")
     if not 0 <= args.resume_grace <= 600:

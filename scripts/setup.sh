@@ -10,7 +10,9 @@
 #                                         #  nginx for the webcast viewers' benchmark,
 #                                         #  firefox-esr and pulseaudio for the Firefox
 #                                         #  interop test, driven by web/'s puppeteer-core,
-#                                         #  coturn for the TURN relay test)
+#                                         #  coturn for the TURN relay test, and
+#                                         #  libnss3-tools' certutil, which puts the
+#                                         #  TURN/TLS test's CA in Chromium's NSS store)
 #   SETUP_FORCE=1 bash scripts/setup.sh   # reinstall the Python package and npm packages
 #
 # Quiet on success (one line per step); on failure the failing command's output is shown.
@@ -168,10 +170,11 @@ if [[ "$SETUP_TEST" == "1" ]]; then
         [firefox-esr]=firefox-esr
         [pulseaudio]=pulseaudio
         [turnserver]=coturn
+        [certutil]=libnss3-tools
     )
     missing=()
     for bin in chromium docker-compose ip tc redis-server redis-cli janus cc nginx firefox-esr \
-               pulseaudio turnserver; do
+               pulseaudio turnserver certutil; do
         if ! command -v "$bin" >/dev/null 2>&1; then
             pkg="${PROVIDER[$bin]}"
             [[ " ${missing[*]:-} " == *" $pkg "* ]] || missing+=("$pkg")
@@ -188,7 +191,7 @@ if [[ "$SETUP_TEST" == "1" ]]; then
     if [[ ${#missing[@]} -gt 0 ]]; then
         apt_install "${missing[@]}"
     else
-        say "test prerequisites present (chromium, docker-compose, iproute2, redis-server, janus, gcc, libreoffice, noto fonts, nginx, firefox-esr, pulseaudio, coturn)"
+        say "test prerequisites present (chromium, docker-compose, iproute2, redis-server, janus, gcc, libreoffice, noto fonts, nginx, firefox-esr, pulseaudio, coturn, libnss3-tools)"
     fi
     # puppeteer-core (web/package.json, installed by npm ci above) drives Firefox over
     # WebDriver BiDi; it downloads no browser (PUPPETEER_SKIP_DOWNLOAD), Debian's is used

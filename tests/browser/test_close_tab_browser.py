@@ -12,19 +12,10 @@ import pytest
 
 from meeting_server.app import MEETINGS
 from tests.browser.pages import PageLog, join_meeting
+from tests.browser.resumable import floor_mode, server_overrides  # noqa: F401
 from tests.peers import TestPeer
 
 pytestmark = [pytest.mark.browser]
-
-
-@pytest.fixture
-def floor_mode() -> str:
-    return "chaired"
-
-
-@pytest.fixture
-def server_overrides() -> dict[str, Any]:
-    return {"resume_grace_s": 30.0}  # a dropped page would be kept 30 s
 
 
 async def test_a_closed_tab_leaves_the_list_at_once(

@@ -9,7 +9,6 @@ again is printed (not asserted: bench/ territory)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from typing import Any
 
@@ -17,49 +16,15 @@ import pytest
 
 from meeting_server.app import MEETINGS
 from tests.browser.pages import PageLog, heard, join_meeting, poll
-from tests.peers import TestPeer, ToneTrack, dominant_frequency
+from tests.browser.resumable import cut, floor_mode, server_overrides  # noqa: F401
+from tests.browser.tones import near, peer_hears
+from tests.peers import TestPeer, ToneTrack
 
 pytestmark = [pytest.mark.browser, pytest.mark.network]
 
 PAGE_TONE_HZ = 660.0
 CHAIR_TONE_HZ = 440.0
 OUTAGE_S = 5.0
-
-
-@pytest.fixture
-def floor_mode() -> str:
-    return "chaired"
-
-
-@pytest.fixture
-def server_overrides() -> dict[str, Any]:
-    return {"resume_grace_s": 30.0}
-
-
-def near(frequency: Any, target: float) -> bool:
-    return isinstance(frequency, int | float) and abs(frequency - target) <= 25.0
-
-
-def cut(ns: Any, down: bool) -> None:
-    """The page's link down (its side: the host side keeps its address and routes) and, going
-    down, every TCP connection between the page and the server aborted on both sides."""
-    subprocess.run([*ns.exec_prefix(), "ip", "link", "set", ns.ns_if, "down" if down else "up"],
-                   check=True, capture_output=True)
-    if down:
-        subprocess.run(["ss", "-K", "-t", "dst", ns.ns_address], check=True, capture_output=True)
-        subprocess.run([*ns.exec_prefix(), "ss", "-K", "-t", "dst", ns.host_address],
-                       check=True, capture_output=True)
-
-
-async def hears(peer: TestPeer, participant_id: str, target: float) -> bool:
-    mid = peer.slot_of(participant_id, "audio")
-    if mid is None or mid not in peer.tracks:
-        return False
-    try:  # a seat that carries nothing delivers no frame at all
-        return near(await asyncio.wait_for(dominant_frequency(peer.tracks[mid], seconds=0.5),
-                                           3.0), target)
-    except TimeoutError:
-        return False
 
 
 @pytest.mark.in_process
@@ -92,7 +57,7 @@ async def test_a_page_resumes_after_its_network_drops(
         assert listen["channel"] == "fr", listen
         await chair.wait_for(lambda: chair.slot_of(self_id, "audio") is not None,
                              timeout=30, what="a seat for Ana")
-        assert await poll(lambda: hears(chair, self_id, PAGE_TONE_HZ), bool, timeout=30)
+        assert await poll(lambda: peer_hears(chair, self_id, PAGE_TONE_HZ), bool, timeout=30)
         slots = await poll(lambda: heard(page),
                            lambda s: any(near(x["frequency"], CHAIR_TONE_HZ) for x in s))
         assert any(near(x["frequency"], CHAIR_TONE_HZ) for x in slots), slots
@@ -100,7 +65,7 @@ async def test_a_page_resumes_after_its_network_drops(
 
         cut(ns, down=True)
         await asyncio.sleep(OUTAGE_S)
-        assert not await hears(chair, self_id, PAGE_TONE_HZ), "the cut did not cut"
+        assert not await peer_hears(chair, self_id, PAGE_TONE_HZ), "the cut did not cut"
         notice = await page.evaluate("document.querySelector('#room-reconnect')?.textContent")
         assert notice, "no notice while reconnecting"
         cut(ns, down=False)
@@ -119,7 +84,7 @@ async def test_a_page_resumes_after_its_network_drops(
             " && window.rostrum.client.connectionStates.subscribe === 'connected'",
             timeout=30_000)
         published_s = time.monotonic() - back
-        assert await poll(lambda: hears(chair, self_id, PAGE_TONE_HZ), bool, timeout=30), \
+        assert await poll(lambda: peer_hears(chair, self_id, PAGE_TONE_HZ), bool, timeout=30), \
             "Ana is not heard after the resume"
         heard_s = time.monotonic() - back
         slots = await poll(lambda: heard(page),

@@ -11,23 +11,13 @@ from typing import Any
 import pytest
 
 from tests.browser.pages import PageLog, join_meeting
-from tests.browser.test_reconnect_browser import cut
+from tests.browser.resumable import cut, floor_mode, server_overrides  # noqa: F401
 from tests.integration.test_resume_booth import channel_packets
 from tests.peers import TestPeer, ToneTrack
 
 pytestmark = [pytest.mark.browser, pytest.mark.network]
 
 OUTAGE_S = 5.0
-
-
-@pytest.fixture
-def floor_mode() -> str:
-    return "chaired"
-
-
-@pytest.fixture
-def server_overrides() -> dict[str, Any]:
-    return {"resume_grace_s": 30.0}
 
 
 async def test_a_live_interpreter_is_heard_again_after_a_drop(

@@ -1,11 +1,16 @@
-"""Tone WAV files for Chromium's fake microphone (`--use-file-for-fake-audio-capture`)."""
+"""Tone WAV files for Chromium's fake microphone (`--use-file-for-fake-audio-capture`), and
+telling a tone when it arrives (`near`, `peer_hears`)."""
 
 from __future__ import annotations
 
+import asyncio
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from tests.peers import TestPeer, dominant_frequency
 
 SAMPLE_RATE = 48_000
 
@@ -55,3 +60,22 @@ def write_camera_y4m(
             out.write(chroma)
             out.write(chroma)
     return path
+
+
+def near(frequency: Any, target: float, tolerance: float = 25.0) -> bool:
+    """Whether a measured frequency (a number, or whatever a page reported) is ``target``."""
+    return isinstance(frequency, int | float) and abs(frequency - target) <= tolerance
+
+
+async def peer_hears(peer: TestPeer, participant_id: str, target: float) -> bool:
+    """Whether an aiortc peer's seat for ``participant_id`` carries the ``target`` tone now
+    (half a second of decoded audio; False while it has no such seat, or the seat carries
+    nothing: a seat without packets delivers no frame at all)."""
+    mid = peer.slot_of(participant_id, "audio")
+    if mid is None or mid not in peer.tracks:
+        return False
+    try:
+        return near(await asyncio.wait_for(dominant_frequency(peer.tracks[mid], seconds=0.5),
+                                           3.0), target)
+    except TimeoutError:
+        return False

@@ -18,7 +18,7 @@ from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
 
 from sfu.plain_transport import PlainTransport
 from sfu.vp8 import is_vp8_keyframe
-from tests.harness import running_server
+from tests.harness import ServerHandle, running_server
 from tests.peers import PatternTrack, TestPeer, ToneTrack
 
 
@@ -46,6 +46,15 @@ async def reader(port_pair: bool = True) -> tuple[asyncio.DatagramTransport, Rea
     raise AssertionError("no even port")
 
 
+async def chair_and_delegate(srv: ServerHandle) -> tuple[TestPeer, TestPeer]:
+    """The meeting's chair and a delegate, joined (the caller closes them)."""
+    chair = TestPeer(srv.base_url, srv.token("chair"), "Chair")
+    delegate = TestPeer(srv.base_url, srv.token("delegate"), "Delegate")
+    for peer in (chair, delegate):
+        await peer.join()
+    return chair, delegate
+
+
 def dominant(payloads: list[bytes]) -> float:
     decoder = av.CodecContext.create("libopus", "r")
     decoder.sample_rate = 48000
@@ -68,10 +77,7 @@ def continuous(packets: list[tuple[float, RtpPacket]]) -> int:
 @pytest.mark.in_process
 async def test_plain_transport_follows_the_floor_and_relays_keyframe_requests() -> None:
     async with running_server(floor_mode="open") as srv:
-        chair = TestPeer(srv.base_url, srv.token("chair"), "Chair")
-        delegate = TestPeer(srv.base_url, srv.token("delegate"), "Delegate")
-        for peer in (chair, delegate):
-            await peer.join()
+        chair, delegate = await chair_and_delegate(srv)
         video_sock, video, video_port = await reader()
         audio_sock, audio, audio_port = await reader()
         tap: PlainTransport | None = None

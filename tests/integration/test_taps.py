@@ -7,7 +7,6 @@ UDP sockets itself."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -26,8 +25,8 @@ from sfu.commands import (
 from sfu.vp8 import is_vp8_keyframe
 from sfu.worker_client import RouterHandle
 from tests.harness import ServerHandle, running_server
-from tests.integration.test_plain_transport import continuous, reader
-from tests.peers import PatternTrack, TestPeer, ToneTrack
+from tests.integration.test_plain_transport import chair_and_delegate, continuous, reader
+from tests.peers import PatternTrack, ToneTrack
 
 
 def handle(srv: ServerHandle) -> RouterHandle:
@@ -53,21 +52,9 @@ async def seat_of(router: RouterHandle) -> str | None:
     return next(s.participant_id for s in slots.slots if s.kind == "video")
 
 
-async def wait_for(condition: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 async def test_taps_as_commands(media_workers: int) -> None:
     async with running_server(floor_mode="open") as srv:
-        chair = TestPeer(srv.base_url, srv.token("chair"), "Chair")
-        delegate = TestPeer(srv.base_url, srv.token("delegate"), "Delegate")
-        for peer in (chair, delegate):
-            await peer.join()
+        chair, delegate = await chair_and_delegate(srv)
         video_sock, video, video_port = await reader()
         audio_sock, audio, audio_port = await reader()
         fr_sock, french, fr_port = await reader()
@@ -103,8 +90,9 @@ async def test_taps_as_commands(media_workers: int) -> None:
             # a keyframe on request: the reader restarted
             before = len(video.packets)
             assert isinstance(await router.execute(TapKeyframe("webcast")), Done)
-            await wait_for(lambda: any(is_vp8_keyframe(p.payload)
-                                       for _, p in video.packets[before:]))
+            await chair.wait_for(lambda: any(is_vp8_keyframe(p.payload)
+                                             for _, p in video.packets[before:]),
+                                 timeout=10, what="a keyframe on the tap")
 
             # the pin moves to the delegate: the seat's source changes, the stream goes on
             assert await seat_of(router) == chair.participant_id

@@ -91,7 +91,9 @@ async def test_plain_transport_follows_the_floor_and_relays_keyframe_requests() 
                           audio=("127.0.0.1", audio_port))
             tap.pin(chair.participant_id)
             assert tap.id in router.transports
-            await asyncio.sleep(2.0)
+            # the tone's packets, however loaded the machine (> 30 is 0.6 s of Opus)
+            await chair.wait_for(lambda: len(audio.packets) > 30 and bool(video.packets),
+                                 timeout=15, what="the floor's voice and picture at the reader")
             # the camera, from a keyframe on; the floor's voice, continuous
             assert video.packets, "no video reached the plain reader"
             assert is_vp8_keyframe(video.packets[0][1].payload)

@@ -73,7 +73,10 @@ async def test_taps_as_commands(media_workers: int) -> None:
                 "webcast-fr", "fr", ("127.0.0.1", fr_port), None)), TapOpened)
             assert isinstance(await router.execute(
                 PinTap("webcast", ("nobody", chair.participant_id))), Done)
-            await asyncio.sleep(2.5)
+            # the tone's packets, however loaded the machine (> 30 is 0.6 s of Opus)
+            await chair.wait_for(lambda: len(audio.packets) > 30 and len(french.packets) > 30
+                                 and bool(video.packets), timeout=15,
+                                 what="the floor's voice and picture at the taps")
             stats = await srv.router_stats()
             taps = {s.participant_id: s for s in stats.subscribers
                     if s.participant_id.startswith("webcast")}

@@ -394,13 +394,16 @@ class MeetingService:
                 logger.exception("keeping the resume keys")
             await asyncio.sleep(max(1.0, grace / 3))
 
-    async def restore(self) -> list[Participant]:
+    async def restore(self, only: str | None = None) -> list[Participant]:
         """After a restart: everyone whose resume key is still good is back in their meeting,
         dropped (as after a network cut), for a `resume` until the key's expiry; their meeting
-        goes live again. Expired keys are purged. Returns who was restored."""
+        goes live again. Expired keys are purged. Returns who was restored. ``only``: the
+        one meeting a node takes over from a dead owner (meeting_server/cluster.py)."""
         now = time.time()
         restored: list[Participant] = []
         for record in await self.store.resume_records(now):
+            if only is not None and record.meeting_id != only:
+                continue
             meeting = await self.store.get_meeting(record.meeting_id)
             if meeting is None or meeting.ended_at is not None \
                     or self.config.resume_grace_s <= 0:

@@ -111,6 +111,10 @@ class MeetingService:
         # called after the router listeners when the fresh router replaces one lost with its
         # worker: its participants must publish and subscribe again (/media media-restart)
         self.media_restart_listeners: list[Callable[[LiveMeeting], None]] = []
+        # called (the meeting, participant ids) when a worker holding part of a spread
+        # meeting died: those listeners must subscribe again (/media media-restart, their
+        # subscription only); the meeting's router goes on
+        self.part_restart_listeners: list[Callable[[LiveMeeting, list[str]], None]] = []
         # meeting id -> the task placing a lost router's meeting on a worker that is up
         self._replacing: dict[str, asyncio.Task[None]] = {}
         self.leave_listeners: list[Callable[[Participant, str], Awaitable[None]]] = []
@@ -120,6 +124,7 @@ class MeetingService:
         # awaited by admit(): each raises RostrumError to refuse (invitations.py)
         self.admission_checks: list[Callable[[Invite, str], Awaitable[None]]] = []
         worker.lost_listeners.append(self._router_lost)
+        worker.part_lost_listeners.append(self._part_lost)
 
     async def create_meeting(self, title: str, languages: tuple[str, ...] = OFFICIAL_LANGUAGES,
                              video_codec: str = "VP8", meeting_id: str | None = None,
@@ -215,6 +220,19 @@ class MeetingService:
             except Exception:
                 logger.exception("[%s] live listener failed", record.id)
         return live
+
+    def _part_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
+        live = self.live.get(meeting_id)
+        present = [p for p in participant_ids if live is not None and p in live.participants]
+        if live is None or not present:
+            return
+        logger.warning("[%s] a worker holding part of the meeting died; %d listener(s) are "
+                       "told to subscribe again", meeting_id, len(present))
+        for listener in self.part_restart_listeners:
+            try:
+                listener(live, present)
+            except Exception:
+                logger.exception("[%s] part restart listener failed", meeting_id)
 
     def _router_lost(self, meeting_id: str) -> None:
         """The meeting's worker died: a fresh router on a worker that is up, the plan applied

@@ -1725,27 +1725,30 @@ export class MeetingClient extends EventTarget {
    * `/media` `media-restart`: the meeting's media moved to a new router and every peer
    * connection of ours is gone. Publish and subscribe again what the page asked for; a
    * negotiation in flight sorts itself out (#negotiated). The own screen share has ended.
+   * With `connections` (["subscribe"]: the worker holding our part of a spread meeting
+   * died) only those are gone and made again.
    * @param {any} msg
    */
   #onMediaRestart(msg) {
+    const gone = Array.isArray(msg?.connections) ? msg.connections : ["publish", "subscribe"];
     this.#mediaEpoch += 1;
     const waiters = this.#epochWaiters;
     this.#epochWaiters = [];
     for (const waiter of waiters) waiter();
     const reason = typeof msg?.reason === "string" ? msg.reason : "worker-lost";
-    if (this.#screenTrack) {
+    if (this.#screenTrack && gone.includes("publish")) {
       this.#screenTrack = null;
       this.#screenSharer = { participantId: null, name: null };
       this.#emit("screenshare", { ...this.#screenSharer, reason: "media-restart", mine: false, endedHere: true });
     }
     this.#restartingSince ??= performance.now();
     this.#emit("mediarestart", { reason });
-    if (this.#wantSubscribe && !this.#negotiating.has("subscribe")) {
+    if (gone.includes("subscribe") && this.#wantSubscribe && !this.#negotiating.has("subscribe")) {
       this.#dropConnection("subscribe");
       this.#negotiated("subscribe", (acks) => this.#subscribeOnce(acks)).catch((err) => console.warn("rostrum: subscribe after media-restart: %o", err));
     }
     const stream = this.#wantStream;
-    if (stream && !this.#negotiating.has("publish")) {
+    if (stream && gone.includes("publish") && !this.#negotiating.has("publish")) {
       this.#dropConnection("publish");
       this.#negotiated("publish", (acks) => this.#publishOnce(stream, acks)).catch((err) => console.warn("rostrum: publish after media-restart: %o", err));
     }

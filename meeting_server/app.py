@@ -384,7 +384,8 @@ def cluster_policy(node_urls: list[str]) -> str:
 def cluster_origin_allowed(app: web.Application, origin: str | None,
                            environ: dict[str, Any]) -> bool:
     """Socket.IO's CORS check with several nodes: the node's own origin (python-engineio's
-    default) or a page of another living node of the cluster."""
+    default) or a page of another node of the cluster, living or dead in the last day (a
+    dead node's pages reconnect here)."""
     if not origin:
         return True  # not a browser's cross-origin request
     scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
@@ -396,7 +397,7 @@ def cluster_origin_allowed(app: web.Application, origin: str | None,
     if origin in own:
         return True
     ownership = app.get(OWNERSHIP)
-    return ownership is not None and origin.rstrip("/") in ownership.node_urls
+    return ownership is not None and origin.rstrip("/") in ownership.known_urls
 
 
 async def font_file(request: web.Request) -> web.StreamResponse:

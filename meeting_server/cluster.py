@@ -66,13 +66,14 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-# the living nodes: add or renew this node (score: when its heartbeat expires), drop the
-# expired ones, return the rest
+# the nodes: add or renew this node (score: when its heartbeat expires), forget those
+# expired for over a day (ARGV[3]), return every node with its score
 _HEARTBEAT = """
 redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[3])
 redis.call('zadd', KEYS[1], ARGV[2], ARGV[1])
-return redis.call('zrangebyscore', KEYS[1], ARGV[3], '+inf')
+return redis.call('zrange', KEYS[1], 0, -1, 'WITHSCORES')
 """
+KNOWN_S = 86400.0  # a dead node's pages are still admitted by the others for a day
 
 
 class OwnershipError(ValueError):
@@ -131,6 +132,8 @@ class MeetingOwnership:
         self._probed: dict[str, tuple[float, bool]] = {}  # owner url -> (when, refused)
         # the living nodes' URLs, this node's first (renewed with the heartbeat)
         self.node_urls: list[str] = [node.url]
+        # every node's URL seen in the last day, dead ones too: their pages may reconnect here
+        self.known_urls: set[str] = {node.url}
         # told (meeting id) when this node lost a meeting it owned (its key was taken)
         self.lost_listeners: list[Callable[[str], None]] = []
         # awaited (meeting id) when this node claimed a meeting it did not have live: the
@@ -303,19 +306,21 @@ class MeetingOwnership:
     # keeping what this node owns
 
     async def _heartbeat(self) -> None:
-        """This node in the living nodes' set; the others' URLs read back."""
+        """This node in the nodes' set; the others' URLs read back, the living ones (their
+        heartbeat not expired) and all known."""
         now = time.time()
-        living = await self.client.eval(_HEARTBEAT, 1, nodes_key(self.cluster), self._value,
-                                        str(now + self.ttl_s), str(now))
-        urls = [self.node.url]
-        for value in living:
+        rows = await self.client.eval(_HEARTBEAT, 1, nodes_key(self.cluster), self._value,
+                                      str(now + self.ttl_s), str(now - KNOWN_S))
+        urls, known = [self.node.url], {self.node.url}
+        for value, score in zip(rows[::2], rows[1::2], strict=True):
             try:
                 url = Owner.parse(value).url
             except OwnershipError:
                 continue
-            if url not in urls:
+            known.add(url)
+            if float(score) >= now and url not in urls:
                 urls.append(url)
-        self.node_urls = urls
+        self.node_urls, self.known_urls = urls, known
 
     async def _renew_loop(self) -> None:
         failing = False

@@ -17,7 +17,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from meeting_server.app import MEETINGS
-from meeting_server.cluster import OWNERSHIP, PROBE_EVERY_S, Owner, owner_key
+from meeting_server.cluster import OWNERSHIP, PROBE_EVERY_S, Owner, nodes_key, owner_key
 from meeting_server.store import AttendanceRecord
 from tests.cluster import join_following, new_cluster, redis_url
 from tests.harness import running_server
@@ -121,10 +121,23 @@ async def test_a_dead_owners_meeting_is_taken_over_and_its_open_records_closed()
             # its process gone, the key living on for a minute: nothing listens there now
             dead = Owner("node-dead", alive.url)
             await client.set(owner_key(cluster, meeting), dead.to_json(), px=60_000)
+            # the dead node's heartbeat expired a minute ago: not a node to reconnect to, but
+            # its pages are still admitted here (they reconnect to this node)
+            await client.zadd(nodes_key(cluster), {dead.to_json(): time.time() - 60})
+            deadline = time.monotonic() + 5
+            while dead.url not in ownership.known_urls:
+                assert time.monotonic() < deadline, "node B did not read the nodes' set"
+                await asyncio.sleep(0.1)
+            assert ownership.node_urls == [node_b.base_url]
+            async with aiohttp.ClientSession() as http:
+                handshake = await http.get(f"{node_b.base_url}/socket.io/?EIO=4&transport="
+                                           "polling", headers={"Origin": dead.url})
+                assert handshake.status == 200
             # node B probes the owner it would send Ben to, is refused, takes the meeting over
             ben = await join_following([node_b.base_url], node_b.token("delegate"), "Ben",
                                        timeout=15)
             try:
+                assert ben.joined["nodes"] == [node_b.base_url]
                 assert ben.base_url == node_b.base_url
                 assert meeting in node_b.app[OWNERSHIP].owned
                 assert Owner.parse(await client.get(owner_key(cluster, meeting))).node \

@@ -2,9 +2,9 @@
 its own network namespace with its own address, one Redis on the root namespace's bridge
 address, one shared SQLite file. aiortc participants join through node A; kill -9 the
 meeting's worker: node A re-places the meeting and the listeners hear the speaker again
-(the test peers negotiate again themselves: the client's media recovery is the failover
-branch's); kill -9 node A: the participants reach node B (``moved`` until node A's key
-expires), node B takes the meeting over, the floor log has no hole (the intervention node A
+(the test peers follow ``media-restart`` by themselves); kill -9 node A: the participants
+rejoin through node B, which finds node A's address refusing connections and takes the
+meeting over at once (not after the owner key's 3 s TTL), the floor log has no hole (the intervention node A
 left open is ended ``owner-lost``) and the speakers' list is back (a request queued on node
 A, in its place, when its delegate rejoins)."""
 

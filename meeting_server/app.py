@@ -105,6 +105,11 @@ def create_app(config: Config) -> web.Application:
     app.middlewares.append(http_rate_limit)
     if config.meeting_ownership:
         app.middlewares.append(send_to_owner)  # several nodes: 307 to a meeting's owner
+    cluster_origins: dict[str, Any] = {}
+    if config.meeting_ownership:
+        # several nodes: a page whose node died reconnects to another (docs/operations.md)
+        cluster_origins["cors_allowed_origins"] = lambda origin, environ: \
+            cluster_origin_allowed(app, origin, environ)
     sio = SignalingServer(  # trust: malformed frames cost one rate-limited line
         limits=limits,
         async_mode="aiohttp",
@@ -112,6 +117,7 @@ def create_app(config: Config) -> web.Application:
         max_http_buffer_size=config.max_message_bytes,
         ping_interval=10,
         ping_timeout=10,
+        **cluster_origins,
     )
     sio.attach(app)
     app[SIO] = sio
@@ -248,6 +254,16 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         handover = SpeakersHandover(ownership.client, config.redis_channel, meetings, floor)
         handover.owned = ownership.owned  # saved while owned, restored at a takeover
         ownership.takeover_steps.append(handover.load)
+
+        async def participants_back(meeting_id: str) -> int:
+            """At a takeover: the dead owner's participants, dropped, for a `resume` here
+            as the same participants (their resume keys are in the shared SQLite); after
+            the speakers' list is loaded, so their requests come back in their places."""
+            restored = await meetings.restore(meeting_id)
+            interpreting.restore(restored)
+            return len(restored)
+        ownership.takeover_steps.append(participants_back)
+        room_ns.nodes = lambda: list(ownership.node_urls)
     try:
         yield
     finally:
@@ -350,8 +366,40 @@ async def meeting_page(request: web.Request) -> web.Response:
     page = template.render(meeting=meeting, token=token, role=role, ui_language=language,
                            ui_direction=ui_language.direction(language),
                            noscript=ui_language.text("noscript", language))
-    return web.Response(text=page, content_type="text/html",
-                        headers={"Content-Language": language, "Vary": "Cookie, Accept-Language"})
+    headers = {"Content-Language": language, "Vary": "Cookie, Accept-Language"}
+    ownership = request.app.get(OWNERSHIP)
+    if ownership is not None:  # the page may reconnect to the cluster's other nodes
+        headers["Content-Security-Policy"] = cluster_policy(ownership.node_urls)
+    return web.Response(text=page, content_type="text/html", headers=headers)
+
+
+def cluster_policy(node_urls: list[str]) -> str:
+    """The page's Content-Security-Policy with several nodes: Socket.IO may also connect to
+    the other living nodes (HTTP polling and WebSocket)."""
+    sources = []
+    for url in node_urls:
+        sources += [url, url.replace("http", "ws", 1)]
+    return security.CONTENT_SECURITY_POLICY.replace("connect-src 'self'",
+                                           " ".join(["connect-src 'self'", *sources]))
+
+
+def cluster_origin_allowed(app: web.Application, origin: str | None,
+                           environ: dict[str, Any]) -> bool:
+    """Socket.IO's CORS check with several nodes: the node's own origin (python-engineio's
+    default) or a page of another node of the cluster, living or dead in the last day (a
+    dead node's pages reconnect here)."""
+    if not origin:
+        return True  # not a browser's cross-origin request
+    scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
+    own = {f"{scheme}://{host}"}
+    if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
+        scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+        host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+        own.add(f"{scheme}://{host}")
+    if origin in own:
+        return True
+    ownership = app.get(OWNERSHIP)
+    return ownership is not None and origin.rstrip("/") in ownership.known_urls
 
 
 async def font_file(request: web.Request) -> web.StreamResponse:

@@ -2,13 +2,20 @@
 
 ``<cluster>:meeting:<id>:owner`` holds ``{"node": <node id>, "url": <its public URL>}``, set
 with NX and a TTL of ``OWNER_TTL_S`` that the owner renews every ``RENEW_S`` (compare and
-renew: a node renews only its own key). A request that names a meeting reaches:
+renew: a node renews only its own key). ``<cluster>:nodes`` lists the living nodes (a sorted
+set of owner records scored by when their heartbeat expires, renewed by the same loop): the
+join ack gives a page those URLs to reconnect to when its node dies (docs/operations.md,
+"Several control-plane nodes"). A request that names a meeting reaches:
 
 - the owner: served;
 - another node: sent to the owner (HTTP 307 to the owner's URL for pages and APIs, the
   Socket.IO connect refused with ``moved <url>``, which web/static/protocol.js follows);
 - any node, while nobody owns the meeting (never opened, released, or its owner died and the
-  key expired): that node claims it and serves it. Taking over a meeting whose owner died,
+  key expired): that node claims it and serves it. An owner whose address refuses TCP
+  connections (its process is gone: kill -9, a crash) is dead before its key expires: the
+  node asked deletes the key (compare and delete) and claims at once; an owner that does
+  not answer at all (its machine is down, or a partition) is waited for until its key
+  expires. Taking over a meeting whose owner died,
   it first closes what the dead owner left open in the shared SQLite (attendance, the
   intervention in progress, booths), marked ``owner-lost``, so the floor log has no hole.
 
@@ -27,6 +34,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -39,8 +47,10 @@ from .tokens import Invite
 
 logger = logging.getLogger(__name__)
 
-OWNER_TTL_S = 5.0
-RENEW_S = 1.0
+OWNER_TTL_S = 3.0  # a stalled owner keeps its meetings through a 2.5 s stall of its loop
+RENEW_S = 0.5
+PROBE_TIMEOUT_S = 0.5  # connecting to an owner's address: refused = dead, else alive or unknown
+PROBE_EVERY_S = 0.2  # one probe of an owner per this interval, however many requests ask
 IDLE_KEEP_S = 30.0  # a meeting claimed by a page load with nobody joined is kept this long
 
 # renew (or release) the key only while it still names this node
@@ -56,6 +66,14 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# the nodes: add or renew this node (score: when its heartbeat expires), forget those
+# expired for over a day (ARGV[3]), return every node with its score
+_HEARTBEAT = """
+redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[3])
+redis.call('zadd', KEYS[1], ARGV[2], ARGV[1])
+return redis.call('zrange', KEYS[1], 0, -1, 'WITHSCORES')
+"""
+KNOWN_S = 86400.0  # a dead node's pages are still admitted by the others for a day
 
 
 class OwnershipError(ValueError):
@@ -88,6 +106,10 @@ def owner_key(cluster: str, meeting_id: str) -> str:
     return f"{cluster}:meeting:{meeting_id}:owner"
 
 
+def nodes_key(cluster: str) -> str:
+    return f"{cluster}:nodes"
+
+
 def moved(url: str) -> RostrumError:
     """The refusal a node answers for a meeting another node owns (docs/protocol.md)."""
     return RostrumError("moved", f"moved {url}")
@@ -107,6 +129,11 @@ class MeetingOwnership:
         self._value = node.to_json()
         self._task: asyncio.Task[None] | None = None
         self._claiming: dict[str, asyncio.Future[Owner | None]] = {}
+        self._probed: dict[str, tuple[float, bool]] = {}  # owner url -> (when, refused)
+        # the living nodes' URLs, this node's first (renewed with the heartbeat)
+        self.node_urls: list[str] = [node.url]
+        # every node's URL seen in the last day, dead ones too: their pages may reconnect here
+        self.known_urls: set[str] = {node.url}
         # told (meeting id) when this node lost a meeting it owned (its key was taken)
         self.lost_listeners: list[Callable[[str], None]] = []
         # awaited (meeting id) when this node claimed a meeting it did not have live: the
@@ -117,6 +144,7 @@ class MeetingOwnership:
 
     async def start(self) -> None:
         await self.client.ping()
+        await self._heartbeat()
         self._task = asyncio.ensure_future(self._renew_loop())
         logger.info("cluster: node %s (%s) owns meetings through Redis (TTL %g s)",
                     self.node.node, self.node.url, self.ttl_s)
@@ -129,6 +157,8 @@ class MeetingOwnership:
                 await self._task
         for meeting_id in list(self.owned):
             await self.release(meeting_id)
+        with contextlib.suppress(RedisError, OSError):
+            await self.client.zrem(nodes_key(self.cluster), self._value)
         await self.client.aclose()
 
     # who serves a meeting
@@ -186,9 +216,40 @@ class MeetingOwnership:
             if owner.node == self.node.node:
                 self.owned[meeting_id] = time.monotonic()  # ours (a restart of this node)
                 return None
+            if await self._refused(owner.url):
+                # its process is gone: its key goes now, not when it expires
+                if await self.client.eval(_RELEASE, 1, key, value):
+                    logger.warning("[%s] cluster: the owner %s (%s) refuses connections: "
+                                   "taking the meeting over before its key expires",
+                                   meeting_id, owner.node, owner.url)
+                continue
             return owner
         raise RostrumError("unavailable", "the meeting's owner could not be settled; "
                            "try again")
+
+    async def _refused(self, url: str) -> bool:
+        """Whether the owner's address refuses a TCP connection (nothing listens there any
+        more). A timeout or an answer is not proof of death: False. One probe per owner per
+        ``PROBE_EVERY_S``."""
+        now = time.monotonic()
+        probed = self._probed.get(url)
+        if probed is not None and now - probed[0] < PROBE_EVERY_S:
+            return probed[1]
+        parts = urlsplit(url)
+        refused = False
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            _reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(parts.hostname, port), PROBE_TIMEOUT_S)
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        except ConnectionRefusedError:
+            refused = True
+        except (OSError, ValueError, TimeoutError):
+            pass  # unreachable or slow: maybe alive; its key decides
+        self._probed[url] = (time.monotonic(), refused)
+        return refused
 
     async def _take_over(self, meeting_id: str) -> dict[str, int]:
         """Close what an earlier owner left open for this meeting in the shared SQLite (it
@@ -244,12 +305,30 @@ class MeetingOwnership:
 
     # keeping what this node owns
 
+    async def _heartbeat(self) -> None:
+        """This node in the nodes' set; the others' URLs read back, the living ones (their
+        heartbeat not expired) and all known."""
+        now = time.time()
+        rows = await self.client.eval(_HEARTBEAT, 1, nodes_key(self.cluster), self._value,
+                                      str(now + self.ttl_s), str(now - KNOWN_S))
+        urls, known = [self.node.url], {self.node.url}
+        for value, score in zip(rows[::2], rows[1::2], strict=True):
+            try:
+                url = Owner.parse(value).url
+            except OwnershipError:
+                continue
+            known.add(url)
+            if float(score) >= now and url not in urls:
+                urls.append(url)
+        self.node_urls, self.known_urls = urls, known
+
     async def _renew_loop(self) -> None:
         failing = False
         while True:
             await asyncio.sleep(self.renew_s)
             try:
                 await self._renew()
+                await self._heartbeat()
                 if failing:
                     logger.warning("cluster: Redis is back; meetings renewed")
                 failing = False
@@ -319,5 +398,5 @@ async def send_to_owner(request: web.Request,
     return await handler(request)
 
 
-__all__ = ["OWNERSHIP", "OWNER_TTL_S", "MeetingOwnership", "Owner", "OwnershipError", "moved",
-           "owner_key", "send_to_owner"]
+__all__ = ["OWNERSHIP", "OWNER_TTL_S", "PROBE_EVERY_S", "MeetingOwnership", "Owner",
+           "OwnershipError", "moved", "nodes_key", "owner_key", "send_to_owner"]

@@ -59,7 +59,8 @@ OPUS_PTIME_MS = 40
 
 SlotsSink = Callable[[str, list[dict[str, Any]]], None]
 UplinkSink = Callable[[str, dict[str, Any]], None]
-RestartSink = Callable[[str, dict[str, Any]], None]  # meeting id, `media-restart` payload
+# meeting id, `media-restart` payload, to whom (None: everyone in the meeting)
+RestartSink = Callable[[str, dict[str, Any], list[str] | None], None]
 
 # why a meeting's media restarted (`/media` `media-restart` `reason`)
 WORKER_LOST = "worker-lost"
@@ -82,6 +83,7 @@ class MediaService:
         # fresh router's after its worker died
         meetings.router_listeners.append(lambda live: live.router.on_event(self._on_event))
         meetings.media_restart_listeners.append(self._media_restarted)
+        meetings.part_restart_listeners.append(self._part_restarted)
         meetings.leave_listeners.append(self._left)
 
     def _media_restarted(self, live: LiveMeeting) -> None:
@@ -89,7 +91,16 @@ class MediaService:
         are gone. Each client publishes and subscribes again; the control plane gives the new
         subscription its channel (interpreting.subscribed) and pin (accept_answer)."""
         if self.restart_sink is not None:
-            self.restart_sink(live.record.id, {"reason": WORKER_LOST})
+            self.restart_sink(live.record.id, {"reason": WORKER_LOST}, None)
+
+    def _part_restarted(self, live: LiveMeeting, participant_ids: list[str]) -> None:
+        """A worker holding part of the meeting died: these listeners' subscriptions are
+        gone (their publications, on the meeting's home worker, are not). Each subscribes
+        again; the new subscription gets its channel and pin as after any restart."""
+        if self.restart_sink is not None:
+            self.restart_sink(live.record.id, {"reason": WORKER_LOST,
+                                               "connections": ["subscribe"]},
+                              participant_ids)
 
     async def _left(self, participant: Participant, reason: str) -> None:
         self.pins.pop(participant.id, None)

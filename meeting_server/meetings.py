@@ -111,6 +111,10 @@ class MeetingService:
         # called after the router listeners when the fresh router replaces one lost with its
         # worker: its participants must publish and subscribe again (/media media-restart)
         self.media_restart_listeners: list[Callable[[LiveMeeting], None]] = []
+        # called (the meeting, participant ids) when a worker holding part of a spread
+        # meeting died: those listeners must subscribe again (/media media-restart, their
+        # subscription only); the meeting's router goes on
+        self.part_restart_listeners: list[Callable[[LiveMeeting, list[str]], None]] = []
         # meeting id -> the task placing a lost router's meeting on a worker that is up
         self._replacing: dict[str, asyncio.Task[None]] = {}
         self.leave_listeners: list[Callable[[Participant, str], Awaitable[None]]] = []
@@ -120,6 +124,7 @@ class MeetingService:
         # awaited by admit(): each raises RostrumError to refuse (invitations.py)
         self.admission_checks: list[Callable[[Invite, str], Awaitable[None]]] = []
         worker.lost_listeners.append(self._router_lost)
+        worker.part_lost_listeners.append(self._part_lost)
 
     async def create_meeting(self, title: str, languages: tuple[str, ...] = OFFICIAL_LANGUAGES,
                              video_codec: str = "VP8", meeting_id: str | None = None,
@@ -215,6 +220,19 @@ class MeetingService:
             except Exception:
                 logger.exception("[%s] live listener failed", record.id)
         return live
+
+    def _part_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
+        live = self.live.get(meeting_id)
+        present = [p for p in participant_ids if live is not None and p in live.participants]
+        if live is None or not present:
+            return
+        logger.warning("[%s] a worker holding part of the meeting died; %d listener(s) are "
+                       "told to subscribe again", meeting_id, len(present))
+        for listener in self.part_restart_listeners:
+            try:
+                listener(live, present)
+            except Exception:
+                logger.exception("[%s] part restart listener failed", meeting_id)
 
     def _router_lost(self, meeting_id: str) -> None:
         """The meeting's worker died: a fresh router on a worker that is up, the plan applied
@@ -394,13 +412,16 @@ class MeetingService:
                 logger.exception("keeping the resume keys")
             await asyncio.sleep(max(1.0, grace / 3))
 
-    async def restore(self) -> list[Participant]:
+    async def restore(self, only: str | None = None) -> list[Participant]:
         """After a restart: everyone whose resume key is still good is back in their meeting,
         dropped (as after a network cut), for a `resume` until the key's expiry; their meeting
-        goes live again. Expired keys are purged. Returns who was restored."""
+        goes live again. Expired keys are purged. Returns who was restored. ``only``: the
+        one meeting a node takes over from a dead owner (meeting_server/cluster.py)."""
         now = time.time()
         restored: list[Participant] = []
         for record in await self.store.resume_records(now):
+            if only is not None and record.meeting_id != only:
+                continue
             meeting = await self.store.get_meeting(record.meeting_id)
             if meeting is None or meeting.ended_at is not None \
                     or self.config.resume_grace_s <= 0:

@@ -282,6 +282,9 @@ class MediaWorkers(ABC):
     def __init__(self) -> None:
         # told (meeting id) when a meeting's router was lost with its worker
         self.lost_listeners: list[Callable[[str], None]] = []
+        # told (meeting id, participant ids) when a worker holding part of a meeting spread
+        # over several died (sfu/spread.py): those listeners lost their subscriptions only
+        self.part_lost_listeners: list[Callable[[str, list[str]], None]] = []
 
     async def start(self) -> None:
         return None
@@ -468,6 +471,7 @@ class WorkerPool(MediaWorkers):
         # a meeting whose home was elsewhere only lost a part (sfu/spread.py): its home
         # router goes on, those listeners subscribe again
         lost = [m for m, r in slot.routers.items() if self.placement.get(m) is slot]
+        parts_lost: list[tuple[str, list[str]]] = []
         for meeting_id, router in slot.routers.items():
             router.mark_closed()
             home = self.placement.get(meeting_id)
@@ -475,7 +479,7 @@ class WorkerPool(MediaWorkers):
             if home is slot:
                 router.detach_parts()
             elif spread is not None:
-                spread.part_lost(slot)
+                parts_lost.append((meeting_id, spread.part_lost(slot)))
         slot.routers.clear()
         for meeting_id in lost:
             if self.placement.get(meeting_id) is slot:
@@ -490,6 +494,12 @@ class WorkerPool(MediaWorkers):
                     lost_listener(meeting_id)
                 except Exception:
                     logger.exception("[%s] lost-router listener failed", meeting_id)
+        for meeting_id, listeners in parts_lost:
+            for part_listener in self.part_lost_listeners:
+                try:
+                    part_listener(meeting_id, listeners)
+                except Exception:
+                    logger.exception("[%s] lost-part listener failed", meeting_id)
 
     async def _supervise(self, slot: WorkerSlot) -> None:
         backoff = 0.1

@@ -218,6 +218,7 @@ class ClusterWorkers(MediaWorkers):
         self.gone_listeners: list[Callable[[str], None]] = []
         if local is not None:
             local.lost_listeners.append(self._local_lost)
+            local.part_lost_listeners.append(self._local_part_lost)
 
     async def start(self) -> None:
         """Connect the registered workers (``local`` is started by its owner already)."""
@@ -345,6 +346,13 @@ class ClusterWorkers(MediaWorkers):
         if self.placement.get(meeting_id) == LOCAL:
             del self.placement[meeting_id]
         self._tell_lost([meeting_id])
+
+    def _local_part_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
+        for listener in self.part_lost_listeners:
+            try:
+                listener(meeting_id, participant_ids)
+            except Exception:
+                logger.exception("[%s] lost-part listener failed", meeting_id)
 
     def _tell_lost(self, meeting_ids: list[str]) -> None:
         for meeting_id in meeting_ids:

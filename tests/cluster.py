@@ -1,23 +1,32 @@
 """Remote SFU workers for tests: real ``python -m sfu.worker_main --listen`` processes that
 register in a real Redis (sfu/worker_remote.py), each with its own cluster prefix so runs
-side by side cannot see each other's workers."""
+side by side cannot see each other's workers; and a whole cluster of hosts (``cluster_of``):
+two control-plane nodes and three workers, each a process on its own address (a network
+namespace of ``ClusterNet``, or a loopback address), one Redis of its own, one SQLite file."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import redis.asyncio as aioredis
 import socketio
+from redis.exceptions import RedisError
 
+from meeting_server.tokens import issue
 from sfu.worker_registry import WorkerEntry, key
 from tests.harness import free_port
 from tests.peers import TestPeer
@@ -221,3 +230,158 @@ class ClusterNet:
             if name.startswith("rcb") and name[3:].isdigit() \
                     and not Path(f"/proc/{name[3:]}").exists():
                 _run("ip", "link", "del", name, check=False)
+
+
+MEETING = "demo"  # python -m meeting_server --demo makes it
+
+
+async def start_node(ns: str | None, address: str, port: int, name: str, env: dict[str, str],
+                     folder: Path, demo: bool) -> tuple[asyncio.subprocess.Process, Path]:
+    """A control-plane node (``python -m meeting_server``) on ``address:port``, in namespace
+    ``ns`` if given; returns once it answers /healthz."""
+    log = folder / f"{name}.log"
+    node_env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "ROSTRUM_HOST": address,
+                "ROSTRUM_PORT": str(port), "ROSTRUM_PUBLIC_URL": f"http://{address}:{port}",
+                "ROSTRUM_NODE_ID": name, "ROSTRUM_RTC_ADDRESSES": address,
+                "ROSTRUM_RTC_PORT": "0"}
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            *(["ip", "netns", "exec", ns] if ns else []), sys.executable, "-m", "meeting_server",
+            *(["--demo"] if demo else []), stdin=asyncio.subprocess.DEVNULL, stdout=out,
+            stderr=out, env=node_env, cwd=str(ROOT))
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as http:
+        while True:
+            try:
+                reply = await http.get(f"http://{address}:{port}/healthz",
+                                       timeout=aiohttp.ClientTimeout(total=2))
+                if reply.status == 200:
+                    break
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            if process.returncode is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{name} did not start:\n{log.read_text()}")
+            await asyncio.sleep(0.1)
+    return process, log
+
+
+@dataclass
+class Cluster:
+    """What ``cluster_of`` started: node A (the demo meeting's first owner) and node B, the
+    workers, the Redis they share."""
+
+    folder: Path
+    redis: aioredis.Redis
+    cluster: str
+    secret: str
+    urls: list[str]  # node A's, node B's
+    nodes: list[asyncio.subprocess.Process]
+    workers: list[RemoteWorker]
+
+    def token(self, role: str) -> str:
+        return issue(self.secret, MEETING, role, 3600)
+
+    async def kill_node(self, index: int) -> None:
+        """kill -9 a node and wait for its end."""
+        self.nodes[index].kill()
+        await self.nodes[index].wait()
+
+    async def placed_on(self, among: list[RemoteWorker] | None = None) -> RemoteWorker:
+        """The living worker whose registry entry reports the meeting's router."""
+        deadline = time.monotonic() + 5
+        while True:
+            for worker in among or self.workers:
+                if worker.process.returncode is not None:
+                    continue
+                value = await self.redis.get(key(self.cluster, worker.worker_id))
+                if value is not None and WorkerEntry.parse(value).routers > 0:
+                    return worker
+            assert time.monotonic() < deadline, "no worker reports the meeting's router"
+            await asyncio.sleep(0.2)
+
+    async def floor_log_without_hole(self, index: int) -> list[tuple[str, Any]]:
+        """The floor log, read from node ``index`` (the one that took over): the first
+        owner's entries, the intervention it left open closed 'owner-lost', the new owner's
+        entries after it. Returns (event, reason) of every row."""
+        async with aiohttp.ClientSession() as http:
+            reply = await http.get(f"{self.urls[index]}/api/meetings/{MEETING}/floor-log.json",
+                                   params={"t": self.token("chair")})
+            assert reply.status == 200, await reply.text()
+            body = await reply.json()
+        log: list[dict[str, Any]] = body["rows"] if isinstance(body, dict) else body
+        events = [(row["event"], row.get("reason")) for row in log]
+        starts = [row for row in log if row["event"] == "intervention-start"]
+        assert len(starts) == 2, events
+        first_end = next(row for row in log if row["event"] == "intervention-end"
+                         and row["grant_id"] == starts[0]["grant_id"])
+        assert first_end["reason"] == "owner-lost", events
+        assert log.index(first_end) < log.index(starts[1]), events
+        return events
+
+    def dump(self) -> None:
+        """The processes' logs, for a failed test."""
+        for path in sorted(self.folder.glob("*.log")):
+            print(f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}")
+        for worker in self.workers:
+            print(f"--- {worker.worker_id}\n{worker.output()[-3000:]}")
+
+
+@contextlib.asynccontextmanager
+async def cluster_of(hosts: list[tuple[str | None, str, int]], redis_address: str,
+                     **env: str) -> AsyncIterator[Cluster]:
+    """Two nodes (hosts 0 and 1: (namespace or None, address, port)) and three workers
+    (hosts 2-4), one Redis of their own on ``redis_address``, one SQLite file; node A makes
+    the demo meeting. ``env``: more of the nodes' settings (e.g. ROSTRUM_RESUME_GRACE_S).
+    Everything is killed at the end; the logs are printed when the body fails."""
+    folder = Path(tempfile.mkdtemp(prefix="rostrum-cluster-"))
+    port = free_port(redis_address)
+    redis_server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", redis_address, "--save", "",
+         "--appendonly", "no", "--protected-mode", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://{redis_address}:{port}/0"
+    client = aioredis.Redis.from_url(url)
+    cluster = Cluster(folder, client, "rostrum", "s" * 32, [], [], [])
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if await client.ping():
+                    break
+            except (OSError, RedisError):
+                pass
+            assert time.monotonic() < deadline, "the test's redis-server did not answer"
+            await asyncio.sleep(0.05)
+        worker_secret = "w" * 32
+        for i, (ns, address, _) in enumerate(hosts[2:5]):  # one by one: each has 20 s
+            cluster.workers.append(await start_worker(
+                url, cluster.cluster, worker_secret, f"w{i}", host=address,
+                rtc_address=address, port=7000 if ns else free_port(address), netns=ns))
+        node_env = {"ROSTRUM_DATA_DIR": str(folder / "data"), "ROSTRUM_SECRET": cluster.secret,
+                    "REDIS_URL": url, "ROSTRUM_OWNERSHIP": "1",
+                    "ROSTRUM_REMOTE_WORKERS": "only", "ROSTRUM_WORKER_SECRET": worker_secret,
+                    "ROSTRUM_RESUME_GRACE_S": "0", **env}
+        for index, name in enumerate(("node-a", "node-b")):
+            ns, address, node_port = hosts[index]
+            process, _ = await start_node(ns, address, node_port, name, node_env, folder,
+                                          demo=index == 0)
+            cluster.nodes.append(process)
+            cluster.urls.append(f"http://{address}:{node_port}")
+        try:
+            yield cluster
+        except BaseException:
+            cluster.dump()
+            raise
+    finally:
+        for process in cluster.nodes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        for worker in cluster.workers:
+            worker.kill()
+            if worker.process.returncode is None:
+                await worker.process.wait()
+        await client.aclose()
+        redis_server.kill()
+        redis_server.wait()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -242,19 +242,22 @@ class TestPeer:
             elif event == "uplink" and ns == "/media":
                 self.follow_uplink(str(data["level"]))
             elif event == "media-restart" and ns == "/media":
-                self._media_restart()
+                self._media_restart(data.get("connections") if isinstance(data, dict)
+                                    else None)
         return handler
 
-    def _media_restart(self) -> None:
+    def _media_restart(self, connections: list[str] | None = None) -> None:
         """The meeting's media restarted on a new router: every connection of this peer is
-        gone. Publish and subscribe again what was published and subscribed; a negotiation
-        in flight sorts itself out (``_negotiated``)."""
+        gone (or only ``connections``: ["subscribe"] when the worker of its part of a spread
+        meeting died). Publish and subscribe again what was published and subscribed; a
+        negotiation in flight sorts itself out (``_negotiated``)."""
         self.media_epoch += 1
         self.restarts.append(time.monotonic())
         self._epoch_changed.set()
         self._epoch_changed = asyncio.Event()
         for kind, attempt in self._wanted.items():
-            if kind in self._negotiating:
+            if kind in self._negotiating or (connections is not None
+                                             and kind not in connections):
                 continue
             task = asyncio.ensure_future(self._recover(kind, attempt))
             self._recoveries.add(task)

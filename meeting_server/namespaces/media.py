@@ -41,8 +41,9 @@ class MediaNamespace(MeetingNamespace):
     def _send_uplink(self, participant_id: str, payload: dict[str, Any]) -> None:
         self.sink("", "uplink", payload, [participant_id])
 
-    def _send_restart(self, meeting_id: str, payload: dict[str, Any]) -> None:
-        self.sink(meeting_id, "media-restart", payload, None)
+    def _send_restart(self, meeting_id: str, payload: dict[str, Any],
+                      to: list[str] | None) -> None:
+        self.sink(meeting_id, "media-restart", payload, to)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         participant = self.meetings.participant(self.session_of(sid))

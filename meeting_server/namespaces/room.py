@@ -31,6 +31,9 @@ class RoomNamespace(RostrumNamespace):
         meetings.leave_listeners.append(self._announce_left)
         # other namespaces put this connection's sids into the meeting's rooms on join
         self.join_listeners: list[Callable[[str, Participant], Awaitable[None]]] = []
+        # several nodes: the living nodes' URLs, this one's first, for the page to reconnect
+        # to when this node dies (meeting_server/cluster.py); None: one node
+        self.nodes: Callable[[], list[str]] | None = None
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -99,7 +102,8 @@ class RoomNamespace(RostrumNamespace):
                   iceServers=self._ice_servers(participant),
                   iceTransportPolicy=self.meetings.config.ice_transport_policy,
                   resume={"key": participant.resume_key,
-                          "graceS": self.meetings.config.resume_grace_s})
+                          "graceS": self.meetings.config.resume_grace_s},
+                  **({} if self.nodes is None else {"nodes": self.nodes()}))
 
     def _ice_servers(self, participant: Participant) -> list[dict[str, Any]]:
         """The configured ICE servers, and TURN credentials of this participant's own."""

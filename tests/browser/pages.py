@@ -51,13 +51,13 @@ async def poll(
 
 
 async def wait_for_view(page: Any, view: str, timeout: float = 20.0) -> None:
-    """Wait until the page reaches `view`; fail early with the page's error if it shows one."""
-    await page.wait_for_function(
-        "(v) => window.rostrum && (window.rostrum.view === v || window.rostrum.view === 'error')",
-        arg=view,
-        timeout=timeout * 1000,
-    )
-    state = await page.evaluate("({view: window.rostrum.view, error: window.rostrum.error})")
+    """Wait until the page reaches `view`; fail early with the page's error if it shows one.
+    Polls with `evaluate` (never a string compiled in the page): works with the page's
+    Content-Security-Policy in force (`launch_browser(..., bypass_csp=False)`)."""
+    await poll(lambda: page.evaluate("() => window.rostrum?.view"),
+               lambda v: v in (view, "error"), timeout=timeout, interval=0.1)
+    state = await page.evaluate(
+        "() => ({view: window.rostrum?.view, error: window.rostrum?.error})")
     if state["view"] != view:
         raise AssertionError(f"page shows an error instead of {view!r}: {state['error']}")
 
@@ -84,8 +84,9 @@ async def join_meeting(
     # Devices are listed once the preview stream is open (roles that never send media, the
     # observer and the captioner, are not asked for devices at all).
     if await page.locator("#join-microphone").count():
-        await page.wait_for_function(
-            "document.querySelectorAll('#join-microphone option').length > 1")
+        await poll(lambda: page.evaluate(
+            "() => document.querySelectorAll('#join-microphone option').length"),
+            lambda n: n > 1, timeout=30, interval=0.1)
         if original_sound:
             await page.check("#join-original-sound")
     await page.click("#join-submit")

@@ -2,9 +2,9 @@
 its own network namespace with its own address, one Redis on the root namespace's bridge
 address, one shared SQLite file. aiortc participants join through node A; kill -9 the
 meeting's worker: node A re-places the meeting and the listeners hear the speaker again
-(the test peers negotiate again themselves: the client's media recovery is the failover
-branch's); kill -9 node A: the participants reach node B (``moved`` until node A's key
-expires), node B takes the meeting over, the floor log has no hole (the intervention node A
+(the test peers follow ``media-restart`` by themselves); kill -9 node A: the participants
+rejoin through node B, which finds node A's address refusing connections and takes the
+meeting over at once (not after the owner key's 3 s TTL), the floor log has no hole (the intervention node A
 left open is ended ``owner-lost``) and the speakers' list is back (a request queued on node
 A, in its place, when its delegate rejoins)."""
 
@@ -13,26 +13,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-import aiohttp
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
-from meeting_server.tokens import issue
 from sfu import aiortc_glue
-from sfu.worker_registry import WorkerEntry, key
-from tests.cluster import ROOT, ClusterNet, RemoteWorker, join_following, start_worker
+from tests.cluster import Cluster, ClusterNet, cluster_of, join_following
 from tests.harness import free_port
 from tests.peers import TestPeer, ToneTrack
 from tests.requirements import require
-
-MEETING = "demo"  # python -m meeting_server --demo makes it
 
 
 def _prerequisites() -> None:
@@ -40,34 +28,6 @@ def _prerequisites() -> None:
             "root and iproute2 for network namespaces (apt-get install iproute2)")
     require(shutil.which("redis-server") is not None,
             "redis-server (apt-get install redis-server)")
-
-
-async def _node(ns: str | None, address: str, port: int, name: str, env: dict[str, str],
-                folder: Path, demo: bool) -> tuple[asyncio.subprocess.Process, Path]:
-    log = folder / f"{name}.log"
-    node_env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "ROSTRUM_HOST": address,
-                "ROSTRUM_PORT": str(port), "ROSTRUM_PUBLIC_URL": f"http://{address}:{port}",
-                "ROSTRUM_NODE_ID": name, "ROSTRUM_RTC_ADDRESSES": address,
-                "ROSTRUM_RTC_PORT": "0"}
-    with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            *(["ip", "netns", "exec", ns] if ns else []), sys.executable, "-m", "meeting_server",
-            *(["--demo"] if demo else []), stdin=asyncio.subprocess.DEVNULL, stdout=out,
-            stderr=out, env=node_env, cwd=str(ROOT))
-    deadline = time.monotonic() + 30
-    async with aiohttp.ClientSession() as http:
-        while True:
-            try:
-                reply = await http.get(f"http://{address}:{port}/healthz",
-                                       timeout=aiohttp.ClientTimeout(total=2))
-                if reply.status == 200:
-                    break
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            if process.returncode is not None or time.monotonic() > deadline:
-                raise AssertionError(f"{name} did not start:\n{log.read_text()}")
-            await asyncio.sleep(0.1)
-    return process, log
 
 
 async def _renegotiate(peers: list[TestPeer], speaker: TestPeer, listeners: list[TestPeer],
@@ -112,29 +72,15 @@ async def _heard_again(peers: list[TestPeer], speaker: TestPeer, listeners: list
         await listener.wait_for(fresh, timeout=timeout, what="the speaker's audio again")
 
 
-async def _placed_on(client: aioredis.Redis, cluster: str, workers: list[RemoteWorker]
-                     ) -> RemoteWorker:
-    """The worker whose registry entry reports the meeting's router."""
-    deadline = time.monotonic() + 5
-    while True:
-        for worker in workers:
-            if worker.process.returncode is not None:
-                continue
-            value = await client.get(key(cluster, worker.worker_id))
-            if value is not None and WorkerEntry.parse(value).routers > 0:
-                return worker
-        assert time.monotonic() < deadline, "no worker reports the meeting's router"
-        await asyncio.sleep(0.2)
-
-
 async def test_two_nodes_three_workers_kill_a_worker_then_the_owner() -> None:
     """Each host in its own network namespace, on one bridge (run it through
     /work/shared/bin/one-at-a-time)."""
     _prerequisites()
     net = ClusterNet.create(5)
     try:
-        await _scenario([(name, address, 8080) for name, address in net.hosts],
-                        net.bridge_address)
+        async with cluster_of([(name, address, 8080) for name, address in net.hosts],
+                              net.bridge_address) as cluster:
+            await _scenario(cluster, net.bridge_address)
     finally:
         net.destroy()
 
@@ -144,53 +90,17 @@ async def test_the_same_on_loopback_addresses() -> None:
     (127.0.0.2-6): the scenario without namespaces, quick enough for every run."""
     require(shutil.which("redis-server") is not None,
             "redis-server (apt-get install redis-server)")
-    await _scenario([(None, f"127.0.0.{i + 2}", free_port(f"127.0.0.{i + 2}"))
-                     for i in range(5)], "127.0.0.1")
+    async with cluster_of([(None, f"127.0.0.{i + 2}", free_port(f"127.0.0.{i + 2}"))
+                           for i in range(5)], "127.0.0.1") as cluster:
+        await _scenario(cluster, "127.0.0.1")
 
 
-async def _scenario(hosts: list[tuple[str | None, str, int]], redis_address: str) -> None:
-    """Two nodes (hosts 0 and 1) and three workers (hosts 2-4); Redis on ``redis_address``."""
-    folder = Path(tempfile.mkdtemp(prefix="rostrum-cluster-"))
-    processes: list[asyncio.subprocess.Process] = []
-    workers: list[RemoteWorker] = []
+async def _scenario(cluster: Cluster, redis_address: str) -> None:
+    """Participants join through node A; kill -9 the meeting's worker, then node A."""
     peers: list[TestPeer] = []
-    redis_server = None
     try:
-        (ns_a, addr_a, port_a), (ns_b, addr_b, port_b) = hosts[0], hosts[1]
-        port = free_port(redis_address)
-        redis_server = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", redis_address, "--save", "",
-             "--appendonly", "no", "--protected-mode", "no", "--dir", str(folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"redis://{redis_address}:{port}/0"
-        client = aioredis.Redis.from_url(url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if await client.ping():
-                    break
-            except (OSError, RedisError):
-                pass
-            assert time.monotonic() < deadline, "the test's redis-server did not answer"
-            await asyncio.sleep(0.05)
-        cluster, secret, worker_secret = "rostrum", "s" * 32, "w" * 32
-        for i, (ns, address, _) in enumerate(hosts[2:]):
-            workers.append(await start_worker(url, cluster, worker_secret, f"w{i}",
-                                              host=address, rtc_address=address,
-                                              port=7000 if ns else free_port(address),
-                                              netns=ns))
-        env = {"ROSTRUM_DATA_DIR": str(folder / "data"), "ROSTRUM_SECRET": secret,
-               "REDIS_URL": url, "ROSTRUM_OWNERSHIP": "1", "ROSTRUM_REMOTE_WORKERS": "only",
-               "ROSTRUM_WORKER_SECRET": worker_secret, "ROSTRUM_RESUME_GRACE_S": "0"}
-        node_a, _ = await _node(ns_a, addr_a, port_a, "node-a", env, folder, demo=True)
-        processes.append(node_a)
-        node_b, _ = await _node(ns_b, addr_b, port_b, "node-b", env, folder, demo=False)
-        processes.append(node_b)
-        urls = [f"http://{addr_a}:{port_a}", f"http://{addr_b}:{port_b}"]
+        urls, token = cluster.urls, cluster.token
         aiortc_glue.install_ice_policy([redis_address])  # the peers' host candidates
-
-        def token(role: str) -> str:
-            return issue(secret, MEETING, role, 3600)
 
         async def everyone() -> tuple[TestPeer, TestPeer, list[TestPeer]]:
             chair = await join_following(urls, token("chair"), "Chair", timeout=20)
@@ -217,18 +127,17 @@ async def _scenario(hosts: list[tuple[str | None, str, int]], redis_address: str
         await _renegotiate([ana, *listeners], ana, listeners)
 
         # 1. kill -9 the meeting's worker: another worker takes the meeting
-        victim = await _placed_on(client, cluster, workers)
+        victim = await cluster.placed_on()
         killed = time.monotonic()
         victim.kill()
         # the peers follow /media media-restart by themselves, as the page does
         await _heard_again([ana, *listeners], ana, listeners, killed)
         worker_recovery = time.monotonic() - killed
-        moved_to = await _placed_on(client, cluster, [w for w in workers if w is not victim])
+        moved_to = await cluster.placed_on([w for w in cluster.workers if w is not victim])
         assert moved_to is not victim
 
         # 2. kill -9 node A, the meeting's owner: node B takes it over
-        node_a.kill()
-        await node_a.wait()
+        await cluster.kill_node(0)
         killed = time.monotonic()
         for peer in peers:
             await peer.close()
@@ -249,44 +158,11 @@ async def _scenario(hosts: list[tuple[str | None, str, int]], redis_address: str
         await _renegotiate([ana, *listeners], ana, listeners)
         owner_recovery = time.monotonic() - killed
 
-        # the floor log, read from node B: node A's entries, the intervention node A left
-        # open closed 'owner-lost', node B's entries after it; every start has its end
-        async with aiohttp.ClientSession() as http:
-            reply = await http.get(f"{urls[1]}/api/meetings/{MEETING}/floor-log.json",
-                                   params={"t": token("chair")})
-            assert reply.status == 200, await reply.text()
-            log: list[dict[str, Any]] = (await reply.json())["rows"] \
-                if isinstance(await reply.json(), dict) else await reply.json()
-        events = [(row["event"], row.get("reason")) for row in log]
-        starts = [row for row in log if row["event"] == "intervention-start"]
-        assert len(starts) == 2, events
-        first_end = next(row for row in log if row["event"] == "intervention-end"
-                         and row["grant_id"] == starts[0]["grant_id"])
-        assert first_end["reason"] == "owner-lost", events
-        assert log.index(first_end) < log.index(starts[1]), events
+        events = await cluster.floor_log_without_hole(1)
         print(f"\nworker kill -9 -> audio again at 2 listeners after {worker_recovery:.2f} s "
               f"(re-negotiated by the test peers)\nnode A kill -9 -> joined node B after "
-              f"{takeover:.2f} s (the owner key's TTL is 5 s), audio again after "
-              f"{owner_recovery:.2f} s\nfloor log: {events}")
-        await client.aclose()
-    except BaseException:
-        for path in sorted(folder.glob("*.log")):
-            print(f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}")
-        for worker in workers:
-            print(f"--- {worker.worker_id}\n{worker.output()[-3000:]}")
-        raise
+              f"{takeover:.2f} s (node A's address refuses: taken over at once), audio again "
+              f"after {owner_recovery:.2f} s\nfloor log: {events}")
     finally:
         for peer in peers:
             await peer.close()
-        for process in processes:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-        for worker in workers:
-            worker.kill()
-            if worker.process.returncode is None:
-                await worker.process.wait()
-        if redis_server is not None:
-            redis_server.kill()
-            redis_server.wait()
-        shutil.rmtree(folder, ignore_errors=True)

@@ -1,12 +1,14 @@
 """Several control-plane nodes (meeting_server/cluster.py): two real nodes sharing a real
 Redis and one SQLite file; each meeting owned by one node; the other sends participants there
 (HTTP 307, Socket.IO ``moved``); a meeting whose owner's key expired is taken over by the
-next node reached, which closes what the dead owner left open."""
+next node reached, which closes what the dead owner left open: at once when the owner's
+address refuses connections (its process is gone), else when its key expires."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -15,7 +17,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from meeting_server.app import MEETINGS
-from meeting_server.cluster import OWNERSHIP, Owner, owner_key
+from meeting_server.cluster import OWNERSHIP, PROBE_EVERY_S, Owner, nodes_key, owner_key
 from meeting_server.store import AttendanceRecord
 from tests.cluster import join_following, new_cluster, redis_url
 from tests.harness import running_server
@@ -32,6 +34,10 @@ async def test_a_meeting_has_one_owner_and_the_other_node_sends_participants_the
             running_server(node_id="node-b", **common) as node_b:
         meeting = node_a.meeting_id
         assert node_b.meeting_id == meeting
+        deadline = time.monotonic() + 5  # each node reads the living nodes every 0.5 s
+        while len(node_a.app[OWNERSHIP].node_urls) < 2:
+            assert time.monotonic() < deadline, "node A never saw node B's heartbeat"
+            await asyncio.sleep(0.1)
         chair = await join_following([node_a.base_url], node_a.token("chair"), "Chair")
         try:
             assert chair.base_url == node_a.base_url
@@ -42,7 +48,22 @@ async def test_a_meeting_has_one_owner_and_the_other_node_sends_participants_the
             finally:
                 await client.aclose()
             assert record == Owner("node-a", node_a.base_url)
+            # the join ack names the living nodes, this one first: a page follows its node's
+            # death by reconnecting to the next (web/static/protocol.js #pickNode)
+            assert chair.joined["nodes"] == [node_a.base_url, node_b.base_url]
             async with aiohttp.ClientSession() as http:
+                # so node B's Socket.IO admits node A's page (CORS), and nobody else's
+                handshake = f"{node_b.base_url}/socket.io/?EIO=4&transport=polling"
+                admitted = await http.get(handshake, headers={"Origin": node_a.base_url})
+                assert admitted.status == 200
+                assert admitted.headers["Access-Control-Allow-Origin"] == node_a.base_url
+                stranger = await http.get(handshake, headers={"Origin": "http://elsewhere.test"})
+                assert stranger.status == 400
+                # and node A's meeting page may connect there (its Content-Security-Policy)
+                page = await http.get(f"{node_a.base_url}/m/{meeting}")
+                policy = page.headers["Content-Security-Policy"]
+                assert f"connect-src 'self' {node_a.base_url}" in policy
+                assert node_b.base_url.replace("http", "ws", 1) in policy
                 # the page and the meeting's APIs on node B: 307 to node A, query kept
                 page = await http.get(f"{node_b.base_url}/m/{meeting}?t=abc",
                                       allow_redirects=False)
@@ -70,8 +91,10 @@ async def test_a_meeting_has_one_owner_and_the_other_node_sends_participants_the
 
 
 async def test_a_dead_owners_meeting_is_taken_over_and_its_open_records_closed() -> None:
-    """The owner died (its key was never renewed): what it wrote to the shared SQLite is kept,
-    what it left open is closed 'owner-lost', and the node reached becomes the owner."""
+    """The owner died (its address refuses connections; its key still lives): what it wrote
+    to the shared SQLite is kept, what it left open is closed 'owner-lost', and the node
+    reached becomes the owner at once. An owner whose address still accepts connections is
+    not taken over before its key expires."""
     url = redis_url()
     cluster, _ = new_cluster()
     async with running_server(node_id="node-b", redis_url=url, redis_channel=cluster,
@@ -87,15 +110,34 @@ async def test_a_dead_owners_meeting_is_taken_over_and_its_open_records_closed()
                               at=now - 10)
         client = aioredis.Redis.from_url(url)
         try:
-            dead = Owner("node-dead", "http://127.0.0.1:9")  # nothing listens there
-            await client.set(owner_key(cluster, meeting), dead.to_json(), px=1500)
-            started = time.monotonic()
-            # refused with moved to the dead node, which cannot be reached; node B again
-            # once the key expired: node B takes the meeting over
+            ownership = node_b.app[OWNERSHIP]
+            with socket.socket() as listening:  # alive as far as TCP tells: kept
+                listening.bind(("127.0.0.1", 0))
+                listening.listen()
+                alive = Owner("node-alive", f"http://127.0.0.1:{listening.getsockname()[1]}")
+                await client.set(owner_key(cluster, meeting), alive.to_json(), px=60_000)
+                assert await ownership.owner_elsewhere(meeting) == alive
+            await asyncio.sleep(PROBE_EVERY_S)  # the next probe is a new one
+            # its process gone, the key living on for a minute: nothing listens there now
+            dead = Owner("node-dead", alive.url)
+            await client.set(owner_key(cluster, meeting), dead.to_json(), px=60_000)
+            # the dead node's heartbeat expired a minute ago: not a node to reconnect to, but
+            # its pages are still admitted here (they reconnect to this node)
+            await client.zadd(nodes_key(cluster), {dead.to_json(): time.time() - 60})
+            deadline = time.monotonic() + 5
+            while dead.url not in ownership.known_urls:
+                assert time.monotonic() < deadline, "node B did not read the nodes' set"
+                await asyncio.sleep(0.1)
+            assert ownership.node_urls == [node_b.base_url]
+            async with aiohttp.ClientSession() as http:
+                handshake = await http.get(f"{node_b.base_url}/socket.io/?EIO=4&transport="
+                                           "polling", headers={"Origin": dead.url})
+                assert handshake.status == 200
+            # node B probes the owner it would send Ben to, is refused, takes the meeting over
             ben = await join_following([node_b.base_url], node_b.token("delegate"), "Ben",
                                        timeout=15)
-            took = time.monotonic() - started
             try:
+                assert ben.joined["nodes"] == [node_b.base_url]
                 assert ben.base_url == node_b.base_url
                 assert meeting in node_b.app[OWNERSHIP].owned
                 assert Owner.parse(await client.get(owner_key(cluster, meeting))).node \
@@ -107,7 +149,6 @@ async def test_a_dead_owners_meeting_is_taken_over_and_its_open_records_closed()
                 register = await store.attendance(meeting)
                 dead_row = next(r for r in register if r.participant_id == "p-dead")
                 assert dead_row.left_reason == "owner-lost"
-                assert 1.0 < took < 10, took
             finally:
                 await ben.close()
             # the last one out: the meeting is released for whichever node comes next

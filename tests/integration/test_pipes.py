@@ -204,3 +204,58 @@ async def pool_stats(pool: Any) -> list[Any]:
     for slot in pool.slots:
         out.extend((await last_load(slot)).routers)
     return out
+
+
+async def test_the_listeners_of_a_part_whose_worker_dies_are_told_and_hear_again() -> None:
+    """Two workers; the second listener goes to a part on the other worker (the home holds
+    one subscription). kill -9 that worker: only its listener is told (`media-restart` with
+    `connections: ["subscribe"]`), subscribes again by itself (tests/peers.py follows the
+    event as the page does) and hears the speaker; the speaker's publication on the home
+    worker and the home listener's subscription are left alone."""
+    async with running_server(workers=2, worker_max_consumers=1) as srv:  # open floor
+        pool = srv.pool()
+        speaker = await joined(srv, "delegate", "Speaker")
+        at_home, on_part = (await joined(srv, "delegate", "Home listener"),
+                            await joined(srv, "delegate", "Part listener"))
+        peers = [speaker, at_home, on_part]
+        try:
+            assert (await speaker.publish(audio=ToneTrack(FLOOR_TONE)))["ok"]
+            publication = speaker.publish_pc
+            for listener in (at_home, on_part):
+                assert (await listener.subscribe())["ok"]
+            home = pool.placement[srv.meeting_id]
+            spread = home.routers[srv.meeting_id]
+            assert isinstance(spread, SpreadRouter)
+            assert at_home.participant_id not in spread.where, "the first listener is home"
+            part = spread.where[on_part.participant_id]
+            assert part.slot is not home
+
+            def hears(listener: TestPeer, since: float) -> bool:
+                mid = listener.slot_of(speaker.participant_id, "audio")
+                tap = listener.taps.get(mid) if mid is not None else None
+                return tap is not None and tap.created >= since and tap.packets > 10
+            for listener in (at_home, on_part):
+                await listener.wait_for(lambda li=listener: hears(li, 0), timeout=10,
+                                        what="the speaker's audio")
+            home_tap = at_home.taps[at_home.slot_of(speaker.participant_id, "audio") or ""]
+
+            killed = time.monotonic()
+            assert part.slot.process is not None
+            part.slot.process.kill()
+            await on_part.wait_for(lambda: bool(on_part.restarts), timeout=5,
+                                   what="media-restart at the part's listener")
+            restart = on_part.last("media-restart", "/media")
+            assert restart == {"reason": "worker-lost", "connections": ["subscribe"]}, restart
+            await on_part.wait_for(lambda: hears(on_part, killed), timeout=10,
+                                   what="the speaker's audio again")
+            back = time.monotonic() - killed
+            before = home_tap.packets
+            await at_home.wait_for(lambda: home_tap.packets > before + 10, timeout=5,
+                                   what="the home listener's audio, uninterrupted")
+            assert not speaker.restarts and not at_home.restarts, "told who lost nothing"
+            assert speaker.publish_pc is publication, "the publication was made again"
+            print(f"\nthe part's worker killed: its listener heard the speaker again after "
+                  f"{back:.2f} s")
+        finally:
+            for peer in peers:
+                await peer.close()

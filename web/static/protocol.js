@@ -39,7 +39,7 @@
  */
 
 import { Manager } from "/vendor/socket.io.esm.min.js";
-import { RECONNECTION, giveUpAfterMs } from "./reconnect.js";
+import { REFUSED_RETRY_MS, RECONNECTION, giveUpAfterMs, nodeForAttempt } from "./reconnect.js";
 
 /**
  * @typedef {object} Participant
@@ -545,7 +545,16 @@ export class MeetingClient extends EventTarget {
   /** The join ack's resume key and grace (docs/protocol.md `resume`); see #onRoomDropped. */
   #resume = { key: "", graceS: 0 };
   /** While the connection is down: what to restore once resumed, and the give-up timer. */
-  #dropped = /** @type {{at: number, stream: MediaStream | null, subscribed: boolean, timer: ReturnType<typeof setTimeout> | undefined} | null} */ (null);
+  #dropped = /** @type {{at: number, from: string, stream: MediaStream | null, subscribed: boolean, timer: ReturnType<typeof setTimeout> | undefined} | null} */ (null);
+  /**
+   * Several control-plane nodes: the living nodes' URLs the join (or resume) ack named, that
+   * node's first (docs/protocol.md `nodes`). A page whose node is gone reconnects to the next
+   * (#pickNode); empty with one node.
+   * @type {string[]}
+   */
+  #nodes = [];
+  /** The node a `moved` refusal named while reconnecting: the next attempt goes there. @type {string | null} */
+  #movedTo = null;
   /** The channel last chosen with listen(), set again after a resume. */
   #listening = /** @type {{channel: string, floorUnder: number} | null} */ (null);
   /**
@@ -679,6 +688,7 @@ export class MeetingClient extends EventTarget {
     // once, and the explicit connect() below a second one, which the server refuses; the
     // refusal detaches the socket from the manager and its acks are lost.
     this.#manager = new Manager(this.url, { path: "/socket.io", autoConnect: false, ...RECONNECTION });
+    this.#manager.on("reconnect_attempt", (/** @type {number} */ attempt) => this.#pickNode(attempt));
     this.#token = token;
     this.#device = device;
     const room = this.#manager.socket("/room", { auth: { token, device } });
@@ -697,6 +707,7 @@ export class MeetingClient extends EventTarget {
     return new Promise((resolve, reject) => {
       const onConnect = () => {
         room.off("connect_error", onError);
+        room.on("connect_error", (/** @type {any} */ err) => this.#refusedWhileDropped(room, err));
         this.#setState("signaling", "connected");
         resolve();
       };
@@ -735,6 +746,7 @@ export class MeetingClient extends EventTarget {
     for (const p of ack.participants ?? []) this.#participants.set(p.id, p);
     if (this.self) this.#participants.set(this.self.id, this.self);
     this.#keepResume(room, ack.resume);
+    this.#keepNodes(ack.nodes);
     this.#emit("joined", { self: this.self, meeting: this.meeting, participants: this.participants });
     this.#emit("participants", { participants: this.participants });
     await this.#startControl();
@@ -1713,27 +1725,30 @@ export class MeetingClient extends EventTarget {
    * `/media` `media-restart`: the meeting's media moved to a new router and every peer
    * connection of ours is gone. Publish and subscribe again what the page asked for; a
    * negotiation in flight sorts itself out (#negotiated). The own screen share has ended.
+   * With `connections` (["subscribe"]: the worker holding our part of a spread meeting
+   * died) only those are gone and made again.
    * @param {any} msg
    */
   #onMediaRestart(msg) {
+    const gone = Array.isArray(msg?.connections) ? msg.connections : ["publish", "subscribe"];
     this.#mediaEpoch += 1;
     const waiters = this.#epochWaiters;
     this.#epochWaiters = [];
     for (const waiter of waiters) waiter();
     const reason = typeof msg?.reason === "string" ? msg.reason : "worker-lost";
-    if (this.#screenTrack) {
+    if (this.#screenTrack && gone.includes("publish")) {
       this.#screenTrack = null;
       this.#screenSharer = { participantId: null, name: null };
       this.#emit("screenshare", { ...this.#screenSharer, reason: "media-restart", mine: false, endedHere: true });
     }
     this.#restartingSince ??= performance.now();
     this.#emit("mediarestart", { reason });
-    if (this.#wantSubscribe && !this.#negotiating.has("subscribe")) {
+    if (gone.includes("subscribe") && this.#wantSubscribe && !this.#negotiating.has("subscribe")) {
       this.#dropConnection("subscribe");
       this.#negotiated("subscribe", (acks) => this.#subscribeOnce(acks)).catch((err) => console.warn("rostrum: subscribe after media-restart: %o", err));
     }
     const stream = this.#wantStream;
-    if (stream && !this.#negotiating.has("publish")) {
+    if (stream && gone.includes("publish") && !this.#negotiating.has("publish")) {
       this.#dropConnection("publish");
       this.#negotiated("publish", (acks) => this.#publishOnce(stream, acks)).catch((err) => console.warn("rostrum: publish after media-restart: %o", err));
     }
@@ -1805,6 +1820,7 @@ export class MeetingClient extends EventTarget {
     const connecting = new Promise((resolve, reject) => {
       const onConnect = () => {
         socket.off("connect_error", onError);
+        socket.on("connect_error", (/** @type {any} */ err) => this.#refusedWhileDropped(socket, err));
         resolve(socket);
       };
       /** @param {any} err */
@@ -1926,12 +1942,67 @@ export class MeetingClient extends EventTarget {
         if (this.#states[which] !== "new") this.#setState(which, "disconnected");
       }
       const timer = setTimeout(() => this.#giveUp("grace"), giveUpAfterMs(this.#resume.graceS));
-      this.#dropped = { at: performance.now(), stream, subscribed, timer };
+      this.#dropped = { at: performance.now(), from: this.url, stream, subscribed, timer };
     }
     this.#setState("signaling", "connecting"); // a state the indicator names (conn.*)
     this.#emit("reconnecting", { reason });
     room.once("connect", () => void this.#resumeAfterDrop());
     return true;
+  }
+
+  /**
+   * The join or resume ack's `nodes` (several control-plane nodes): kept for #pickNode.
+   * @param {unknown} nodes
+   */
+  #keepNodes(nodes) {
+    if (!Array.isArray(nodes)) return;
+    this.#nodes = nodes.filter((url) => typeof url === "string" && /^https?:\/\/[^\s/]+$/.test(url));
+  }
+
+  /**
+   * Before each reconnection attempt of the manager (several nodes): the node it goes to.
+   * The first attempt goes back to the node we had (a network blip), the next ones to the
+   * other living nodes in turn (ours died); a `moved` refusal meanwhile names the owner.
+   * Every namespace of the connection follows: they share the manager's engine.
+   * @param {number} attempt 1, 2, ...
+   */
+  #pickNode(attempt) {
+    if (!this.#dropped || this.#nodes.length < 2) return;
+    const url = this.#movedTo ?? nodeForAttempt(this.#nodes, this.#dropped.from, attempt);
+    this.#movedTo = null;
+    this.#goTo(url);
+  }
+
+  /** @param {string} url the node the connection goes to next */
+  #goTo(url) {
+    if (this.#manager) /** @type {any} */ (this.#manager).uri = url;
+    this.url = url;
+  }
+
+  /**
+   * A namespace's connect refused while reconnecting (several nodes): `moved <url>` names
+   * the meeting's owner. The node we lost may still be named while its key lives (it died
+   * without the node we reached noticing, e.g. its machine is down): try here again shortly,
+   * until that node takes the meeting over. Another node: go there. `unavailable`: again
+   * shortly. Any other refusal is the resume's to answer (the grace gives up).
+   * @param {import("/vendor/socket.io.esm.min.js").Socket} socket
+   * @param {any} err
+   */
+  #refusedWhileDropped(socket, err) {
+    const dropped = this.#dropped;
+    if (!dropped) return;
+    const error = refusalError(err);
+    const owner = movedTo(error);
+    if (!owner && error.code !== "unavailable") return;
+    const manager = this.#manager;
+    if (owner && owner !== dropped.from && owner !== this.url && manager) {
+      this.#movedTo = owner;
+      this.#goTo(owner);
+      /** @type {any} */ (manager).engine?.close(); // the manager reconnects, to the owner
+    }
+    setTimeout(() => {
+      if (this.#dropped === dropped && !socket.connected) socket.connect();
+    }, REFUSED_RETRY_MS);
   }
 
   /** The reconnected `/room`: `resume`, then publish, subscribe and listen again. */
@@ -1951,6 +2022,8 @@ export class MeetingClient extends EventTarget {
     }
     clearTimeout(dropped.timer);
     this.#dropped = null;
+    this.#movedTo = null;
+    this.#keepNodes(ack.nodes);
     this.self = ack.self;
     this.iceServers = Array.isArray(ack.iceServers) ? ack.iceServers : this.iceServers;
     this.iceTransportPolicy = ack.iceTransportPolicy === "relay" ? "relay" : "all";

@@ -92,11 +92,13 @@ class Consumer:
         self.clock_rate = 48000 if kind == "audio" else 90000
         self.codec_name = ""
         self.cname = ""
-        self.ready = False
-        self.closed = False
-
-        self.source: Producer | None = None  # feeding this consumer now
-        self.target: Producer | None = None  # will feed it from its next keyframe
+        # ready, closed, source, target and _resync are properties: a change re-arms the C
+        # path's ``_fw.feed`` (``_arm``), so that C reads no Python attribute per packet
+        self._ready = False
+        self._closed = False
+        self._source: Producer | None = None  # feeding this consumer now
+        self._target: Producer | None = None  # will feed it from its next keyframe
+        self._resync_pending = False
         self._on_source_closed = on_source_closed
         # the subscriber's feedback (loss, REMB, RTT) for its bandwidth estimate
         self.on_feedback: Callable[[str, float], None] | None = None
@@ -126,7 +128,6 @@ class Consumer:
         self._fw.last_seq = random.getrandbits(16)
         self._fw.last_ts = random.getrandbits(32)
         self._started = False
-        self._resync = False
         self._rtx_seq = random.getrandbits(16)
         self._vp8 = Vp8PictureIdRewriter()  # the Python path's (C keeps its own in _fw)
         self._rtcp_task: asyncio.Task[None] | None = None
@@ -145,6 +146,65 @@ class Consumer:
 
     def __repr__(self) -> str:
         return f"Consumer({self.id} {self.subscriber_id}#{self.purpose}{self.slot}/{self.kind})"
+
+    # the decisions C reads: one field of its state, set here when one of them changes
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    @ready.setter
+    def ready(self, value: bool) -> None:
+        self._ready = value
+        self._arm()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @closed.setter
+    def closed(self, value: bool) -> None:
+        self._closed = value
+        self._arm()
+
+    @property
+    def source(self) -> Producer | None:
+        """The producer feeding this consumer now."""
+        return self._source
+
+    @source.setter
+    def source(self, producer: Producer | None) -> None:
+        self._source = producer
+        self._arm()
+
+    @property
+    def target(self) -> Producer | None:
+        """The producer that will feed it from its next keyframe."""
+        return self._target
+
+    @target.setter
+    def target(self, producer: Producer | None) -> None:
+        self._target = producer
+        self._arm()
+
+    @property
+    def _resync(self) -> bool:
+        """The source resumes after a gap: its next packet continues the sequence."""
+        return self._resync_pending
+
+    @_resync.setter
+    def _resync(self, value: bool) -> None:
+        self._resync_pending = value
+        self._arm()
+
+    def _arm(self) -> None:
+        """Tell the C path which producer's packets it may write for this consumer without
+        asking Python (``forward_now``'s fast case): its source, while it is ready, not
+        closed, with no switch to that source and no resync pending; None otherwise."""
+        source = self._source
+        armed = self._ready and not self._closed and not self._resync_pending and \
+            source is not None and self._target is not source
+        self._fw.feed = source if armed else None
 
     @property
     def packets_sent(self) -> int:
@@ -208,6 +268,7 @@ class Consumer:
                            mid=(self.mid or "").encode("ascii"))
         self._fw.tx = tx
         self._send = tx.send
+        self._arm()
 
     def use_python_sender(self, send: Callable[[bytes], bool]) -> None:
         """Send through ``send`` (protect and send one packet): the Python path."""
@@ -215,6 +276,7 @@ class Consumer:
             state = fanout.PyState(self.kind == "video")
             state.last_seq, state.last_ts = self._fw.last_seq, self._fw.last_ts
             self._fw = state
+            self._arm()
         self._send = send
 
     def _fixed_extensions(self) -> bytes | None:

@@ -130,15 +130,14 @@ def test_the_c_writer_caches_a_head_and_the_producers_payload() -> None:
     state.tx = None  # no transport: C writes and keeps the bookkeeping, sends nothing
 
     class Seat:
-        ready, closed, target, _resync = True, False, None, False
-
-        def __init__(self, source: Any, fw: Any) -> None:
-            self.source, self._fw = source, fw
+        def __init__(self, fw: Any) -> None:
+            self._fw = fw
 
     producer = FakeProducer("video")
+    state.feed = producer  # what Consumer._arm sets for a ready consumer of this source
     payload = bytes([0x90, 0xC0, 0x80 | 0x12, 0x34, 0x07]) + bytes(range(200)) * 5
     assert not state.allocated
-    assert fanout.native.forward(producer, [Seat(producer, state)], 10, 5000, True, payload,
+    assert fanout.native.forward(producer, [Seat(state)], 10, 5000, True, payload,
                                  -1, 0, 1.0) == []
     assert state.allocated and state.last_seq == 10
     cached = state.cache_get(10, 1.0)

@@ -61,7 +61,7 @@ from .commands import (
     Unpublish,
 )
 from .consumer import Consumer
-from .downlink import PROBE_TICK_S, Downlink
+from .downlink import PROBE_TICK_S, TRICKLE_EVERY, Downlink
 from .events import (
     ConsumerStats,
     FloorVoiceChanged,
@@ -844,13 +844,20 @@ class Router:
             while True:
                 await asyncio.sleep(PROBE_TICK_S)
                 n += 1
+                trickle = n % TRICKLE_EVERY == 0
                 for sub in list(self.subscriptions.values()):
+                    downlink = sub.downlink
+                    if downlink.probe_bps <= 0 and not trickle:
+                        # not probing and not a trickle tick: nothing to send (what
+                        # send_owed would do, without looking at the seats)
+                        downlink.padding_owed = 0.0
+                        continue
                     carrier = next((v for _, v in sub.seats if v.ready), None)
                     if carrier is None:
                         continue
-                    if sub.downlink.check_probe():
+                    if downlink.check_probe():
                         self.run_allocation(sub, time.monotonic())
-                    sub.downlink.send_owed(carrier, n, video_flows=any(
+                    downlink.send_owed(carrier, n, video_flows=any(
                         v.source is not None for _, v in sub.seats))
         except asyncio.CancelledError:
             pass

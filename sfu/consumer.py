@@ -92,13 +92,13 @@ class Consumer:
         self.clock_rate = 48000 if kind == "audio" else 90000
         self.codec_name = ""
         self.cname = ""
-        # ready, closed, source, target and _resync are properties: a change re-arms the C
-        # path's ``_fw.feed`` (``_arm``), so that C reads no Python attribute per packet
-        self._ready = False
-        self._closed = False
-        self._source: Producer | None = None  # feeding this consumer now
-        self._target: Producer | None = None  # will feed it from its next keyframe
-        self._resync_pending = False
+        # a change of ready, closed, source, target or _resync re-arms the C path's
+        # ``_fw.feed`` (``_arm``): C reads no Python attribute per packet
+        self.ready = False
+        self.closed = False
+        self.source: Producer | None = None  # feeding this consumer now
+        self.target: Producer | None = None  # will feed it from its next keyframe
+        self._resync = False  # the source resumes after a gap: continue the sequence
         self._on_source_closed = on_source_closed
         # the subscriber's feedback (loss, REMB, RTT) for its bandwidth estimate
         self.on_feedback: Callable[[str, float], None] | None = None
@@ -147,63 +147,15 @@ class Consumer:
     def __repr__(self) -> str:
         return f"Consumer({self.id} {self.subscriber_id}#{self.purpose}{self.slot}/{self.kind})"
 
-    # the decisions C reads: one field of its state, set here when one of them changes
-
-    @property
-    def ready(self) -> bool:
-        return self._ready
-
-    @ready.setter
-    def ready(self, value: bool) -> None:
-        self._ready = value
-        self._arm()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @closed.setter
-    def closed(self, value: bool) -> None:
-        self._closed = value
-        self._arm()
-
-    @property
-    def source(self) -> Producer | None:
-        """The producer feeding this consumer now."""
-        return self._source
-
-    @source.setter
-    def source(self, producer: Producer | None) -> None:
-        self._source = producer
-        self._arm()
-
-    @property
-    def target(self) -> Producer | None:
-        """The producer that will feed it from its next keyframe."""
-        return self._target
-
-    @target.setter
-    def target(self, producer: Producer | None) -> None:
-        self._target = producer
-        self._arm()
-
-    @property
-    def _resync(self) -> bool:
-        """The source resumes after a gap: its next packet continues the sequence."""
-        return self._resync_pending
-
-    @_resync.setter
-    def _resync(self, value: bool) -> None:
-        self._resync_pending = value
-        self._arm()
-
     def _arm(self) -> None:
         """Tell the C path which producer's packets it may write for this consumer without
         asking Python (``forward_now``'s fast case): its source, while it is ready, not
-        closed, with no switch to that source and no resync pending; None otherwise."""
-        source = self._source
-        armed = self._ready and not self._closed and not self._resync_pending and \
-            source is not None and self._target is not source
+        closed, with no switch to that source and no resync pending; None otherwise. Called
+        wherever this class changes one of those; a change made from outside (a test
+        setting ``ready``) is picked up at the next packet, which ``forward_now`` decides."""
+        source = self.source
+        armed = self.ready and not self.closed and not self._resync and \
+            source is not None and self.target is not source
         self._fw.feed = source if armed else None
 
     @property
@@ -241,6 +193,7 @@ class Consumer:
         self._ext_fixed = self._fixed_extensions()
         self._start_sending()
         self.ready = True
+        self._arm()
         # its sender reports: the router's one timer for every subscriber (``report``)
         if self.target is not None:
             self.target.request_keyframe()
@@ -324,6 +277,12 @@ class Consumer:
         ``drop_current``: a switch down because the subscriber's link is congested stops the
         old (bigger) layer at once, so that the new layer's keyframe is not lost in the queue
         the old one keeps full (the picture holds still until that keyframe)."""
+        try:
+            self._set_source(producer, drop_current)
+        finally:
+            self._arm()
+
+    def _set_source(self, producer: Producer | None, drop_current: bool) -> None:
         if producer is not None and producer.kind != self.kind:
             raise ValueError(f"{self!r} cannot consume {producer!r}")
         current = self.target or self.source
@@ -357,12 +316,14 @@ class Consumer:
         """The source resumes after a gap (it was not forwarded for a while): continue this
         consumer's sequence and timestamps from where they stopped."""
         self._resync = True
+        self._arm()
 
     def source_closed(self, producer: Producer) -> None:
         if self.source is producer:
             self.source = None
         if self.target is producer:
             self.target = None
+        self._arm()
         if self._on_source_closed is not None:
             self._on_source_closed(self)
 
@@ -394,6 +355,8 @@ class Consumer:
         wall = time.time() if wall is None else wall
         now = time.monotonic() if now is None else now
         if self._fw.capable and len(packet.payload) <= fanout.MAX_PAYLOAD:
+            if self._fw.feed is not producer:
+                self._arm()  # a change made from outside this class (see _arm)
             fanout.forward(producer, (self,), packet, wall, now)
         else:
             self.forward_python(producer, packet, wall, now)
@@ -451,6 +414,7 @@ class Consumer:
         self.source = producer
         self.target = None
         self._resync = False
+        self._arm()
         now = time.monotonic() if now is None else now
         fw = self._fw
         if self._started:
@@ -681,7 +645,7 @@ class Consumer:
         if self.closed:
             return
         self.closed = True
-        self.set_source(None)
+        self.set_source(None)  # (and _arm: nothing)
         if self._rtcp_task is not None:
             self._rtcp_task.cancel()
             await asyncio.gather(self._rtcp_task, return_exceptions=True)

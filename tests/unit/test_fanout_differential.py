@@ -399,9 +399,10 @@ async def test_audio_levels_switches_and_timestamp_wrap() -> None:
 
 async def test_c_writes_only_the_consumers_python_armed() -> None:
     """The C path reads no Python attribute per packet: a consumer's state names the
-    producer C may write for it (``State.feed``), set by ``Consumer._arm`` whenever ready,
-    closed, source, target or the resync flag change. Every change below goes through the
-    consumers' own methods, and C must write exactly what the Python reference writes."""
+    producer C may write for it (``State.feed``), set by ``Consumer._arm`` whenever the
+    consumer gets ready or closes, or its source, target or resync flag change. Every change
+    below goes through the consumers' own methods, and C must write exactly what the Python
+    reference writes."""
     rig = Rig()
     try:
         pair = rig.pair(AUDIO_SLOTS[0])
@@ -430,11 +431,6 @@ async def test_c_writes_only_the_consumers_python_armed() -> None:
         assert fed() == {None}
         await send(a, 4)
         assert fed() == {a}
-        for consumer in pair.consumers():
-            consumer.ready = False  # (a renegotiation, say)
-        await send(a, 2)
-        for consumer in pair.consumers():
-            consumer.ready = True
         await send(a, 2)
         for consumer in pair.consumers():
             consumer.set_source(b)

@@ -844,14 +844,12 @@ class Router:
             while True:
                 await asyncio.sleep(PROBE_TICK_S)
                 n += 1
-                trickle = n % TRICKLE_EVERY == 0
-                for sub in list(self.subscriptions.values()):
+                # a subscriber that is not probing has nothing to send but on a trickle
+                # tick (every 500 ms): the other ticks look at the probing ones only
+                subs = list(self.subscriptions.values()) if n % TRICKLE_EVERY == 0 else \
+                    [s for s in self.subscriptions.values() if s.downlink.probe_bps > 0]
+                for sub in subs:
                     downlink = sub.downlink
-                    if downlink.probe_bps <= 0 and not trickle:
-                        # not probing and not a trickle tick: nothing to send (what
-                        # send_owed would do, without looking at the seats)
-                        downlink.padding_owed = 0.0
-                        continue
                     carrier = next((v for _, v in sub.seats if v.ready), None)
                     if carrier is None:
                         continue

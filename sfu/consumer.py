@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import struct
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -29,9 +30,7 @@ from aiortc.rtp import (
     RtcpPsfbPacket,
     RtcpRrPacket,
     RtcpRtpfbPacket,
-    RtcpSdesPacket,
     RtcpSenderInfo,
-    RtcpSourceInfo,
     RtcpSrPacket,
     RtpPacket,
     unpack_remb_fci,
@@ -616,15 +615,27 @@ class Consumer:
         trip from the receiver's answer (LSR/DLSR)."""
         if not self.ready or self.closed:
             return None
-        sr = self.sender_report(at)
-        if sr is None:
-            return None
-        self._sr_sent[(sr.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF] = time.time()
+        if type(self).sender_report is not Consumer.sender_report:
+            sr = self.sender_report(at)  # a subclass's own report (a pipe's)
+            if sr is None:
+                return None
+            info = sr.sender_info
+            fields = (info.ntp_timestamp, info.rtp_timestamp, info.packet_count,
+                      info.octet_count)
+        else:
+            # the same bytes as sender_report()'s packet, written at once (the router's
+            # timer writes one per slot with a source, every second, for every subscriber)
+            source = self.source
+            if source is None or source.sender_clock is None or not self._started:
+                return None
+            ntp, src_rtp = source.sender_clock.now(time.time() if at is None else at)
+            fw = self._fw
+            fields = (ntp, (src_rtp + fw.ts_offset) & 0xFFFFFFFF,
+                      fw.packets_sent & 0xFFFFFFFF, fw.bytes_sent & 0xFFFFFFFF)
+        self._sr_sent[(fields[0] >> 16) & 0xFFFFFFFF] = time.time()
         if len(self._sr_sent) > 16:
             self._sr_sent.pop(next(iter(self._sr_sent)))
-        sdes = RtcpSdesPacket(chunks=[RtcpSourceInfo(
-            ssrc=self.ssrc, items=[(1, self.cname.encode("utf-8"))])])
-        return bytes(sr) + bytes(sdes)
+        return sender_report_bytes(self.ssrc, *fields, self.cname.encode("utf-8"))
 
     async def _run_rtcp(self) -> None:
         """A sender-report loop of its own: only a plain RTP consumer (sfu/plain_transport.py,
@@ -652,4 +663,21 @@ class Consumer:
         self._fw.cache_clear()
 
 
-__all__ = ["Consumer", "ntp_now"]
+def sender_report_bytes(ssrc: int, ntp: int, rtp_timestamp: int, packets: int, octets: int,
+                        cname: bytes) -> bytes:
+    """A sender report without report blocks followed by an SDES packet with one CNAME
+    chunk (RFC 3550 6.4.1, 6.5): the bytes aiortc's ``RtcpSrPacket`` and ``RtcpSdesPacket``
+    write for the same fields."""
+    if len(cname) > 255:
+        raise ValueError("a CNAME is at most 255 bytes")
+    sdes = _SDES_CHUNK.pack(ssrc, 1, len(cname)) + cname + b"\x00\x00"
+    sdes += b"\x00" * (-len(sdes) % 4)
+    return _SR.pack(0x80, 200, 6, ssrc, ntp, rtp_timestamp, packets, octets) + \
+        _RTCP_HEADER.pack(0x81, 202, len(sdes) // 4) + sdes
+
+
+_SR = struct.Struct("!BBHLQLLL")
+_SDES_CHUNK = struct.Struct("!LBB")
+_RTCP_HEADER = struct.Struct("!BBH")
+
+__all__ = ["Consumer", "ntp_now", "sender_report_bytes"]

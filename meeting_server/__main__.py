@@ -59,8 +59,11 @@ def event_loop(environ: Mapping[str, str] | None = None) -> asyncio.AbstractEven
         raise SystemExit(f"ROSTRUM_EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}, "
                          f"not {name!r}")
     if name == "uvloop":
-        import uvloop
-
+        try:
+            import uvloop
+        except ImportError:
+            raise SystemExit("ROSTRUM_EVENT_LOOP=uvloop but the uvloop package is not "
+                             "installed (pip install uvloop)") from None
         return uvloop.new_event_loop()
     return asyncio.new_event_loop()
 

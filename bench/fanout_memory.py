@@ -26,10 +26,11 @@ class _Producer:
 
 
 class _Seat:
-    ready, closed, target, _resync = True, False, None, False
+    """A consumer as the C path sees it: its state, armed for ``source``."""
 
     def __init__(self, source: Any, fw: Any) -> None:
-        self.source, self._fw = source, fw
+        self._fw = fw
+        fw.feed = source  # Consumer._arm: ready, fed by source
 
 
 def _payload(i: int, size: int) -> bytes:

@@ -11,6 +11,8 @@
     python -m bench.run --systems rostrum --scenarios fanout --n 300 --soak-minutes 30
                                              # the soak (issue #16): N = 300 kept for 30
                                              # minutes, a window every --soak-every seconds
+    python -m bench.run --systems rostrum-base,rostrum,janus --scenarios fanout,mix --n 300 \
+        --base-src /tmp/main-export          # before (another checkout) / after / Janus
     python -m bench.run --systems rostrum,rostrum-workers2 --scenarios mix --n 300,600
                                              # the SFU in 2 worker processes, the meeting
                                              # spread over both past 1500 consumers (pipes;
@@ -408,7 +410,19 @@ class Prober:
 
 def make_system(name: str, janus_event_loops: int, rostrum_src: str = "",
                 gc_log: Path | None = None, max_consumers: int = 1500,
-                mem_log: Path | None = None, loop_log: Path | None = None) -> Process:
+                mem_log: Path | None = None, loop_log: Path | None = None,
+                base_src: str = "") -> Process:
+    if name == "rostrum-base":
+        # the baseline: Rostrum from another checkout (--base-src), in the same run
+        if not base_src:
+            raise SystemExit("rostrum-base needs --base-src (a checkout, its sfu._fanout "
+                             "built in place)")
+        return Rostrum(Path(base_src), gc_log, mem_log=mem_log, loop_log=loop_log,
+                       name="rostrum-base")
+    if name == "rostrum-uvloop":
+        # the same tree on libuv's event loop (ROSTRUM_EVENT_LOOP=uvloop)
+        return Rostrum(Path(rostrum_src) if rostrum_src else None, gc_log, mem_log=mem_log,
+                       loop_log=loop_log, name="rostrum-uvloop", event_loop="uvloop")
     if name.startswith("rostrum-workers"):
         # the SFU in worker processes, a meeting spread over them past max_consumers
         return Rostrum(Path(rostrum_src) if rostrum_src else None, gc_log,
@@ -448,7 +462,7 @@ async def run_ramp(system_name: str, scenario: Scenario, ns: list[int], opts: ar
     loop_log = log_dir / f"loop-{system_name}-{scenario.name}.json" \
         if opts.loop_watch and system_name.startswith("rostrum") else None
     system = make_system(system_name, opts.janus_event_loops, opts.rostrum_src, gc_log,
-                         opts.worker_max_consumers, mem_log, loop_log)
+                         opts.worker_max_consumers, mem_log, loop_log, opts.base_src)
     rows: list[Row] = []
     times_path = shared_dir(log_dir) / \
         f"rostrum-bench-{os.getpid()}-{system_name}-{scenario.name}.times"
@@ -745,6 +759,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rostrum-src", default="",
                         help="run Rostrum from this checkout (default: this one), e.g. to "
                              "measure a patched forwarding path")
+    parser.add_argument("--base-src", default="",
+                        help="the checkout system rostrum-base runs (its sfu._fanout built "
+                             "in place), e.g. main before a change, side by side with "
+                             "rostrum in the same run")
     parser.add_argument("--rx-path", action="store_true",
                         help="also time the receive path's first stage (socket callback to "
                              "the ICE queue) on aioice's own socket and on the worker's UDP "

@@ -148,10 +148,12 @@ class Rostrum(Process):
     def __init__(self, source: Path | None = None, gc_log: Path | None = None,
                  rtc_port: str = "0", workers: int = 0, max_consumers: int = 1500,
                  fanout: str = "", mem_log: Path | None = None,
-                 loop_log: Path | None = None) -> None:
+                 loop_log: Path | None = None, name: str = "",
+                 event_loop: str = "") -> None:
         super().__init__()
         # set: run under bench/loopwatch.py, the event loop's long turns written there
         self.loop_log = loop_log
+        self.event_loop = event_loop  # ROSTRUM_EVENT_LOOP: "" (asyncio's), uvloop
         # set: run under bench/memwatch.py, allocation summaries written there (SIGUSR1)
         self.mem_log = mem_log
         self.source = source or ROOT  # a checkout of Rostrum (another one: an A/B test)
@@ -162,7 +164,9 @@ class Rostrum(Process):
         self.workers = workers
         self.max_consumers = max_consumers
         self.fanout = fanout  # ROSTRUM_FANOUT: "" (the server's default), c or python
-        if rtc_port == "per-connection":
+        if name:
+            self.name = name  # e.g. rostrum-base: another checkout, side by side
+        elif rtc_port == "per-connection":
             self.name = "rostrum-per-connection"
         elif fanout == "python":
             self.name = "rostrum-python-fanout"
@@ -190,6 +194,8 @@ class Rostrum(Process):
                "PYTHONPATH": str(self.source)}
         if self.fanout:
             env["ROSTRUM_FANOUT"] = self.fanout
+        if self.event_loop:
+            env["ROSTRUM_EVENT_LOOP"] = self.event_loop
         module = "meeting_server"
         if self.gc_log is not None:
             module = "bench.gcwatch"

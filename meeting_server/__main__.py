@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import ssl
 import sys
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -58,6 +61,27 @@ def tls_context(config: Config) -> ssl.SSLContext | None:
     return context
 
 
+EVENT_LOOPS = ("asyncio", "uvloop")
+
+
+def event_loop(environ: Mapping[str, str] | None = None) -> asyncio.AbstractEventLoop:
+    """The event loop ``ROSTRUM_EVENT_LOOP`` names: ``asyncio`` (the default) or
+    ``uvloop`` (libuv's loop, from PyPI). Anything else is an error."""
+    env = os.environ if environ is None else environ
+    name = env.get("ROSTRUM_EVENT_LOOP", "").strip().lower() or "asyncio"
+    if name not in EVENT_LOOPS:
+        raise SystemExit(f"ROSTRUM_EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}, "
+                         f"not {name!r}")
+    if name == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            raise SystemExit("ROSTRUM_EVENT_LOOP=uvloop but the uvloop package is not "
+                             "installed (pip install uvloop)") from None
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = argv if argv is not None else sys.argv[1:]
     if args and args[0] in ("backup", "restore"):
@@ -69,12 +93,15 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("aioice").setLevel(logging.WARNING)
     logging.getLogger("aiortc").setLevel(logging.WARNING)
     config = from_env_and_args(args)
+    loop = event_loop()
+    asyncio.set_event_loop(loop)
+    logger.info("event loop: %s", type(loop).__module__)
     app = create_app(config)
     if config.demo:
         app.on_startup.append(_demo)
     app.on_startup.append(_started)
     web.run_app(app, host=config.host, port=config.port, print=lambda *_: None,
-                shutdown_timeout=5, ssl_context=tls_context(config))
+                shutdown_timeout=5, ssl_context=tls_context(config), loop=loop)
 
 
 if __name__ == "__main__":

@@ -424,6 +424,10 @@ typedef struct {
     Ring *ring;
     CacheEntry *cache;
     PyObject *tx;     /* a Tx or None */
+    /* the producer whose packets C writes for this consumer now, or None: Python decides
+       every packet (sfu/consumer.py Consumer._arm: set when the consumer is ready, not
+       closed, fed by that source with no switch or resync pending) */
+    PyObject *feed;
 } StateObject;
 
 static PyTypeObject StateType;
@@ -435,6 +439,8 @@ State_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (self == NULL)
         return NULL;
     self->tx = Py_None;
+    Py_INCREF(Py_None);
+    self->feed = Py_None;
     Py_INCREF(Py_None);
     return (PyObject *)self;
 }
@@ -538,6 +544,7 @@ State_traverse(StateObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->tx);
     Py_VISIT(self->vp8_source);
+    Py_VISIT(self->feed);
     return 0;
 }
 
@@ -546,6 +553,7 @@ State_clear(StateObject *self)
 {
     Py_CLEAR(self->tx);
     Py_CLEAR(self->vp8_source);
+    Py_CLEAR(self->feed);
     return 0;
 }
 
@@ -768,6 +776,8 @@ static PyMemberDef State_members[] = {
     {"packets_sent", T_LONGLONG, offsetof(StateObject, packets_sent), 0, NULL},
     {"bytes_sent", T_LONGLONG, offsetof(StateObject, bytes_sent), 0, NULL},
     {"tx", T_OBJECT, offsetof(StateObject, tx), 0, "the Tx its packets go out on, or None"},
+    {"feed", T_OBJECT, offsetof(StateObject, feed), 0,
+     "the producer whose packets C writes for this consumer, or None (Python decides)"},
     {NULL},
 };
 
@@ -913,7 +923,7 @@ batch_flush(Batch *b)
     b->count = 0;
 }
 
-static PyObject *str_fw, *str_ready, *str_closed, *str_target, *str_source, *str_resync;
+static PyObject *str_fw;
 
 /*
  * Write one consumer's copy into `out` (MAX_PACKET + MAX_EXT bytes): the RTP packet exactly
@@ -996,36 +1006,14 @@ write_copy(StateObject *st, PyObject *producer, uint8_t *out, int seq, unsigned 
     return 12 + ext_len + (int)payload_len;
 }
 
-static int
-attr_is(PyObject *obj, PyObject *name, PyObject *value)
-{
-    PyObject *v = PyObject_GetAttr(obj, name);
-    if (v == NULL)
-        return -1;
-    int same = v == value;
-    Py_DECREF(v);
-    return same;
-}
-
-static int
-attr_true(PyObject *obj, PyObject *name)
-{
-    PyObject *v = PyObject_GetAttr(obj, name);
-    if (v == NULL)
-        return -1;
-    int truth = PyObject_IsTrue(v);
-    Py_DECREF(v);
-    return truth;
-}
-
 /*
  * forward(producer, consumers, sequence_number, timestamp, marker, payload, level, abs_send_time,
  *         now) -> list of the consumers left to Python
  *
- * For every consumer whose `_fw` is a State that C can write, that is ready, not closed,
- * fed by `producer` (its source, not its target) and with no resync pending: rewrite, keep
- * its bookkeeping, protect and send. Every other consumer is returned, in order, for
- * Consumer.forward_now to decide.
+ * For every consumer whose `_fw` is a State that C can write and whose `feed` is `producer`
+ * (Python set it: ready, not closed, fed by that source, no switch or resync pending; no
+ * Python attribute is read per packet): rewrite, keep its bookkeeping, protect and send.
+ * Every other consumer is returned, in order, for Consumer.forward_now to decide.
  */
 static PyObject *
 fanout_forward(PyObject *module, PyObject *args)
@@ -1077,25 +1065,9 @@ fanout_forward(PyObject *module, PyObject *args)
             fw = Py_None;
             Py_INCREF(fw);
         }
-        if (Py_IS_TYPE(fw, &StateType) && ((StateObject *)fw)->capable) {
-            int r;
+        if (Py_IS_TYPE(fw, &StateType) && ((StateObject *)fw)->capable &&
+            ((StateObject *)fw)->feed == producer)
             mine = 1;
-            if ((r = attr_true(consumer, str_ready)) <= 0)
-                mine = r;
-            if (mine == 1 && (r = attr_true(consumer, str_closed)) != 0)
-                mine = r < 0 ? -1 : 0;
-            if (mine == 1 && (r = attr_is(consumer, str_target, producer)) != 0)
-                mine = r < 0 ? -1 : 0;
-            if (mine == 1 && (r = attr_is(consumer, str_source, producer)) != 1)
-                mine = r;
-            if (mine == 1 && (r = attr_true(consumer, str_resync)) != 0)
-                mine = r < 0 ? -1 : 0;
-        }
-        if (mine < 0) {
-            Py_DECREF(fw);
-            Py_DECREF(consumer);
-            goto fail_batch;
-        }
         if (!mine) {
             Py_DECREF(fw);
             int rc = PyList_Append(pending, consumer);
@@ -1229,12 +1201,7 @@ PyInit__fanout(void)
     if (PyType_Ready(&TxType) < 0 || PyType_Ready(&StateType) < 0)
         return NULL;
     str_fw = PyUnicode_InternFromString("_fw");
-    str_ready = PyUnicode_InternFromString("ready");
-    str_closed = PyUnicode_InternFromString("closed");
-    str_target = PyUnicode_InternFromString("target");
-    str_source = PyUnicode_InternFromString("source");
-    str_resync = PyUnicode_InternFromString("_resync");
-    if (!str_fw || !str_ready || !str_closed || !str_target || !str_source || !str_resync)
+    if (!str_fw)
         return NULL;
     PyObject *m = PyModule_Create(&fanout_module);
     if (m == NULL)

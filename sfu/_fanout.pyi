@@ -34,6 +34,7 @@ class State:
     packets_sent: int
     bytes_sent: int
     tx: Tx | None
+    feed: Any  # the producer C may write for this consumer now, or None (Consumer._arm)
     @property
     def allocated(self) -> bool: ...
     @property

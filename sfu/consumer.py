@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import struct
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -29,9 +30,7 @@ from aiortc.rtp import (
     RtcpPsfbPacket,
     RtcpRrPacket,
     RtcpRtpfbPacket,
-    RtcpSdesPacket,
     RtcpSenderInfo,
-    RtcpSourceInfo,
     RtcpSrPacket,
     RtpPacket,
     unpack_remb_fci,
@@ -92,11 +91,13 @@ class Consumer:
         self.clock_rate = 48000 if kind == "audio" else 90000
         self.codec_name = ""
         self.cname = ""
+        # a change of ready, closed, source, target or _resync re-arms the C path's
+        # ``_fw.feed`` (``_arm``): C reads no Python attribute per packet
         self.ready = False
         self.closed = False
-
         self.source: Producer | None = None  # feeding this consumer now
         self.target: Producer | None = None  # will feed it from its next keyframe
+        self._resync = False  # the source resumes after a gap: continue the sequence
         self._on_source_closed = on_source_closed
         # the subscriber's feedback (loss, REMB, RTT) for its bandwidth estimate
         self.on_feedback: Callable[[str, float], None] | None = None
@@ -126,7 +127,6 @@ class Consumer:
         self._fw.last_seq = random.getrandbits(16)
         self._fw.last_ts = random.getrandbits(32)
         self._started = False
-        self._resync = False
         self._rtx_seq = random.getrandbits(16)
         self._vp8 = Vp8PictureIdRewriter()  # the Python path's (C keeps its own in _fw)
         self._rtcp_task: asyncio.Task[None] | None = None
@@ -145,6 +145,17 @@ class Consumer:
 
     def __repr__(self) -> str:
         return f"Consumer({self.id} {self.subscriber_id}#{self.purpose}{self.slot}/{self.kind})"
+
+    def _arm(self) -> None:
+        """Tell the C path which producer's packets it may write for this consumer without
+        asking Python (``forward_now``'s fast case): its source, while it is ready, not
+        closed, with no switch to that source and no resync pending; None otherwise. Called
+        wherever this class changes one of those; a change made from outside (a test
+        setting ``ready``) is picked up at the next packet, which ``forward_now`` decides."""
+        source = self.source
+        armed = self.ready and not self.closed and not self._resync and \
+            source is not None and self.target is not source
+        self._fw.feed = source if armed else None
 
     @property
     def packets_sent(self) -> int:
@@ -181,6 +192,7 @@ class Consumer:
         self._ext_fixed = self._fixed_extensions()
         self._start_sending()
         self.ready = True
+        self._arm()
         # its sender reports: the router's one timer for every subscriber (``report``)
         if self.target is not None:
             self.target.request_keyframe()
@@ -208,6 +220,7 @@ class Consumer:
                            mid=(self.mid or "").encode("ascii"))
         self._fw.tx = tx
         self._send = tx.send
+        self._arm()
 
     def use_python_sender(self, send: Callable[[bytes], bool]) -> None:
         """Send through ``send`` (protect and send one packet): the Python path."""
@@ -215,6 +228,7 @@ class Consumer:
             state = fanout.PyState(self.kind == "video")
             state.last_seq, state.last_ts = self._fw.last_seq, self._fw.last_ts
             self._fw = state
+            self._arm()
         self._send = send
 
     def _fixed_extensions(self) -> bytes | None:
@@ -262,6 +276,12 @@ class Consumer:
         ``drop_current``: a switch down because the subscriber's link is congested stops the
         old (bigger) layer at once, so that the new layer's keyframe is not lost in the queue
         the old one keeps full (the picture holds still until that keyframe)."""
+        try:
+            self._set_source(producer, drop_current)
+        finally:
+            self._arm()
+
+    def _set_source(self, producer: Producer | None, drop_current: bool) -> None:
         if producer is not None and producer.kind != self.kind:
             raise ValueError(f"{self!r} cannot consume {producer!r}")
         current = self.target or self.source
@@ -295,12 +315,14 @@ class Consumer:
         """The source resumes after a gap (it was not forwarded for a while): continue this
         consumer's sequence and timestamps from where they stopped."""
         self._resync = True
+        self._arm()
 
     def source_closed(self, producer: Producer) -> None:
         if self.source is producer:
             self.source = None
         if self.target is producer:
             self.target = None
+        self._arm()
         if self._on_source_closed is not None:
             self._on_source_closed(self)
 
@@ -332,6 +354,8 @@ class Consumer:
         wall = time.time() if wall is None else wall
         now = time.monotonic() if now is None else now
         if self._fw.capable and len(packet.payload) <= fanout.MAX_PAYLOAD:
+            if self._fw.feed is not producer:
+                self._arm()  # a change made from outside this class (see _arm)
             fanout.forward(producer, (self,), packet, wall, now)
         else:
             self.forward_python(producer, packet, wall, now)
@@ -389,6 +413,7 @@ class Consumer:
         self.source = producer
         self.target = None
         self._resync = False
+        self._arm()
         now = time.monotonic() if now is None else now
         fw = self._fw
         if self._started:
@@ -590,15 +615,27 @@ class Consumer:
         trip from the receiver's answer (LSR/DLSR)."""
         if not self.ready or self.closed:
             return None
-        sr = self.sender_report(at)
-        if sr is None:
-            return None
-        self._sr_sent[(sr.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF] = time.time()
+        if type(self).sender_report is not Consumer.sender_report:
+            sr = self.sender_report(at)  # a subclass's own report (a pipe's)
+            if sr is None:
+                return None
+            info = sr.sender_info
+            fields = (info.ntp_timestamp, info.rtp_timestamp, info.packet_count,
+                      info.octet_count)
+        else:
+            # the same bytes as sender_report()'s packet, written at once (the router's
+            # timer writes one per slot with a source, every second, for every subscriber)
+            source = self.source
+            if source is None or source.sender_clock is None or not self._started:
+                return None
+            ntp, src_rtp = source.sender_clock.now(time.time() if at is None else at)
+            fw = self._fw
+            fields = (ntp, (src_rtp + fw.ts_offset) & 0xFFFFFFFF,
+                      fw.packets_sent & 0xFFFFFFFF, fw.bytes_sent & 0xFFFFFFFF)
+        self._sr_sent[(fields[0] >> 16) & 0xFFFFFFFF] = time.time()
         if len(self._sr_sent) > 16:
             self._sr_sent.pop(next(iter(self._sr_sent)))
-        sdes = RtcpSdesPacket(chunks=[RtcpSourceInfo(
-            ssrc=self.ssrc, items=[(1, self.cname.encode("utf-8"))])])
-        return bytes(sr) + bytes(sdes)
+        return sender_report_bytes(self.ssrc, *fields, self.cname.encode("utf-8"))
 
     async def _run_rtcp(self) -> None:
         """A sender-report loop of its own: only a plain RTP consumer (sfu/plain_transport.py,
@@ -619,11 +656,28 @@ class Consumer:
         if self.closed:
             return
         self.closed = True
-        self.set_source(None)
+        self.set_source(None)  # (and _arm: nothing)
         if self._rtcp_task is not None:
             self._rtcp_task.cancel()
             await asyncio.gather(self._rtcp_task, return_exceptions=True)
         self._fw.cache_clear()
 
 
-__all__ = ["Consumer", "ntp_now"]
+def sender_report_bytes(ssrc: int, ntp: int, rtp_timestamp: int, packets: int, octets: int,
+                        cname: bytes) -> bytes:
+    """A sender report without report blocks followed by an SDES packet with one CNAME
+    chunk (RFC 3550 6.4.1, 6.5): the bytes aiortc's ``RtcpSrPacket`` and ``RtcpSdesPacket``
+    write for the same fields."""
+    if len(cname) > 255:
+        raise ValueError("a CNAME is at most 255 bytes")
+    sdes = _SDES_CHUNK.pack(ssrc, 1, len(cname)) + cname + b"\x00\x00"
+    sdes += b"\x00" * (-len(sdes) % 4)
+    return _SR.pack(0x80, 200, 6, ssrc, ntp, rtp_timestamp, packets, octets) + \
+        _RTCP_HEADER.pack(0x81, 202, len(sdes) // 4) + sdes
+
+
+_SR = struct.Struct("!BBHLQLLL")
+_SDES_CHUNK = struct.Struct("!LBB")
+_RTCP_HEADER = struct.Struct("!BBH")
+
+__all__ = ["Consumer", "ntp_now", "sender_report_bytes"]

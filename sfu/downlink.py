@@ -74,6 +74,8 @@ class Downlink:
         self.estimate.probe_for(result.wanted_bps, now, result.spent_bps)
         target = self.estimate.probe_target
         self.probe_bps = max(0.0, target - result.spent_bps) if target is not None else 0.0
+        if self.probe_bps <= 0:
+            self.padding_owed = 0.0  # (the router's tick skips a subscriber not probing)
         changed = False
         for key, layer in result.layers.items():
             current = self.layers.get(key, "unset")
@@ -105,6 +107,7 @@ class Downlink:
             verdict = self.estimate.probe_verdict(time.monotonic())
             if verdict == "failed":
                 self.probe_bps = 0.0
+                self.padding_owed = 0.0
             elif verdict == "passed":
                 return True
         return False

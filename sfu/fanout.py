@@ -71,7 +71,7 @@ class PyState:
     ``sfu._fanout.State``). The sent ring and the NACK cache are allocated at the first
     packet sent: a slot that never sends (an empty seat) holds neither."""
 
-    __slots__ = ("_cache", "_sent_seq", "_sent_time", "bytes_sent", "frame_open",
+    __slots__ = ("_cache", "_sent_seq", "_sent_time", "bytes_sent", "feed", "frame_open",
                  "last_seq", "last_ts", "last_wall", "packets_sent", "seq_offset", "ts_offset",
                  "tx", "upstream_gaps")
 
@@ -88,6 +88,7 @@ class PyState:
         self.packets_sent = 0
         self.bytes_sent = 0
         self.tx: Any = None
+        self.feed: Any = None  # the C state's; never read on this path
         self._sent_seq: list[int] = []
         self._sent_time: list[float] = []
         self._cache = PacketCache(CACHE_SIZE) if video else None

@@ -61,7 +61,7 @@ from .commands import (
     Unpublish,
 )
 from .consumer import Consumer
-from .downlink import PROBE_TICK_S, Downlink
+from .downlink import PROBE_TICK_S, TRICKLE_EVERY, Downlink
 from .events import (
     ConsumerStats,
     FloorVoiceChanged,
@@ -857,13 +857,18 @@ class Router:
             while True:
                 await asyncio.sleep(PROBE_TICK_S)
                 n += 1
-                for sub in list(self.subscriptions.values()):
+                # a subscriber that is not probing has nothing to send but on a trickle
+                # tick (every 500 ms): the other ticks look at the probing ones only
+                subs = list(self.subscriptions.values()) if n % TRICKLE_EVERY == 0 else \
+                    [s for s in self.subscriptions.values() if s.downlink.probe_bps > 0]
+                for sub in subs:
+                    downlink = sub.downlink
                     carrier = next((v for _, v in sub.seats if v.ready), None)
                     if carrier is None:
                         continue
-                    if sub.downlink.check_probe():
+                    if downlink.check_probe():
                         self.run_allocation(sub, time.monotonic())
-                    sub.downlink.send_owed(carrier, n, video_flows=any(
+                    downlink.send_owed(carrier, n, video_flows=any(
                         v.source is not None for _, v in sub.seats))
         except asyncio.CancelledError:
             pass

@@ -487,3 +487,31 @@ def test_rtc_announced_address_refused(tmp_path: Path, env: dict[str, str], erro
     with pytest.raises(SystemExit):
         from_env_and_args(["--data-dir", str(tmp_path), "--secret", "x"], env)
     assert error in capsys.readouterr().err
+
+
+def test_the_event_loop_is_asyncio_unless_told_and_a_bad_name_is_refused() -> None:
+    import asyncio
+
+    import pytest
+
+    from meeting_server.__main__ import event_loop
+
+    loop = event_loop({})
+    try:
+        assert isinstance(loop, asyncio.BaseEventLoop)
+        assert type(loop).__module__.startswith("asyncio")
+    finally:
+        loop.close()
+    with pytest.raises(SystemExit, match="ROSTRUM_EVENT_LOOP must be one of"):
+        event_loop({"ROSTRUM_EVENT_LOOP": "trio"})
+    try:
+        import uvloop
+    except ImportError:
+        with pytest.raises(SystemExit, match="not installed"):
+            event_loop({"ROSTRUM_EVENT_LOOP": "uvloop"})
+    else:
+        loop = event_loop({"ROSTRUM_EVENT_LOOP": " UVLOOP "})
+        try:
+            assert isinstance(loop, uvloop.Loop)
+        finally:
+            loop.close()

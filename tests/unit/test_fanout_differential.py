@@ -397,6 +397,66 @@ async def test_audio_levels_switches_and_timestamp_wrap() -> None:
         rig.close()
 
 
+async def test_c_writes_only_the_consumers_python_armed() -> None:
+    """The C path reads no Python attribute per packet: a consumer's state names the
+    producer C may write for it (``State.feed``), set by ``Consumer._arm`` whenever the
+    consumer gets ready or closes, or its source, target or resync flag change. Every change
+    below goes through the consumers' own methods, and C must write exactly what the Python
+    reference writes."""
+    rig = Rig()
+    try:
+        pair = rig.pair(AUDIO_SLOTS[0])
+        a, b = (make_producer(n, kind="audio", codec="opus", pt=111, ssrc=ssrc, rtx_ssrc=None)
+                for n, ssrc in (("a", 600), ("b", 700)))
+        seq = {a: 100, b: 9000}
+
+        async def send(producer: Producer, count: int) -> None:
+            for _ in range(count):
+                await producer.handle_rtp(rtp(111, seq[producer], seq[producer] * 960,
+                                              600 if producer is a else 700, bytes(40)), 0)
+                seq[producer] += 1
+
+        def fed() -> set[Any]:
+            return {consumer._fw.feed for consumer in pair.consumers()}
+
+        assert fed() == {None}  # no source yet
+        for consumer in pair.consumers():
+            consumer.set_source(a)
+        assert fed() == {None}  # a switch to a is pending: Python decides its first packet
+        await send(a, 5)
+        assert fed() == {a}  # switched: C writes a's packets from now on
+        a.set_forwarding(False)  # the floor gate: nothing goes out
+        await send(a, 3)
+        a.set_forwarding(True)  # and the resync it asks for: Python's decision again
+        assert fed() == {None}
+        await send(a, 4)
+        assert fed() == {a}
+        await send(a, 2)
+        for consumer in pair.consumers():
+            consumer.set_source(b)
+        assert fed() == {a}  # audio switches at b's next packet
+        await send(a, 2)  # a goes on until b's first packet
+        await send(b, 4)
+        assert fed() == {b}
+        await b.close()  # the source closed: nothing armed
+        assert fed() == {None}
+        await send(b, 2)
+        assert assert_same(rig) == 5 + 4 + 2 + 2 + 4
+        assert pair.c.packets_sent == 17
+        for consumer in pair.consumers():
+            consumer.set_source(a)
+        await send(a, 3)
+        for consumer in pair.consumers():
+            await consumer.close()
+        assert fed() == {None}
+        await send(a, 3)  # a closed consumer is written by neither path
+        assert assert_same(rig) == 20
+        assert pair.c.packets_sent == 20
+        await a.close()
+    finally:
+        rig.close()
+
+
 def _video_frames(count: int) -> Iterator[Any]:
     import av
 

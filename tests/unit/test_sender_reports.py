@@ -130,15 +130,14 @@ def test_the_c_writer_caches_a_head_and_the_producers_payload() -> None:
     state.tx = None  # no transport: C writes and keeps the bookkeeping, sends nothing
 
     class Seat:
-        ready, closed, target, _resync = True, False, None, False
-
-        def __init__(self, source: Any, fw: Any) -> None:
-            self.source, self._fw = source, fw
+        def __init__(self, fw: Any) -> None:
+            self._fw = fw
 
     producer = FakeProducer("video")
+    state.feed = producer  # what Consumer._arm sets for a ready consumer of this source
     payload = bytes([0x90, 0xC0, 0x80 | 0x12, 0x34, 0x07]) + bytes(range(200)) * 5
     assert not state.allocated
-    assert fanout.native.forward(producer, [Seat(producer, state)], 10, 5000, True, payload,
+    assert fanout.native.forward(producer, [Seat(state)], 10, 5000, True, payload,
                                  -1, 0, 1.0) == []
     assert state.allocated and state.last_seq == 10
     cached = state.cache_get(10, 1.0)
@@ -161,3 +160,35 @@ async def test_one_subscribers_failure_does_not_stop_the_others_reports() -> Non
     router.subscriptions["ben"] = Subscription("ben", seats=[(second, second)], screen=None)
     assert await router.send_sender_reports(time.monotonic()) == 1
     assert len(fine.sent) == 1
+
+
+@pytest.mark.parametrize("cname", ["", "a", "ben", "ben-cname", "x" * 37, "é" * 127])
+def test_a_report_is_the_bytes_aiortc_writes(cname: str) -> None:
+    """Consumer.report writes its sender report and SDES at once (no aiortc objects per
+    slot per second): the same bytes as aiortc's packets of sender_report()'s fields."""
+    from aiortc.rtp import RtcpSourceInfo
+
+    producer = FakeProducer("video")
+    consumer = _consumer(1, "video", FakeDtls())
+    consumer.cname = cname
+    _feed(consumer, producer)
+    consumer._fw.packets_sent, consumer._fw.bytes_sent = (1 << 32) + 5, (1 << 33) + 7
+    at = time.time()
+    data = consumer.report(at)
+    sr = consumer.sender_report(at)
+    assert data is not None and sr is not None
+    sdes = RtcpSdesPacket(chunks=[RtcpSourceInfo(ssrc=consumer.ssrc,
+                                                 items=[(1, cname.encode("utf-8"))])])
+    assert data == bytes(sr) + bytes(sdes)
+    parsed = RtcpPacket.parse(data)
+    assert isinstance(parsed[0], RtcpSrPacket) and parsed[0].sender_info.packet_count == 5
+    assert isinstance(parsed[1], RtcpSdesPacket)
+    assert parsed[1].chunks[0].items == [(1, cname.encode("utf-8"))]
+
+
+def test_a_cname_too_long_for_sdes_is_refused() -> None:
+    from sfu.consumer import sender_report_bytes
+
+    with pytest.raises(ValueError):
+        sender_report_bytes(1, 2, 3, 4, 5, b"x" * 256)
+    assert len(sender_report_bytes(1, 2, 3, 4, 5, b"x" * 255)) % 4 == 0

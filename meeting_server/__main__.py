@@ -78,7 +78,8 @@ def event_loop(environ: Mapping[str, str] | None = None) -> asyncio.AbstractEven
         except ImportError:
             raise SystemExit("ROSTRUM_EVENT_LOOP=uvloop but the uvloop package is not "
                              "installed (pip install uvloop)") from None
-        return uvloop.new_event_loop()
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        return loop
     return asyncio.new_event_loop()
 
 

@@ -67,17 +67,23 @@ class RoomNamespace(RostrumNamespace):
                         room=participant.meeting_id)
 
     async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
+        session = self.session_of(sid)  # known while connected: read it before any wait
         payload = parse(JoinPayload, data)
         invite, device = await self._admit_again(sid)
         if self.invitations is not None:
             payload = await self.invitations.profile(invite, payload)
-        participant, live = await self.meetings.join(self.session_of(sid), invite, payload,
-                                                     device)
+        participant, live = await self.meetings.join(session, invite, payload, device)
         await self.emit("presence", {"event": "joined", "participant": participant.to_json()},
                         room=live.record.id, skip_sid=sid)
+        if sid not in self.invites:
+            # the connection closed while the join was under way (a broadcast to a large
+            # room yields): it is a drop, as on_disconnect makes it for a joined participant
+            # (kept for a resume; suspending twice is a no-op), and there is no room to enter
+            await self.meetings.suspend(session)
+            return self._welcome(participant, live)
         await self.enter_room(sid, live.record.id)
         for listener in self.join_listeners:
-            await listener(self.session_of(sid), participant)
+            await listener(session, participant)
         return self._welcome(participant, live)
 
     async def _admit_again(self, sid: str) -> tuple[Invite, str]:

@@ -526,6 +526,17 @@ class DocumentService:
 
         return await self._change(participant, change)
 
+    async def restore_screen(self, meeting_id: str, speaker_id: str | None) -> None:
+        """After a restart or a takeover (meeting_server/live_state.py): the screen as it was
+        saved (the page shown, the presenter right the chair gave), held to the floor as
+        restored: a delegate's presenter right lasts only while they hold the floor."""
+        ms = await self._screen(meeting_id)
+        async with ms.lock:
+            if ms.screen.delegate is not None and ms.screen.delegate != speaker_id:
+                ms.screen = presenter.floor_moved(ms.screen, speaker_id)
+                await self.records.save_show(meeting_id, ms.screen.to_json())
+        self._emit(meeting_id, "screen", ms.screen.to_json())
+
     def floor_moved(self, meeting_id: str, speaker_id: str | None) -> None:
         ms = self.screens.get(meeting_id)
         if ms is None or ms.screen.delegate is None or ms.screen.delegate == speaker_id:

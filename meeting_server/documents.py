@@ -542,6 +542,14 @@ class DocumentService:
         if ms is None or ms.screen.delegate is None or ms.screen.delegate == speaker_id:
             return
         ms.screen = presenter.floor_moved(ms.screen, speaker_id)
+        # saved too: a restart must not read back a presenter right the floor ended (the
+        # screen as it is when the write runs: a later change is never overwritten)
+        async def save() -> None:
+            await self.records.save_show(meeting_id, ms.screen.to_json())
+
+        task = asyncio.ensure_future(save())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         self._emit(meeting_id, "screen", ms.screen.to_json())
 
 

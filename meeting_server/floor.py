@@ -367,10 +367,15 @@ class FloorService:
         self._require_manager(actor)
         floor = self.floor(actor.meeting_id)
         async with floor.lock:
+            before = floor.speakers.speaker
             try:
                 floor.speakers.extend(seconds, self.clock())
             except FloorError as exc:
                 raise RostrumError(exc.code, exc.message) from None
+            # the same intervention, a new Grant value: its floor log id follows it
+            grant_id = floor.grant_ids.pop(id(before), None)
+            if grant_id is not None:
+                floor.grant_ids[id(floor.speakers.speaker)] = grant_id
             self._schedule_expiry(actor.meeting_id)
             self._changed(actor.meeting_id)
 
@@ -547,10 +552,7 @@ class FloorService:
         floor = self.floors.get(meeting_id)
         live = self.meetings.live.get(meeting_id)
         speakers = floor.speakers if floor is not None else SpeakersList()
-        grant = speakers.speaker
         return {"speakers": speakers.snapshot(),
-                "grantId": floor.grant_ids.get(id(grant), "")
-                if floor is not None and grant is not None else "",
                 "muted": sorted(floor.muted) if floor is not None else [],
                 "managers": sorted(floor.managers) if floor is not None else [],
                 "locked": bool(live and live.locked)}

@@ -21,13 +21,37 @@ from tests.peers import TestPeer
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start(data: Path, port: int, **extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def spawn(data: Path, port: int, demo: bool = True, **extra: str) -> subprocess.Popen[str]:
+    """A server process on ``data`` (its folder and SQLite file), with ``--demo`` or not."""
     env = {**os.environ, "ROSTRUM_DATA_DIR": str(data), "ROSTRUM_PORT": str(port),
            "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "REDIS_URL": "", "ROSTRUM_RTC_PORT": "0",
            **extra}
-    proc = subprocess.Popen([sys.executable, "-m", "meeting_server", "--demo"], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    return subprocess.Popen([sys.executable, "-m", "meeting_server",
+                             *(["--demo"] if demo else [])], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_up(proc: subprocess.Popen[str], port: int) -> None:
+    """A server spawned without ``--demo`` listens (or is killed: the test fails)."""
+    try:
+        wait_listening(port, timeout=45)  # a start on a loaded machine is slow
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise
+    _drain(proc)
+
+
+def _drain(proc: subprocess.Popen[str]) -> None:
+    # the server goes on logging to the pipe: read it, so that a full pipe never stalls it
+    lines: collections.deque[str] = collections.deque(maxlen=200)
+    threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True).start()
+    proc.log_tail = lines  # type: ignore[attr-defined]  # for a failing test's message
+
+
+def start(data: Path, port: int, **extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """A ``--demo`` server process; returns it and the demo meeting's tokens by role."""
+    proc = spawn(data, port, **extra)
     links: dict[str, str] = {}
     deadline = time.monotonic() + 45  # a start on a loaded machine (2 cores shared) is slow
     assert proc.stdout is not None
@@ -42,10 +66,7 @@ def start(data: Path, port: int, **extra: str) -> tuple[subprocess.Popen[str], d
         proc.kill()  # a server that did not come up is not left running
         proc.wait(timeout=10)
         raise
-    # the server goes on logging to the pipe: read it, so that a full pipe never stalls it
-    lines: collections.deque[str] = collections.deque(maxlen=200)
-    threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True).start()
-    proc.log_tail = lines  # type: ignore[attr-defined]  # for a failing test's message
+    _drain(proc)
     return proc, links
 
 

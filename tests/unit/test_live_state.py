@@ -18,7 +18,7 @@ def record() -> LiveStateRecord:
     speakers = SpeakersList(default_limit_s=120.0)
     speakers.request("ana", "intervention", "on 3.2", "fr", 10.0)
     speakers.grant(now=20.0, participant_id="ben", limit_s=60.0, language="es")
-    floor = {"speakers": speakers.snapshot(), "grantId": "g1-20000", "muted": ["cai"],
+    floor = {"speakers": speakers.snapshot(), "muted": ["cai"],
              "managers": ["sec"], "locked": True}
     return LiveStateRecord(floor, {"fri": "fr"}, {"ana": "device:dk"},
                            (PendingRequest(1, "person|delegate|Dan||Peru", "point-of-order",

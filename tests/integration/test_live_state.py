@@ -19,6 +19,7 @@ import asyncio
 import secrets
 import signal
 import sqlite3
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ import socketio
 from tests.cluster import redis_url
 from tests.harness import free_port
 from tests.integration.test_floor import heard, packets_in
-from tests.integration.test_restart import spawn, start, wait_up
+from tests.integration.test_restart import links, spawn, start, wait_up
 from tests.peers import TestPeer, ToneTrack
 
 NAMESPACES = ["/room", "/media", "/floor", "/interpretation", "/documents"]
@@ -201,6 +202,29 @@ def kill(proc: Any) -> None:
     proc.wait(timeout=5)
 
 
+def has_table(database: Path, name: str) -> bool:
+    if not database.exists():
+        return False
+    db = sqlite3.connect(database, timeout=0.1)
+    try:
+        return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() \
+            is not None
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        db.close()
+
+
+def stop(proc: Any) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
 async def closed(peers: list[TestPeer]) -> None:
     for peer in peers:
         try:
@@ -229,8 +253,7 @@ def test_a_restart_puts_the_whole_live_state_back(tmp_path: Path) -> None:
         asyncio.run(check_everything_back([base], meeting, "server-restart",
                                           tmp_path / "rostrum.sqlite3"))
     finally:
-        proc2.terminate()
-        proc2.wait(timeout=10)
+        stop(proc2)
 
 
 def test_a_takeover_puts_the_whole_live_state_back_on_the_next_node(tmp_path: Path) -> None:
@@ -254,10 +277,18 @@ def test_a_takeover_puts_the_whole_live_state_back_on_the_next_node(tmp_path: Pa
             await client.aclose()
 
     asyncio.run(no_owner())
-    node_b = spawn(tmp_path, ports[1], demo=False, **env(1))  # both start at once
-    node_a = None
+    node_a = spawn(tmp_path, ports[0], **env(0))  # makes the demo meeting
+    node_b = None
     try:
-        node_a, tokens = start(tmp_path, ports[0], **env(0))  # makes the demo meeting
+        # node B starts once node A made the file (two first opens of one new SQLite file
+        # at once may find it locked), and then beside node A's slower rest of start-up
+        database = tmp_path / "rostrum.sqlite3"
+        deadline = time.monotonic() + 45
+        while not has_table(database, "live_state"):
+            assert time.monotonic() < deadline and node_a.poll() is None, "node A's store"
+            time.sleep(0.1)
+        node_b = spawn(tmp_path, ports[1], demo=False, **env(1))
+        tokens = links(node_a, ports[0])
         wait_up(node_b, ports[1])
 
         async def before() -> Meeting:
@@ -271,6 +302,4 @@ def test_a_takeover_puts_the_whole_live_state_back_on_the_next_node(tmp_path: Pa
                                           tmp_path / "rostrum.sqlite3"))
     finally:
         for proc in (node_a, node_b):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                proc.wait(timeout=10)
+            stop(proc)

@@ -52,6 +52,12 @@ def _drain(proc: subprocess.Popen[str]) -> None:
 def start(data: Path, port: int, **extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """A ``--demo`` server process; returns it and the demo meeting's tokens by role."""
     proc = spawn(data, port, **extra)
+    return proc, links(proc, port)
+
+
+def links(proc: subprocess.Popen[str], port: int) -> dict[str, str]:
+    """The demo meeting's tokens by role, as a ``--demo`` server prints them; once it
+    listens."""
     links: dict[str, str] = {}
     deadline = time.monotonic() + 45  # a start on a loaded machine (2 cores shared) is slow
     assert proc.stdout is not None
@@ -67,7 +73,7 @@ def start(data: Path, port: int, **extra: str) -> tuple[subprocess.Popen[str], d
         proc.wait(timeout=10)
         raise
     _drain(proc)
-    return proc, links
+    return links
 
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import signal
 import sqlite3
 import subprocess
 import time
@@ -32,6 +31,7 @@ from tests.cluster import redis_url
 from tests.harness import free_port
 from tests.integration.test_floor import heard, packets_in
 from tests.integration.test_restart import links, spawn, start, wait_up
+from tests.integration.test_restart_resume import closed, kill
 from tests.peers import TestPeer, ToneTrack
 
 NAMESPACES = ["/room", "/media", "/floor", "/interpretation", "/documents"]
@@ -197,11 +197,6 @@ async def check_everything_back(urls: list[str], before: Meeting, reason: str,
         == 1, rows
 
 
-def kill(proc: Any) -> None:
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=5)
-
-
 def has_table(database: Path, name: str) -> bool:
     if not database.exists():
         return False
@@ -225,14 +220,6 @@ def stop(proc: Any) -> None:
             proc.wait(timeout=5)
 
 
-async def closed(peers: list[TestPeer]) -> None:
-    for peer in peers:
-        try:
-            await peer.close()
-        except Exception:
-            pass
-
-
 def test_a_restart_puts_the_whole_live_state_back(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -241,7 +228,7 @@ def test_a_restart_puts_the_whole_live_state_back(tmp_path: Path) -> None:
         async def before() -> Meeting:
             meeting = await hold_meeting(base, tokens)
             kill(proc)
-            await closed(meeting.everyone())
+            await closed(*meeting.everyone())
             return meeting
 
         meeting = asyncio.run(before())
@@ -294,7 +281,7 @@ def test_a_takeover_puts_the_whole_live_state_back_on_the_next_node(tmp_path: Pa
         async def before() -> Meeting:
             meeting = await hold_meeting(urls[0], tokens)
             kill(node_a)
-            await closed(meeting.everyone())
+            await closed(*meeting.everyone())
             return meeting
 
         meeting = asyncio.run(before())

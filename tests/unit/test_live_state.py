@@ -4,7 +4,9 @@ intervention with the rest of its time, and a takeover's request goes to its pla
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from meeting_server.cluster import Owner, OwnershipError
 from meeting_server.live_state import LiveStateRecord, PendingRequest, who
 from meeting_server.meetings import Participant
 from meeting_server.speakers_list import FloorError, SpeakersList
+from meeting_server.store import AttendanceRecord, ResumeRecord, Store
 
 
 def record() -> LiveStateRecord:
@@ -103,3 +106,41 @@ def test_an_owner_record_round_trips_and_a_bad_one_is_refused() -> None:
                 '{"node": "", "url": "http://x"}'):
         with pytest.raises(OwnershipError):
             Owner.parse(bad)
+
+
+def test_the_store_keeps_one_live_state_per_meeting_and_scopes_keys_to_a_node(
+        tmp_path: Path) -> None:
+    """store.py: the live_state row (saved, read, gone with the meeting), the resume keys of
+    one meeting, a node's refresh of only its meetings' keys, and a takeover's attendance
+    opened again for those who may resume."""
+    async def run() -> None:
+        store = Store(tmp_path / "db.sqlite3")
+        await store.open()
+        try:
+            for meeting in ("m1", "m2"):
+                await store.create_meeting(meeting, meeting, ("en", "fr"))
+            await store.save_live_state("m1", record().to_json())
+            assert LiveStateRecord.parse(await store.live_state("m1")) == record()
+            assert list(await store.live_states()) == ["m1"]
+            await store.save_live_state("m1", None)
+            assert await store.live_state("m1") is None
+            for pid, meeting in (("a", "m1"), ("b", "m2")):
+                await store.save_resume(ResumeRecord(f"h{pid}", pid, meeting, pid, "", "",
+                                                     "delegate", "en", None, "", "", 1.0,
+                                                     100.0))
+                await store.record_join(AttendanceRecord(pid, meeting, pid, "", "",
+                                                         "delegate", 1.0, None))
+            assert [r.participant_id for r in await store.resume_records(50.0, "m2")] == ["b"]
+            assert await store.extend_connected_resume_keys(500.0, ["m1"]) == 1
+            expiry = {r.participant_id: r.expires_at for r in await store.resume_records(50.0)}
+            assert expiry == {"a": 500.0, "b": 100.0}
+            await store.record_leave("a", 2.0, "owner-lost")
+            await store.record_leave("b", 2.0, "left")
+            assert await store.reopen_attendance(["a", "b"], "owner-lost") == 1
+            rows = {r.participant_id: (r.left_at, r.left_reason)
+                    for r in await store.attendance("m1") + await store.attendance("m2")}
+            assert rows == {"a": (None, None), "b": (2.0, "left")}
+        finally:
+            await store.close()
+
+    asyncio.run(run())

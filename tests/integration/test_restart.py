@@ -94,6 +94,7 @@ def test_floor_log_and_attendance_survive_kill_9(tmp_path: Path) -> None:
             rid = (await ana.floor("request", {"note": "on the liaison"}))["request"]["id"]
             await ben.floor("request", {"kind": "point-of-order"})
             assert (await chair.floor("grant", {"requestId": rid, "language": "fr"}))["ok"]
+            assert (await chair.floor("lock", {"locked": True}))["ok"]
             await asyncio.sleep(1.2)  # Ana speaks; then the server dies mid-intervention
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=5)
@@ -116,6 +117,19 @@ def test_floor_log_and_attendance_survive_kill_9(tmp_path: Path) -> None:
                 return log, attendance
 
         log, attendance = asyncio.run(read())
+
+        async def refused() -> None:
+            # nobody may resume (no grace), yet the chair's lock holds: a delegate who
+            # opens the meeting again is refused (meeting_server/live_state.py)
+            late = TestPeer(base, tokens2["delegate"], "Late")
+            try:
+                await late.connect()
+                reply = await late.call("/room", "join", {"name": "Late"})
+                assert reply["error"]["code"] == "meeting-closed", reply
+            finally:
+                await late.close()
+
+        asyncio.run(refused())
         events = [(row["event"], row["name"]) for row in log]
         assert ("request", "Ana") in events and ("request", "Ben") in events
         assert ("intervention-start", "Ana") in events

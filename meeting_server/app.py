@@ -244,6 +244,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await ownership.start()
         app[OWNERSHIP] = ownership
         ownership.takeover_steps.append(live_state.take_over)
+        ownership.lost_listeners.append(live_state.lost)  # its new owner writes it now
     try:
         yield
     finally:

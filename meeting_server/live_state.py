@@ -135,6 +135,9 @@ class LiveState:
         # meeting not live (nobody may resume) -> its record, applied when it goes live
         self.waiting: dict[str, tuple[LiveStateRecord, str]] = {}
         self.frozen = False  # set at a clean stop of a node of several: the record stays
+        # meetings this node lost to another (it stalled past the owner key's TTL): the new
+        # owner writes their record now, this node must not write over it
+        self.disowned: set[str] = set()
         self._restoring: set[str] = set()  # read back now: not written meanwhile
         self._dirty: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -151,7 +154,7 @@ class LiveState:
     # saving
 
     def changed(self, meeting_id: str) -> None:
-        if meeting_id in self._dirty or self.frozen:
+        if meeting_id in self._dirty or self.frozen or meeting_id in self.disowned:
             return
         self._dirty.add(meeting_id)  # one write per burst of changes
         self._spawn(self._save(meeting_id))
@@ -171,7 +174,7 @@ class LiveState:
 
     async def _save(self, meeting_id: str) -> None:
         await asyncio.sleep(0)  # after the change's other listeners
-        if meeting_id in self._restoring or self.frozen:
+        if meeting_id in self._restoring or self.frozen or meeting_id in self.disowned:
             return  # saved once restored (the dirty mark stays until then)
         self._dirty.discard(meeting_id)
         if meeting_id in self.meetings.live:
@@ -184,6 +187,12 @@ class LiveState:
             await self.store.save_live_state(meeting_id, state)
         except Exception:
             logger.exception("[%s] saving the live state failed", meeting_id)
+
+    def lost(self, meeting_id: str) -> None:
+        """A MeetingOwnership lost listener: another node owns the meeting now."""
+        self.disowned.add(meeting_id)
+        logger.warning("[%s] live state: no longer written here (the meeting has another"
+                       " owner)", meeting_id)
 
     # reading back
 
@@ -210,6 +219,7 @@ class LiveState:
         ``owner-lost``. The participants who may resume are back (the same ids, names,
         roles), present again in the attendance, and the meeting's live state with them.
         Returns how many participants were restored."""
+        self.disowned.discard(meeting_id)
         self._restoring.add(meeting_id)
         try:
             data = await self.store.live_state(meeting_id)
@@ -300,6 +310,9 @@ class LiveState:
         if meeting_id not in self.meetings.live:
             self.pending.pop(meeting_id, None)
             self.places.pop(meeting_id, None)
+            if meeting_id in self.disowned:
+                self.disowned.discard(meeting_id)
+                return  # emptied here: the record is the new owner's
         elif self.pending.get(meeting_id):
             self._spawn(self._restore_pending(meeting_id))
         self.changed(meeting_id)

@@ -27,8 +27,12 @@ from typing import Any
 import redis.asyncio as aioredis
 import socketio
 
-from tests.cluster import redis_url
-from tests.harness import free_port
+from meeting_server.app import MEETINGS
+from meeting_server.cluster import Owner, owner_key
+from meeting_server.live_state import LiveStateRecord
+from meeting_server.speakers_list import SpeakersList
+from tests.cluster import join_following, new_cluster, redis_url
+from tests.harness import free_port, running_server
 from tests.integration.test_floor import heard, packets_in
 from tests.integration.test_restart import links, spawn, start, wait_up
 from tests.integration.test_restart_resume import closed, kill
@@ -290,3 +294,46 @@ def test_a_takeover_puts_the_whole_live_state_back_on_the_next_node(tmp_path: Pa
     finally:
         for proc in (node_a, node_b):
             stop(proc)
+
+
+async def test_a_takeover_without_resume_gives_a_request_back_to_its_person() -> None:
+    """No resume grace (nobody may resume): the dead owner's record still gives the meeting
+    its speakers' list settings, and a delegate who joins afresh gets their queued request
+    back in its place, found by person; one node, in process, as test_ownership's takeover."""
+    url = redis_url()
+    cluster, _ = new_cluster()
+    async with running_server(node_id="node-b", redis_url=url, redis_channel=cluster,
+                              meeting_ownership=True, floor_mode="chaired") as node_b:
+        meeting = node_b.meeting_id
+        store = node_b.app[MEETINGS].store
+        speakers = SpeakersList(default_limit_s=90.0)
+        speakers.request("p-ben", "intervention", "on the draft", "fr", 10.0)
+        speakers.request("p-gone", "intervention", "", "en", 11.0)
+        dead = LiveStateRecord(
+            {"speakers": speakers.snapshot(), "muted": ["p-ben"], "managers": [],
+             "locked": False},
+            {}, {"p-ben": "person|delegate|Ben||Peru", "p-gone": "person|delegate|Gone||"})
+        await store.save_live_state(meeting, dead.to_json())  # as the dead node wrote it
+        client = aioredis.Redis.from_url(url)
+        try:
+            await client.set(owner_key(cluster, meeting),
+                             Owner("node-dead", "http://127.0.0.1:9").to_json(), px=1000)
+        finally:
+            await client.aclose()
+        chair = await join_following([node_b.base_url], node_b.token("chair"), "Chair",
+                                     timeout=15)
+        ben = await join_following([node_b.base_url], node_b.token("delegate"), "Ben",
+                                   memberState="Peru")
+        try:
+            def state() -> dict[str, Any]:
+                floors = [e[2] for e in chair.events if e[:2] == ("/floor", "floor")]
+                return floors[-1] if floors else {}
+            await chair.wait_for(lambda: [q["participantId"] for q in state().get("queue", [])]
+                                 == [ben.participant_id], timeout=5, what="Ben's request")
+            floor = state()
+            assert floor["queue"][0]["note"] == "on the draft" and floor["defaultLimitS"] == 90
+            assert floor["muted"] == []  # a mute was the old participant's, not the person's
+            log = await store.floor_log(meeting)
+            assert [r for r in log if r["event"] == "request"] == []  # not logged again
+        finally:
+            await closed(chair, ben)

@@ -294,7 +294,7 @@ class LiveState:
 
     def _meeting_live(self, live: LiveMeeting) -> None:
         """A meeting that went live with a record waiting (nobody could resume): its lock and
-        settings at once, before the join that opened it is admitted."""
+        settings at once, before the join that opened it is accepted."""
         meeting_id = live.record.id
         waiting = self.waiting.pop(meeting_id, None)
         if waiting is None:

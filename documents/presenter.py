@@ -77,6 +77,8 @@ class Screen:
         return cls(showing=showing, by=str(data.get("by", "")),
                    highlight=tuple(Box(b["x"], b["y"], b["w"], b["h"])
                                    for b in data.get("highlight", [])),
+                   delegate=delegate if isinstance(delegate := data.get("presenterDelegate"),
+                                                   str) else None,
                    seq=int(data.get("seq", 0)))
 
 

@@ -39,13 +39,13 @@ from .captions_store import CaptionStore
 from .chat import ChatService
 from .chat_store import ChatStore
 from .cluster import OWNERSHIP, MeetingOwnership, Owner, send_to_owner
-from .cluster_floor import SpeakersHandover
 from .config import Config
 from .documents import DocumentService, add_schemas
 from .floor import FloorService
 from .interpreting import InterpretationService
 from .invitations import INVITATIONS, InvitationService
 from .invitations import add_routes as invitations_api
+from .live_state import LiveState
 from .media import MediaService
 from .meetings import MeetingService
 from .namespaces.captions import CaptionsNamespace
@@ -235,40 +235,30 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[WEBCAST_ROUTES].bind(config=config, store=store, service=webcast,
                              meetings=meetings, floor=floor)
     await webcast.start()
-    # trust: a restart keeps who may resume, with the speakers' list and their booths. With
-    # several control-plane nodes the SQLite file is shared and its meetings are other
-    # nodes' too: a node takes a meeting over through MeetingOwnership instead
+    # the live state of every meeting, in one record in SQLite (meeting_server/live_state.py):
+    # a restart puts back who may resume with the floor, the lock, the mutes, the rights,
+    # the speakers' list and the booths. With several control-plane nodes the SQLite file
+    # is shared and its meetings are other nodes' too: a node reads a meeting back when it
+    # takes it over (a MeetingOwnership takeover step) instead
+    live_state = LiveState(store, meetings, floor, interpreting, documents)
     if not config.meeting_ownership:
-        restored = await meetings.restore()
-        for meeting_id in sorted({p.meeting_id for p in restored}):
-            await floor.restore(meeting_id)
-        interpreting.restore(restored)
+        await live_state.after_restart()
     meetings.start()
-    ownership, handover = None, None
+    ownership = None
     if config.meeting_ownership:  # several control-plane nodes (meeting_server/cluster.py)
         assert config.redis_url is not None
         ownership = MeetingOwnership(config.redis_url, config.redis_channel,
                                      Owner(config.node_id, config.base_url()), meetings, store)
         await ownership.start()
         app[OWNERSHIP] = ownership
-        handover = SpeakersHandover(ownership.client, config.redis_channel, meetings, floor)
-        handover.owned = ownership.owned  # saved while owned, restored at a takeover
-        ownership.takeover_steps.append(handover.load)
-
-        async def participants_back(meeting_id: str) -> int:
-            """At a takeover: the dead owner's participants, dropped, for a `resume` here
-            as the same participants (their resume keys are in the shared SQLite); after
-            the speakers' list is loaded, so their requests come back in their places."""
-            restored = await meetings.restore(meeting_id)
-            interpreting.restore(restored)
-            return len(restored)
-        ownership.takeover_steps.append(participants_back)
+        ownership.takeover_steps.append(live_state.take_over)
+        ownership.lost_listeners.append(live_state.lost)  # its new owner writes it now
         room_ns.nodes = lambda: list(ownership.node_urls)
     try:
         yield
     finally:
-        if handover is not None:
-            handover.owned = frozenset()  # the list as it stood is kept for the next owner
+        if ownership is not None:
+            live_state.frozen = True  # the live state as it stood is kept for the next owner
         logger.info("shutting down: closing meetings and peer connections")
         await captions_ns.close()
         await chat_ns.close()
@@ -281,8 +271,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await search_service.close()
         await documents.close()
         await meetings.close()
-        if handover is not None:
-            await handover.close()
+        await live_state.close()
         if ownership is not None:
             await ownership.close()  # after the meetings closed: released for another node
         await floor.close()

@@ -137,7 +137,7 @@ class MeetingOwnership:
         # told (meeting id) when this node lost a meeting it owned (its key was taken)
         self.lost_listeners: list[Callable[[str], None]] = []
         # awaited (meeting id) when this node claimed a meeting it did not have live: the
-        # speakers' list comes back (cluster_floor.py); each returns what it restored
+        # live state comes back (live_state.py); each returns what it restored
         self.takeover_steps: list[Callable[[str], Awaitable[int]]] = []
         meetings.admission_checks.append(self.check)
         meetings.participants_listeners.append(self._participants_changed)

@@ -526,11 +526,30 @@ class DocumentService:
 
         return await self._change(participant, change)
 
+    async def restore_screen(self, meeting_id: str, speaker_id: str | None) -> None:
+        """After a restart or a takeover (meeting_server/live_state.py): the screen as it was
+        saved (the page shown, the presenter right the chair gave), held to the floor as
+        restored: a delegate's presenter right lasts only while they hold the floor."""
+        ms = await self._screen(meeting_id)
+        async with ms.lock:
+            if ms.screen.delegate is not None and ms.screen.delegate != speaker_id:
+                ms.screen = presenter.floor_moved(ms.screen, speaker_id)
+                await self.records.save_show(meeting_id, ms.screen.to_json())
+        self._emit(meeting_id, "screen", ms.screen.to_json())
+
     def floor_moved(self, meeting_id: str, speaker_id: str | None) -> None:
         ms = self.screens.get(meeting_id)
         if ms is None or ms.screen.delegate is None or ms.screen.delegate == speaker_id:
             return
         ms.screen = presenter.floor_moved(ms.screen, speaker_id)
+        # saved too: a restart must not read back a presenter right the floor ended (the
+        # screen as it is when the write runs: a later change is never overwritten)
+        async def save() -> None:
+            await self.records.save_show(meeting_id, ms.screen.to_json())
+
+        task = asyncio.ensure_future(save())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         self._emit(meeting_id, "screen", ms.screen.to_json())
 
 

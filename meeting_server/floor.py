@@ -82,8 +82,6 @@ class FloorService:
     def _changed(self, meeting_id: str) -> None:
         floor = self.floors.get(meeting_id)
         speaker = floor.speakers.speaker if floor is not None else None
-        if floor is not None:  # the speakers' list survives a restart (store.py)
-            self._spawn(self.store.save_speakers_list(meeting_id, floor.speakers.snapshot()))
         for listener in self.speaker_listeners:
             try:
                 listener(meeting_id, speaker)
@@ -258,9 +256,9 @@ class FloorService:
 
     async def restore_request(self, participant: Participant, kind: str, note: str,
                               language: str, requested_at: float, position: int) -> str:
-        """Put back a request another node had queued (meeting_server/cluster_floor.py: a
-        takeover) at ``position``, with its time; not logged again (the floor log has it).
-        Returns the request's new id."""
+        """Put back a request another node had queued (meeting_server/live_state.py: a
+        takeover, its person joined again) at ``position``, with its time; not logged again
+        (the floor log has it). Returns the request's new id."""
         floor = self.floor(participant.meeting_id)
         async with floor.lock:
             try:
@@ -369,10 +367,15 @@ class FloorService:
         self._require_manager(actor)
         floor = self.floor(actor.meeting_id)
         async with floor.lock:
+            before = floor.speakers.speaker
             try:
                 floor.speakers.extend(seconds, self.clock())
             except FloorError as exc:
                 raise RostrumError(exc.code, exc.message) from None
+            # the same intervention, a new Grant value: its floor log id follows it
+            grant_id = floor.grant_ids.pop(id(before), None)
+            if grant_id is not None:
+                floor.grant_ids[id(floor.speakers.speaker)] = grant_id
             self._schedule_expiry(actor.meeting_id)
             self._changed(actor.meeting_id)
 
@@ -537,24 +540,63 @@ class FloorService:
             if floor.timer is not None:
                 floor.timer.cancel()
             self.floors.pop(participant.meeting_id, None)
-            self._spawn(self.store.save_speakers_list(participant.meeting_id, None))
             return
         self._changed(participant.meeting_id)
 
-    async def restore(self, meeting_id: str) -> int:
-        """After a restart (MeetingService.restore): the meeting's speakers' list as it was
-        saved, with the requests of the participants who may resume; the floor itself is
-        not given back (its intervention ended 'server-restart'). Returns how many requests
-        were restored."""
-        state = await self.store.speakers_list(meeting_id)
+    # the live state (meeting_server/live_state.py): saved as it changes, read back after a
+    # restart and at a takeover
+
+    def snapshot(self, meeting_id: str) -> dict[str, Any]:
+        """What the chair and the delegates made of the floor: the speakers' list with its
+        settings and the floor given, the mutes, the secretariat's floor rights, the lock."""
+        floor = self.floors.get(meeting_id)
         live = self.meetings.live.get(meeting_id)
-        if state is None or live is None:
-            return 0
+        speakers = floor.speakers if floor is not None else SpeakersList()
+        return {"speakers": speakers.snapshot(),
+                "muted": sorted(floor.muted) if floor is not None else [],
+                "managers": sorted(floor.managers) if floor is not None else [],
+                "locked": bool(live and live.locked)}
+
+    def restore(self, meeting_id: str, saved: dict[str, Any], present: set[str]
+                ) -> Grant | None:
+        """Put a snapshot back (no await: nothing runs in between): the lock, the settings,
+        and of the ``present`` participants (restored for a resume) their requests in their
+        places, their mutes and rights, and the floor if one of them held it (as a new
+        intervention: `reopen`). Returns that floor, or None."""
+        floor = self.floor(meeting_id)
+        live = self.meetings.live.get(meeting_id)
+        speakers = saved.get("speakers")
+        restored: Grant | None = None
+        if isinstance(speakers, dict):
+            floor.speakers.restore(speakers, present)
+            speaker = SpeakersList.saved_speaker(speakers)
+            if speaker is not None and speaker.participant_id in present:
+                restored = floor.speakers.give_back(speaker, self.clock())
+        for name, ids in (("muted", floor.muted), ("managers", floor.managers)):
+            values = saved.get(name)
+            ids.clear()
+            ids.update(v for v in (values if isinstance(values, list) else [])
+                       if isinstance(v, str) and v in present)
+        if live is not None:
+            live.locked = saved.get("locked") is True
+        return restored
+
+    async def reopen(self, meeting_id: str, grant: Grant | None, reason: str) -> None:
+        """After `restore`: the floor given before the interruption starts again in the floor
+        log (its first part was ended ``reason`` by the repair of the store: no hole, no
+        entry twice), its timer runs, and everyone is told the floor's state."""
         floor = self.floor(meeting_id)
         async with floor.lock:
-            restored = floor.speakers.restore(state, set(live.participants))
-        self._changed(meeting_id)
-        return len(restored)
+            if grant is not None and floor.speakers.speaker is grant:
+                grant_id = f"g{next(self._seq)}-{int(grant.granted_at * 1000)}"
+                floor.grant_ids[id(grant)] = grant_id
+                await self._log(meeting_id, "intervention-start",
+                                self.meetings.find(meeting_id, grant.participant_id),
+                                participant_id=grant.participant_id, kind=grant.kind,
+                                language=grant.language, grant_id=grant_id,
+                                note=f"resumed after {reason}", at=grant.granted_at)
+                self._schedule_expiry(meeting_id)
+            self._changed(meeting_id)
 
     async def close(self) -> None:
         for floor in self.floors.values():

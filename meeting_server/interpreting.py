@@ -155,23 +155,36 @@ class InterpretationService:
             self._run(lambda: interp.unassign(interpreter_id))
         else:
             self._run(lambda: interp.assign(interpreter_id, language))
-        self.meetings.set_booth(target, language)  # kept with the resume key
 
-    def restore(self, participants: list[Participant]) -> int:
-        """After a restart (MeetingService.restore): the restored interpreters are in their
-        booths again (off air: nobody is live until they resume and go live). Returns how
-        many were put back."""
+    # the live state (meeting_server/live_state.py): the booth assignments are saved as they
+    # change and read back after a restart and at a takeover
+
+    def booths(self, meeting_id: str) -> dict[str, str]:
+        """Each assigned interpreter's booth: participant id -> language."""
+        interp = self.meetings_state.get(meeting_id)
+        if interp is None:
+            return {}
+        return {pid: booth.language for booth in interp.state.booths
+                for pid in booth.interpreter_ids}
+
+    def restore(self, meeting_id: str, booths: dict[str, str]) -> int:
+        """The restored interpreters (in the meeting for a resume) are in their booths
+        again, off air: nobody is live until they resume and go live (their microphone's
+        connection ended with the server). Returns how many were put back."""
+        interp = self.meetings_state.get(meeting_id)
+        if interp is None:
+            return 0
         count = 0
-        for participant in participants:
-            interp = self.meetings_state.get(participant.meeting_id)
-            if not participant.booth or participant.role != "interpreter" or interp is None:
+        for participant_id, language in booths.items():
+            participant = self.meetings.find(meeting_id, participant_id)
+            if participant is None or participant.role != "interpreter":
                 continue
             try:
-                interp.assign(participant.id, participant.booth)
+                interp.assign(participant_id, language)
                 count += 1
             except InterpretationError as exc:
-                logger.warning("[%s %s] booth %s not restored: %s", participant.meeting_id,
-                               participant.id, participant.booth, exc.message)
+                logger.warning("[%s %s] booth %s not restored: %s", meeting_id,
+                               participant_id, language, exc.message)
         return count
 
     def interpreter_action(self, actor: Participant, action: str, **kwargs: Any) -> None:

@@ -52,7 +52,6 @@ class Participant:
     # after a restart only its hash is known until the page shows it again
     resume_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     resume_hash: str = ""
-    booth: str = ""  # the booth an interpreter is assigned to (kept for a resume)
 
     def __post_init__(self) -> None:
         if not self.resume_hash:
@@ -61,8 +60,7 @@ class Participant:
     def resume_record(self, expires_at: float) -> ResumeRecord:
         return ResumeRecord(self.resume_hash, self.id, self.meeting_id, self.name,
                             self.organization, self.member_state, self.role, self.language,
-                            self.invitation, self.device, self.booth, self.joined_at,
-                            expires_at)
+                            self.invitation, self.device, "", self.joined_at, expires_at)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -385,11 +383,6 @@ class MeetingService:
         logger.info("[%s %s] left", participant.meeting_id, participant.id)
         return participant
 
-    def set_booth(self, participant: Participant, language: str | None) -> None:
-        """An interpreter's booth changed: kept with their resume key (a restart keeps it)."""
-        participant.booth = language or ""
-        self._spawn(self.store.resume_state(participant.id, booth=participant.booth))
-
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
@@ -407,21 +400,21 @@ class MeetingService:
         grace = self.config.resume_grace_s
         while True:
             try:
-                await self.store.extend_connected_resume_keys(time.time() + grace)
+                await self.store.extend_connected_resume_keys(time.time() + grace,
+                                                              sorted(self.live))
             except Exception:
                 logger.exception("keeping the resume keys")
             await asyncio.sleep(max(1.0, grace / 3))
 
-    async def restore(self, only: str | None = None) -> list[Participant]:
-        """After a restart: everyone whose resume key is still good is back in their meeting,
-        dropped (as after a network cut), for a `resume` until the key's expiry; their meeting
-        goes live again. Expired keys are purged. Returns who was restored. ``only``: the
-        one meeting a node takes over from a dead owner (meeting_server/cluster.py)."""
+    async def restore(self, meeting_id: str | None = None) -> list[Participant]:
+        """After a restart (all meetings) or at a takeover (``meeting_id``, whose owner
+        died: meeting_server/live_state.py): everyone whose resume key is still good is back
+        in their meeting, dropped (as after a network cut), for a `resume` until the key's
+        expiry, with the same id, name, role and invitation; their meeting goes live again.
+        Expired keys are purged. Returns who was restored."""
         now = time.time()
         restored: list[Participant] = []
-        for record in await self.store.resume_records(now):
-            if only is not None and record.meeting_id != only:
-                continue
+        for record in await self.store.resume_records(now, meeting_id):
             meeting = await self.store.get_meeting(record.meeting_id)
             if meeting is None or meeting.ended_at is not None \
                     or self.config.resume_grace_s <= 0:
@@ -434,7 +427,7 @@ class MeetingService:
                 organization=record.organization, member_state=record.member_state,
                 role=record.role, language=record.language, joined_at=record.joined_at,
                 invitation=record.invitation, device=record.device, resume_key="",
-                resume_hash=record.key_hash, booth=record.booth)
+                resume_hash=record.key_hash)
             live.participants[participant.id] = participant
             self.suspended[participant.session] = participant
             self.by_resume_key[participant.resume_hash] = participant

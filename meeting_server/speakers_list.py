@@ -194,21 +194,27 @@ class SpeakersList:
         self.speaker = replace(self.speaker, limit_s=min(max(5.0, limit), 2 * 3600.0))
         return self.speaker
 
-    # kept across a restart (store.py speakers_lists): the queue and the settings; the
-    # floor itself is not (the intervention ends 'server-restart' in the floor log)
+    # the live state (meeting_server/live_state.py): the queue, the settings and the floor
+    # given, read back after a restart and at a takeover
 
     def snapshot(self) -> dict[str, object]:
         following = next(self._ids)
         self._ids = itertools.count(following)
+        speaker = self.speaker
         return {"queue": [{"id": r.id, "participantId": r.participant_id, "kind": r.kind,
                            "note": r.note, "language": r.language,
                            "requestedAt": r.requested_at} for r in self.queue],
                 "defaultLimitS": self.default_limit_s, "closeOnExpiry": self.close_on_expiry,
-                "nextId": following}
+                "nextId": following,
+                "speaker": None if speaker is None else {
+                    "requestId": speaker.request_id, "participantId": speaker.participant_id,
+                    "kind": speaker.kind, "language": speaker.language,
+                    "grantedAt": speaker.granted_at, "limitS": speaker.limit_s}}
 
     def restore(self, state: dict[str, object], present: set[str]) -> list[FloorRequest]:
-        """The queue of a snapshot, but only the requests of ``present`` participants (the
-        others' keys expired while the server was down). Returns what was restored."""
+        """The queue and the settings of a snapshot, but only the requests of ``present``
+        participants (the others' keys expired while the server was down). The floor is
+        not given back here (``give_back``). Returns what was restored."""
         queue = state.get("queue")
         restored: list[FloorRequest] = []
         for item in queue if isinstance(queue, list) else []:
@@ -227,6 +233,35 @@ class SpeakersList:
         if isinstance(following, int) and following > 0:
             self._ids = itertools.count(following)
         return restored
+
+    @staticmethod
+    def saved_speaker(state: dict[str, object]) -> Grant | None:
+        """The floor as a snapshot had it given (None: nobody, or not readable)."""
+        item = state.get("speaker")
+        if not isinstance(item, dict):
+            return None
+        limit = item.get("limitS")
+        granted = item.get("grantedAt")
+        request = item.get("requestId")
+        if not isinstance(item.get("participantId"), str) or item.get("kind") not in PRIORITY \
+                or not isinstance(granted, int | float) \
+                or not (limit is None or isinstance(limit, int | float)) \
+                or not (request is None or isinstance(request, str)):
+            return None
+        return Grant(request, str(item["participantId"]), str(item["kind"]),
+                     str(item.get("language", "")), float(granted),
+                     None if limit is None else float(limit))
+
+    def give_back(self, saved: Grant, now: float) -> Grant:
+        """The floor given before an interruption (a restart, a takeover) goes on as a new
+        intervention from ``now``, with the rest of its speaking time: the time since the
+        first grant counts (the downtime too: the server cannot know when it died more
+        closely than that), at least 5 s."""
+        limit = None if saved.limit_s is None \
+            else max(5.0, saved.limit_s - max(0.0, now - saved.granted_at))
+        self.speaker = Grant(saved.request_id, saved.participant_id, saved.kind,
+                             saved.language, now, limit)
+        return self.speaker
 
     def position(self, participant_id: str) -> int | None:
         for i, request in enumerate(self.queue):

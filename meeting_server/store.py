@@ -87,11 +87,12 @@ CREATE TABLE IF NOT EXISTS resume_keys (
     connected INTEGER NOT NULL DEFAULT 1,
     expires_at REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS speakers_lists (
+CREATE TABLE IF NOT EXISTS live_state (
     meeting_id TEXT PRIMARY KEY REFERENCES meetings(id),
     state TEXT NOT NULL,
     saved_at REAL NOT NULL
 );
+DROP TABLE IF EXISTS speakers_lists;
 CREATE TABLE IF NOT EXISTS hands_answers (
     question_id TEXT NOT NULL REFERENCES hands_questions(id),
     voter_key TEXT NOT NULL,
@@ -339,13 +340,16 @@ class Store:
 
         await self._call(run)
 
-    async def extend_connected_resume_keys(self, expires_at: float) -> int:
-        """The keys of everyone connected now stay good until ``expires_at`` (the grace from
-        now): after a crash, a key lasts the grace from the last time this ran."""
+    async def extend_connected_resume_keys(self, expires_at: float,
+                                           meeting_ids: list[str]) -> int:
+        """The keys of everyone connected now to ``meeting_ids`` (this node's live meetings:
+        with several nodes the file holds other nodes' meetings too) stay good until
+        ``expires_at`` (the grace from now): after a crash, a key lasts the grace from the
+        last time this ran."""
         def run() -> int:
-            return self._conn().execute(
-                "UPDATE resume_keys SET expires_at = ? WHERE connected = 1",
-                (expires_at,)).rowcount
+            return self._conn().executemany(
+                "UPDATE resume_keys SET expires_at = ? WHERE connected = 1 AND meeting_id = ?",
+                [(expires_at, m) for m in meeting_ids]).rowcount
 
         return await self._call(run)
 
@@ -356,39 +360,73 @@ class Store:
 
         await self._call(run)
 
-    async def resume_records(self, now: float) -> list[ResumeRecord]:
-        """The keys still good at ``now`` (the expired ones are purged)."""
+    async def resume_records(self, now: float, meeting_id: str | None = None
+                             ) -> list[ResumeRecord]:
+        """The keys still good at ``now``, of one meeting or all (the expired ones are
+        purged)."""
         def run() -> list[ResumeRecord]:
             db = self._conn()
             db.execute("DELETE FROM resume_keys WHERE expires_at <= ?", (now,))
             rows = db.execute(f"SELECT {', '.join(RESUME_COLUMNS)} FROM resume_keys"
-                              " ORDER BY joined_at").fetchall()
+                              " WHERE ? IS NULL OR meeting_id = ? ORDER BY joined_at",
+                              (meeting_id, meeting_id)).fetchall()
             return [ResumeRecord(*r) for r in rows]
 
         return await self._call(run)
 
-    # the live speakers' list (floor.py): kept across a restart
+    # the live state of a meeting (live_state.py): read back by a restart and a takeover
 
-    async def save_speakers_list(self, meeting_id: str, state: dict[str, Any] | None) -> None:
+    async def save_live_state(self, meeting_id: str, state: dict[str, Any] | None) -> None:
+        """The meeting's live state as it stands now (None: the meeting is not live)."""
         def run() -> None:
             if state is None:
-                self._conn().execute("DELETE FROM speakers_lists WHERE meeting_id = ?",
+                self._conn().execute("DELETE FROM live_state WHERE meeting_id = ?",
                                      (meeting_id,))
             else:
                 self._conn().execute(
-                    "INSERT OR REPLACE INTO speakers_lists (meeting_id, state, saved_at)"
-                    " VALUES (?, ?, ?)", (meeting_id, json.dumps(state), time.time()))
+                    "INSERT OR REPLACE INTO live_state (meeting_id, state, saved_at)"
+                    " VALUES (?, ?, ?)",
+                    (meeting_id, json.dumps(state, separators=(",", ":")), time.time()))
 
         await self._call(run)
 
-    async def speakers_list(self, meeting_id: str) -> dict[str, Any] | None:
+    async def live_state(self, meeting_id: str) -> dict[str, Any] | None:
         def run() -> dict[str, Any] | None:
-            row = self._conn().execute("SELECT state FROM speakers_lists WHERE meeting_id = ?",
+            row = self._conn().execute("SELECT state FROM live_state WHERE meeting_id = ?",
                                        (meeting_id,)).fetchone()
             if row is None:
                 return None
-            state = json.loads(row[0])
+            try:
+                state = json.loads(row[0])
+            except ValueError:
+                return None
             return state if isinstance(state, dict) else None
+
+        return await self._call(run)
+
+    async def live_states(self) -> dict[str, dict[str, Any]]:
+        """Every meeting's saved live state (after a restart)."""
+        def run() -> dict[str, dict[str, Any]]:
+            out: dict[str, dict[str, Any]] = {}
+            for meeting_id, text in self._conn().execute(
+                    "SELECT meeting_id, state FROM live_state ORDER BY meeting_id"):
+                try:
+                    state = json.loads(text)
+                except ValueError:
+                    state = None
+                out[meeting_id] = state if isinstance(state, dict) else {}
+            return out
+
+        return await self._call(run)
+
+    async def reopen_attendance(self, participant_ids: list[str], reason: str) -> int:
+        """A takeover closed everyone's attendance ``reason`` (meeting_server/cluster.py):
+        those who may resume on the new node are present again (their presence went on)."""
+        def run() -> int:
+            return self._conn().executemany(
+                "UPDATE attendance SET left_at = NULL, left_reason = NULL"
+                " WHERE participant_id = ? AND left_reason = ?",
+                [(pid, reason) for pid in participant_ids]).rowcount
 
         return await self._call(run)
 

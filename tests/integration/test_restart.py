@@ -4,10 +4,12 @@ register are complete."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,23 +21,59 @@ from tests.peers import TestPeer
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start(data: Path, port: int, **extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def spawn(data: Path, port: int, demo: bool = True, **extra: str) -> subprocess.Popen[str]:
+    """A server process on ``data`` (its folder and SQLite file), with ``--demo`` or not."""
     env = {**os.environ, "ROSTRUM_DATA_DIR": str(data), "ROSTRUM_PORT": str(port),
            "ROSTRUM_RTC_ADDRESSES": "127.0.0.1", "REDIS_URL": "", "ROSTRUM_RTC_PORT": "0",
            **extra}
-    proc = subprocess.Popen([sys.executable, "-m", "meeting_server", "--demo"], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    return subprocess.Popen([sys.executable, "-m", "meeting_server",
+                             *(["--demo"] if demo else [])], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_up(proc: subprocess.Popen[str], port: int) -> None:
+    """A server spawned without ``--demo`` listens (or is killed: the test fails)."""
+    try:
+        wait_listening(port, timeout=45)  # a start on a loaded machine is slow
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise
+    _drain(proc)
+
+
+def _drain(proc: subprocess.Popen[str]) -> None:
+    # the server goes on logging to the pipe: read it, so that a full pipe never stalls it
+    lines: collections.deque[str] = collections.deque(maxlen=200)
+    threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True).start()
+    proc.log_tail = lines  # type: ignore[attr-defined]  # for a failing test's message
+
+
+def start(data: Path, port: int, **extra: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """A ``--demo`` server process; returns it and the demo meeting's tokens by role."""
+    proc = spawn(data, port, **extra)
+    return proc, links(proc, port)
+
+
+def links(proc: subprocess.Popen[str], port: int) -> dict[str, str]:
+    """The demo meeting's tokens by role, as a ``--demo`` server prints them; once it
+    listens."""
     links: dict[str, str] = {}
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 45  # a start on a loaded machine (2 cores shared) is slow
     assert proc.stdout is not None
-    while len(links) < 6 and time.monotonic() < deadline:
-        parts = proc.stdout.readline().split()
-        if len(parts) == 2 and parts[1].startswith("http"):
-            links[parts[0]] = parts[1].split("t=", 1)[1]
-    assert len(links) == 6, links
-    wait_listening(port)
-    return proc, links
+    try:
+        while len(links) < 6 and time.monotonic() < deadline:
+            parts = proc.stdout.readline().split()
+            if len(parts) == 2 and parts[1].startswith("http"):
+                links[parts[0]] = parts[1].split("t=", 1)[1]
+        assert len(links) == 6, links
+        wait_listening(port)
+    except BaseException:
+        proc.kill()  # a server that did not come up is not left running
+        proc.wait(timeout=10)
+        raise
+    _drain(proc)
+    return links
 
 
 
@@ -56,6 +94,7 @@ def test_floor_log_and_attendance_survive_kill_9(tmp_path: Path) -> None:
             rid = (await ana.floor("request", {"note": "on the liaison"}))["request"]["id"]
             await ben.floor("request", {"kind": "point-of-order"})
             assert (await chair.floor("grant", {"requestId": rid, "language": "fr"}))["ok"]
+            assert (await chair.floor("lock", {"locked": True}))["ok"]
             await asyncio.sleep(1.2)  # Ana speaks; then the server dies mid-intervention
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=5)
@@ -78,6 +117,19 @@ def test_floor_log_and_attendance_survive_kill_9(tmp_path: Path) -> None:
                 return log, attendance
 
         log, attendance = asyncio.run(read())
+
+        async def refused() -> None:
+            # nobody may resume (no grace), yet the chair's lock holds: a delegate who
+            # opens the meeting again is refused (meeting_server/live_state.py)
+            late = TestPeer(base, tokens2["delegate"], "Late")
+            try:
+                await late.connect()
+                reply = await late.call("/room", "join", {"name": "Late"})
+                assert reply["error"]["code"] == "meeting-closed", reply
+            finally:
+                await late.close()
+
+        asyncio.run(refused())
         events = [(row["event"], row["name"]) for row in log]
         assert ("request", "Ana") in events and ("request", "Ben") in events
         assert ("intervention-start", "Ana") in events

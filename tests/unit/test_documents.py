@@ -154,6 +154,8 @@ def test_presenter_rules() -> None:
     assert not presenter.may_present(presenter.floor_moved(given, None), "delegate", "d1")
     restored = Screen.from_json(shown.to_json())
     assert restored.showing == shown.showing and restored.seq == shown.seq
+    # the presenter right the chair gave is kept with the screen (a restart reads it back)
+    assert Screen.from_json(given.to_json()) == given
 
 
 def test_proceedings_index_catches_up_once_and_follows_corrections() -> None:

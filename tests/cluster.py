@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import secrets
 import shutil
@@ -302,7 +303,10 @@ class Cluster:
     async def floor_log_without_hole(self, index: int) -> list[tuple[str, Any]]:
         """The floor log, read from node ``index`` (the one that took over): the first
         owner's entries, the intervention it left open closed 'owner-lost', the new owner's
-        entries after it. Returns (event, reason) of every row."""
+        entries after it. The floor given back by the takeover (meeting_server/live_state.py)
+        starts again as a new intervention noted 'resumed after owner-lost', right after the
+        end; a test that gives the floor again adds its own start. Returns (event, reason) of
+        every row."""
         async with aiohttp.ClientSession() as http:
             reply = await http.get(f"{self.urls[index]}/api/meetings/{MEETING}/floor-log.json",
                                    params={"t": self.token("chair")})
@@ -311,11 +315,21 @@ class Cluster:
         log: list[dict[str, Any]] = body["rows"] if isinstance(body, dict) else body
         events = [(row["event"], row.get("reason")) for row in log]
         starts = [row for row in log if row["event"] == "intervention-start"]
-        assert len(starts) == 2, events
+        assert len(starts) >= 2, events
         first_end = next(row for row in log if row["event"] == "intervention-end"
                          and row["grant_id"] == starts[0]["grant_id"])
         assert first_end["reason"] == "owner-lost", events
         assert log.index(first_end) < log.index(starts[1]), events
+        resumed = [row for row in starts if row.get("note") == "resumed after owner-lost"]
+        assert len(resumed) <= 1, events
+        if resumed:  # the floor given back: the same speaker, right after the end
+            assert resumed[0] is starts[1], events
+            assert resumed[0]["participant_id"] == starts[0]["participant_id"], events
+        for earlier, later in itertools.pairwise(starts):  # no two open at once
+            assert any(row["event"] == "intervention-end"
+                       and row["grant_id"] == earlier["grant_id"]
+                       and log.index(earlier) < log.index(row) < log.index(later)
+                       for row in log), events
         return events
 
     def dump(self) -> None:

@@ -1,5 +1,5 @@
-"""bench/captions.py in smoke mode (a few readers, one short chat step, no browser): the
-harness runs and its figures are sane. No timing assertion."""
+"""bench/captions.py in smoke mode (four webcast lines, a few readers, one short chat step, no
+browser): the harness runs and its figures are sane. No timing assertion."""
 
 from __future__ import annotations
 
@@ -19,11 +19,15 @@ def test_captions_bench_smoke(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench.captions", "--skip-browser", "--readers", "5",
          "--chat-steps", "4", "--step-seconds", "2", "--line-chars", "20",
-         "--json", str(out)],
+         "--webcast-lines", "4", "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=110)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert "| 1 (baseline) |" in done.stdout and "Chat fan-out to 5 participants" in done.stdout
-    many = json.loads(out.read_text())["many"]
+    figures = json.loads(out.read_text())
+    webcast = figures["webcast"]  # each final line reached the subtitle rendition
+    assert webcast["lines"] == webcast["shown"] == 4, webcast
+    assert 0 < webcast["p50_ms"] <= webcast["p99_ms"] and webcast["media_segments"] > 0
+    many = figures["many"]
     caption = many["caption"]
     assert caption["one_reader"]["n"] == 20
     assert caption["all_readers"]["n"] == caption["all_readers"]["expected"] == 100

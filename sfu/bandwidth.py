@@ -30,6 +30,9 @@ and probing to find out whether it carries more. Pure: inputs are numbers and ti
 - A probe's verdict needs a receiver report that covers most of it. The padding goes on the
   video consumer's media SSRC, so the browser's video report block (every second) covers
   it, also while no video flows; no report within 1.5 s more fails it.
+- Nothing is probed for 3 s after a cut (loss or REMB): the link has just said where it is,
+  and a probe half again over it on top of the queue the cut is draining only adds loss
+  (and, from a browser, a REMB that collapses under the low layer).
 - No loss: the target becomes the estimate. Loss: the estimate goes back to where it was
   before the probe and is held there against REMB for 2 s (the loss was the probe's own,
   and a delay-based REMB undershoots while the queue drains), and nothing is probed for
@@ -68,6 +71,7 @@ VERIFIED_MEMORY_S = 10.0
 PROBE_QUIET_S = 1.0
 CEILING_MEMORY_S = 4.0
 CEILING_MEMORY_MAX_S = 5.0
+CUT_QUIET_S = 3.0  # no probe this soon after a cut
 
 
 @dataclass
@@ -83,6 +87,7 @@ class BandwidthEstimate:
     loss_at: float = -1e9
     clean_since: float = 0.0
     last_drop: float = -1e9
+    quiet_until: float = -1e9  # no probe before (a cut just now)
     rtt_s: float | None = None
     probe_target: float | None = None
     probe_started: float = 0.0
@@ -127,6 +132,7 @@ class BandwidthEstimate:
                 PROBE_AFTERMATH_S + 1.2 else 0.0
             self.bps = max(FLOOR_BPS, base * (1 - 0.5 * self.loss), protected)
             self.last_drop = now
+            self.quiet_until = now + CUT_QUIET_S
             self.note(now, f"loss {self.loss:.2f}: {int(self.bps)}")
 
     def on_remb(self, bps: float, now: float, sending_bps: float | None = None) -> None:
@@ -151,6 +157,7 @@ class BandwidthEstimate:
                 lowered < self.bps and now - self.last_drop >= DROP_HOLD_S:
             self.bps = lowered
             self.last_drop = now
+            self.quiet_until = now + CUT_QUIET_S
             self.note(now, f"remb {int(self.bps)}")
 
     def on_delay(self, delay_s: float, now: float) -> None:
@@ -207,8 +214,8 @@ class BandwidthEstimate:
         # bold step there costs audio)
         step = PROBE_STEP_AGAIN if now - self.last_pass < 3.0 and wanted_bps > 3 * base and (
             base >= BOLD_FROM_BPS or self.pass_streak >= 2) else PROBE_STEP
-        if now < self.ceiling_until:
-            return None  # a probe failed lately: the link is at its limit, let it be
+        if now < self.ceiling_until or now < self.quiet_until:
+            return None  # a probe failed lately, or a cut: the link is at its limit
         target = min(wanted_bps * 1.1, base * step, CEILING_BPS)
         if self.verified_bps > 0:
             # at most double what was seen to pass: an estimate left high by a link that

@@ -95,6 +95,25 @@ def test_a_failed_probe_holds_probing_off_for_a_while() -> None:
     assert est.probe_for(1_000_000, now=5.6 + 4.1) == 300_000
 
 
+def test_a_cut_holds_probing_off_for_three_seconds() -> None:
+    # loss: two lossy reports cut the estimate; a clean link right after is not probed yet
+    est = BandwidthEstimate(bps=600_000, clean_since=0.0)
+    est.on_loss(0.2, now=5.0, sending_bps=600_000)
+    est.on_loss(0.2, now=5.5, sending_bps=600_000)
+    assert est.bps < 600_000
+    est.on_loss(0.0, now=6.0)
+    assert est.probe_for(2_000_000, now=7.5) is None  # clean for 1.5 s, but cut 2 s ago
+    assert est.probe_for(2_000_000, now=8.6) is not None
+    # REMB with loss: the same
+    est = BandwidthEstimate(bps=600_000, clean_since=0.0)
+    est.on_loss(0.08, now=5.0)
+    est.on_remb(250_000, now=5.1, sending_bps=500_000)
+    assert est.bps == 250_000
+    est.on_loss(0.0, now=5.2)
+    assert est.probe_for(2_000_000, now=7.9) is None
+    assert est.probe_for(2_000_000, now=8.2) is not None
+
+
 def test_nacks_or_a_falling_remb_end_a_probe_at_once() -> None:
     est = BandwidthEstimate(bps=200_000, clean_since=0.0)
     est.on_remb(400_000, now=4.0, sending_bps=200_000)

@@ -55,7 +55,11 @@ logger = logging.getLogger(__name__)
 
 EventListener = Callable[[RouterEvent], None]
 LOAD_INTERVAL_S = 1.0  # how often each worker's load is polled (also its heartbeat)
-LOAD_TIMEOUT_S = 3.0  # a worker that does not answer its load this long is killed
+LOAD_TIMEOUT_S = 3.0  # a worker that does not answer its load this long, idle, is killed
+# ... unless it spent this share of a core meanwhile: it is busy (a starved loop answers
+# late), not hung; a busy worker that has not answered for BUSY_MAX_S is killed all the same
+BUSY_SHARE = 0.1
+BUSY_MAX_S = 30.0
 START_TIMEOUT_S = 15.0
 PACKETS_PER_CONSUMER = 50.0  # placement: 50 packets/s weigh as much as one consumer
 ROOT = str(Path(__file__).resolve().parent.parent)  # where ``sfu`` is importable from
@@ -342,6 +346,22 @@ class LocalWorkers(MediaWorkers):
         await self.worker.close()
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system, all threads) a local process has used; None when it
+    cannot be read (no such process, not Linux)."""
+    if pid <= 0:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
 @dataclass
 class WorkerSlot:
     """One supervised worker process."""
@@ -357,6 +377,7 @@ class WorkerSlot:
     started_at: float = 0.0
     died_at: float | None = None  # when the server last noticed it was gone
     pending: int = 0  # consumers placed on it since its load was last read
+    silent_since: float | None = None  # when a load request first went unanswered
 
     @property
     def consumers(self) -> int:
@@ -544,18 +565,38 @@ class WorkerPool(MediaWorkers):
             pass
 
     async def _poll_one(self, slot: WorkerSlot) -> None:
+        """One load request. Unanswered for ``LOAD_TIMEOUT_S``: a worker that used less
+        than ``BUSY_SHARE`` of a core meanwhile is hung (stopped, deadlocked) and killed; one
+        that worked is starved, not hung, and is given up to ``BUSY_MAX_S`` (killing a
+        worker because the machine is overloaded turns a slow meeting into a lost one)."""
         assert slot.connection is not None
+        before = process_cpu_s(slot.pid)
+        started = time.monotonic()
         try:
             load = await asyncio.wait_for(slot.connection.request("", GetLoad()),
                                           LOAD_TIMEOUT_S)
         except TimeoutError:
-            logger.error("%s (pid %d) did not answer for %g s: killing it", slot.name,
-                         slot.pid, LOAD_TIMEOUT_S)
+            now = time.monotonic()
+            after = process_cpu_s(slot.pid)
+            share = (after - before) / (now - started) \
+                if before is not None and after is not None else 0.0
+            busy = share >= BUSY_SHARE
+            if slot.silent_since is None:
+                slot.silent_since = started
+            silent = now - slot.silent_since
+            if busy and silent < BUSY_MAX_S:
+                logger.warning("%s (pid %d) has not answered for %.0f s but is working "
+                               "(%.0f %% of a core): overloaded, not hung", slot.name,
+                               slot.pid, silent, 100 * share)
+                return
+            logger.error("%s (pid %d) did not answer for %.0f s (%s): killing it",
+                         slot.name, slot.pid, silent, "busy all along" if busy else "idle")
             if slot.process is not None and slot.process.returncode is None:
                 slot.process.kill()
             return
         except CommandError:
             return
+        slot.silent_since = None
         if isinstance(load, Load):
             slot.load, slot.pending = load, 0
 

@@ -205,6 +205,10 @@ class ClusterNet:
             _run("ip", "netns", "add", name)
             _run("ip", "link", "add", outside, "type", "veth", "peer", "name", inside)
             _run("ip", "link", "set", inside, "netns", name)
+            # no IPv6 link-local addresses coming a second after the link is up: a browser
+            # started meanwhile fails its loads with ERR_NETWORK_CHANGED (tests/browser/netns.py)
+            _run("ip", "link", "set", outside, "addrgenmode", "none")
+            _run("ip", "netns", "exec", name, "ip", "link", "set", inside, "addrgenmode", "none")
             _run("ip", "link", "set", outside, "master", self.bridge)
             _run("ip", "link", "set", outside, "up")
             _run("ip", "netns", "exec", name, "ip", "addr", "add", f"{address}/24", "dev",

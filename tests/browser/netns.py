@@ -96,12 +96,17 @@ class BrowserNamespace:
         self._add_pair()
 
     def _add_pair(self) -> None:
-        """The namespace, and the veth pair with an address on each side, up."""
+        """The namespace, and the veth pair with an address on each side, up. No IPv6
+        link-local addresses: the kernel would add them a second or two after the link is up
+        (after duplicate address detection), and Chromium, started meanwhile, takes that
+        address change for a network change and fails its loads with ERR_NETWORK_CHANGED."""
         subprocess.run(
             ["ip", "netns", "add", self.name], check=True, capture_output=True, text=True
         )
         _ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
         _ip("link", "set", self.ns_if, "netns", self.name)
+        _ip("link", "set", self.host_if, "addrgenmode", "none")
+        _ip("link", "set", self.ns_if, "addrgenmode", "none", netns=self.name)
         _ip("addr", "add", f"{self.host_address}/24", "dev", self.host_if)
         _ip("link", "set", self.host_if, "up")
         _ip("addr", "add", f"{self.ns_address}/24", "dev", self.ns_if, netns=self.name)

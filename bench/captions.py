@@ -47,6 +47,8 @@ from typing import Any
 
 import socketio
 
+from bench.procstat import cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SENTENCES = [
@@ -345,8 +347,7 @@ async def many_clients(readers: int, chat_steps: list[int], step_s: float,
 async def _many(base: str, tokens: dict[str, str], readers: int, chat_steps: list[int],
                 step_s: float, line_chars: int, server_pid: int) -> dict[str, Any]:
     def server_cpu_s() -> float:
-        fields = Path(f"/proc/{server_pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(server_pid)
 
     sent_at: dict[int, float] = {}
     captioner = Client(base, tokens["captioner"], "Captioner")

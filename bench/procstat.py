@@ -6,16 +6,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of every thread of ``pid`` so far (children not included)."""
-    with open(f"/proc/{pid}/stat", "rb") as f:
-        data = f.read()
-    fields = data[data.rindex(b")") + 2:].split()
-    # fields[0] is field 3 (state); utime is field 14, stime field 15
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+from sfu.procstat import CLK_TCK as CLK_TCK  # one reader of /proc/<pid>/stat
+from sfu.procstat import cpu_seconds as cpu_seconds
 
 
 def runqueue_wait_seconds(pid: int) -> float:

@@ -47,6 +47,7 @@ from .commands import (
     Result,
 )
 from .events import RouterEvent, RouterStats, UdpStats
+from .procstat import cpu_seconds
 from .router import Router
 from .wire import WireError, decode, frame
 from .worker import Worker, read_body
@@ -347,19 +348,13 @@ class LocalWorkers(MediaWorkers):
 
 
 def process_cpu_s(pid: int) -> float | None:
-    """CPU seconds (user + system, all threads) a local process has used; None when it
-    cannot be read (no such process, not Linux)."""
+    """CPU seconds a local process has used (procstat.py); None when it cannot be read."""
     if pid <= 0:
         return None
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return cpu_seconds(pid)
     except (OSError, IndexError, ValueError):
         return None
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 @dataclass
